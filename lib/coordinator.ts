@@ -1,0 +1,285 @@
+/**
+ * The coordinator: settles the target, builds the prompt, starts one Web Worker shard per slice
+ * of the load, merges their stats deltas, resets stats after warm-up, prints progress, stops on
+ * the deadline or a signal, and hands back the final results.
+ *
+ * @module
+ */
+import { absoluteNow } from "./clock.ts";
+import { buildPrompt } from "./prompt.ts";
+import { randomSeed } from "./random.ts";
+import { usersNeeded } from "./schedule.ts";
+import { autoWorkerCount } from "./shards.ts";
+import type { FromShard, ShardInit, ShardStatus, ToShard } from "./shard.ts";
+import { Aggregate } from "./stats.ts";
+import type { StatsDelta } from "./stats.ts";
+import { resolveTarget } from "./target.ts";
+import type { Target } from "./target.ts";
+import { loadTokenizer } from "./tokenizer.ts";
+import { createLengthSampler } from "./workload.ts";
+import { createRandom } from "./random.ts";
+import { formatProgress } from "./progress.ts";
+import type { RunConfig } from "./types.ts";
+
+/** How long in-flight requests may finish after a graceful stop. */
+export const STOP_GRACE_MS = 10_000;
+
+/** Where the coordinator reports while running, and how it is told to stop. */
+export interface RunIo {
+  /** Prints one line of progress or information. */
+  readonly log: (line: string) => void;
+  /** Rewrites the live progress line in place (TTY); absent when output is not a terminal. */
+  readonly status?: (line: string) => void;
+  /** Aborted on the first Ctrl+C/SIGTERM: stop sending, let in-flight requests finish. */
+  readonly stopSignal?: AbortSignal;
+  /** Aborted on the second Ctrl+C: cut in-flight requests off now. */
+  readonly abortSignal?: AbortSignal;
+}
+
+/** Everything the run measured, before it is formatted. */
+export interface RunOutcome {
+  /** The resolved target. */
+  readonly target: Target;
+  /** The merged stats of the measured window (after warm-up). */
+  readonly aggregate: Aggregate;
+  /** Absolute ms when the measured window began. */
+  readonly windowStart: number;
+  /** Absolute ms when the last request of the window ended. */
+  readonly windowEnd: number;
+  /** Absolute ms when load started. */
+  readonly startedAt: number;
+  /** The `max_tokens` distribution, described for the summary. */
+  readonly generationTokens: string;
+  /** Prompt tokens by the local tokenizer. */
+  readonly localPromptTokens?: number;
+  /** Number of Worker shards used. */
+  readonly shards: number;
+  /** Requests cut off by the stop (not failures). */
+  readonly cancelled: number;
+  /** True when the run was cut short (second Ctrl+C, or shards that did not finish). */
+  readonly partial: boolean;
+  /** Warnings raised during the run, for the summary and the results file. */
+  readonly warnings: readonly string[];
+}
+
+const PROGRESS_MS = 1000;
+const PLAIN_PROGRESS_MS = 5000;
+const START_MARGIN_MS = 20;
+const DONE_MARGIN_MS = 5000;
+
+/** Runs one load test to its end and returns what it measured. */
+export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutcome> {
+  const target = await resolveTarget(config);
+  io.log(
+    `Provider ${target.provider} (${target.providerReason}), model ${target.model} (${target.modelReason})`,
+  );
+  const tokenizer = await loadTokenizer(config.tokenizer);
+  const prompt = config.promptText ?? buildPrompt(config.promptTokens, tokenizer);
+  const localPromptTokens = tokenizer.count(prompt);
+  const seed = config.seed ?? randomSeed();
+  const generationTokens = createLengthSampler({
+    distribution: config.maxTokensDistribution,
+    mean: config.maxTokens,
+    alpha: config.maxTokensRange,
+    cap: config.maxTokensCap,
+    jitter: config.maxTokensJitter,
+  }, createRandom(seed)).describe();
+  const shardCount = config.workers ||
+    autoWorkerCount({ cores: navigator.hardwareConcurrency, users: config.users, qps: config.qps });
+
+  const workers = await startWorkers(shardCount);
+  const aggregate = new Aggregate();
+  const warnings: string[] = [];
+  const statuses: ShardStatus[] = Array(shardCount).fill({ inFlight: 0, cancelled: 0 });
+  const startAt = absoluteNow() + START_MARGIN_MS;
+  let epoch = 0;
+  let windowStart = startAt;
+  let lastCompletion = startAt;
+  let capWarned = false;
+  let finishedShards = 0;
+  let resolveAllDone: () => void = () => {};
+  const allDone = new Promise<void>((resolve) => resolveAllDone = resolve);
+
+  function onMessage(message: FromShard) {
+    if (message.type === "delta") {
+      statuses[message.shardIndex] = message.status;
+      if (message.epoch !== epoch) return;
+      aggregate.merge(message.delta);
+      if (message.delta.ok > 0 || hasFailures(message.delta)) lastCompletion = absoluteNow();
+    } else if (message.type === "error") {
+      warnings.push(`Shard ${message.shardIndex} failed: ${message.message}`);
+      io.log(`Error: shard ${message.shardIndex} failed: ${message.message}`);
+    } else if (message.type === "done" && ++finishedShards === shardCount) resolveAllDone();
+  }
+
+  workers.forEach((worker, shardIndex) => {
+    worker.onmessage = (event: MessageEvent<FromShard>) => onMessage(event.data);
+    const init: ShardInit = {
+      config: { ...config, model: target.model, provider: target.provider },
+      prompt,
+      localPromptTokens,
+      shardIndex,
+      shardCount,
+      startAt,
+      seed,
+    };
+    post(worker, { type: "start", init });
+  });
+  io.log(describeLoad(config, shardCount));
+
+  function resetStats(reason: string) {
+    epoch++;
+    aggregate.reset();
+    windowStart = absoluteNow();
+    workers.forEach((worker) => post(worker, { type: "reset", epoch }));
+    io.log(`Stats reset: ${reason}`);
+  }
+
+  const warmup = createWarmupRule(config, startAt);
+  let stopping = false;
+  let partial = false;
+  let markStopped: () => void = () => {};
+  const stopRequested = new Promise<void>((resolve) => markStopped = resolve);
+  function stop(graceMs: number) {
+    if (graceMs === 0) partial = true;
+    if (stopping && graceMs !== 0) return;
+    stopping = true;
+    markStopped();
+    workers.forEach((worker) => post(worker, { type: "stop", graceMs }));
+  }
+  const onStop = () => stop(STOP_GRACE_MS);
+  const onAbort = () => stop(0);
+  io.stopSignal?.addEventListener("abort", onStop);
+  io.abortSignal?.addEventListener("abort", onAbort);
+  if (io.stopSignal?.aborted) onStop();
+
+  const deadline = config.runTimeMs === undefined ? undefined : startAt + config.runTimeMs;
+  const progressEvery = io.status ? PROGRESS_MS : PLAIN_PROGRESS_MS;
+  let lastProgress = { at: startAt, completed: 0, tokens: 0 };
+  const ticker = setInterval(() => {
+    const now = absoluteNow();
+    if (epoch === 0 && warmup(now, aggregate)) resetStats(warmupReason(config));
+    if (!stopping && deadline !== undefined && now >= deadline) stop(STOP_GRACE_MS);
+    if (!capWarned && aggregate.counts().capped > 0 && config.qps !== undefined) {
+      capWarned = true;
+      const warning = capWarning(config, aggregate);
+      warnings.push(warning);
+      io.log(`Warning: ${warning}`);
+    }
+    if (now - lastProgress.at >= progressEvery - 50) {
+      const counts = aggregate.counts();
+      const seconds = (now - lastProgress.at) / 1000;
+      const line = formatProgress({
+        elapsedMs: now - startAt,
+        completed: counts.ok,
+        failed: counts.failed,
+        inFlight: statuses.reduce((sum, status) => sum + status.inFlight, 0),
+        requestsPerSec: Math.max(0, counts.ok - lastProgress.completed) / seconds,
+        tokensPerSec: Math.max(0, counts.outputTokens - lastProgress.tokens) / seconds,
+        ttftP50: aggregate.metric("ttft")?.p50,
+      });
+      (io.status ?? io.log)(line);
+      lastProgress = { at: now, completed: counts.ok, tokens: counts.outputTokens };
+    }
+  }, 50);
+
+  await Promise.race([allDone, stopRequested]);
+  const finishedInTime = await Promise.race([
+    allDone.then(() => true),
+    delay(STOP_GRACE_MS + DONE_MARGIN_MS).then(() => false),
+  ]);
+  clearInterval(ticker);
+  io.stopSignal?.removeEventListener("abort", onStop);
+  io.abortSignal?.removeEventListener("abort", onAbort);
+  workers.forEach((worker) => worker.terminate());
+  if (!finishedInTime) {
+    partial = true;
+    warnings.push("Some shards did not finish in time; their last requests are missing");
+  }
+  if (aggregate.counts().capped > 0 && config.qps !== undefined && !capWarned) {
+    warnings.push(capWarning(config, aggregate));
+  }
+  return {
+    target,
+    aggregate,
+    windowStart,
+    windowEnd: Math.max(lastCompletion, windowStart),
+    startedAt: startAt,
+    generationTokens,
+    localPromptTokens,
+    shards: shardCount,
+    cancelled: statuses.reduce((sum, status) => sum + status.cancelled, 0),
+    partial,
+    warnings,
+  };
+}
+
+function hasFailures(delta: StatsDelta): boolean {
+  return Object.keys(delta.failures).length > 0;
+}
+
+function post(worker: Worker, message: ToShard) {
+  worker.postMessage(message);
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const id = setTimeout(resolve, ms);
+    Deno.unrefTimer(id);
+  });
+}
+
+/** Starts the shard Workers and waits until each has loaded its modules. */
+async function startWorkers(count: number): Promise<Worker[]> {
+  const workers = Array.from(
+    { length: count },
+    () => new Worker(new URL("./shard_worker.ts", import.meta.url), { type: "module" }),
+  );
+  await Promise.all(workers.map((worker) =>
+    new Promise<void>((resolve, reject) => {
+      worker.onmessage = () => resolve();
+      worker.onerror = (event) => {
+        event.preventDefault();
+        reject(new Error(`Shard worker failed to start: ${event.message}`));
+      };
+    })
+  ));
+  return workers;
+}
+
+/** When stats reset: after `--warmup`, or at steady state (all users spawned, one reply in). */
+function createWarmupRule(config: RunConfig, startAt: number) {
+  if (config.warmupMs === 0) return () => false;
+  if (config.warmupMs !== undefined) {
+    const at = startAt + config.warmupMs;
+    return (now: number) => now >= at;
+  }
+  const spawned = config.qps === undefined
+    ? startAt + (config.users - 1) / config.spawnRate * 1000
+    : startAt;
+  return (now: number, aggregate: Aggregate) => now >= spawned && aggregate.counts().ok > 0;
+}
+
+function warmupReason(config: RunConfig): string {
+  return config.warmupMs === undefined
+    ? "steady state reached (all users spawned, first response in)"
+    : `warm-up of ${config.warmupMs / 1000}s over`;
+}
+
+function capWarning(config: RunConfig, aggregate: Aggregate): string {
+  const meanLatency = aggregate.metric("total_latency")?.mean ?? 0;
+  const needed = usersNeeded(config.qps!, meanLatency || 1000);
+  return `--users ${config.users} caps requests in flight below what --qps ${config.qps} needs: ` +
+    `${aggregate.counts().capped} sends waited for a free slot; about ${needed} users would be needed ` +
+    `(${config.qps} req/s × ${(meanLatency / 1000).toFixed(2)} s mean latency); raise -u`;
+}
+
+function describeLoad(config: RunConfig, shards: number): string {
+  const load = config.qps !== undefined
+    ? `${config.qps} QPS (${config.qpsDistribution}), at most ${config.users} in flight`
+    : config.burstSeconds !== undefined
+    ? `${config.users} users in bursts every ${config.burstSeconds}s`
+    : `${config.users} users spawned at ${config.spawnRate}/s`;
+  const time = config.runTimeMs === undefined ? "until Ctrl+C" : `for ${config.runTimeMs / 1000}s`;
+  return `Load: ${load}, ${time}, on ${shards} worker shard${shards === 1 ? "" : "s"}`;
+}

@@ -1,0 +1,139 @@
+/**
+ * Prompts of an exact token length (`-p N`), shaped like the seed's: padding words, then a
+ * lengthy code-generation request that a model rarely answers briefly, so `max_tokens` is reached.
+ *
+ * @module
+ */
+
+import type { Random } from "./random.ts";
+import type { Tokenizer } from "./tokenizer.ts";
+
+/** Options of {@linkcode buildPrompt}. */
+export interface BuildPromptOptions {
+  /**
+   * Pads with random words drawn from this source instead of a fixed word, so that no two
+   * prompts share a prefix and a server's prefix cache cannot help.
+   */
+  randomPrefix?: Random;
+}
+
+/** The request that ends every generated prompt. */
+export const PROMPT_REQUEST =
+  "Generate a Django application with Authentication, JWT, Tests, DB support. Show docker-compose for python and postgres. Show the complete code for every file!";
+
+const PAD_WORD = "Pad";
+
+/**
+ * Even a prompt shorter than the request starts with this many random tokens when randomised:
+ * a cache keyed on the first block of tokens must miss.
+ */
+const MIN_RANDOM_TOKENS = 16;
+
+/** Each attempt corrects by the measured error; merges at the seams settle within a couple. */
+const MAX_ATTEMPTS = 8;
+
+/** Common words; those that are one token (alone and after a space) pad random prompts. */
+const WORDS = (
+  "time year people way day man thing woman life child world school state family student group " +
+  "country problem hand part place case week company system program question work government " +
+  "number night point home water room mother area money story fact month lot right study book " +
+  "eye job word business issue side kind head house service friend father power hour game line " +
+  "end member law car city community name president team minute idea kid body information back " +
+  "parent face others level office door health person art war history party result change " +
+  "morning reason research girl guy moment air teacher force education foot boy age policy music " +
+  "market sense nation plan college interest death experience effect use class control care " +
+  "field development role effort rate heart drug show leader light voice wife police mind price " +
+  "report decision son view relationship town road arm difference value building action model " +
+  "season society tax director position player record paper space ground form event official " +
+  "matter center couple site project activity star table need court oil situation cost industry " +
+  "figure street image phone data picture practice piece land product doctor wall patient worker " +
+  "news test movie north love support technology step baby computer type attention film tree " +
+  "source organization hair window evidence population truth song page river blue green red " +
+  "small large early young important public bad able open sure free whole real best better true " +
+  "full special easy clear recent certain personal strong possible hard simple dark cold warm"
+).split(" ");
+
+// Filtering the word list costs a few hundred encodes; do it once per tokenizer.
+const wordPools = new WeakMap<Tokenizer, readonly string[]>();
+
+/**
+ * Builds a prompt of exactly `tokens` tokens under `tokenizer`. Shorter than the closing
+ * request, it is that request cut after `tokens` tokens. Costs one or two encodes of the
+ * prompt, whatever its length (about 0.2 s for 100k tokens).
+ *
+ * @example
+ * ```ts
+ * const tokenizer = await loadTokenizer("o200k_base");
+ * const prompt = buildPrompt(512, tokenizer);
+ * tokenizer.count(prompt); // 512
+ * const fresh = buildPrompt(512, tokenizer, { randomPrefix: createRandom(7) });
+ * ```
+ */
+export function buildPrompt(
+  tokens: number,
+  tokenizer: Tokenizer,
+  options: BuildPromptOptions = {},
+): string {
+  if (!Number.isInteger(tokens) || tokens < 1) {
+    throw new RangeError(`Prompt length must be a positive integer, got ${tokens}`);
+  }
+  const random = options.randomPrefix;
+  const pad = random ? randomPadding(tokenizer, random) : fixedPadding;
+  const afterPadding = tokenizer.encode(" " + PROMPT_REQUEST);
+  const alone = tokenizer.encode(PROMPT_REQUEST);
+  const minPadding = random ? Math.min(tokens, MIN_RANDOM_TOKENS) : 0;
+
+  let padding = Math.max(tokens - afterPadding.length, minPadding);
+  let kept = tokens - padding;
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const request = padding > 0 ? afterPadding : alone;
+    if (kept > request.length) {
+      // The request without a leading space can be a token shorter: pad the difference.
+      padding += kept - request.length;
+      kept = request.length;
+      continue;
+    }
+    const text = pad(padding) + tokenizer.decode(request.slice(0, kept));
+    const error = tokens - tokenizer.count(text);
+    if (error === 0) return text;
+    // Words merge nowhere, so a miscount comes from a seam: fix it with padding (one token a
+    // word) unless that would cut into a random prefix or the request is only partly used.
+    if (padding > minPadding || kept === request.length) {
+      padding += error;
+      if (padding < minPadding) {
+        kept -= minPadding - padding;
+        padding = minPadding;
+      }
+    } else {
+      kept += error;
+    }
+    if (kept < 0) {
+      padding = Math.max(0, padding + kept);
+      kept = 0;
+    }
+  }
+  throw new Error(`Cannot build a prompt of exactly ${tokens} tokens with ${tokenizer.name}`);
+}
+
+function fixedPadding(words: number): string {
+  return words === 0 ? "" : PAD_WORD + ` ${PAD_WORD}`.repeat(words - 1);
+}
+
+function randomPadding(tokenizer: Tokenizer, random: Random): (words: number) => string {
+  const pool = wordPool(tokenizer);
+  const drawn: string[] = [];
+  return function randomWords(words: number): string {
+    while (drawn.length < words) drawn.push(pool[random.int(0, pool.length - 1)]);
+    return drawn.slice(0, words).join(" ");
+  };
+}
+
+function wordPool(tokenizer: Tokenizer): readonly string[] {
+  let pool = wordPools.get(tokenizer);
+  if (!pool) {
+    pool = WORDS.filter((word) => tokenizer.count(word) === 1 && tokenizer.count(` ${word}`) === 1);
+    if (pool.length < 2) throw new Error(`No single-token padding words under ${tokenizer.name}`);
+    wordPools.set(tokenizer, pool);
+  }
+  return pool;
+}

@@ -1,0 +1,247 @@
+/**
+ * A load shard: runs its share of the users or of the QPS schedule, measures every request into
+ * a {@link Recorder}, and posts stats deltas every ~250 ms. Self-contained so that it runs in a
+ * Web Worker (`shard_worker.ts`) or, in tests, in-process.
+ *
+ * @module
+ */
+import { createProvider } from "../providers/mod.ts";
+import { absoluteNow, sleepUntil } from "./clock.ts";
+import { createRandom, deriveSeed } from "./random.ts";
+import { runRequest } from "./request.ts";
+import type { RequestContext, RequestOutcome } from "./request.ts";
+import { createArrivals, nextBurstOffset, spawnOffset } from "./schedule.ts";
+import { shardUsers } from "./shards.ts";
+import { Recorder } from "./stats.ts";
+import type { StatsDelta } from "./stats.ts";
+import { loadTokenizer } from "./tokenizer.ts";
+import type { Tokenizer } from "./tokenizer.ts";
+import { createTransport } from "./transport.ts";
+import { createLengthSampler } from "./workload.ts";
+import type { RunConfig } from "./types.ts";
+
+/** How often a shard posts its stats delta. */
+export const DELTA_INTERVAL_MS = 250;
+
+/** What a shard needs to start: the run, its place among the shards and the shared start time. */
+export interface ShardInit {
+  /** The validated run, with `model` and `provider` resolved. */
+  readonly config: RunConfig & { readonly model: string; readonly provider: string };
+  /** The prompt every request sends. */
+  readonly prompt: string;
+  /** Prompt tokens by the local tokenizer. */
+  readonly localPromptTokens?: number;
+  /** This shard's index, from 0. */
+  readonly shardIndex: number;
+  /** Number of shards in the run. */
+  readonly shardCount: number;
+  /** Absolute time (ms) of the run's time zero; every schedule counts from it. */
+  readonly startAt: number;
+  /** Seed of this run's random source. */
+  readonly seed: number;
+}
+
+/** Messages from the coordinator to a shard. */
+export type ToShard =
+  | { readonly type: "start"; readonly init: ShardInit }
+  | { readonly type: "reset"; readonly epoch: number }
+  | { readonly type: "stop"; readonly graceMs: number };
+
+/** Progress facts posted with every delta. */
+export interface ShardStatus {
+  /** Requests currently in flight. */
+  readonly inFlight: number;
+  /** Requests cut off by the stop (not failures). */
+  readonly cancelled: number;
+}
+
+/** Messages from a shard to the coordinator. */
+export type FromShard =
+  | { readonly type: "ready" }
+  | {
+    readonly type: "delta";
+    readonly shardIndex: number;
+    readonly epoch: number;
+    readonly delta: StatsDelta;
+    readonly status: ShardStatus;
+  }
+  | { readonly type: "done"; readonly shardIndex: number }
+  | { readonly type: "error"; readonly shardIndex: number; readonly message: string };
+
+/** A running shard. */
+export interface Shard {
+  /** Starts a new stats epoch; the delta of the old one is posted first. */
+  reset(epoch: number): void;
+  /** Stops sending; in-flight requests get `graceMs`, then are cut off. */
+  stop(graceMs: number): void;
+  /** Resolves after the final delta and the `done` message were posted. */
+  readonly finished: Promise<void>;
+}
+
+/** Starts a shard that reports through `post`. */
+export function startShard(init: ShardInit, post: (message: FromShard) => void): Shard {
+  const { config } = init;
+  const random = createRandom(deriveSeed(init.seed, init.shardIndex));
+  const sampler = createLengthSampler({
+    distribution: config.maxTokensDistribution,
+    mean: config.maxTokens,
+    alpha: config.maxTokensRange,
+    cap: config.maxTokensCap,
+    jitter: config.maxTokensJitter,
+  }, random);
+  const transport = createTransport(config.transport);
+  const recorder = new Recorder();
+  const stopController = new AbortController();
+  const stopSignal = stopController.signal;
+  let tokenizer: Promise<Tokenizer> | undefined;
+  const context: RequestContext = {
+    provider: createProvider(config.provider, {
+      model: config.model,
+      chat: config.chat,
+      stream: config.stream,
+      temperature: config.temperature,
+      logprobs: config.logprobs,
+    }),
+    transport,
+    host: config.host,
+    headers: requestHeaders(config),
+    timeoutMs: config.timeoutMs,
+    localPromptTokens: init.localPromptTokens,
+    countTokens: async (text) =>
+      (await (tokenizer ??= loadTokenizer(config.tokenizer))).count(text),
+  };
+
+  let epoch = 0;
+  let stopping = false;
+  let inFlight = 0;
+  let cancelled = 0;
+  const slotWaiters: Array<() => void> = [];
+  const idleWaiters: Array<() => void> = [];
+
+  function postDelta() {
+    post({
+      type: "delta",
+      shardIndex: init.shardIndex,
+      epoch,
+      delta: recorder.takeDelta(),
+      status: { inFlight, cancelled },
+    });
+  }
+
+  function record(outcome: RequestOutcome) {
+    if (outcome.ok) recorder.recordRequest(outcome.record);
+    else if (outcome.failure.kind === "aborted" && stopping) cancelled++;
+    else recorder.recordFailure(outcome.failure);
+  }
+
+  async function send(intendedStart?: number) {
+    inFlight++;
+    const sample = { prompt: init.prompt, maxTokens: sampler.sample() };
+    record(await runRequest(context, sample, { intendedStart, stopSignal }));
+    inFlight--;
+    slotWaiters.shift()?.();
+    if (inFlight === 0) idleWaiters.splice(0).forEach((wake) => wake());
+  }
+
+  async function userLoop(userIndex: number) {
+    await sleepUntil(init.startAt + spawnOffset(userIndex, config.spawnRate), stopSignal);
+    const periodMs = config.burstSeconds === undefined ? undefined : config.burstSeconds * 1000;
+    let intended: number | undefined;
+    while (!stopping) {
+      if (periodMs !== undefined) {
+        intended = nextBurst(intended, periodMs);
+        await sleepUntil(intended, stopSignal);
+        if (stopping) break;
+      }
+      await send(intended);
+    }
+  }
+
+  function nextBurst(previous: number | undefined, periodMs: number): number {
+    const now = absoluteNow();
+    if (previous === undefined) {
+      return init.startAt + nextBurstOffset(now - init.startAt, periodMs);
+    }
+    let next = previous + periodMs;
+    // A user more than a whole period late skips the bursts it missed instead of piling up.
+    while (next + periodMs <= now) next += periodMs;
+    return next;
+  }
+
+  async function arrivalLoop(qps: number) {
+    const arrivals = createArrivals({
+      qps,
+      distribution: config.qpsDistribution,
+      shardIndex: init.shardIndex,
+      shardCount: init.shardCount,
+    }, random);
+    const cap = shardUsers(config.users, init.shardIndex, init.shardCount).length;
+    while (!stopping) {
+      const intended = init.startAt + arrivals.next();
+      await sleepUntil(intended, stopSignal);
+      if (stopping) break;
+      if (inFlight >= cap) {
+        recorder.noteCapped();
+        await new Promise<void>((wake) => slotWaiters.push(wake));
+        if (stopping) break;
+      }
+      void send(intended);
+    }
+  }
+
+  function whenIdle(): Promise<void> {
+    return inFlight === 0 ? Promise.resolve() : new Promise((wake) => idleWaiters.push(wake));
+  }
+
+  let stopRequested: (graceMs: number) => void = () => {};
+  const stopped = new Promise<number>((resolve) => stopRequested = resolve);
+
+  async function run() {
+    const interval = setInterval(postDelta, DELTA_INTERVAL_MS);
+    try {
+      const loops = config.qps === undefined
+        ? shardUsers(config.users, init.shardIndex, init.shardCount).map(userLoop)
+        : [arrivalLoop(config.qps)];
+      const graceMs = await stopped;
+      const grace = new AbortController();
+      const graceTimer = setTimeout(() => grace.abort(), graceMs);
+      await Promise.race([whenIdle(), new Promise((wake) => grace.signal.onabort = wake)]);
+      clearTimeout(graceTimer);
+      stopController.abort();
+      await Promise.all(loops);
+      await whenIdle();
+    } catch (error) {
+      post({ type: "error", shardIndex: init.shardIndex, message: String(error) });
+    } finally {
+      clearInterval(interval);
+      transport.close();
+      postDelta();
+      post({ type: "done", shardIndex: init.shardIndex });
+    }
+  }
+
+  const finished = run();
+
+  return {
+    reset(next: number) {
+      postDelta();
+      epoch = next;
+    },
+    stop(graceMs: number) {
+      if (stopping) return;
+      stopping = true;
+      slotWaiters.splice(0).forEach((wake) => wake());
+      stopRequested(graceMs);
+    },
+    finished,
+  };
+}
+
+/** Headers sent with every request; the API key goes only here. */
+function requestHeaders(config: RunConfig): Record<string, string> {
+  return {
+    "content-type": "application/json",
+    ...config.headers,
+    ...(config.apiKey ? { authorization: `Bearer ${config.apiKey}` } : {}),
+  };
+}

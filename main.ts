@@ -1,0 +1,130 @@
+/**
+ * llmload: a load tester for LLM inference endpoints. Entry point: parses the command line and
+ * runs `run` (the default), `demo` or `mock`.
+ *
+ * @module
+ */
+import denoJson from "./deno.json" with { type: "json" };
+import { readCommandLine } from "./lib/cli.ts";
+import type { MockCommandOptions } from "./lib/config.ts";
+import { UsageError } from "./lib/errors.ts";
+import { startMock } from "./lib/mock.ts";
+import { EXIT_OK, EXIT_USAGE, runCommand } from "./lib/run_command.ts";
+import type { CommandOutput } from "./lib/run_command.ts";
+import type { RunConfig } from "./lib/types.ts";
+
+/** The version printed by `--version`. */
+export const VERSION: string =
+  `llmload ${denoJson.version} (deno ${Deno.version.deno}, v8 ${Deno.version.v8})`;
+
+/** Mock settings of `llmload demo`: a plausible small model. */
+const DEMO_MOCK = { ttftMs: 50, itlMs: 20, jitter: 0.1 } as const;
+
+const encoder = new TextEncoder();
+
+/** Runs llmload with the given arguments; resolves to the process exit code. */
+export async function main(args: readonly string[]): Promise<number> {
+  try {
+    const command = readCommandLine(args, { version: VERSION });
+    switch (command.kind) {
+      case "help":
+      case "version":
+        console.log(command.text);
+        return EXIT_OK;
+      case "mock":
+        return await serveMock(command.mock);
+      case "run":
+        return await runWithSignals(command.config);
+      case "demo":
+        return await runDemo(command.config);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`llmload: ${error.message}`);
+      return EXIT_USAGE;
+    }
+    throw error;
+  }
+}
+
+/** Output to the terminal: results on stdout, progress and notes on stderr. */
+function terminalOutput(): CommandOutput {
+  const live = Deno.stderr.isTerminal();
+  let statusShown = false;
+  function clearStatus() {
+    if (statusShown) Deno.stderr.writeSync(encoder.encode("\r\x1b[2K"));
+    statusShown = false;
+  }
+  return {
+    out(text) {
+      clearStatus();
+      console.log(text);
+    },
+    log(line) {
+      clearStatus();
+      console.error(line);
+    },
+    status: live
+      ? (line) => {
+        Deno.stderr.writeSync(encoder.encode(`\r\x1b[2K${line}`));
+        statusShown = true;
+      }
+      : undefined,
+  };
+}
+
+/** Ctrl+C or SIGTERM once: graceful stop; twice: cut in-flight requests off. */
+async function runWithSignals(config: RunConfig): Promise<number> {
+  const stop = new AbortController();
+  const abort = new AbortController();
+  const output = terminalOutput();
+  const onSignal = () => {
+    if (!stop.signal.aborted) {
+      output.log("Stopping: waiting for requests in flight (Ctrl+C again to cut them off)");
+      stop.abort();
+    } else abort.abort();
+  };
+  const signals = listenForSignals(onSignal);
+  try {
+    return await runCommand(config, output, { stopSignal: stop.signal, abortSignal: abort.signal });
+  } finally {
+    signals();
+  }
+}
+
+/** Starts the mock in-process and runs the load test against it. */
+async function runDemo(config: RunConfig): Promise<number> {
+  const mock = await startMock({ ...DEMO_MOCK, maxRecords: 1000 });
+  console.error(
+    `Demo: mock server at ${mock.url} (TTFT ${DEMO_MOCK.ttftMs} ms, ITL ${DEMO_MOCK.itlMs} ms, ` +
+      `jitter ±${DEMO_MOCK.jitter * 100}%)`,
+  );
+  try {
+    return await runWithSignals({ ...config, host: mock.url });
+  } finally {
+    await mock.close();
+  }
+}
+
+/** `llmload mock`: serves until Ctrl+C or SIGTERM. */
+async function serveMock(options: MockCommandOptions): Promise<number> {
+  const mock = await startMock({ ...options, models: [...options.models], maxRecords: 100_000 });
+  console.log(`llmload mock listening on ${mock.url}`);
+  await new Promise<void>((resolve) => {
+    const stopListening = listenForSignals(() => {
+      stopListening();
+      resolve();
+    });
+  });
+  await mock.close();
+  return EXIT_OK;
+}
+
+/** Listens for SIGINT (and SIGTERM where it exists); returns the function that stops listening. */
+function listenForSignals(handler: () => void): () => void {
+  const names: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  names.forEach((name) => Deno.addSignalListener(name, handler));
+  return () => names.forEach((name) => Deno.removeSignalListener(name, handler));
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,574 @@
+import assert from "node:assert/strict";
+import { parseCommandLine, readCommandLine } from "../lib/cli.ts";
+import type { CommandLineOptions, ParsedCommand } from "../lib/cli.ts";
+import { OPTION_GROUPS, RUN_OPTIONS } from "../lib/config.ts";
+import { UsageError } from "../lib/errors.ts";
+import type { RunConfig } from "../lib/types.ts";
+
+const HELP_SNAPSHOT = new URL("./testdata/help.txt", import.meta.url);
+
+function noFiles(path: string): string {
+  throw new Deno.errors.NotFound(`test reader has no file ${path}`);
+}
+
+function parse(argv: string[], options: Partial<CommandLineOptions> = {}): ParsedCommand {
+  return parseCommandLine(argv, { env: {}, version: "9.9.9", readTextFile: noFiles, ...options });
+}
+
+function run(argv: string[], options: Partial<CommandLineOptions> = {}): RunConfig {
+  const parsed = parse(argv, options);
+  assert.equal(parsed.kind, "run");
+  return (parsed as { config: RunConfig }).config;
+}
+
+function assertUsageError(
+  argv: string[],
+  message: string,
+  options: Partial<CommandLineOptions> = {},
+): void {
+  assert.throws(() => parse(argv, options), (error: unknown) => {
+    assert.ok(error instanceof UsageError, `expected a UsageError, got ${error}`);
+    assert.equal(error.message, message);
+    return true;
+  });
+}
+
+const DURATIONS =
+  "a number of seconds or a duration such as 250ms, 1.5s, 30s, 5m, 5min, 2h or 1h30m";
+
+// Defaults
+
+Deno.test("no arguments runs a load test with the seed's defaults", () => {
+  const expected: RunConfig = {
+    host: "http://localhost:80",
+    headers: {},
+    users: 1,
+    spawnRate: 1,
+    qpsDistribution: "constant",
+    promptTokens: 512,
+    maxTokens: 64,
+    maxTokensDistribution: "constant",
+    maxTokensRange: 0.3,
+    maxTokensJitter: 0,
+    chat: false,
+    stream: true,
+    temperature: 1,
+    tokenizer: "o200k_base",
+    workers: 0,
+    transport: "node",
+    timeoutMs: 600_000,
+  };
+  assert.deepEqual(run([]), expected);
+});
+
+Deno.test("the run config and its headers are frozen", () => {
+  const config = run(["--header", "A: 1"]);
+  assert.ok(Object.isFrozen(config));
+  assert.ok(Object.isFrozen(config.headers));
+});
+
+Deno.test("every run option is read from its flag", () => {
+  const config = run([
+    "-H",
+    "https://api.example.com/inference/",
+    "-m",
+    "m1",
+    "--provider",
+    "openai",
+    "-k",
+    "sk-1",
+    "--header",
+    "X-A: 1",
+    "-u",
+    "100",
+    "-r",
+    "2.5",
+    "-t",
+    "1min",
+    "--qps",
+    "0.5",
+    "--qps-distribution",
+    "exponential",
+    "-p",
+    "128",
+    "--prompt-text",
+    "hello",
+    "-o",
+    "200",
+    "--max-tokens-distribution",
+    "normal",
+    "--max-tokens-range",
+    "0.5",
+    "--max-tokens-cap",
+    "300",
+    "--max-tokens-jitter",
+    "5",
+    "--chat",
+    "--no-stream",
+    "--logprobs",
+    "1",
+    "--temperature",
+    "0",
+    "--tokenizer",
+    "cl100k_base",
+    "--summary-file",
+    "out.csv",
+    "--json",
+    "out.json",
+    "--warmup",
+    "30s",
+    "--workers",
+    "3",
+    "--transport",
+    "fetch",
+    "--timeout",
+    "10s",
+    "--seed",
+    "42",
+  ]);
+  assert.deepEqual(config, {
+    host: "https://api.example.com/inference",
+    model: "m1",
+    provider: "openai",
+    apiKey: "sk-1",
+    headers: { "X-A": "1" },
+    users: 100,
+    spawnRate: 2.5,
+    runTimeMs: 60_000,
+    qps: 0.5,
+    qpsDistribution: "exponential",
+    promptTokens: 128,
+    promptText: "hello",
+    maxTokens: 200,
+    maxTokensDistribution: "normal",
+    maxTokensRange: 0.5,
+    maxTokensCap: 300,
+    maxTokensJitter: 5,
+    chat: true,
+    stream: false,
+    logprobs: 1,
+    temperature: 0,
+    tokenizer: "cl100k_base",
+    summaryFile: "out.csv",
+    jsonFile: "out.json",
+    warmupMs: 30_000,
+    workers: 3,
+    transport: "fetch",
+    timeoutMs: 10_000,
+    seed: 42,
+  });
+});
+
+Deno.test("--burst takes seconds and --warmup 0 means never reset", () => {
+  const config = run(["--burst", "2", "--warmup", "0"]);
+  assert.equal(config.burstSeconds, 2);
+  assert.equal(config.warmupMs, 0);
+});
+
+Deno.test("--no-stream turns streaming off and --stream keeps it on", () => {
+  assert.equal(run(["--no-stream"]).stream, false);
+  assert.equal(run(["--stream"]).stream, true);
+  assert.equal(run(["--no-stream", "--stream"]).stream, true);
+});
+
+Deno.test("--header repeats and splits at the first colon", () => {
+  const config = run(["--header", "X-A: 1", "--header", "Authorization:Bearer a:b"]);
+  assert.deepEqual(config.headers, { "X-A": "1", Authorization: "Bearer a:b" });
+});
+
+Deno.test("--prompt-text @file reads a real file", () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const path = `${dir}/prompt.txt`;
+    Deno.writeTextFileSync(path, "Write a long story.\n");
+    const config = run(["--prompt-text", `@${path}`], { readTextFile: Deno.readTextFileSync });
+    assert.equal(config.promptText, "Write a long story.\n");
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+// Validation: one test per rule
+
+Deno.test("rejects --users 0", () => {
+  assertUsageError(["-u", "0"], "Invalid --users '0': expected a whole number of at least 1");
+});
+
+Deno.test("rejects a fractional --users", () => {
+  assertUsageError(["--users=2.5"], "Invalid --users '2.5': expected a whole number of at least 1");
+});
+
+Deno.test("rejects --spawn-rate 0", () => {
+  assertUsageError(
+    ["-r", "0"],
+    "Invalid --spawn-rate '0': expected a number greater than 0, such as 0.5 or 8",
+  );
+});
+
+Deno.test("rejects --qps 0", () => {
+  assertUsageError(
+    ["--qps", "0"],
+    "Invalid --qps '0': expected a number greater than 0, such as 0.5 or 8",
+  );
+});
+
+Deno.test("rejects a --qps that is not a number", () => {
+  assertUsageError(
+    ["--qps", "fast"],
+    "Invalid --qps 'fast': expected a number greater than 0, such as 0.5 or 8",
+  );
+});
+
+Deno.test("rejects --burst 0", () => {
+  assertUsageError(
+    ["--burst", "0"],
+    "Invalid --burst '0': expected a number of seconds greater than 0, such as 2 or 0.5",
+  );
+});
+
+Deno.test("rejects --prompt-tokens 0", () => {
+  assertUsageError(
+    ["-p", "0"],
+    "Invalid --prompt-tokens '0': expected a whole number of at least 1",
+  );
+});
+
+Deno.test("rejects --max-tokens 0", () => {
+  assertUsageError(["-o", "0"], "Invalid --max-tokens '0': expected a whole number of at least 1");
+});
+
+Deno.test("rejects an unknown --qps-distribution", () => {
+  assertUsageError(
+    ["--qps-distribution", "poisson"],
+    "Invalid --qps-distribution 'poisson': expected constant, uniform or exponential",
+  );
+});
+
+Deno.test("rejects an unknown --max-tokens-distribution", () => {
+  assertUsageError(
+    ["--max-tokens-distribution", "gamma"],
+    "Invalid --max-tokens-distribution 'gamma': expected constant, uniform, normal or exponential",
+  );
+});
+
+Deno.test("rejects an unknown --transport", () => {
+  assertUsageError(["--transport", "curl"], "Invalid --transport 'curl': expected node or fetch");
+});
+
+Deno.test("rejects --burst together with --qps", () => {
+  assertUsageError(
+    ["--qps", "1", "--burst", "2"],
+    "Cannot use --burst together with --qps: --burst paces fixed users and --qps sets a fixed " +
+      "rate, choose one",
+  );
+});
+
+Deno.test("rejects a --prompt-text @file that cannot be read", () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    assertUsageError(
+      ["--prompt-text", `@${dir}/missing.txt`],
+      `Cannot read --prompt-text file '${dir}/missing.txt': no such file`,
+      { readTextFile: Deno.readTextFileSync },
+    );
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("rejects a --host without a scheme", () => {
+  assertUsageError(
+    ["-H", "localhost:8000"],
+    "Invalid --host 'localhost:8000': expected an http:// or https:// URL such as " +
+      "http://localhost:8000",
+  );
+});
+
+Deno.test("rejects a --host that is not http or https", () => {
+  assertUsageError(
+    ["-H", "ftp://example.com"],
+    "Invalid --host 'ftp://example.com': expected an http:// or https:// URL such as " +
+      "http://localhost:8000",
+  );
+});
+
+Deno.test("rejects a negative --max-tokens-range", () => {
+  assertUsageError(
+    ["--max-tokens-range", "-0.5"],
+    "Invalid --max-tokens-range '-0.5': expected a number of at least 0",
+  );
+});
+
+Deno.test("rejects --max-tokens-cap below 1", () => {
+  assertUsageError(
+    ["--max-tokens-cap", "0"],
+    "Invalid --max-tokens-cap '0': expected a whole number of at least 1",
+  );
+});
+
+Deno.test("rejects a negative --logprobs", () => {
+  assertUsageError(
+    ["--logprobs", "-1"],
+    "Invalid --logprobs '-1': expected a whole number of at least 0",
+  );
+});
+
+Deno.test("rejects a --header without a colon", () => {
+  assertUsageError(
+    ["--header", "X-A=1"],
+    "Invalid --header 'X-A=1': expected name:value, such as 'X-Request-Source: llmload'",
+  );
+});
+
+Deno.test("rejects a duration written as '5 minutes'", () => {
+  assertUsageError(["-t", "5 minutes"], `Invalid --run-time '5 minutes': expected ${DURATIONS}`);
+});
+
+Deno.test("rejects a zero --timeout", () => {
+  assertUsageError(
+    ["--timeout", "0"],
+    "Invalid --timeout '0': expected a duration above 0, such as 30s, 5min or 1h30m",
+  );
+});
+
+Deno.test("rejects an unknown --provider", () => {
+  assert.throws(() => parse(["--provider", "nosuch"]), /^UsageError: Invalid --provider 'nosuch'/);
+});
+
+Deno.test("rejects an unknown option and suggests the near one", () => {
+  assertUsageError(["--usres", "3"], "Unknown option '--usres': did you mean --users?");
+});
+
+Deno.test("rejects an option without its value", () => {
+  assertUsageError(["-u"], "Missing value after -u, --users <n>");
+});
+
+Deno.test("rejects an unknown command", () => {
+  assertUsageError(
+    ["bench"],
+    "Unknown command 'bench': expected demo, mock, help or options (see llmload --help)",
+  );
+});
+
+Deno.test("rejects run options written before a command", () => {
+  assertUsageError(
+    ["-u", "3", "demo"],
+    "Cannot use --users before 'demo': put options after the command, e.g. llmload demo " +
+      "--users ...",
+  );
+});
+
+// Sources and precedence
+
+Deno.test("precedence is flag, then environment, then config file, then default", () => {
+  const configText = "users = 3\nmax-tokens = 30\nstream = false\n";
+  const env = { LLMLOAD_USERS: "4", LLMLOAD_MAX_TOKENS: "40", LLMLOAD_STREAM: "true" };
+  const all = run(["-u", "5", "-o", "50", "--no-stream"], { env, configText });
+  assert.deepEqual([all.users, all.maxTokens, all.stream], [5, 50, false]);
+  const envAndFile = run([], { env, configText });
+  assert.deepEqual([envAndFile.users, envAndFile.maxTokens, envAndFile.stream], [4, 40, true]);
+  const fileOnly = run([], { configText });
+  assert.deepEqual([fileOnly.users, fileOnly.maxTokens, fileOnly.stream], [3, 30, false]);
+  const none = run([]);
+  assert.deepEqual([none.users, none.maxTokens, none.stream], [1, 64, true]);
+});
+
+Deno.test("headers come whole from the highest source that has any", () => {
+  const configText = "header = A: file\nheader = B: file\n";
+  assert.deepEqual(run([], { configText }).headers, { A: "file", B: "file" });
+  assert.deepEqual(
+    run([], { configText, env: { LLMLOAD_HEADER: "C: env" } }).headers,
+    { C: "env" },
+  );
+  assert.deepEqual(
+    run(["--header", "D: flag"], { configText, env: { LLMLOAD_HEADER: "C: env" } }).headers,
+    { D: "flag" },
+  );
+});
+
+Deno.test("the API key falls back to OPENAI_API_KEY only when llmload names none", () => {
+  assert.equal(run([], { env: { OPENAI_API_KEY: "sk-openai" } }).apiKey, "sk-openai");
+  assert.equal(
+    run([], { env: { OPENAI_API_KEY: "sk-openai", LLMLOAD_API_KEY: "sk-llm" } }).apiKey,
+    "sk-llm",
+  );
+  assert.equal(
+    run([], { env: { OPENAI_API_KEY: "sk-openai" }, configText: "api_key = sk-file\n" }).apiKey,
+    "sk-file",
+  );
+  assert.equal(run(["-k", "sk-flag"], { env: { LLMLOAD_API_KEY: "sk-llm" } }).apiKey, "sk-flag");
+  assert.equal("apiKey" in run([]), false);
+});
+
+Deno.test("environment values get the same validation and say where they came from", () => {
+  assertUsageError(
+    [],
+    "Invalid LLMLOAD_USERS '-3' (environment): expected a whole number of at least 1",
+    { env: { LLMLOAD_USERS: "-3" } },
+  );
+});
+
+Deno.test("config-file values get the same validation and name the line", () => {
+  assertUsageError(
+    [],
+    "Invalid qps '0' (llmload.conf line 2): expected a number greater than 0, such as 0.5 or 8",
+    { configText: "# rate\nqps = 0\n", configPath: "llmload.conf" },
+  );
+});
+
+Deno.test("--config reads a real file instead of the default one", () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const path = `${dir}/sweep.conf`;
+    Deno.writeTextFileSync(path, "# sweep\nusers = 16\nheader = X-Run: 1\n");
+    const config = run(["--config", path], {
+      configText: "users = 2\nmax-tokens = 7\n",
+      readTextFile: Deno.readTextFileSync,
+    });
+    assert.equal(config.users, 16);
+    assert.equal(config.maxTokens, 64);
+    assert.deepEqual(config.headers, { "X-Run": "1" });
+    assertUsageError(
+      ["--config", path],
+      `Invalid users '0' (${path} line 2): expected a whole number of at least 1`,
+      { readTextFile: () => "# sweep\nusers = 0\n" },
+    );
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("LLMLOAD_CONFIG names the config file too", () => {
+  const config = run([], {
+    env: { LLMLOAD_CONFIG: "team.conf" },
+    readTextFile: (path) => path === "team.conf" ? "users = 9\n" : noFiles(path),
+  });
+  assert.equal(config.users, 9);
+});
+
+Deno.test("a --config file that cannot be read is a usage error", () => {
+  assertUsageError(
+    ["--config", "nope.conf"],
+    "Cannot read --config file 'nope.conf': no such file",
+  );
+});
+
+Deno.test("a bad config file line fails the run with its line number", () => {
+  assertUsageError(
+    [],
+    "Unknown key 'user' in llmload.conf line 1: expected a long option name such as max-tokens " +
+      "(see llmload --help)",
+    { configText: "user = 8\n", configPath: "llmload.conf" },
+  );
+});
+
+Deno.test("readCommandLine reads ./llmload.conf from the working directory", () => {
+  const dir = Deno.makeTempDirSync();
+  const previous = Deno.cwd();
+  try {
+    Deno.writeTextFileSync(`${dir}/llmload.conf`, "users = 12\n");
+    Deno.chdir(dir);
+    const parsed = readCommandLine(["-o", "9"], { version: "1", env: {} });
+    assert.equal(parsed.kind, "run");
+    const config = (parsed as { config: RunConfig }).config;
+    assert.deepEqual([config.users, config.maxTokens], [12, 9]);
+  } finally {
+    Deno.chdir(previous);
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+// Commands
+
+Deno.test("demo takes the run options with its own defaults", () => {
+  const parsed = parse(["demo"]);
+  assert.equal(parsed.kind, "demo");
+  const config = (parsed as { config: RunConfig }).config;
+  assert.deepEqual(
+    [config.runTimeMs, config.users, config.spawnRate, config.stream],
+    [15_000, 8, 8, true],
+  );
+  const given = parse(["demo", "-u", "2", "-t", "3s", "--no-stream"], {
+    env: { LLMLOAD_SPAWN_RATE: "4" },
+  });
+  const givenConfig = (given as { config: RunConfig }).config;
+  assert.deepEqual(
+    [givenConfig.runTimeMs, givenConfig.users, givenConfig.spawnRate, givenConfig.stream],
+    [3_000, 2, 4, false],
+  );
+});
+
+Deno.test("mock reads durations, jitter as a percentage or fraction, and repeated models", () => {
+  assert.deepEqual(
+    parse(["mock", "--ttft", "50ms", "--itl", "0.02", "--jitter", "10%", "--port", "0"]),
+    {
+      kind: "mock",
+      mock: {
+        hostname: "127.0.0.1",
+        port: 0,
+        ttftMs: 50,
+        itlMs: 20,
+        jitter: 0.1,
+        models: ["mock-model"],
+      },
+    },
+  );
+  const parsed = parse(["mock", "--jitter", "0.1", "--model", "a", "--model", "b"]);
+  assert.equal(parsed.kind, "mock");
+  const mock = (parsed as Extract<ParsedCommand, { kind: "mock" }>).mock;
+  assert.equal(mock.jitter, 0.1);
+  assert.deepEqual(mock.models, ["a", "b"]);
+  assert.ok(Object.isFrozen(mock));
+});
+
+Deno.test("mock rejects a port out of range", () => {
+  assertUsageError(
+    ["mock", "--port", "70000"],
+    "Invalid --port '70000': expected a whole number from 0 to 65535",
+  );
+});
+
+Deno.test("--version returns the caller's version", () => {
+  assert.deepEqual(parse(["--version"]), { kind: "version", text: "9.9.9" });
+  assert.deepEqual(parse(["-V"]), { kind: "version", text: "9.9.9" });
+});
+
+// Help
+
+Deno.test("--help matches tests/testdata/help.txt (UPDATE_SNAPSHOTS=1 rewrites it)", () => {
+  const parsed = parse(["--help"]);
+  assert.equal(parsed.kind, "help");
+  const text = `${(parsed as { text: string }).text}\n`;
+  if (Deno.env.get("UPDATE_SNAPSHOTS") === "1") Deno.writeTextFileSync(HELP_SNAPSHOT, text);
+  assert.equal(text, Deno.readTextFileSync(HELP_SNAPSHOT));
+});
+
+Deno.test("help lists every option, with a default, under the six groups in seed order", () => {
+  const text = (parse(["-h"]) as { text: string }).text;
+  for (const spec of RUN_OPTIONS) {
+    const short = spec.short === undefined ? "" : `-${spec.short}, `;
+    const placeholder = spec.value === undefined ? "" : ` <${spec.value}>`;
+    assert.ok(text.includes(`\n  ${short}--${spec.name}${placeholder} `), `--${spec.name}`);
+  }
+  assert.ok(text.includes("--no-stream"));
+  // Each option's description (which may wrap) ends with its default, so count them.
+  assert.equal(text.match(/\(default:\s/g)?.length, RUN_OPTIONS.length);
+  const positions = OPTION_GROUPS.map((group) => text.indexOf(`\n${group}:\n`));
+  assert.ok(positions.every((position) => position > 0), "every group title is present");
+  assert.deepEqual(positions, positions.toSorted((a, b) => a - b));
+  assert.match(text, /LLMLOAD_<OPTION_NAME>/);
+  assert.match(text, /OPENAI_API_KEY/);
+});
+
+Deno.test("help for demo shows the demo defaults, help for mock its options", () => {
+  const demo = (parse(["demo", "--help"]) as { text: string }).text;
+  assert.match(demo, /Usage: llmload demo \[options\]/);
+  assert.match(demo, /--users <n>[^(]*\(default: 8\)/);
+  assert.match(demo, /--run-time <duration>[^(]*\(default: 15s\)/);
+  const mock = parse(["help", "mock"]);
+  assert.equal(mock.kind, "help");
+  const mockText = (mock as { text: string }).text;
+  for (const flag of ["--hostname", "--port", "--ttft", "--itl", "--jitter", "--model"]) {
+    assert.ok(mockText.includes(flag), flag);
+  }
+});

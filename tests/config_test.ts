@@ -1,0 +1,219 @@
+import assert from "node:assert/strict";
+import {
+  DEMO_DEFAULTS,
+  envVarName,
+  MOCK_OPTIONS,
+  OPTION_GROUPS,
+  parseConfigFile,
+  resolveMockOptions,
+  resolveRunConfig,
+  RUN_OPTIONS,
+  settingsFromEnv,
+} from "../lib/config.ts";
+import { UsageError } from "../lib/errors.ts";
+
+function assertUsageError(action: () => unknown, message: string): void {
+  assert.throws(action, (error: unknown) => {
+    assert.ok(error instanceof UsageError, `expected a UsageError, got ${error}`);
+    assert.equal(error.message, message);
+    return true;
+  });
+}
+
+Deno.test("envVarName is LLMLOAD_ and the long name in upper snake case", () => {
+  assert.equal(envVarName("max-tokens"), "LLMLOAD_MAX_TOKENS");
+  assert.equal(envVarName("api-key"), "LLMLOAD_API_KEY");
+  assert.equal(envVarName("users"), "LLMLOAD_USERS");
+});
+
+Deno.test("the option table has unique names and short flags, and groups in seed order", () => {
+  const names = RUN_OPTIONS.map((spec) => spec.name);
+  assert.equal(new Set(names).size, names.length);
+  const shorts = RUN_OPTIONS.flatMap((spec) => spec.short ?? []);
+  assert.deepEqual(shorts.toSorted(), ["H", "k", "m", "o", "p", "r", "t", "u"]);
+  const groupsInOrder = [...new Set(RUN_OPTIONS.map((spec) => spec.group))];
+  assert.deepEqual(groupsInOrder, [...OPTION_GROUPS]);
+  for (const spec of [...RUN_OPTIONS, ...MOCK_OPTIONS]) {
+    assert.ok(
+      spec.default !== undefined || spec.unset !== undefined,
+      `${spec.name} shows a default`,
+    );
+  }
+});
+
+Deno.test("parseConfigFile reads key = value lines, comments, underscores, quotes and CRLF", () => {
+  const text = [
+    "# a locust.conf-style file",
+    "",
+    "users = 8",
+    "max_tokens=128",
+    "  chat = true  ",
+    "prompt-text = '  spaced  '",
+    "header = A: 1",
+    "header = B: 2\r",
+  ].join("\r\n");
+  const layer = parseConfigFile(text, { path: "my.conf" });
+  assert.deepEqual(layer.get("users"), [{ value: "8", label: "users", where: "my.conf line 3" }]);
+  assert.deepEqual(layer.get("max-tokens"), [
+    { value: "128", label: "max_tokens", where: "my.conf line 4" },
+  ]);
+  assert.equal(layer.get("chat")?.[0].value, "true");
+  assert.equal(layer.get("prompt-text")?.[0].value, "  spaced  ");
+  assert.deepEqual(layer.get("header")?.map((item) => item.value), ["A: 1", "B: 2"]);
+  assert.equal(layer.size, 5);
+});
+
+Deno.test("parseConfigFile names the file and line of a malformed line", () => {
+  assertUsageError(
+    () => parseConfigFile("users = 2\n\nusers 8\n", { path: "llmload.conf" }),
+    "Cannot parse llmload.conf line 3: expected key = value",
+  );
+  assertUsageError(
+    () => parseConfigFile("model =\n"),
+    "Cannot parse llmload.conf line 1: expected a value after 'model ='",
+  );
+});
+
+Deno.test("parseConfigFile names the file and line of an unknown key", () => {
+  assertUsageError(
+    () => parseConfigFile("# c\nusres = 8\n", { path: "x.conf" }),
+    "Unknown key 'usres' in x.conf line 2: expected a long option name such as max-tokens " +
+      "(see llmload --help)",
+  );
+  assertUsageError(
+    () => parseConfigFile("config = other.conf\n", { path: "x.conf" }),
+    "Unknown key 'config' in x.conf line 1: expected a long option name such as max-tokens " +
+      "(see llmload --help)",
+  );
+});
+
+Deno.test("parseConfigFile refuses a repeated key other than header", () => {
+  assertUsageError(
+    () => parseConfigFile("users = 1\nmax-tokens = 3\nusers = 2\n"),
+    "Duplicate key 'users' in llmload.conf line 3: already set on line 1",
+  );
+});
+
+Deno.test("settingsFromEnv reads LLMLOAD_ variables, skips empty ones, splits headers by line", () => {
+  const layer = settingsFromEnv({
+    LLMLOAD_USERS: "4",
+    LLMLOAD_MODEL: "",
+    LLMLOAD_HEADER: "A: 1\n\nB: 2\n",
+    UNRELATED: "x",
+  });
+  assert.deepEqual(layer.get("users"), [
+    { value: "4", label: "LLMLOAD_USERS", where: "environment" },
+  ]);
+  assert.equal(layer.has("model"), false);
+  assert.deepEqual(layer.get("header")?.map((item) => item.value), ["A: 1", "B: 2"]);
+});
+
+Deno.test("config-file values are validated like flags and name their line", () => {
+  assertUsageError(
+    () => resolveRunConfig({}, { configText: "# x\nusers = 0\n", configPath: "llmload.conf" }),
+    "Invalid users '0' (llmload.conf line 2): expected a whole number of at least 1",
+  );
+  assertUsageError(
+    () => resolveRunConfig({}, { configText: "stream = maybe\n" }),
+    "Invalid stream 'maybe' (llmload.conf line 1): expected true or false",
+  );
+  assertUsageError(
+    () => resolveRunConfig({}, { configText: "header = nocolon\n" }),
+    "Invalid header 'nocolon' (llmload.conf line 1): expected name:value, such as " +
+      "'X-Request-Source: llmload'",
+  );
+});
+
+Deno.test("switches in the config file take true and false", () => {
+  const on = resolveRunConfig({}, { configText: "chat = true\nstream = false\n" });
+  assert.equal(on.chat, true);
+  assert.equal(on.stream, false);
+  const off = resolveRunConfig({}, { configText: "chat = False\n" });
+  assert.equal(off.chat, false);
+});
+
+Deno.test("environment values are validated and say they came from the environment", () => {
+  assertUsageError(
+    () => resolveRunConfig({}, { env: { LLMLOAD_USERS: "-3" } }),
+    "Invalid LLMLOAD_USERS '-3' (environment): expected a whole number of at least 1",
+  );
+  assertUsageError(
+    () => resolveRunConfig({}, { env: { LLMLOAD_RUN_TIME: "5 minutes" } }),
+    "Invalid LLMLOAD_RUN_TIME '5 minutes' (environment): expected a number of seconds or a " +
+      "duration such as 250ms, 1.5s, 30s, 5m, 5min, 2h or 1h30m",
+  );
+});
+
+Deno.test("a prompt file named in the environment is read and its failure says so", () => {
+  const config = resolveRunConfig({}, {
+    env: { LLMLOAD_PROMPT_TEXT: "@prompt.txt" },
+    readTextFile: (path) => `contents of ${path}`,
+  });
+  assert.equal(config.promptText, "contents of prompt.txt");
+  assertUsageError(
+    () =>
+      resolveRunConfig({}, {
+        env: { LLMLOAD_PROMPT_TEXT: "@gone.txt" },
+        readTextFile: () => {
+          throw new Deno.errors.NotFound("gone");
+        },
+      }),
+    "Cannot read LLMLOAD_PROMPT_TEXT file 'gone.txt' (environment): no such file",
+  );
+});
+
+Deno.test("--burst and --qps from different sources still conflict, naming both", () => {
+  assertUsageError(
+    () => resolveRunConfig({ burst: "2" }, { configText: "qps = 1\n", configPath: "a.conf" }),
+    "Cannot use --burst together with qps (a.conf line 1): --burst paces fixed users and --qps " +
+      "sets a fixed rate, choose one",
+  );
+});
+
+Deno.test("demo defaults replace the run defaults but not given values", () => {
+  const demo = resolveRunConfig({}, { defaults: DEMO_DEFAULTS });
+  assert.equal(demo.runTimeMs, 15_000);
+  assert.equal(demo.users, 8);
+  assert.equal(demo.spawnRate, 8);
+  assert.equal(demo.stream, true);
+  const given = resolveRunConfig({ users: "2" }, {
+    defaults: DEMO_DEFAULTS,
+    env: { LLMLOAD_RUN_TIME: "3s" },
+  });
+  assert.equal(given.users, 2);
+  assert.equal(given.runTimeMs, 3_000);
+});
+
+Deno.test("unset options are absent from the config, not undefined", () => {
+  const config = resolveRunConfig({});
+  for (const key of ["model", "provider", "apiKey", "runTimeMs", "qps", "burstSeconds", "seed"]) {
+    assert.equal(key in config, false, key);
+  }
+});
+
+Deno.test("a later header replaces an earlier one of the same name in any case", () => {
+  const config = resolveRunConfig({ header: ["X-A: 1", "x-a: 2", "B:3"] });
+  assert.deepEqual(config.headers, { "x-a": "2", B: "3" });
+});
+
+Deno.test("resolveMockOptions applies defaults and validates", () => {
+  assert.deepEqual(resolveMockOptions({}), {
+    hostname: "127.0.0.1",
+    port: 8000,
+    ttftMs: 50,
+    itlMs: 20,
+    jitter: 0,
+    models: ["mock-model"],
+  });
+  assert.equal(resolveMockOptions({ jitter: "0.25" }).jitter, 0.25);
+  assertUsageError(
+    () => resolveMockOptions({ jitter: "150%" }),
+    "Invalid --jitter '150%': expected a percentage such as 10% or a fraction such as 0.1, " +
+      "from 0 to 1",
+  );
+  assertUsageError(
+    () => resolveMockOptions({ itl: "fast" }),
+    "Invalid --itl 'fast': expected a number of seconds or a duration such as 250ms, 1.5s, 30s, " +
+      "5m, 5min, 2h or 1h30m",
+  );
+});

@@ -1,0 +1,23 @@
+import assert from "node:assert/strict";
+import { createEventDecoder } from "../lib/stream_decoder.ts";
+
+function decode(framing: "sse" | "ndjson", pieces: string[]): string[] {
+  const events: string[] = [];
+  const decoder = createEventDecoder(framing, (data) => events.push(data));
+  pieces.forEach((piece) => decoder.feed(piece));
+  decoder.end();
+  return events;
+}
+
+Deno.test("sse events split anywhere, CRLF, comments and multi-line data decode the same", () => {
+  const wire = ': keep-alive\r\ndata: {"a":1}\r\n\r\ndata: line1\ndata: line2\n\ndata: [DONE]\n\n';
+  const whole = decode("sse", [wire]);
+  assert.deepEqual(whole, ['{"a":1}', "line1\nline2", "[DONE]"]);
+  for (let cut = 1; cut < wire.length; cut++) {
+    assert.deepEqual(decode("sse", [wire.slice(0, cut), wire.slice(cut)]), whole, `cut at ${cut}`);
+  }
+});
+
+Deno.test("ndjson lines split across pieces, blank lines skipped, last line flushed at end", () => {
+  assert.deepEqual(decode("ndjson", ['{"a":', '1}\n\n{"b"', ":2}"]), ['{"a":1}', '{"b":2}']);
+});
