@@ -1,0 +1,69 @@
+/**
+ * Test harness: runs llmload in-process against a real mock server on 127.0.0.1, capturing what
+ * it prints. Private to the tests.
+ *
+ * @module
+ */
+import { parseCommandLine } from "../lib/cli.ts";
+import { startMock } from "../lib/mock.ts";
+import type { MockOptions, MockServer } from "../lib/mock.ts";
+import { runCommand } from "../lib/run_command.ts";
+import type { RunConfig } from "../lib/types.ts";
+
+/** What one in-process run printed and returned. */
+export interface CapturedRun {
+  /** The exit code `main` would return. */
+  readonly exitCode: number;
+  /** Results text (table and summary block). */
+  readonly out: string;
+  /** Progress and information lines. */
+  readonly log: string[];
+  /** The configuration the arguments produced. */
+  readonly config: RunConfig;
+}
+
+/** Parses `args` like the command line (no environment, no config file) into a run config. */
+export function configFrom(args: string[]): RunConfig {
+  const parsed = parseCommandLine(args, { env: {}, version: "test" });
+  if (parsed.kind !== "run") throw new Error(`Expected a run command, got ${parsed.kind}`);
+  return parsed.config;
+}
+
+/** Runs llmload with `args` against `mock` and captures its output. */
+export async function runAgainst(
+  mock: MockServer,
+  args: string[],
+  signals: { stopSignal?: AbortSignal; abortSignal?: AbortSignal } = {},
+): Promise<CapturedRun> {
+  const config = configFrom(["-H", mock.url, ...args]);
+  const out: string[] = [];
+  const log: string[] = [];
+  const exitCode = await runCommand(config, {
+    out: (text) => out.push(text),
+    log: (line) => log.push(line),
+  }, signals);
+  return { exitCode, out: out.join("\n"), log, config };
+}
+
+/** Starts a mock, runs `body` with it, and always closes it. */
+export async function withMock<T>(
+  options: MockOptions,
+  body: (mock: MockServer) => Promise<T>,
+): Promise<T> {
+  const mock = await startMock(options);
+  try {
+    return await body(mock);
+  } finally {
+    await mock.close();
+  }
+}
+
+/** A temporary directory, removed after `body`. */
+export async function withTempDir<T>(body: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await Deno.makeTempDir({ prefix: "llmload-test-" });
+  try {
+    return await body(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}

@@ -1,0 +1,271 @@
+import assert from "node:assert/strict";
+import { runAgainst, withMock, withTempDir } from "./_harness.ts";
+import type { MockRecord } from "../lib/mock.ts";
+
+type Body = Record<string, unknown>;
+
+function completionRecords(records: MockRecord[]): MockRecord[] {
+  return records.filter((record) => record.path.startsWith("/v1/") && record.path !== "/v1/models");
+}
+
+Deno.test("every generation option reaches the server as the API expects", async () => {
+  await withMock({ ttftMs: 1, itlMs: 1 }, async (mock) => {
+    const run = await runAgainst(mock, [
+      "-m",
+      "mock-model",
+      "-k",
+      "sk-test-secret",
+      "--header",
+      "x-team:bench",
+      "-u",
+      "2",
+      "-r",
+      "100",
+      "-t",
+      "1s",
+      "--chat",
+      "--no-stream",
+      "--logprobs",
+      "3",
+      "--temperature",
+      "0.2",
+      "-o",
+      "7",
+      "--prompt-text",
+      "Say hello",
+      "--warmup",
+      "0",
+    ]);
+    assert.equal(run.exitCode, 0, run.log.join("\n"));
+    const records = completionRecords(mock.records());
+    assert.ok(records.length >= 2);
+    for (const record of records) {
+      const body = record.body as Body;
+      assert.equal(record.path, "/v1/chat/completions");
+      assert.equal(record.headers.authorization, "Bearer sk-test-secret");
+      assert.equal(record.headers["x-team"], "bench");
+      assert.equal(body.model, "mock-model");
+      assert.deepEqual(body.messages, [{ role: "user", content: "Say hello" }]);
+      assert.equal(body.max_tokens, 7);
+      assert.equal(body.temperature, 0.2);
+      assert.equal(body.stream, false);
+      assert.equal(body.logprobs, true);
+      assert.equal(body.top_logprobs, 3);
+    }
+    assert.ok(!run.out.includes("sk-test-secret") && !run.log.join("").includes("sk-test-secret"));
+    assert.match(run.out, /Stream\s+: False/);
+    assert.match(run.out, /Time To First Token\s+: \n/);
+  });
+});
+
+Deno.test("completions with -p builds a prompt and streams; the model comes from /v1/models", async () => {
+  await withMock({ ttftMs: 5, itlMs: 1, models: ["served-model"] }, async (mock) => {
+    const run = await runAgainst(mock, ["-u", "1", "-t", "1s", "-p", "64", "-o", "5"]);
+    assert.equal(run.exitCode, 0, run.log.join("\n"));
+    assert.ok(run.log.some((line) => /model served-model \(first of 1 from \/v1\/models\)/.test(line)));
+    const records = completionRecords(mock.records());
+    const body = records[0].body as Body;
+    assert.equal(records[0].path, "/v1/completions");
+    assert.equal(body.model, "served-model");
+    assert.equal(body.stream, true);
+    assert.deepEqual(body.stream_options, { include_usage: true });
+    assert.equal(typeof body.prompt, "string");
+    assert.match(run.out, /Model\s+: served-model/);
+    assert.match(run.out, /Num Tokens\s+: 5\.0/);
+  });
+});
+
+Deno.test("max-tokens distribution and jitter vary the max_tokens the server sees", async () => {
+  await withMock({ ttftMs: 0, itlMs: 0 }, async (mock) => {
+    const run = await runAgainst(mock, [
+      "-u",
+      "4",
+      "-r",
+      "100",
+      "-t",
+      "1s",
+      "-o",
+      "20",
+      "--max-tokens-distribution",
+      "uniform",
+      "--max-tokens-range",
+      "0.5",
+      "--max-tokens-jitter",
+      "2",
+      "--seed",
+      "7",
+      "--warmup",
+      "0",
+    ]);
+    assert.equal(run.exitCode, 0);
+    const asked = completionRecords(mock.records()).map((record) => record.maxTokens);
+    assert.ok(asked.length > 50, `only ${asked.length} requests`);
+    assert.ok(Math.min(...asked) >= 8 && Math.max(...asked) <= 32, `range ${asked}`);
+    assert.ok(new Set(asked).size > 10, "max_tokens barely varied");
+    const mean = asked.reduce((sum, value) => sum + value, 0) / asked.length;
+    assert.ok(Math.abs(mean - 20) < 2, `mean ${mean}`);
+  });
+});
+
+Deno.test("fixed QPS: 50 requests/s held within 5% over 5 s, send lag recorded", async () => {
+  await withMock({ ttftMs: 5, itlMs: 1 }, async (mock) => {
+    const run = await runAgainst(mock, [
+      "--qps",
+      "50",
+      "-u",
+      "100",
+      "-r",
+      "100",
+      "-t",
+      "5s",
+      "-o",
+      "4",
+      "--warmup",
+      "0",
+    ]);
+    assert.equal(run.exitCode, 0, run.log.join("\n"));
+    const arrivals = completionRecords(mock.records()).map((record) => record.receivedAt);
+    const first = Math.min(...arrivals);
+    const inWindow = arrivals.filter((at) => at < first + 5000).length;
+    assert.ok(Math.abs(inWindow - 250) <= 12, `${inWindow} requests in 5 s, expected 250 ± 5%`);
+    assert.match(run.out, /send_lag/);
+    assert.match(run.out, /ttft_intended/);
+    assert.match(run.out, /Concurrency\s+: QPS 50\.0 constant/);
+  });
+});
+
+Deno.test("fixed QPS with too few users warns with the number needed", async () => {
+  await withMock({ ttftMs: 200, itlMs: 1 }, async (mock) => {
+    const run = await runAgainst(mock, ["--qps", "20", "-u", "1", "-t", "1500ms", "-o", "2"]);
+    const warning = run.log.find((line) => line.includes("caps requests in flight"));
+    assert.ok(warning, run.log.join("\n"));
+    assert.match(warning, /about \d+ users would be needed/);
+  });
+});
+
+Deno.test("burst: all users fire together once per period", async () => {
+  await withMock({ ttftMs: 1, itlMs: 1 }, async (mock) => {
+    const run = await runAgainst(mock, [
+      "-u",
+      "6",
+      "-r",
+      "100",
+      "--burst",
+      "0.5",
+      "-t",
+      "1600ms",
+      "-o",
+      "2",
+      "--warmup",
+      "0",
+    ]);
+    assert.equal(run.exitCode, 0, run.log.join("\n"));
+    const arrivals = completionRecords(mock.records()).map((record) => record.receivedAt)
+      .sort((a, b) => a - b);
+    const bursts: number[][] = [];
+    for (const at of arrivals) {
+      const last = bursts.at(-1);
+      if (last && at - last[0] < 100) last.push(at);
+      else bursts.push([at]);
+    }
+    assert.ok(bursts.length >= 3, `${bursts.length} bursts`);
+    for (const burst of bursts) {
+      assert.equal(burst.length, 6, `a burst had ${burst.length} requests`);
+      assert.ok(burst.at(-1)! - burst[0] < 20, "a burst was spread over 20 ms or more");
+    }
+    for (let i = 1; i < bursts.length; i++) {
+      const gap = bursts[i][0] - bursts[i - 1][0];
+      assert.ok(Math.abs(gap - 500) < 50, `bursts ${gap} ms apart`);
+    }
+  });
+});
+
+Deno.test("ramp-up: users start at the spawn rate", async () => {
+  // Each response takes longer than the run, so every user sends exactly once.
+  await withMock({ ttftMs: 800, itlMs: 1 }, async (mock) => {
+    await runAgainst(mock, ["-u", "3", "-r", "4", "-t", "700ms", "-o", "2", "--warmup", "0"]);
+    const arrivals = completionRecords(mock.records()).map((record) => record.receivedAt);
+    assert.equal(arrivals.length, 3);
+    const offsets = arrivals.map((at) => at - arrivals[0]);
+    offsets.forEach((offset, i) => assert.ok(Math.abs(offset - i * 250) < 40, `user ${i} at +${offset}`));
+  });
+});
+
+Deno.test("summary CSV and results JSON are written and agree with the run", async () => {
+  await withTempDir(async (dir) => {
+    await withMock({ ttftMs: 2, itlMs: 1 }, async (mock) => {
+      const csv = `${dir}/summary.csv`;
+      const json = `${dir}/results.json`;
+      for (let i = 0; i < 2; i++) {
+        const run = await runAgainst(mock, [
+          "-u",
+          "2",
+          "-t",
+          "700ms",
+          "-o",
+          "3",
+          "-k",
+          "sk-never-written",
+          "--summary-file",
+          csv,
+          "--json",
+          json,
+        ]);
+        assert.equal(run.exitCode, 0);
+      }
+      const lines = (await Deno.readTextFile(csv)).trim().split("\n");
+      assert.equal(lines.length, 3, "one header and two rows");
+      assert.ok(lines[0].startsWith("Provider,Model,Prompt Tokens,Generation Tokens,Stream"));
+      const text = await Deno.readTextFile(json);
+      assert.ok(!text.includes("sk-never-written"));
+      const results = JSON.parse(text);
+      assert.equal(results.schemaVersion, 1);
+      assert.equal(results.requests.failed, 0);
+      assert.ok(results.requests.ok > 0);
+      assert.equal(results.metrics.num_tokens.mean, 3);
+      assert.equal(typeof results.histograms.ttft, "string");
+    });
+  });
+});
+
+Deno.test("fetch and node:http transports measure the same run alike", async () => {
+  await withMock({ ttftMs: 20, itlMs: 5 }, async (mock) => {
+    const means: Record<string, number> = {};
+    for (const transport of ["node", "fetch"]) {
+      const run = await runAgainst(mock, [
+        "--transport",
+        transport,
+        "-u",
+        "2",
+        "-t",
+        "1s",
+        "-o",
+        "8",
+        "--json",
+        "/dev/null",
+      ]);
+      assert.equal(run.exitCode, 0, run.log.join("\n"));
+      const ttft = Number(run.out.match(/^ttft\s+ms\s+\d+\s+([\d.]+)/m)?.[1]);
+      const tokens = run.out.match(/^num_tokens\s+tokens\s+\d+\s+([\d.]+)/m)?.[1];
+      assert.equal(tokens, "8.00");
+      means[transport] = ttft;
+    }
+    assert.ok(means.node >= 20 && means.fetch >= 20, JSON.stringify(means));
+    assert.ok(Math.abs(means.node - means.fetch) < 10, JSON.stringify(means));
+  });
+});
+
+Deno.test("a graceful stop mid-run still reports everything measured", async () => {
+  await withMock({ ttftMs: 5, itlMs: 5 }, async (mock) => {
+    const stop = new AbortController();
+    setTimeout(() => stop.abort(), 800);
+    const run = await runAgainst(mock, ["-u", "3", "-o", "10", "--warmup", "0"], {
+      stopSignal: stop.signal,
+    });
+    assert.equal(run.exitCode, 0, run.log.join("\n"));
+    assert.match(run.out, /={35} Summary ={36}/);
+    const served = completionRecords(mock.records()).filter((record) => record.doneAt).length;
+    const reported = Number(run.out.match(/Num Requests\s+: (\d+)/)?.[1]);
+    assert.equal(reported, served, "every request the mock completed is reported");
+  });
+});
