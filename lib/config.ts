@@ -72,6 +72,13 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
     unset: "guessed from the URL and /v1/models",
   },
   {
+    name: "preflight",
+    group: "Target",
+    help: "before the run, probe what the server honours (streaming, usage, ignore_eos, " +
+      "logprobs, chat) and report it",
+    default: "false",
+  },
+  {
     name: "api-key",
     short: "k",
     value: "key",
@@ -138,6 +145,13 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
     group: "Workload",
     help: "use this prompt instead of a generated one; @file reads it from a file",
     unset: "none",
+  },
+  {
+    name: "prompt-randomize",
+    group: "Workload",
+    help: "pad the prompt with random single-token words so prefix caching cannot flatter the " +
+      "server (same token count)",
+    default: "false",
   },
   {
     name: "max-tokens",
@@ -212,6 +226,14 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
     default: "1.0",
   },
   {
+    name: "n",
+    short: "n",
+    value: "n",
+    group: "Generation options",
+    help: "completions generated per request (n API parameter): a whole number >= 1",
+    default: "1",
+  },
+  {
     name: "summary-file",
     value: "file",
     group: "Writing results",
@@ -224,6 +246,35 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
     group: "Writing results",
     help: "write the full results as JSON to this file",
     unset: "none",
+  },
+  {
+    name: "html",
+    value: "file",
+    group: "Writing results",
+    help: "write a self-contained HTML report (charts and tables, opens offline) to this file",
+    unset: "none",
+  },
+  {
+    name: "serve",
+    value: "[host:]port",
+    group: "Writing results",
+    help: "serve live results (JSON, Prometheus /metrics, dashboard) on this address; " +
+      "the host defaults to 127.0.0.1",
+    unset: "not served",
+  },
+  {
+    name: "serve-token",
+    value: "token",
+    group: "Writing results",
+    help: "bearer token that POST /api/stop and /api/load require; without it they refuse",
+    unset: "none: control routes refuse",
+  },
+  {
+    name: "serve-linger",
+    value: "duration",
+    group: "Writing results",
+    help: "keep serving the final results this long after the run, e.g. 30s",
+    unset: "stop serving at the end",
   },
   {
     name: "run-time",
@@ -260,6 +311,34 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
     group: "Runtime",
     help: "per-request timeout, e.g. 30s or 10min",
     default: "600s",
+  },
+  {
+    name: "stop-grace",
+    value: "duration",
+    group: "Runtime",
+    help: "how long requests in flight may finish after the run time or Ctrl+C, e.g. 10s",
+    default: "10s",
+  },
+  {
+    name: "max-fail-ratio",
+    value: "ratio",
+    group: "Runtime",
+    help: "stop early once more than this fraction of requests failed (after 20 requests): " +
+      "a number from 0 to 1",
+    unset: "never",
+  },
+  {
+    name: "max-requests",
+    value: "n",
+    group: "Runtime",
+    help: "stop after this many requests completed or failed: a whole number >= 1",
+    unset: "no limit",
+  },
+  {
+    name: "show-response",
+    group: "Runtime",
+    help: "print each generated text, for debugging",
+    default: "false",
   },
   {
     name: "seed",
@@ -561,6 +640,17 @@ export function resolveRunConfig(flags: FlagValues, options: ResolveOptions = {}
     transport: required("transport", oneOf<TransportKind>(["node", "fetch"])),
     timeoutMs: required("timeout", duration({ allowZero: false })),
     seed: get("seed", wholeNumber(0)),
+    promptRandomize: required("prompt-randomize", boolean),
+    n: required("n", wholeNumber(1)),
+    showResponse: required("show-response", boolean),
+    preflight: required("preflight", boolean),
+    serve: get("serve", serveAddress),
+    serveToken: get("serve-token", text),
+    serveLingerMs: get("serve-linger", duration({ allowZero: true })),
+    htmlFile: get("html", text),
+    maxFailRatio: get("max-fail-ratio", ratio),
+    maxRequests: get("max-requests", wholeNumber(1)),
+    stopGraceMs: required("stop-grace", duration({ allowZero: true })),
   };
   // Unset options are left out rather than present as `undefined`, so the config prints,
   // compares and posts to Workers without noise.
@@ -800,6 +890,22 @@ function port(value: string | boolean): number {
   const number = typeof value === "string" && /^\s*\d+\s*$/.test(value) ? Number(value) : -1;
   if (number < 0 || number > 65535) throw new Rejected("a whole number from 0 to 65535");
   return number;
+}
+
+function ratio(value: string | boolean): number {
+  const number = decimal(value);
+  if (number === undefined || number > 1) throw new Rejected("a number from 0 to 1, such as 0.05");
+  return number;
+}
+
+function serveAddress(value: string | boolean): { hostname: string; port: number } {
+  const raw = typeof value === "string" ? value.trim() : "";
+  const match = raw.match(/^(?:(\[[0-9a-fA-F:]+\]|[^:\s]+):)?(\d+)$/);
+  const number = match ? Number(match[2]) : -1;
+  if (!match || number > 65535) {
+    throw new Rejected("a port such as 9090, or host:port such as 0.0.0.0:9090");
+  }
+  return { hostname: match[1]?.replace(/^\[|\]$/g, "") ?? "127.0.0.1", port: number };
 }
 
 function jitter(value: string | boolean): number {

@@ -21,9 +21,6 @@ import { createRandom } from "./random.ts";
 import { formatProgress } from "./progress.ts";
 import type { RunConfig } from "./types.ts";
 
-/** How long in-flight requests may finish after a graceful stop. */
-export const STOP_GRACE_MS = 10_000;
-
 /** Where the coordinator reports while running, and how it is told to stop. */
 export interface RunIo {
   /** Prints one line of progress or information. */
@@ -147,7 +144,7 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
     markStopped();
     workers.forEach((worker) => post(worker, { type: "stop", graceMs }));
   }
-  const onStop = () => stop(STOP_GRACE_MS);
+  const onStop = () => stop(config.stopGraceMs);
   const onAbort = () => stop(0);
   io.stopSignal?.addEventListener("abort", onStop);
   io.abortSignal?.addEventListener("abort", onAbort);
@@ -159,7 +156,7 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
   const ticker = setInterval(() => {
     const now = absoluteNow();
     if (epoch === 0 && warmup(now, aggregate)) resetStats(warmupReason(config));
-    if (!stopping && deadline !== undefined && now >= deadline) stop(STOP_GRACE_MS);
+    if (!stopping && deadline !== undefined && now >= deadline) stop(config.stopGraceMs);
     if (!capWarned && aggregate.counts().capped > 0 && config.qps !== undefined) {
       capWarned = true;
       const warning = capWarning(config, aggregate);
@@ -186,7 +183,7 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
   await Promise.race([allDone, stopRequested]);
   const finishedInTime = await Promise.race([
     allDone.then(() => true),
-    delay(STOP_GRACE_MS + DONE_MARGIN_MS).then(() => false),
+    delay(config.stopGraceMs + DONE_MARGIN_MS).then(() => false),
   ]);
   clearInterval(ticker);
   io.stopSignal?.removeEventListener("abort", onStop);

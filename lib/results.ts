@@ -23,7 +23,7 @@ import type { FailureKind, RunConfig } from "./types.ts";
 export const RESULTS_SCHEMA_VERSION = 1;
 
 /** The run configuration as written out: no API key, no credential headers. */
-export type RedactedConfig = Omit<RunConfig, "apiKey">;
+export type RedactedConfig = Omit<RunConfig, "apiKey" | "serveToken">;
 
 /** One metric's summary together with its unit. */
 export interface MetricResult extends MetricSummary {
@@ -126,11 +126,11 @@ const SECRET_HEADERS = new Set([
 ]);
 
 /**
- * Copies a config without its secrets: drops `apiKey`, credential headers and any header whose
+ * Copies a config without its secrets: drops `apiKey`, `serveToken`, credential headers and any header whose
  * value contains the key, and masks a password in the host URL.
  */
 export function redactConfig(config: RunConfig): RedactedConfig {
-  const { apiKey, ...rest } = config;
+  const { apiKey, serveToken: _serveToken, ...rest } = config;
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(config.headers)) {
     if (SECRET_HEADERS.has(name.toLowerCase())) continue;

@@ -76,6 +76,28 @@ export interface RunConfig {
   readonly timeoutMs: number;
   /** Seed of the random source, for reproducible workloads; `undefined` draws one. */
   readonly seed?: number;
+  /** Random single-token words replace the prompt's padding, so prefix caches cannot help. */
+  readonly promptRandomize: boolean;
+  /** Completions generated per request (`n` API parameter). */
+  readonly n: number;
+  /** Print each generated text (debugging). */
+  readonly showResponse: boolean;
+  /** Probe what the server honours before the run and report it. */
+  readonly preflight: boolean;
+  /** Address of the embedded results server (`--serve`); `undefined` serves nothing. */
+  readonly serve?: { readonly hostname: string; readonly port: number };
+  /** Bearer token that `POST /api/stop` and `POST /api/load` require; a secret. */
+  readonly serveToken?: string;
+  /** Keep serving the final results this long after the run (ms). */
+  readonly serveLingerMs?: number;
+  /** File that gets the self-contained HTML report. */
+  readonly htmlFile?: string;
+  /** Stop early once failures exceed this fraction of requests (after a minimum sample). */
+  readonly maxFailRatio?: number;
+  /** Stop after this many requests have completed or failed. */
+  readonly maxRequests?: number;
+  /** How long in-flight requests may finish after a graceful stop (ms). */
+  readonly stopGraceMs: number;
 }
 
 /** One request's worth of workload: what to ask and how long the answer may be. */

@@ -57,6 +57,11 @@ Deno.test("no arguments runs a load test with the seed's defaults", () => {
     workers: 0,
     transport: "node",
     timeoutMs: 600_000,
+    promptRandomize: false,
+    n: 1,
+    showResponse: false,
+    preflight: false,
+    stopGraceMs: 10_000,
   };
   assert.deepEqual(run([]), expected);
 });
@@ -125,6 +130,25 @@ Deno.test("every run option is read from its flag", () => {
     "10s",
     "--seed",
     "42",
+    "--prompt-randomize",
+    "-n",
+    "2",
+    "--show-response",
+    "--preflight",
+    "--serve",
+    "0.0.0.0:9090",
+    "--serve-token",
+    "tok",
+    "--serve-linger",
+    "5s",
+    "--html",
+    "out.html",
+    "--max-fail-ratio",
+    "0.05",
+    "--max-requests",
+    "1000",
+    "--stop-grace",
+    "3s",
   ]);
   assert.deepEqual(config, {
     host: "https://api.example.com/inference",
@@ -156,6 +180,17 @@ Deno.test("every run option is read from its flag", () => {
     transport: "fetch",
     timeoutMs: 10_000,
     seed: 42,
+    promptRandomize: true,
+    n: 2,
+    showResponse: true,
+    preflight: true,
+    serve: { hostname: "0.0.0.0", port: 9090 },
+    serveToken: "tok",
+    serveLingerMs: 5000,
+    htmlFile: "out.html",
+    maxFailRatio: 0.05,
+    maxRequests: 1000,
+    stopGraceMs: 3000,
   });
 });
 
@@ -571,4 +606,21 @@ Deno.test("help for demo shows the demo defaults, help for mock its options", ()
   for (const flag of ["--hostname", "--port", "--ttft", "--itl", "--jitter", "--model"]) {
     assert.ok(mockText.includes(flag), flag);
   }
+});
+
+Deno.test("--serve takes a port or host:port; --max-fail-ratio a fraction", () => {
+  assert.deepEqual(run(["--serve", "9090"]).serve, { hostname: "127.0.0.1", port: 9090 });
+  assert.deepEqual(run(["--serve", "[::1]:9"]).serve, { hostname: "::1", port: 9 });
+  assertUsageError(
+    ["--serve", "localhost"],
+    "Invalid --serve 'localhost': expected a port such as 9090, or host:port such as 0.0.0.0:9090",
+  );
+  assertUsageError(
+    ["--max-fail-ratio", "1.5"],
+    "Invalid --max-fail-ratio '1.5': expected a number from 0 to 1, such as 0.05",
+  );
+  assertUsageError(
+    ["--max-requests", "0"],
+    "Invalid --max-requests '0': expected a whole number of at least 1",
+  );
 });

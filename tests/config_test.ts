@@ -30,7 +30,7 @@ Deno.test("the option table has unique names and short flags, and groups in seed
   const names = RUN_OPTIONS.map((spec) => spec.name);
   assert.equal(new Set(names).size, names.length);
   const shorts = RUN_OPTIONS.flatMap((spec) => spec.short ?? []);
-  assert.deepEqual(shorts.toSorted(), ["H", "k", "m", "o", "p", "r", "t", "u"]);
+  assert.deepEqual(shorts.toSorted(), ["H", "k", "m", "n", "o", "p", "r", "t", "u"]);
   const groupsInOrder = [...new Set(RUN_OPTIONS.map((spec) => spec.group))];
   assert.deepEqual(groupsInOrder, [...OPTION_GROUPS]);
   for (const spec of [...RUN_OPTIONS, ...MOCK_OPTIONS]) {

@@ -43,8 +43,10 @@ Deno.test("a usage error exits 2 with one line naming the option", async () => {
 });
 
 Deno.test("a server that fails every request: exit 1 after the full output", async () => {
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () =>
-    Response.json({ error: { message: "model overloaded" } }, { status: 503 }));
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    () => Response.json({ error: { message: "model overloaded" } }, { status: 503 }),
+  );
   try {
     const { port } = server.addr as Deno.NetAddr;
     const result = await run(["-H", `http://127.0.0.1:${port}`, "-m", "m", "-t", "1s", "-u", "2"]);

@@ -62,7 +62,9 @@ Deno.test("completions with -p builds a prompt and streams; the model comes from
   await withMock({ ttftMs: 5, itlMs: 1, models: ["served-model"] }, async (mock) => {
     const run = await runAgainst(mock, ["-u", "1", "-t", "1s", "-p", "64", "-o", "5"]);
     assert.equal(run.exitCode, 0, run.log.join("\n"));
-    assert.ok(run.log.some((line) => /model served-model \(first of 1 from \/v1\/models\)/.test(line)));
+    assert.ok(
+      run.log.some((line) => /model served-model \(first of 1 from \/v1\/models\)/.test(line)),
+    );
     const records = completionRecords(mock.records());
     const body = records[0].body as Body;
     assert.equal(records[0].path, "/v1/completions");
@@ -187,7 +189,9 @@ Deno.test("ramp-up: users start at the spawn rate", async () => {
     const arrivals = completionRecords(mock.records()).map((record) => record.receivedAt);
     assert.equal(arrivals.length, 3);
     const offsets = arrivals.map((at) => at - arrivals[0]);
-    offsets.forEach((offset, i) => assert.ok(Math.abs(offset - i * 250) < 40, `user ${i} at +${offset}`));
+    offsets.forEach((offset, i) =>
+      assert.ok(Math.abs(offset - i * 250) < 40, `user ${i} at +${offset}`)
+    );
   });
 });
 
