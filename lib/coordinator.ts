@@ -19,7 +19,58 @@ import { loadTokenizer } from "./tokenizer.ts";
 import { createLengthSampler } from "./workload.ts";
 import { createRandom } from "./random.ts";
 import { formatProgress } from "./progress.ts";
+import { createClientMonitor } from "./client_monitor.ts";
+import type { ClientLoad, ClientSummary } from "./client_monitor.ts";
 import type { RunConfig } from "./types.ts";
+
+/** Where a run is in its life. */
+export type RunState = "starting" | "running" | "stopping" | "done";
+
+/** The current load: users (closed loop or in-flight cap) and the QPS target. */
+export interface CurrentLoad {
+  /** Users, or the in-flight cap in QPS mode. */
+  readonly users: number;
+  /** QPS target, in QPS mode. */
+  readonly qps?: number;
+}
+
+/** What a live observer sees, once a second and at every change of state. */
+export interface LiveView {
+  /** Where the run is. */
+  readonly state: RunState;
+  /** The run's configuration (holds the API key: redact before showing). */
+  readonly config: RunConfig;
+  /** The resolved target. */
+  readonly target: Target;
+  /** Absolute ms when load started. */
+  readonly startedAt: number;
+  /** Absolute ms when the measured window began (after warm-up). */
+  readonly windowStart: number;
+  /** Absolute ms of this view. */
+  readonly now: number;
+  /** Everything measured in the window so far. Read only. */
+  readonly aggregate: Aggregate;
+  /** What was measured since the previous view: per-second points come from here. Read only. */
+  readonly interval: Aggregate;
+  /** Requests in flight now. */
+  readonly inFlight: number;
+  /** The load now. */
+  readonly load: CurrentLoad;
+  /** Warnings so far. */
+  readonly warnings: readonly string[];
+  /** The `max_tokens` distribution, described. */
+  readonly generationTokens: string;
+  /** The client's own load right now. */
+  readonly client: ClientLoad;
+}
+
+/** Steers a running load test from outside (the results server's control routes). */
+export interface RunControl {
+  /** Stops gracefully, as Ctrl+C does. */
+  stop(): void;
+  /** Changes the users (or in-flight cap) and, in QPS mode, the target rate. */
+  setLoad(load: { readonly users?: number; readonly qps?: number }): void;
+}
 
 /** Where the coordinator reports while running, and how it is told to stop. */
 export interface RunIo {
@@ -31,6 +82,10 @@ export interface RunIo {
   readonly stopSignal?: AbortSignal;
   /** Aborted on the second Ctrl+C: cut in-flight requests off now. */
   readonly abortSignal?: AbortSignal;
+  /** Receives the live view once a second and at each change of state. */
+  readonly live?: (view: LiveView) => void;
+  /** Receives the run's control once load has started. */
+  readonly control?: (control: RunControl) => void;
 }
 
 /** Everything the run measured, before it is formatted. */
@@ -57,6 +112,8 @@ export interface RunOutcome {
   readonly partial: boolean;
   /** Warnings raised during the run, for the summary and the results file. */
   readonly warnings: readonly string[];
+  /** How hard the client itself worked. */
+  readonly client: ClientSummary;
 }
 
 const PROGRESS_MS = 1000;
@@ -86,6 +143,11 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
 
   const workers = await startWorkers(shardCount);
   const aggregate = new Aggregate();
+  const interval = new Aggregate();
+  const allTime = new Aggregate();
+  const monitor = createClientMonitor(Math.min(shardCount, navigator.hardwareConcurrency));
+  let state: RunState = "starting";
+  let load: CurrentLoad = { users: config.users, qps: config.qps };
   const warnings: string[] = [];
   const statuses: ShardStatus[] = Array(shardCount).fill({ inFlight: 0, cancelled: 0 });
   const startAt = absoluteNow() + START_MARGIN_MS;
@@ -100,8 +162,11 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
   function onMessage(message: FromShard) {
     if (message.type === "delta") {
       statuses[message.shardIndex] = message.status;
+      monitor.noteLag(message.status.loopLagMs);
+      allTime.merge(message.delta);
       if (message.epoch !== epoch) return;
       aggregate.merge(message.delta);
+      interval.merge(message.delta);
       if (message.delta.ok > 0 || hasFailures(message.delta)) lastCompletion = absoluteNow();
     } else if (message.type === "error") {
       warnings.push(`Shard ${message.shardIndex} failed: ${message.message}`);
@@ -123,6 +188,7 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
     post(worker, { type: "start", init });
   });
   io.log(describeLoad(config, shardCount));
+  state = "running";
 
   function resetStats(reason: string) {
     epoch++;
@@ -141,6 +207,7 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
     if (graceMs === 0) partial = true;
     if (stopping && graceMs !== 0) return;
     stopping = true;
+    state = "stopping";
     markStopped();
     workers.forEach((worker) => post(worker, { type: "stop", graceMs }));
   }
@@ -149,15 +216,65 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
   io.stopSignal?.addEventListener("abort", onStop);
   io.abortSignal?.addEventListener("abort", onAbort);
   if (io.stopSignal?.aborted) onStop();
+  io.control?.({
+    stop: onStop,
+    setLoad(change) {
+      if (stopping) return;
+      load = {
+        users: change.users ?? load.users,
+        qps: load.qps === undefined ? undefined : change.qps ?? load.qps,
+      };
+      const at = absoluteNow() + START_MARGIN_MS;
+      workers.forEach((worker) => post(worker, { type: "load", load: { ...change, at } }));
+      io.log(`Load changed: ${describeCurrentLoad(load)}`);
+    },
+  });
+
+  function view(now: number): LiveView {
+    return {
+      state,
+      config,
+      target,
+      startedAt: startAt,
+      windowStart,
+      now,
+      aggregate,
+      interval,
+      inFlight: statuses.reduce((sum, status) => sum + status.inFlight, 0),
+      load,
+      warnings,
+      generationTokens,
+      client: monitor.current(),
+    };
+  }
 
   const deadline = config.runTimeMs === undefined ? undefined : startAt + config.runTimeMs;
   const progressEvery = io.status ? PROGRESS_MS : PLAIN_PROGRESS_MS;
   let lastProgress = { at: startAt, completed: 0, tokens: 0 };
+  let lastLive = startAt;
   const ticker = setInterval(() => {
     const now = absoluteNow();
-    if (epoch === 0 && warmup(now, aggregate)) resetStats(warmupReason(config));
+    if (epoch === 0 && !stopping && warmup(now, aggregate)) resetStats(warmupReason(config));
     if (!stopping && deadline !== undefined && now >= deadline) stop(config.stopGraceMs);
-    if (!capWarned && aggregate.counts().capped > 0 && config.qps !== undefined) {
+    const limit = stopping ? undefined : limitReached(config, allTime.counts());
+    if (limit) {
+      warnings.push(limit);
+      io.log(`Stopping: ${limit}`);
+      stop(config.stopGraceMs);
+    }
+    if (now - lastLive >= PROGRESS_MS) {
+      monitor.sample();
+      const saturation = monitor.saturationWarning();
+      if (saturation && !warnings.includes(saturation)) {
+        warnings.push(saturation);
+        io.log(`Warning: ${saturation}`);
+      }
+      io.live?.(view(now));
+      interval.reset();
+      lastLive = now;
+    }
+    const latencyKnown = aggregate.metric("total_latency") !== undefined;
+    if (!capWarned && latencyKnown && aggregate.counts().capped > 0 && config.qps !== undefined) {
       capWarned = true;
       const warning = capWarning(config, aggregate);
       warnings.push(warning);
@@ -174,6 +291,7 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
         requestsPerSec: Math.max(0, counts.ok - lastProgress.completed) / seconds,
         tokensPerSec: Math.max(0, counts.outputTokens - lastProgress.tokens) / seconds,
         ttftP50: aggregate.metric("ttft")?.p50,
+        saturated: monitor.current().saturated,
       });
       (io.status ?? io.log)(line);
       lastProgress = { at: now, completed: counts.ok, tokens: counts.outputTokens };
@@ -186,6 +304,8 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
     delay(config.stopGraceMs + DONE_MARGIN_MS).then(() => false),
   ]);
   clearInterval(ticker);
+  state = "done";
+  io.live?.(view(absoluteNow()));
   io.stopSignal?.removeEventListener("abort", onStop);
   io.abortSignal?.removeEventListener("abort", onAbort);
   workers.forEach((worker) => worker.terminate());
@@ -208,7 +328,30 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
     cancelled: statuses.reduce((sum, status) => sum + status.cancelled, 0),
     partial,
     warnings,
+    client: monitor.summary(),
   };
+}
+
+/** Minimum requests before `--max-fail-ratio` may stop a run. */
+export const MIN_REQUESTS_FOR_FAIL_RATIO = 20;
+
+/** Why the run must stop now because of `--max-requests` or `--max-fail-ratio`, if it must. */
+export function limitReached(
+  config: Pick<RunConfig, "maxRequests" | "maxFailRatio">,
+  counts: { readonly ok: number; readonly failed: number },
+): string | undefined {
+  const total = counts.ok + counts.failed;
+  if (config.maxRequests !== undefined && total >= config.maxRequests) {
+    return `--max-requests ${config.maxRequests} reached`;
+  }
+  if (
+    config.maxFailRatio !== undefined && total >= MIN_REQUESTS_FOR_FAIL_RATIO &&
+    counts.failed / total > config.maxFailRatio
+  ) {
+    return `${counts.failed} of ${total} requests failed, more than --max-fail-ratio ` +
+      `${config.maxFailRatio}`;
+  }
+  return undefined;
 }
 
 function hasFailures(delta: StatsDelta): boolean {
@@ -269,6 +412,12 @@ function capWarning(config: RunConfig, aggregate: Aggregate): string {
   return `--users ${config.users} caps requests in flight below what --qps ${config.qps} needs: ` +
     `${aggregate.counts().capped} sends waited for a free slot; about ${needed} users would be needed ` +
     `(${config.qps} req/s × ${(meanLatency / 1000).toFixed(2)} s mean latency); raise -u`;
+}
+
+function describeCurrentLoad(load: CurrentLoad): string {
+  return load.qps === undefined
+    ? `${load.users} users`
+    : `${load.qps} QPS, at most ${load.users} in flight`;
 }
 
 function describeLoad(config: RunConfig, shards: number): string {

@@ -20,6 +20,8 @@ export interface ProgressFigures {
   readonly tokensPerSec: number;
   /** Median TTFT in ms so far, if streaming. */
   readonly ttftP50?: number;
+  /** The client itself is saturated: its figures may be the client's, not the server's. */
+  readonly saturated?: boolean;
 }
 
 /**
@@ -38,5 +40,7 @@ export function formatProgress(figures: ProgressFigures): string {
     Math.round(figures.elapsedMs / 1000)
   }s] ${figures.completed} ok, ${figures.failed} failed, ` +
     `${figures.inFlight} in flight | ${figures.requestsPerSec.toFixed(1)} req/s, ` +
-    `${Math.round(figures.tokensPerSec)} tok/s${ttft}`;
+    `${Math.round(figures.tokensPerSec)} tok/s${ttft}${
+      figures.saturated ? " | CLIENT SATURATED" : ""
+    }`;
 }

@@ -17,6 +17,7 @@ import {
   type MetricUnit,
   type TokenStats,
 } from "./stats.ts";
+import type { ClientSummary } from "./client_monitor.ts";
 import type { FailureKind, RunConfig } from "./types.ts";
 
 /** Version of the `Results` layout; bumped on any incompatible change. */
@@ -87,6 +88,12 @@ export interface Results {
   tokens: TokenStats;
   /** Sends delayed because the in-flight cap (`-u` in QPS mode) was reached. */
   capped: number;
+  /**
+   * The client's own load: peak CPU share of the cores its shards use, worst event-loop lag,
+   * and how many of the ~1 s samples were saturated (CPU > 80% or lag > 5 ms). Saturated
+   * samples mean latencies include client delay.
+   */
+  client?: ClientSummary;
   /** Things the user should know about this run, one sentence each. */
   warnings: string[];
   /**
@@ -112,6 +119,8 @@ export interface RunInfo {
   durationMs: number;
   /** Live or cut-short results; default `false`. */
   partial?: boolean;
+  /** How hard the client itself worked; absent for results not measured live. */
+  client?: ClientSummary;
   /** Warnings to carry; default none. */
   warnings?: readonly string[];
 }
@@ -196,6 +205,7 @@ export function buildResults(aggregate: Aggregate, info: RunInfo): Results {
     failures: snapshot.failures,
     tokens,
     capped: snapshot.capped,
+    ...(info.client ? { client: info.client } : {}),
     warnings: [...(info.warnings ?? [])],
     histograms,
   };

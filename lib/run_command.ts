@@ -34,7 +34,7 @@ export interface CommandOutput {
 export async function runCommand(
   config: RunConfig,
   output: CommandOutput,
-  signals: Pick<RunIo, "stopSignal" | "abortSignal"> = {},
+  signals: Pick<RunIo, "stopSignal" | "abortSignal" | "control"> = {},
 ): Promise<number> {
   const outcome = await runLoadTest(config, { ...output, ...signals });
   const results = buildResults(outcome.aggregate, {
@@ -45,6 +45,7 @@ export async function runCommand(
     endedAt: outcome.windowEnd,
     durationMs: outcome.windowEnd - outcome.windowStart,
     partial: outcome.partial,
+    client: outcome.client,
     warnings: outcome.warnings,
   });
   const info = summaryInfo(config, outcome);

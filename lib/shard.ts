@@ -45,7 +45,18 @@ export interface ShardInit {
 export type ToShard =
   | { readonly type: "start"; readonly init: ShardInit }
   | { readonly type: "reset"; readonly epoch: number }
+  | { readonly type: "load"; readonly load: LoadChange }
   | { readonly type: "stop"; readonly graceMs: number };
+
+/** A change of load in the middle of a run, effective for every shard at the same instant. */
+export interface LoadChange {
+  /** New total of users (closed loop) or of the in-flight cap (QPS mode). */
+  readonly users?: number;
+  /** New QPS target (QPS mode only). */
+  readonly qps?: number;
+  /** Absolute ms when the new load starts; new users spawn and new arrivals count from here. */
+  readonly at: number;
+}
 
 /** Progress facts posted with every delta. */
 export interface ShardStatus {
@@ -53,6 +64,8 @@ export interface ShardStatus {
   readonly inFlight: number;
   /** Requests cut off by the stop (not failures). */
   readonly cancelled: number;
+  /** Worst lateness of this shard's event loop since the last delta, in ms. */
+  readonly loopLagMs: number;
 }
 
 /** Messages from a shard to the coordinator. */
@@ -74,6 +87,8 @@ export interface Shard {
   reset(epoch: number): void;
   /** Stops sending; in-flight requests get `graceMs`, then are cut off. */
   stop(graceMs: number): void;
+  /** Changes the number of users or the QPS target. */
+  setLoad(load: LoadChange): void;
   /** Resolves after the final delta and the `done` message were posted. */
   readonly finished: Promise<void>;
 }
@@ -113,18 +128,31 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
 
   let epoch = 0;
   let stopping = false;
+  let users = config.users;
+  // `--max-requests` is split like users, so the shards together send exactly that many.
+  let sendBudget = config.maxRequests === undefined
+    ? Infinity
+    : shardUsers(config.maxRequests, init.shardIndex, init.shardCount).length;
+  let arrivalGeneration = 0;
+  const running = new Set<number>();
+  const loops: Promise<void>[] = [];
   let inFlight = 0;
   let cancelled = 0;
+  let lastDeltaAt = performance.now();
   const slotWaiters: Array<() => void> = [];
   const idleWaiters: Array<() => void> = [];
 
   function postDelta() {
+    const now = performance.now();
+    // The delta timer itself is the lag probe: how late did it fire?
+    const loopLagMs = Math.max(0, now - lastDeltaAt - DELTA_INTERVAL_MS);
+    lastDeltaAt = now;
     post({
       type: "delta",
       shardIndex: init.shardIndex,
       epoch,
       delta: recorder.takeDelta(),
-      status: { inFlight, cancelled },
+      status: { inFlight, cancelled, loopLagMs },
     });
   }
 
@@ -135,6 +163,8 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
   }
 
   async function send(intendedStart?: number) {
+    if (sendBudget <= 0) return;
+    sendBudget--;
     inFlight++;
     const sample = { prompt: init.prompt, maxTokens: sampler.sample() };
     record(await runRequest(context, sample, { intendedStart, stopSignal }));
@@ -143,17 +173,28 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
     if (inFlight === 0) idleWaiters.splice(0).forEach((wake) => wake());
   }
 
-  async function userLoop(userIndex: number) {
-    await sleepUntil(init.startAt + spawnOffset(userIndex, config.spawnRate), stopSignal);
+  async function userLoop(userIndex: number, spawnAt: number) {
+    running.add(userIndex);
+    await sleepUntil(spawnAt, stopSignal);
     const periodMs = config.burstSeconds === undefined ? undefined : config.burstSeconds * 1000;
     let intended: number | undefined;
-    while (!stopping) {
+    while (!stopping && userIndex < users && sendBudget > 0) {
       if (periodMs !== undefined) {
         intended = nextBurst(intended, periodMs);
         await sleepUntil(intended, stopSignal);
         if (stopping) break;
       }
       await send(intended);
+    }
+    running.delete(userIndex);
+  }
+
+  /** Starts the users of this shard that are not running, spawning them from `from`. */
+  function spawnUsers(from: number, firstIndex: number) {
+    for (const userIndex of shardUsers(users, init.shardIndex, init.shardCount)) {
+      if (running.has(userIndex)) continue;
+      const spawnAt = from + spawnOffset(userIndex - firstIndex, config.spawnRate);
+      loops.push(userLoop(userIndex, spawnAt));
     }
   }
 
@@ -168,25 +209,30 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
     return next;
   }
 
-  async function arrivalLoop(qps: number) {
+  async function arrivalLoop(rate: number, from: number) {
+    const generation = ++arrivalGeneration;
     const arrivals = createArrivals({
-      qps,
+      qps: rate,
       distribution: config.qpsDistribution,
       shardIndex: init.shardIndex,
       shardCount: init.shardCount,
     }, random);
-    const cap = shardUsers(config.users, init.shardIndex, init.shardCount).length;
-    while (!stopping) {
-      const intended = init.startAt + arrivals.next();
+    while (!stopping && generation === arrivalGeneration && sendBudget > 0) {
+      const intended = from + arrivals.next();
       await sleepUntil(intended, stopSignal);
-      if (stopping) break;
-      if (inFlight >= cap) {
-        recorder.noteCapped();
+      if (stopping || generation !== arrivalGeneration) break;
+      if (inFlight >= capacity()) recorder.noteCapped();
+      while (inFlight >= capacity() && !stopping) {
         await new Promise<void>((wake) => slotWaiters.push(wake));
-        if (stopping) break;
       }
+      if (stopping) break;
       void send(intended);
     }
+  }
+
+  /** Requests this shard may have in flight in QPS mode: its share of `-u`. */
+  function capacity(): number {
+    return Math.max(1, shardUsers(users, init.shardIndex, init.shardCount).length);
   }
 
   function whenIdle(): Promise<void> {
@@ -199,9 +245,8 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
   async function run() {
     const interval = setInterval(postDelta, DELTA_INTERVAL_MS);
     try {
-      const loops = config.qps === undefined
-        ? shardUsers(config.users, init.shardIndex, init.shardCount).map(userLoop)
-        : [arrivalLoop(config.qps)];
+      if (config.qps === undefined) spawnUsers(init.startAt, 0);
+      else loops.push(arrivalLoop(config.qps, init.startAt));
       const graceMs = await stopped;
       const grace = new AbortController();
       const graceTimer = setTimeout(() => grace.abort(), graceMs);
@@ -226,6 +271,17 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
     reset(next: number) {
       postDelta();
       epoch = next;
+    },
+    setLoad(load: LoadChange) {
+      if (stopping) return;
+      const before = users;
+      if (load.users !== undefined) users = load.users;
+      if (config.qps === undefined) {
+        if (users > before) spawnUsers(load.at, before);
+      } else {
+        slotWaiters.splice(0).forEach((wake) => wake());
+        if (load.qps !== undefined) loops.push(arrivalLoop(load.qps, load.at));
+      }
     },
     stop(graceMs: number) {
       if (stopping) return;

@@ -15,6 +15,7 @@ self.onmessage = (event: MessageEvent<ToShard>) => {
     shard = startShard(message.init, (out) => self.postMessage(out));
   } else if (message.type === "reset") shard?.reset(message.epoch);
   else if (message.type === "stop") shard?.stop(message.graceMs);
+  else if (message.type === "load") shard?.setLoad(message.load);
 };
 
 self.postMessage({ type: "ready" });

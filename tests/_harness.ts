@@ -8,6 +8,7 @@ import { parseCommandLine } from "../lib/cli.ts";
 import { startMock } from "../lib/mock.ts";
 import type { MockOptions, MockServer } from "../lib/mock.ts";
 import { runCommand } from "../lib/run_command.ts";
+import type { RunIo } from "../lib/coordinator.ts";
 import type { RunConfig } from "../lib/types.ts";
 
 /** What one in-process run printed and returned. */
@@ -33,7 +34,7 @@ export function configFrom(args: string[]): RunConfig {
 export async function runAgainst(
   mock: MockServer,
   args: string[],
-  signals: { stopSignal?: AbortSignal; abortSignal?: AbortSignal } = {},
+  signals: Pick<RunIo, "stopSignal" | "abortSignal" | "control"> = {},
 ): Promise<CapturedRun> {
   const config = configFrom(["-H", mock.url, ...args]);
   const out: string[] = [];
