@@ -7,9 +7,9 @@
 import denoJson from "./deno.json" with { type: "json" };
 import { readCommandLine } from "./lib/cli.ts";
 import type { MockCommandOptions } from "./lib/config.ts";
-import { UsageError } from "./lib/errors.ts";
+import { StartError, UsageError } from "./lib/errors.ts";
 import { startMock } from "./lib/mock.ts";
-import { EXIT_OK, EXIT_USAGE, runCommand } from "./lib/run_command.ts";
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, runCommand } from "./lib/run_command.ts";
 import type { CommandOutput } from "./lib/run_command.ts";
 import type { RunConfig } from "./lib/types.ts";
 
@@ -42,6 +42,10 @@ export async function main(args: readonly string[]): Promise<number> {
     if (error instanceof UsageError) {
       console.error(`llmload: ${error.message}`);
       return EXIT_USAGE;
+    }
+    if (error instanceof StartError) {
+      console.error(`llmload: ${error.message}`);
+      return EXIT_FAILED;
     }
     throw error;
   }

@@ -19,6 +19,8 @@ import { loadTokenizer } from "./tokenizer.ts";
 import { createLengthSampler } from "./workload.ts";
 import { createRandom } from "./random.ts";
 import { formatProgress } from "./progress.ts";
+import { checkFileLimit, openFileLimit } from "./limits.ts";
+import { checkReachable } from "./reachability.ts";
 import { createClientMonitor } from "./client_monitor.ts";
 import type { ClientLoad, ClientSummary } from "./client_monitor.ts";
 import type { RunConfig } from "./types.ts";
@@ -123,6 +125,8 @@ const DONE_MARGIN_MS = 5000;
 
 /** Runs one load test to its end and returns what it measured. */
 export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutcome> {
+  checkFileLimit(config.users, openFileLimit());
+  if (!usesProxy(config)) await checkReachable(config.host);
   const target = await resolveTarget(config);
   io.log(
     `Provider ${target.provider} (${target.providerReason}), model ${target.model} (${target.modelReason})`,
@@ -352,6 +356,13 @@ export function limitReached(
       `${config.maxFailRatio}`;
   }
   return undefined;
+}
+
+/** A fetch transport may go through an HTTP proxy, which a direct TCP check would not see. */
+function usesProxy(config: RunConfig): boolean {
+  const proxy = ["HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"]
+    .some((name) => Deno.env.get(name));
+  return config.transport === "fetch" && proxy;
 }
 
 function hasFailures(delta: StatsDelta): boolean {

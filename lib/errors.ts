@@ -16,3 +16,9 @@ export class TimeoutError extends Error {
   /** Always `"TimeoutError"`. */
   override name = "TimeoutError";
 }
+
+/** A run that cannot start (e.g. the target is unreachable). Exit code 1, one line. */
+export class StartError extends Error {
+  /** Always `"StartError"`. */
+  override name = "StartError";
+}

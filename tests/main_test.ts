@@ -59,13 +59,18 @@ Deno.test("a server that fails every request: exit 1 after the full output", asy
   }
 });
 
-Deno.test("nothing listening: connect failures are counted, exit 1", async () => {
+Deno.test("nothing listening at start: one clear line, exit 1", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const { port } = listener.addr as Deno.NetAddr;
   listener.close();
   const result = await run(["-H", `http://127.0.0.1:${port}`, "-m", "m", "-t", "500ms"]);
   assert.equal(result.code, 1);
-  assert.match(result.stdout, /connect/);
+  assert.equal(result.stdout, "");
+  assert.equal(result.stderr.trim().split("\n").length, 1, result.stderr);
+  assert.match(
+    result.stderr,
+    /^llmload: Cannot connect to http:\/\/127\.0\.0\.1:\d+ .*is the server running\?/,
+  );
 });
 
 Deno.test("SIGINT: the summary is printed and the files are written", async () => {

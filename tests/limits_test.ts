@@ -1,0 +1,46 @@
+import assert from "node:assert/strict";
+import { checkFileLimit, FILE_HEADROOM, openFileLimit } from "../lib/limits.ts";
+import { UsageError } from "../lib/errors.ts";
+
+Deno.test("the open-file limit is read from /proc/self/limits", () => {
+  const sample = "Limit                     Soft Limit           Hard Limit           Units\n" +
+    "Max open files            1024                 524288               files\n";
+  assert.equal(openFileLimit(() => sample), 1024);
+  assert.equal(openFileLimit(() => sample.replace("1024 ", "unlimited")), undefined);
+  assert.equal(
+    openFileLimit(() => {
+      throw new Deno.errors.NotFound("no /proc");
+    }),
+    undefined,
+  );
+  if (Deno.build.os === "linux") assert.ok(openFileLimit()! > 0);
+});
+
+Deno.test("too many users for the limit is a usage error that says how to raise it", () => {
+  checkFileLimit(1024 - FILE_HEADROOM, 1024);
+  checkFileLimit(1e6, undefined);
+  assert.throws(
+    () => checkFileLimit(20000, 1024),
+    (error: unknown) =>
+      error instanceof UsageError &&
+      /open-file limit is 1024 and this run needs about 20064; raise it first \(e\.g\. 'ulimit -n 65536'/
+        .test(error.message),
+  );
+});
+
+Deno.test("llmload -u 20000 under 'ulimit -n 256' refuses before the run", async () => {
+  if (Deno.build.os === "windows") return;
+  const main = new URL("../main.ts", import.meta.url).pathname;
+  const script =
+    `ulimit -n 256 && exec "${Deno.execPath()}" run -A "${main}" -H http://127.0.0.1:9 ` +
+    `-m m -u 20000 -t 1s`;
+  const output = await new Deno.Command("bash", {
+    args: ["-c", script],
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .output();
+  const stderr = new TextDecoder().decode(output.stderr);
+  assert.equal(output.code, 2, stderr);
+  assert.match(stderr, /^llmload: Cannot open 20000 connections: the open-file limit is 256/);
+});
