@@ -240,6 +240,8 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
   }
 
   let stopRequested: (graceMs: number) => void = () => {};
+  // Aborted when the grace period is over, or at once by a second, immediate stop.
+  const graceOver = new AbortController();
   const stopped = new Promise<number>((resolve) => stopRequested = resolve);
 
   async function run() {
@@ -248,9 +250,8 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
       if (config.qps === undefined) spawnUsers(init.startAt, 0);
       else loops.push(arrivalLoop(config.qps, init.startAt));
       const graceMs = await stopped;
-      const grace = new AbortController();
-      const graceTimer = setTimeout(() => grace.abort(), graceMs);
-      await Promise.race([whenIdle(), new Promise((wake) => grace.signal.onabort = wake)]);
+      const graceTimer = setTimeout(() => graceOver.abort(), graceMs);
+      await Promise.race([whenIdle(), new Promise((wake) => graceOver.signal.onabort = wake)]);
       clearTimeout(graceTimer);
       stopController.abort();
       await Promise.all(loops);
@@ -284,7 +285,10 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
       }
     },
     stop(graceMs: number) {
-      if (stopping) return;
+      if (stopping) {
+        if (graceMs === 0) graceOver.abort();
+        return;
+      }
       stopping = true;
       slotWaiters.splice(0).forEach((wake) => wake());
       stopRequested(graceMs);

@@ -113,3 +113,44 @@ Deno.test("SIGINT: the summary is printed and the files are written", async () =
     });
   });
 });
+
+Deno.test("Ctrl+C twice: requests are cut off, results still written and marked partial", async () => {
+  await withTempDir(async (dir) => {
+    // Responses take far longer than the test: only a second Ctrl+C can end the run quickly.
+    await withMock({ ttftMs: 30_000, itlMs: 5 }, async (mock) => {
+      const child = llmload([
+        "-H",
+        mock.url,
+        "-m",
+        "mock-model",
+        "-u",
+        "3",
+        "--json",
+        `${dir}/r.json`,
+      ])
+        .spawn();
+      const stderr = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+      let seen = "";
+      while (!seen.includes("Load:")) {
+        const { value, done } = await stderr.read();
+        if (done) break;
+        seen += value;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      child.kill("SIGINT");
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      child.kill("SIGINT");
+      const [status, stdout] = await Promise.all([
+        child.status,
+        new Response(child.stdout).text(),
+        (async () => {
+          while (!(await stderr.read()).done);
+        })(),
+      ]);
+      assert.equal(status.code, 1, "no request completed");
+      assert.match(stdout, /Num Requests\s+: 0/);
+      const results = JSON.parse(await Deno.readTextFile(`${dir}/r.json`));
+      assert.equal(results.partial, true);
+    });
+  });
+});
