@@ -6,21 +6,21 @@
  * @module
  */
 import { absoluteNow } from "./clock.ts";
-import { buildPrompt } from "./prompt.ts";
-import { randomSeed } from "./random.ts";
-import { usersNeeded } from "./schedule.ts";
-import { autoWorkerCount } from "./shards.ts";
 import type { FromShard, ShardInit, ShardStatus, ToShard } from "./shard.ts";
 import { Aggregate } from "./stats.ts";
 import type { StatsDelta } from "./stats.ts";
-import { resolveTarget } from "./target.ts";
 import type { Target } from "./target.ts";
-import { loadTokenizer } from "./tokenizer.ts";
-import { createLengthSampler } from "./workload.ts";
-import { createRandom } from "./random.ts";
 import { formatProgress } from "./progress.ts";
-import { checkFileLimit, openFileLimit } from "./limits.ts";
-import { checkReachable } from "./reachability.ts";
+import { planRun } from "./run_plan.ts";
+import {
+  capWarning,
+  createWarmupRule,
+  describeCurrentLoad,
+  describeLoad,
+  limitReached,
+  warmupReason,
+} from "./run_rules.ts";
+import type { CurrentLoad } from "./run_rules.ts";
 import { createClientMonitor } from "./client_monitor.ts";
 import type { ClientLoad, ClientSummary } from "./client_monitor.ts";
 import type { RunConfig } from "./types.ts";
@@ -28,13 +28,7 @@ import type { RunConfig } from "./types.ts";
 /** Where a run is in its life. */
 export type RunState = "starting" | "running" | "stopping" | "done";
 
-/** The current load: users (closed loop or in-flight cap) and the QPS target. */
-export interface CurrentLoad {
-  /** Users, or the in-flight cap in QPS mode. */
-  readonly users: number;
-  /** QPS target, in QPS mode. */
-  readonly qps?: number;
-}
+export type { CurrentLoad } from "./run_rules.ts";
 
 /** What a live observer sees, once a second and at every change of state. */
 export interface LiveView {
@@ -125,35 +119,21 @@ const DONE_MARGIN_MS = 5000;
 
 /** Runs one load test to its end and returns what it measured. */
 export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutcome> {
-  checkFileLimit(config.users, openFileLimit());
-  if (!usesProxy(config)) await checkReachable(config.host);
-  const target = await resolveTarget(config);
-  io.log(
-    `Provider ${target.provider} (${target.providerReason}), model ${target.model} (${target.modelReason})`,
-  );
-  const tokenizer = await loadTokenizer(config.tokenizer);
-  const prompt = config.promptText ?? buildPrompt(config.promptTokens, tokenizer);
-  const localPromptTokens = tokenizer.count(prompt);
-  const seed = config.seed ?? randomSeed();
-  const generationTokens = createLengthSampler({
-    distribution: config.maxTokensDistribution,
-    mean: config.maxTokens,
-    alpha: config.maxTokensRange,
-    cap: config.maxTokensCap,
-    jitter: config.maxTokensJitter,
-  }, createRandom(seed)).describe();
-  const shardCount = config.workers ||
-    autoWorkerCount({ cores: navigator.hardwareConcurrency, users: config.users, qps: config.qps });
-
+  const plan = await planRun(config, io.log);
+  const { target, prompt, localPromptTokens, seed, generationTokens, shardCount } = plan;
   const workers = await startWorkers(shardCount);
   const aggregate = new Aggregate();
   const interval = new Aggregate();
-  const allTime = new Aggregate();
+  // Every request of the run, warm-up included: what --max-requests and --max-fail-ratio count.
+  const allTime = { ok: 0, failed: 0 };
   const monitor = createClientMonitor(Math.min(shardCount, navigator.hardwareConcurrency));
   let state: RunState = "starting";
   let load: CurrentLoad = { users: config.users, qps: config.qps };
   const warnings: string[] = [];
-  const statuses: ShardStatus[] = Array(shardCount).fill({ inFlight: 0, cancelled: 0 });
+  const statuses: ShardStatus[] = Array.from(
+    { length: shardCount },
+    () => ({ inFlight: 0, cancelled: 0, loopLagMs: 0 }),
+  );
   const startAt = absoluteNow() + START_MARGIN_MS;
   let epoch = 0;
   let windowStart = startAt;
@@ -167,11 +147,12 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
     if (message.type === "delta") {
       statuses[message.shardIndex] = message.status;
       monitor.noteLag(message.status.loopLagMs);
-      allTime.merge(message.delta);
+      allTime.ok += message.delta.ok;
+      allTime.failed += failureCount(message.delta);
       if (message.epoch !== epoch) return;
       aggregate.merge(message.delta);
       interval.merge(message.delta);
-      if (message.delta.ok > 0 || hasFailures(message.delta)) lastCompletion = absoluteNow();
+      if (message.delta.ok > 0 || failureCount(message.delta) > 0) lastCompletion = absoluteNow();
     } else if (message.type === "error") {
       warnings.push(`Shard ${message.shardIndex} failed: ${message.message}`);
       io.log(`Error: shard ${message.shardIndex} failed: ${message.message}`);
@@ -260,7 +241,7 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
     const now = absoluteNow();
     if (epoch === 0 && !stopping && warmup(now, aggregate)) resetStats(warmupReason(config));
     if (!stopping && deadline !== undefined && now >= deadline) stop(config.stopGraceMs);
-    const limit = stopping ? undefined : limitReached(config, allTime.counts());
+    const limit = stopping ? undefined : limitReached(config, allTime);
     if (limit) {
       warnings.push(limit);
       io.log(`Stopping: ${limit}`);
@@ -336,37 +317,10 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
   };
 }
 
-/** Minimum requests before `--max-fail-ratio` may stop a run. */
-export const MIN_REQUESTS_FOR_FAIL_RATIO = 20;
-
-/** Why the run must stop now because of `--max-requests` or `--max-fail-ratio`, if it must. */
-export function limitReached(
-  config: Pick<RunConfig, "maxRequests" | "maxFailRatio">,
-  counts: { readonly ok: number; readonly failed: number },
-): string | undefined {
-  const total = counts.ok + counts.failed;
-  if (config.maxRequests !== undefined && total >= config.maxRequests) {
-    return `--max-requests ${config.maxRequests} reached`;
-  }
-  if (
-    config.maxFailRatio !== undefined && total >= MIN_REQUESTS_FOR_FAIL_RATIO &&
-    counts.failed / total > config.maxFailRatio
-  ) {
-    return `${counts.failed} of ${total} requests failed, more than --max-fail-ratio ` +
-      `${config.maxFailRatio}`;
-  }
-  return undefined;
-}
-
-/** A fetch transport may go through an HTTP proxy, which a direct TCP check would not see. */
-function usesProxy(config: RunConfig): boolean {
-  const proxy = ["HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"]
-    .some((name) => Deno.env.get(name));
-  return config.transport === "fetch" && proxy;
-}
-
-function hasFailures(delta: StatsDelta): boolean {
-  return Object.keys(delta.failures).length > 0;
+function failureCount(delta: StatsDelta): number {
+  let count = 0;
+  for (const failures of Object.values(delta.failures)) count += failures.count;
+  return count;
 }
 
 function post(worker: Worker, message: ToShard) {
@@ -396,47 +350,4 @@ async function startWorkers(count: number): Promise<Worker[]> {
     })
   ));
   return workers;
-}
-
-/** When stats reset: after `--warmup`, or at steady state (all users spawned, one reply in). */
-function createWarmupRule(config: RunConfig, startAt: number) {
-  if (config.warmupMs === 0) return () => false;
-  if (config.warmupMs !== undefined) {
-    const at = startAt + config.warmupMs;
-    return (now: number) => now >= at;
-  }
-  const spawned = config.qps === undefined
-    ? startAt + (config.users - 1) / config.spawnRate * 1000
-    : startAt;
-  return (now: number, aggregate: Aggregate) => now >= spawned && aggregate.counts().ok > 0;
-}
-
-function warmupReason(config: RunConfig): string {
-  return config.warmupMs === undefined
-    ? "steady state reached (all users spawned, first response in)"
-    : `warm-up of ${config.warmupMs / 1000}s over`;
-}
-
-function capWarning(config: RunConfig, aggregate: Aggregate): string {
-  const meanLatency = aggregate.metric("total_latency")?.mean ?? 0;
-  const needed = usersNeeded(config.qps!, meanLatency || 1000);
-  return `--users ${config.users} caps requests in flight below what --qps ${config.qps} needs: ` +
-    `${aggregate.counts().capped} sends waited for a free slot; about ${needed} users would be needed ` +
-    `(${config.qps} req/s × ${(meanLatency / 1000).toFixed(2)} s mean latency); raise -u`;
-}
-
-function describeCurrentLoad(load: CurrentLoad): string {
-  return load.qps === undefined
-    ? `${load.users} users`
-    : `${load.qps} QPS, at most ${load.users} in flight`;
-}
-
-function describeLoad(config: RunConfig, shards: number): string {
-  const load = config.qps !== undefined
-    ? `${config.qps} QPS (${config.qpsDistribution}), at most ${config.users} in flight`
-    : config.burstSeconds !== undefined
-    ? `${config.users} users in bursts every ${config.burstSeconds}s`
-    : `${config.users} users spawned at ${config.spawnRate}/s`;
-  const time = config.runTimeMs === undefined ? "until Ctrl+C" : `for ${config.runTimeMs / 1000}s`;
-  return `Load: ${load}, ${time}, on ${shards} worker shard${shards === 1 ? "" : "s"}`;
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { limitReached, MIN_REQUESTS_FOR_FAIL_RATIO } from "../lib/coordinator.ts";
+import { limitReached, MIN_REQUESTS_FOR_FAIL_RATIO } from "../lib/run_rules.ts";
 import { runAgainst, withMock } from "./_harness.ts";
 
 Deno.test("--max-requests stops at the count, --max-fail-ratio after the minimum sample", () => {
