@@ -194,6 +194,7 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
     stopping = true;
     state = "stopping";
     markStopped();
+    io.live?.(view(absoluteNow()));
     workers.forEach((worker) => post(worker, { type: "stop", graceMs }));
   }
   const onStop = () => stop(config.stopGraceMs);
@@ -248,12 +249,10 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
       stop(config.stopGraceMs);
     }
     if (now - lastLive >= PROGRESS_MS) {
+      const wasSaturated = monitor.current().saturated;
       monitor.sample();
       const saturation = monitor.saturationWarning();
-      if (saturation && !warnings.includes(saturation)) {
-        warnings.push(saturation);
-        io.log(`Warning: ${saturation}`);
-      }
+      if (saturation && !wasSaturated) io.log(`Warning: ${saturation}`);
       io.live?.(view(now));
       interval.reset();
       lastLive = now;
@@ -294,6 +293,15 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
   io.stopSignal?.removeEventListener("abort", onStop);
   io.abortSignal?.removeEventListener("abort", onAbort);
   workers.forEach((worker) => worker.terminate());
+  const client = monitor.summary();
+  if (client.saturatedSamples > 0) {
+    warnings.push(
+      `the client was saturated in ${client.saturatedSamples} of ${client.samples} one-second ` +
+        `samples (peak CPU ${Math.round(client.peakCpu * 100)}%, worst event-loop lag ` +
+        `${client.peakLoopLagMs.toFixed(1)} ms): latencies then include client delay; use more ` +
+        `--workers or a bigger machine`,
+    );
+  }
   if (!finishedInTime) {
     partial = true;
     warnings.push("Some shards did not finish in time; their last requests are missing");
@@ -313,7 +321,7 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
     cancelled: statuses.reduce((sum, status) => sum + status.cancelled, 0),
     partial,
     warnings,
-    client: monitor.summary(),
+    client,
   };
 }
 

@@ -17,6 +17,7 @@ import {
   type MetricUnit,
   type TokenStats,
 } from "./stats.ts";
+import { writeFileAtomic } from "./atomic_write.ts";
 import type { ClientSummary } from "./client_monitor.ts";
 import type { FailureKind, RunConfig } from "./types.ts";
 
@@ -218,13 +219,5 @@ export function buildResults(aggregate: Aggregate, info: RunInfo): Results {
 export async function writeResultsJson(path: string, results: Results): Promise<void> {
   // Serialise first: a throw here must happen before any file is touched.
   const bytes = new TextEncoder().encode(JSON.stringify(results, null, 2) + "\n");
-  const temp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
-  try {
-    await Deno.writeFile(temp, bytes, { createNew: true });
-    await Deno.rename(temp, path);
-  } catch (error) {
-    await Deno.remove(temp).catch(() => {});
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new Error(`Cannot write results to '${path}': ${reason}`, { cause: error });
-  }
+  await writeFileAtomic(path, bytes, "results");
 }

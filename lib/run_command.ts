@@ -1,16 +1,29 @@
 /**
  * The `run` and `demo` commands: run the load test, then print the metric table, write the
- * summary CSV row and the results JSON, and print the seed's summary block as the last lines.
+ * summary CSV row, the results JSON and the HTML report, and print the seed's summary block as
+ * the last lines. With `--serve`, the results server runs alongside, from before the first
+ * request until after the last line (and `--serve-linger` or Ctrl+C).
  *
  * @module
  */
 import { runLoadTest } from "./coordinator.ts";
-import type { RunIo, RunOutcome } from "./coordinator.ts";
+import type { LiveView, RunIo, RunOutcome } from "./coordinator.ts";
+import {
+  dashboardResults,
+  dashboardTimeseries,
+  readDashboardAssets,
+  renderHtmlReport,
+  secretsOf,
+  writeHtmlReport,
+} from "./html_report.ts";
 import { formatMetricTable, formatSummaryBlock } from "./report.ts";
 import type { SummaryInfo } from "./report.ts";
 import { buildResults, writeResultsJson } from "./results.ts";
 import type { Results } from "./results.ts";
+import { isLoopback, startResultsServer } from "./server.ts";
+import type { ResultsServer } from "./server.ts";
 import { appendSummaryRow, summaryRow } from "./summary_csv.ts";
+import { feedSeries, TimeSeries } from "./timeseries.ts";
 import type { RunConfig } from "./types.ts";
 
 /** Exit code of a run where every request succeeded. */
@@ -30,13 +43,44 @@ export interface CommandOutput {
   readonly status?: (line: string) => void;
 }
 
+/** Hooks of a run beyond its output: signals to stop it and a taker of its control. */
+export type RunSignals = Pick<RunIo, "stopSignal" | "abortSignal" | "control">;
+
 /** Runs a load test to the end and reports it; resolves to the process exit code. */
 export async function runCommand(
   config: RunConfig,
   output: CommandOutput,
-  signals: Pick<RunIo, "stopSignal" | "abortSignal" | "control"> = {},
+  signals: RunSignals = {},
 ): Promise<number> {
-  const outcome = await runLoadTest(config, { ...output, ...signals });
+  const server = config.serve ? await startResultsServer(config) : undefined;
+  try {
+    if (server) announceServer(config, server, output);
+    const exitCode = await runAndReport(config, output, signals, server);
+    if (server) await linger(config, server, output, signals);
+    return exitCode;
+  } finally {
+    await server?.close();
+  }
+}
+
+async function runAndReport(
+  config: RunConfig,
+  output: CommandOutput,
+  signals: RunSignals,
+  server: ResultsServer | undefined,
+): Promise<number> {
+  // The server keeps its own series; without one, the HTML report still needs the points.
+  const series = server?.series ?? (config.htmlFile ? new TimeSeries() : undefined);
+  const addView = server ? (view: LiveView) => server.update(view) : series && feedSeries(series);
+  const outcome = await runLoadTest(config, {
+    ...output,
+    ...signals,
+    live: addView,
+    control(control) {
+      server?.setControl(control);
+      signals.control?.(control);
+    },
+  });
   const results = buildResults(outcome.aggregate, {
     provider: outcome.target.provider,
     model: outcome.target.model,
@@ -56,9 +100,88 @@ export async function runCommand(
     );
   }
   for (const warning of outcome.warnings) output.log(`Warning: ${warning}`);
+  server?.finish(results);
   await writeFiles(config, results, info, output);
+  if (config.htmlFile && series) {
+    await writeReport(
+      config.htmlFile,
+      { config, results, series, startedAt: outcome.startedAt },
+      output,
+    );
+  }
   output.out(formatSummaryBlock(results, info));
   return results.requests.failed > 0 || results.requests.ok === 0 ? EXIT_FAILED : EXIT_OK;
+}
+
+function announceServer(config: RunConfig, server: ResultsServer, output: CommandOutput) {
+  output.log(
+    `Serving live results: dashboard ${server.url}/, JSON ${server.url}/api/results, ` +
+      `Prometheus ${server.url}/metrics`,
+  );
+  if (!isLoopback(config.serve!.hostname)) {
+    output.log(
+      `Warning: serving on ${config.serve!.hostname}, so other machines can read the results` +
+        (config.serveToken ? "" : " (control routes stay off without --serve-token)"),
+    );
+  }
+}
+
+/**
+ * Keeps serving the final results after the run: for `--serve-linger`, or without `-t` until
+ * Ctrl+C when the run ended some other way (`POST /api/stop`, `--max-requests`). A Ctrl+C
+ * that has not been used yet ends the wait.
+ */
+async function linger(
+  config: RunConfig,
+  server: ResultsServer,
+  output: CommandOutput,
+  signals: RunSignals,
+) {
+  const { stopSignal, abortSignal } = signals;
+  const interrupt = stopSignal && !stopSignal.aborted
+    ? stopSignal
+    : abortSignal && !abortSignal.aborted
+    ? abortSignal
+    : undefined;
+  if (config.serveLingerMs) {
+    output.log(
+      `Serving the final results on ${server.url}/ for ${config.serveLingerMs / 1000}s` +
+        (interrupt ? " (Ctrl+C to quit)" : ""),
+    );
+    await Promise.race([delay(config.serveLingerMs), aborted(interrupt)]);
+  } else if (config.runTimeMs === undefined && interrupt && interrupt === stopSignal) {
+    output.log(`Serving the final results on ${server.url}/ until Ctrl+C`);
+    await aborted(interrupt);
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Resolves when `signal` aborts; never, without a signal. */
+function aborted(signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) =>
+    signal?.addEventListener("abort", () => resolve(), { once: true })
+  );
+}
+
+async function writeReport(
+  path: string,
+  run: { config: RunConfig; results: Results; series: TimeSeries; startedAt: number },
+  output: CommandOutput,
+) {
+  try {
+    const secrets = secretsOf(run.config, run.results.config.headers);
+    const page = renderHtmlReport(await readDashboardAssets(), {
+      results: dashboardResults(run.results, { state: "done", secrets }),
+      timeseries: dashboardTimeseries(run.series, { state: "done", startedAt: run.startedAt }),
+    });
+    await writeHtmlReport(path, page);
+    output.log(`HTML report written to ${path}`);
+  } catch (error) {
+    output.log(`Error: ${(error as Error).message}`);
+  }
 }
 
 function summaryInfo(config: RunConfig, outcome: RunOutcome): SummaryInfo {

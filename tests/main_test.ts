@@ -49,7 +49,18 @@ Deno.test("a server that fails every request: exit 1 after the full output", asy
   );
   try {
     const { port } = server.addr as Deno.NetAddr;
-    const result = await run(["-H", `http://127.0.0.1:${port}`, "-m", "m", "-t", "1s", "-u", "2"]);
+    const result = await run([
+      "-H",
+      `http://127.0.0.1:${port}`,
+      "-m",
+      "m",
+      "--provider",
+      "openai",
+      "-t",
+      "1s",
+      "-u",
+      "2",
+    ]);
     assert.equal(result.code, 1);
     assert.match(result.stdout, /http_5xx/);
     assert.match(result.stdout, /model overloaded/);

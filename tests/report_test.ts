@@ -28,6 +28,11 @@ const config: RunConfig = {
   workers: 1,
   transport: "node",
   timeoutMs: 60_000,
+  promptRandomize: false,
+  n: 1,
+  showResponse: false,
+  preflight: false,
+  stopGraceMs: 10_000,
 };
 
 function record(overrides: Partial<RequestRecord>): RequestRecord {

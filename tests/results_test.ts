@@ -166,3 +166,11 @@ Deno.test("a failed write keeps the existing file whole and leaves no temp file"
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("results written to /dev/null leave the device in place", async () => {
+  if (Deno.build.os === "windows") return;
+  await writeResultsJson("/dev/null", sampleResults());
+  const device = await Deno.stat("/dev/null");
+  assert.equal(device.isFile, false);
+  assert.equal(device.isCharDevice, true);
+});

@@ -245,8 +245,8 @@ Deno.test("fetch and node:http transports measure the same run alike", async () 
         "1s",
         "-o",
         "8",
-        "--json",
-        "/dev/null",
+        "--max-tokens-jitter",
+        "0",
       ]);
       assert.equal(run.exitCode, 0, run.log.join("\n"));
       const ttft = Number(run.out.match(/^ttft\s+ms\s+\d+\s+([\d.]+)/m)?.[1]);

@@ -24,6 +24,11 @@ const config: RunConfig = {
   workers: 1,
   transport: "node",
   timeoutMs: 60_000,
+  promptRandomize: false,
+  n: 1,
+  showResponse: false,
+  preflight: false,
+  stopGraceMs: 10_000,
 };
 
 const info: SummaryInfo = {

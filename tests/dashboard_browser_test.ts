@@ -1,0 +1,203 @@
+/// <reference lib="dom" />
+/**
+ * The dashboard and the HTML report in a real headless Chromium (Debian's `/usr/bin/chromium`,
+ * driven by playwright-core) during and after a real run against the mock. Screenshots go to
+ * tests/artifacts/ (not committed).
+ */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import type { Browser, Page } from "playwright-core";
+import { withMock, withTempDir } from "./_harness.ts";
+import { startServedRun, waitFor } from "./_server_harness.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--headless",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
+const ARTIFACTS = new URL("./artifacts/", import.meta.url);
+const API_KEY = "sk-browser-test-key-91c2";
+const TOKEN = "browser-token-5e";
+const CHARTS = ["requests", "tokens", "ttft", "itl", "errors", "inflight"];
+
+/**
+ * Loads playwright-core. At load it checks for WSL by testing whether
+ * /proc/sys/fs/binfmt_misc/WSLInterop exists, and Deno grants paths under /proc/sys only with
+ * --allow-all, which `deno task test` does not give. No Linux host this runs on is WSL, so that
+ * one check is answered "no" while the module loads.
+ */
+async function loadPlaywright() {
+  const existsSync = fs.existsSync;
+  fs.existsSync = (path: fs.PathLike) =>
+    String(path).startsWith("/proc/sys/fs/binfmt_misc/") ? false : existsSync(path);
+  try {
+    return await import("playwright-core");
+  } finally {
+    fs.existsSync = existsSync;
+  }
+}
+
+function chromiumInstalled(): boolean {
+  try {
+    return Deno.statSync(CHROMIUM).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/** Points drawn per chart, and whether each chart has a drawn line. */
+function chartState(page: Page) {
+  return page.evaluate((ids: string[]) =>
+    Object.fromEntries(ids.map((id) => {
+      const figure = document.getElementById(`chart-${id}`)!;
+      const path = figure.querySelector("path.series");
+      return [id, {
+        points: Number(figure.dataset.points ?? 0),
+        line: (path?.getAttribute("d") ?? "").split("L").length,
+      }];
+    })), CHARTS);
+}
+
+function text(page: Page, selector: string): Promise<string> {
+  return page.locator(selector).innerText();
+}
+
+Deno.test({
+  name: "the dashboard draws a live run in Chromium, steers it, and the HTML report opens offline",
+  ignore: !chromiumInstalled(),
+  fn: async () => {
+    await Deno.mkdir(ARTIFACTS, { recursive: true });
+    await withMock({ ttftMs: 20, itlMs: 5 }, async (mock) => {
+      await withTempDir(async (dir) => {
+        const reportPath = `${dir}/report.html`;
+        const run = startServedRun(mock, [
+          "-u",
+          "2",
+          "-o",
+          "8",
+          "--warmup",
+          "0",
+          "-k",
+          API_KEY,
+          "--serve",
+          "127.0.0.1:0",
+          "--serve-token",
+          TOKEN,
+          "--html",
+          reportPath,
+        ]);
+        let browser: Browser | undefined;
+        try {
+          const url = await run.url;
+          const { chromium } = await loadPlaywright();
+          browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+          const page = await browser.newPage({ viewport: { width: 1280, height: 1400 } });
+          await page.goto(`${url}/`);
+          await page.waitForFunction(
+            () => Number(document.getElementById("chart-requests")!.dataset.points) >= 2,
+            undefined,
+            { timeout: 10_000 },
+          );
+          assert.equal(await page.getAttribute("body", "data-mode"), "live");
+          assert.equal(await page.getAttribute("body", "data-state"), "running");
+          const before = {
+            requests: await text(page, "#tile-requests .value"),
+            charts: await chartState(page),
+            renders: Number(await page.getAttribute("body", "data-renders")),
+          };
+          for (const id of CHARTS) {
+            assert.ok(before.charts[id].points >= 2, `${id}: ${JSON.stringify(before.charts[id])}`);
+            assert.ok(before.charts[id].line >= 2, `${id} has no line`);
+          }
+          await page.waitForFunction(
+            (renders: number) => Number(document.body.dataset.renders) >= renders + 2,
+            before.renders,
+            { timeout: 5000 },
+          );
+          const after = {
+            requests: await text(page, "#tile-requests .value"),
+            charts: await chartState(page),
+          };
+          assert.notEqual(after.requests, before.requests, "the request count did not move");
+          assert.ok(after.charts.tokens.points > before.charts.tokens.points);
+
+          const table = await text(page, "#metrics-table");
+          assert.match(table, /ttft\s+ms/);
+          assert.match(table, /itl\s+ms/);
+          const config = await text(page, "#config-table");
+          assert.match(config, /host\s+http:\/\/127\.0\.0\.1:\d+/);
+          assert.ok(!(await page.content()).includes(API_KEY), "the page shows the API key");
+
+          // Steer the run from the page: 2 users -> 5.
+          await page.fill("#control-token", TOKEN);
+          await page.fill("#control-users", "5");
+          await page.click("#control-apply");
+          await page.waitForFunction(
+            () => document.getElementById("control-message")!.textContent!.startsWith("Load now"),
+            undefined,
+            { timeout: 5000 },
+          );
+          await waitFor("the in-flight count to rise", async () => {
+            const live = await (await fetch(`${url}/api/results`)).json();
+            return live.live.users === 5 && live.live.inFlight > 2 ? true : undefined;
+          }, 5000);
+          await page.waitForFunction(
+            () => document.querySelector("#tile-load .value")!.textContent === "5 users",
+            undefined,
+            { timeout: 5000 },
+          );
+          await page.screenshot({
+            path: new URL("dashboard.png", ARTIFACTS).pathname,
+            fullPage: true,
+          });
+
+          run.stop();
+          const { exitCode, log } = await run.finished;
+          assert.equal(exitCode, 0, log.join("\n"));
+
+          // The report, offline: every request other than the file itself is refused and counted.
+          const context = await browser.newContext({
+            offline: true,
+            viewport: { width: 1280, height: 1400 },
+          });
+          const fetched: string[] = [];
+          await context.route("**/*", (route) => {
+            const target = route.request().url();
+            if (target.startsWith("file:")) return route.continue();
+            fetched.push(target);
+            return route.abort();
+          });
+          const report = await context.newPage();
+          const errors: string[] = [];
+          report.on("pageerror", (error) => errors.push(error.message));
+          await report.goto(`file://${reportPath}`);
+          assert.equal(await report.getAttribute("body", "data-mode"), "report");
+          assert.equal(await report.getAttribute("body", "data-state"), "done");
+          const charts = await chartState(report);
+          for (const id of CHARTS) assert.ok(charts[id].points >= 3, `${id}: ${charts[id].points}`);
+          assert.match(await text(report, "#metrics-table"), /total_latency\s+ms/);
+          assert.notEqual(await text(report, "#tile-requests .value"), "–");
+          assert.ok(await report.locator("#control").isHidden());
+          assert.deepEqual(fetched, []);
+          assert.deepEqual(errors, []);
+          await report.screenshot({
+            path: new URL("report.png", ARTIFACTS).pathname,
+            fullPage: true,
+          });
+        } finally {
+          run.stop();
+          await browser?.close();
+          await run.finished.catch(() => {});
+        }
+      });
+    });
+  },
+});
+if (!chromiumInstalled()) {
+  console.warn(`Skipping the browser test: ${CHROMIUM} is missing (apt-get install chromium)`);
+}
