@@ -9,6 +9,7 @@ import { readCommandLine } from "./lib/cli.ts";
 import type { MockCommandOptions } from "./lib/config.ts";
 import { StartError, UsageError } from "./lib/errors.ts";
 import { startMock } from "./lib/mock.ts";
+import { runProbeCommand } from "./lib/probe.ts";
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, runCommand } from "./lib/run_command.ts";
 import type { CommandOutput } from "./lib/run_command.ts";
 import type { RunConfig } from "./lib/types.ts";
@@ -37,6 +38,8 @@ export async function main(args: readonly string[]): Promise<number> {
         return await runWithSignals(command.config);
       case "demo":
         return await runDemo(command.config);
+      case "probe":
+        return await runProbeCommand(command.config, terminalOutput());
     }
   } catch (error) {
     if (error instanceof UsageError) {

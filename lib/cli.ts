@@ -1,5 +1,6 @@
 /**
- * The command line: `llmload [options]` runs a load test, `llmload demo` runs one against an
+ * The command line: `llmload [options]` runs a load test, `llmload probe` reports what the
+ * target honours, `llmload demo` runs one against an
  * in-process mock, `llmload mock` serves the mock alone. {@link parseCommandLine} is pure: it never
  * prints, never exits and reads files only through the reader it is given; the caller prints help,
  * version or the `UsageError` message and picks the exit code. {@link readCommandLine} adds the
@@ -25,6 +26,7 @@ import type { RunConfig } from "./types.ts";
 export type ParsedCommand =
   | { readonly kind: "run"; readonly config: RunConfig }
   | { readonly kind: "demo"; readonly config: RunConfig }
+  | { readonly kind: "probe"; readonly config: RunConfig }
   | { readonly kind: "mock"; readonly mock: MockCommandOptions }
   | { readonly kind: "help"; readonly text: string }
   | { readonly kind: "version"; readonly text: string };
@@ -56,7 +58,7 @@ LLMLOAD_MAX_TOKENS=128 or LLMLOAD_STREAM=false; the API key falls back to OPENAI
 A config file holds key = value lines such as "max-tokens = 128" (./llmload.conf, or --config).
 A flag beats the environment, which beats the config file, which beats the default.`;
 
-const COMMANDS = new Set(["demo", "mock"]);
+const COMMANDS = new Set(["demo", "probe", "mock"]);
 
 const HELP_CODES = new Set(["commander.helpDisplayed", "commander.help"]);
 
@@ -77,7 +79,7 @@ export function parseCommandLine(
   options: CommandLineOptions,
 ): ParsedCommand {
   let written = "";
-  let chosen: { kind: "run" | "demo" | "mock"; flags: FlagValues } | undefined;
+  let chosen: { kind: "run" | "demo" | "probe" | "mock"; flags: FlagValues } | undefined;
 
   const program = new Command("llmload")
     .description("Load test an LLM inference endpoint: latency, token throughput and failures.")
@@ -115,8 +117,24 @@ export function parseCommandLine(
       chosen = { kind: "demo", flags: flagsOf(demo, demoNames) };
     });
 
+  const probe = program.command("probe")
+    .description(
+      "send one request per mode and report what the server honours: streaming, usage in " +
+        "streams, ignore_eos/min_tokens, logprobs, chat",
+    );
+  const probeNames = addOptions(probe, RUN_OPTIONS, {});
+  addRuntimeSwitches(probe);
+  probe
+    .addHelpText("after", HELP_FOOTER)
+    .action(() => {
+      chosen = { kind: "probe", flags: flagsOf(probe, probeNames) };
+    });
+
   const mock = program.command("mock")
-    .description("serve a mock OpenAI-compatible endpoint with fixed delays, for testing");
+    .description(
+      "serve a mock endpoint of every dialect (OpenAI, TGI, Triton, llama.cpp, Ollama) with " +
+        "fixed delays, for testing",
+    );
   const mockNames = addOptions(mock, MOCK_OPTIONS, {});
   mock.action(() => {
     chosen = { kind: "mock", flags: flagsOf(mock, mockNames) };
@@ -273,7 +291,8 @@ function usageMessage(error: CommanderError, argv: readonly string[]): string {
   if (error.code === "commander.excessArguments" && excess !== null) {
     const command = argv.slice(0, argv.indexOf(excess[1])).find((arg) => COMMANDS.has(arg));
     return command === undefined
-      ? `Unknown command '${excess[1]}': expected demo, mock, help or options (see llmload --help)`
+      ? `Unknown command '${excess[1]}': expected demo, probe, mock, help or options ` +
+        `(see llmload --help)`
       : `Unexpected argument '${excess[1]}' to ${command}: expected options ` +
         `(see llmload ${command} --help)`;
   }

@@ -9,13 +9,45 @@ import { UsageError } from "./errors.ts";
 /** File descriptors the runtime, the workers and the output files need besides connections. */
 export const FILE_HEADROOM = 64;
 
-/** Reads the soft open-file limit from `/proc/self/limits`; `undefined` where unavailable. */
-export function openFileLimit(readTextFile: (path: string) => string = Deno.readTextFileSync) {
+/** Where {@link openFileLimit} looks; injectable for tests. */
+export interface LimitSources {
+  /** Reads a text file (`/proc/self/limits`). */
+  readonly readTextFile?: (path: string) => string;
+  /** Prints the shell's `ulimit -n`, or `undefined` when no shell may be run. */
+  readonly shellUlimit?: () => Promise<string | undefined>;
+}
+
+/**
+ * The soft open-file limit, or `undefined` where it cannot be learnt. Deno lets only
+ * `--allow-all` read `/proc/self/limits`, so a shell's `ulimit -n` (with `--allow-run=sh`) is
+ * the second source.
+ */
+export async function openFileLimit(sources: LimitSources = {}): Promise<number | undefined> {
+  const readTextFile = sources.readTextFile ?? Deno.readTextFileSync;
   try {
     const line = readTextFile("/proc/self/limits").split("\n")
       .find((row) => row.startsWith("Max open files"));
     const soft = line?.split(/\s{2,}/)[1];
-    return soft === undefined || soft === "unlimited" ? undefined : Number(soft);
+    if (soft !== undefined) return soft === "unlimited" ? undefined : Number(soft);
+  } catch {
+    // Not Linux, or not readable without --allow-all: ask a shell.
+  }
+  const printed = (await (sources.shellUlimit ?? shellUlimit)())?.trim();
+  return printed && /^\d+$/.test(printed) ? Number(printed) : undefined;
+}
+
+async function shellUlimit(): Promise<string | undefined> {
+  if (Deno.build.os === "windows") return undefined;
+  const permission = await Deno.permissions.query({ name: "run", command: "sh" });
+  if (permission.state !== "granted") return undefined;
+  try {
+    const output = await new Deno.Command("sh", {
+      args: ["-c", "ulimit -n"],
+      stdout: "piped",
+      stderr: "null",
+      stdin: "null",
+    }).output();
+    return output.success ? new TextDecoder().decode(output.stdout) : undefined;
   } catch {
     return undefined;
   }

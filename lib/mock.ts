@@ -1,9 +1,18 @@
 /**
- * An embedded OpenAI-compatible mock server for tests, the demo and benchmarks. It serves
- * `/v1/models`, `/v1/completions` and `/v1/chat/completions`, streams exactly `max_tokens`
- * tokens (one per SSE event) at a configured time to first token and inter-token latency, and
- * records every completion request with absolute timestamps so another thread or process can
- * check what the client measured.
+ * An embedded mock LLM server for tests, the demo and benchmarks. It speaks every dialect
+ * llmload does, all at once: the OpenAI routes (`/v1/models`, `/v1/completions`,
+ * `/v1/chat/completions`), TGI (`/generate`, `/generate_stream`), Triton (`/v2/models/{m}/generate`,
+ * `/generate_stream`, `/infer`), llama.cpp (`/completion`) and Ollama (`/api/generate`,
+ * `/api/chat`, `/api/tags`), each reporting usage the way that server does. The routes never
+ * collide; only the shape of the OpenAI routes depends on `dialect` (where usage goes, extra
+ * fields). It streams one token per event at a configured time to first token and inter-token
+ * latency, and records every generation request with absolute timestamps so another thread or
+ * process can check what the client measured.
+ *
+ * Every reply carries exactly the length asked for, unless `stopEarly` makes the "model" stop at
+ * a random shorter length, as a real model does at its end-of-sequence token. A request that
+ * asks not to stop early (`ignore_eos: true`, `min_tokens >= max_tokens`) still gets the full
+ * length, unless `ignoreLengthControls` makes the server disregard those fields too.
  *
  * Built on `Deno.serve` with a `ReadableStream` body per stream rather than `node:http`:
  * measured on Deno 2.9.6 (1,000 and 200 streams x 50 events, 20 ms apart), `Deno.serve` spent
@@ -26,17 +35,30 @@
  */
 
 import { UsageError } from "./errors.ts";
-import {
-  approxPromptTokens,
-  errorBody,
-  jsonReply,
-  type ReplySpec,
-  streamParts,
-  tokenEvent,
-  wholeStream,
-} from "./mock_payload.ts";
+import { PROVIDER_NAMES } from "../providers/mod.ts";
+import { errorBody, type OpenAIFlavour, parseOpenAIRequest } from "./mock_payload.ts";
+import { llamacppErrorBody, parseLlamacppRequest } from "./mock_llamacpp.ts";
+import { ollamaErrorBody, ollamaTags, parseOllamaRequest } from "./mock_ollama.ts";
+import { parseTgiRequest, tgiErrorBody } from "./mock_tgi.ts";
+import { parseTritonGenerate, parseTritonInfer, tritonErrorBody } from "./mock_triton.ts";
+import { type MockReply, type ParsedRequest, wholeStream } from "./mock_wire.ts";
 
-export { MOCK_WORDS } from "./mock_payload.ts";
+export { MOCK_WORDS } from "./mock_wire.ts";
+
+/** Dialects the mock can imitate on its OpenAI routes: every `--provider` name. */
+export const MOCK_DIALECTS: readonly string[] = PROVIDER_NAMES;
+
+/** `owned_by` the mock lists by default for each dialect, as that server reports it. */
+const DIALECT_OWNERS: Readonly<Record<string, string>> = {
+  openai: "openai",
+  anyscale: "system",
+  fireworks: "fireworks",
+  vllm: "vllm",
+  sglang: "sglang",
+  together: "together",
+  llamacpp: "llamacpp",
+  ollama: "library",
+};
 
 /** Settings of the mock server. */
 export interface MockOptions {
@@ -56,8 +78,25 @@ export interface MockOptions {
   readonly jitter?: number;
   /** Models listed by `/v1/models`; the first is used when a request names none. */
   readonly models?: readonly string[];
-  /** `owned_by` of every listed model (llmload guesses the provider from it). Default "vllm". */
+  /**
+   * `owned_by` of every listed model (llmload guesses the provider from it). Default: what the
+   * `dialect`'s server reports ("vllm" for vllm, "library" for ollama...), else the dialect name.
+   */
   readonly ownedBy?: string;
+  /**
+   * Server whose OpenAI-route replies the mock imitates: where usage goes in a stream (a
+   * separate chunk on request, or always in the finish chunk), extra fields. One of
+   * {@link MOCK_DIALECTS}. Native routes of every dialect are served whatever this says.
+   * Default "vllm".
+   */
+  readonly dialect?: string;
+  /**
+   * The "model" stops early, at a random length below the one asked for, unless the request
+   * asks it not to (`ignore_eos`, `min_tokens`). Default false: every reply has the full length.
+   */
+  readonly stopEarly?: boolean;
+  /** With `stopEarly`, disregard `ignore_eos` and `min_tokens` too, as some servers do. */
+  readonly ignoreLengthControls?: boolean;
   /** Seed of the jitter's random source; `undefined` uses `Math.random`. */
   readonly seed?: number;
   /**
@@ -73,14 +112,19 @@ export interface MockRecord {
   readonly seq: number;
   /** When the request arrived: `performance.timeOrigin + performance.now()`. */
   readonly receivedAt: number;
-  /** Request path, e.g. `/v1/chat/completions`. */
+  /** Request path, e.g. `/v1/chat/completions` or `/generate_stream`. */
   readonly path: string;
   /** Request headers, names lower-cased. */
   readonly headers: Readonly<Record<string, string>>;
   /** The parsed JSON body; `undefined` when it was not JSON. */
   readonly body: unknown;
-  /** Tokens generated for it (its `max_tokens`, 16 when absent); 0 for a rejected request. */
+  /**
+   * Tokens it asked for (`max_tokens` or the dialect's equivalent; a default when absent); 0 for
+   * a rejected request. The reply carries that many unless the mock stops early.
+   */
   readonly maxTokens: number;
+  /** Tokens the reply carries (`maxTokens`, or fewer when the mock stops early). */
+  readonly tokens: number;
   /** Whether it asked for a stream. */
   readonly stream: boolean;
   /** Tokens written so far. */
@@ -128,6 +172,9 @@ interface MockState {
   readonly jitter: number;
   readonly models: readonly string[];
   readonly ownedBy: string;
+  readonly flavour: OpenAIFlavour;
+  readonly stopEarly: boolean;
+  readonly ignoreLengthControls: boolean;
   readonly maxRecords: number;
   readonly random: () => number;
   readonly created: number;
@@ -139,9 +186,6 @@ interface MockState {
 }
 
 const JSON_HEADERS = { "content-type": "application/json" };
-const SSE_HEADERS = { "content-type": "text/event-stream", "cache-control": "no-cache" };
-const COMPLETIONS = "/v1/completions";
-const CHAT = "/v1/chat/completions";
 const encoder = new TextEncoder();
 
 /**
@@ -149,14 +193,15 @@ const encoder = new TextEncoder();
  *
  * Prompt tokens in `usage` are an approximation: the count of whitespace-separated words in the
  * prompt (completions) or in the messages' text content (chat). Completion tokens are exact:
- * every response carries exactly `max_tokens` tokens (16 when absent), cycling through
- * `MOCK_WORDS`, with `finish_reason: "length"`.
+ * every response carries exactly the tokens asked for (`max_tokens` or the dialect's field; 16
+ * when an OpenAI request gives none), cycling through `MOCK_WORDS`, with `finish_reason:
+ * "length"`, unless `stopEarly` ends it sooner (`finish_reason: "stop"`).
  *
  * Streams follow vLLM: the chat role-only chunk is sent as soon as the response starts, then the
  * first token `ttftMs` after the request body was read, then one token every `itlMs`. Token times
  * are kept on a timeline (each target is the previous target plus a delay) so timer lateness
  * does not add up, and no token is ever written before its target. A non-streamed reply is
- * sent whole once all its tokens would have been generated: `ttftMs + (max_tokens - 1) * itlMs`.
+ * sent whole once all its tokens would have been generated: `ttftMs + (tokens - 1) * itlMs`.
  *
  * @throws {UsageError} when an option is out of range
  */
@@ -199,12 +244,23 @@ function createState(options: MockOptions): MockState {
       `Cannot start the mock server with models ${given}: expected at least one non-empty name`,
     );
   }
+  const dialect = options.dialect ?? "vllm";
+  if (!MOCK_DIALECTS.includes(dialect)) {
+    throw new UsageError(
+      `Cannot start the mock server with dialect '${dialect}': expected ${
+        MOCK_DIALECTS.join(", ")
+      }`,
+    );
+  }
   return {
     ttftMs: checkNumber("ttftMs", options.ttftMs ?? 50, {}),
     itlMs: checkNumber("itlMs", options.itlMs ?? 20, {}),
     jitter: checkNumber("jitter", options.jitter ?? 0, { max: 1 }),
     models,
-    ownedBy: options.ownedBy ?? "vllm",
+    ownedBy: options.ownedBy ?? DIALECT_OWNERS[dialect] ?? dialect,
+    flavour: flavourOf(dialect),
+    stopEarly: options.stopEarly ?? false,
+    ignoreLengthControls: options.ignoreLengthControls ?? false,
     maxRecords: options.maxRecords === undefined
       ? Infinity
       : checkNumber("maxRecords", options.maxRecords, {}),
@@ -278,13 +334,93 @@ function pathOf(url: string): string {
   return query < 0 ? url.slice(start) : url.slice(start, query);
 }
 
+function flavourOf(dialect: string): OpenAIFlavour {
+  switch (dialect) {
+    case "sglang":
+    case "fireworks":
+    case "together":
+    case "llamacpp":
+      return dialect;
+    default:
+      return "vllm";
+  }
+}
+
+/** A route that generates text: how to read its requests and how its server reports errors. */
+interface GenerationRoute {
+  /** Reads a request body into what the reply depends on, or why it is invalid. */
+  parse(body: unknown): ParsedRequest | string;
+  /** The error body that server sends. */
+  errorBody(message: string, status: number): string;
+}
+
+const TRITON_PATH = /^\/v2\/models\/([^/]+)\/(generate|generate_stream|infer)$/;
+
+function openAIError(message: string, status: number): string {
+  return errorBody(
+    message,
+    status === 400 ? badRequest : { type: "server_error", code: "closing" },
+  );
+}
+
+/** The generation route at `path`, or `undefined`. */
+function generationRoute(state: MockState, path: string): GenerationRoute | undefined {
+  const model = state.models[0];
+  switch (path) {
+    case "/v1/completions":
+    case "/v1/chat/completions": {
+      const options = { chat: path === "/v1/chat/completions", models: state.models };
+      return {
+        parse: (body) => parseOpenAIRequest(body, { ...options, flavour: state.flavour }),
+        errorBody: openAIError,
+      };
+    }
+    case "/generate":
+    case "/generate_stream": {
+      const stream = path === "/generate_stream";
+      return { parse: (body) => parseTgiRequest(body, { stream, model }), errorBody: tgiErrorBody };
+    }
+    case "/completion":
+      return {
+        parse: (body) => parseLlamacppRequest(body, { model }),
+        errorBody: llamacppErrorBody,
+      };
+    case "/api/generate":
+    case "/api/chat": {
+      const chat = path === "/api/chat";
+      return {
+        parse: (body) => parseOllamaRequest(body, { chat, models: state.models }),
+        errorBody: ollamaErrorBody,
+      };
+    }
+  }
+  const triton = TRITON_PATH.exec(path);
+  if (triton === null) return undefined;
+  const named = decodeURIComponent(triton[1]);
+  const action = triton[2];
+  return {
+    parse(body) {
+      if (!state.models.includes(named)) {
+        return `Request for unknown model: '${named}' is not found`;
+      }
+      return action === "infer"
+        ? parseTritonInfer(body, { model: named })
+        : parseTritonGenerate(body, { stream: action === "generate_stream", model: named });
+    },
+    errorBody: tritonErrorBody,
+  };
+}
+
 function route(state: MockState, request: Request): Response | Promise<Response> {
   const path = pathOf(request.url);
   const method = request.method;
-  if (path === COMPLETIONS || path === CHAT) {
-    if (method === "POST") return completion(state, request, path);
+  const generation = generationRoute(state, path);
+  if (generation !== undefined) {
+    if (method === "POST") return generate(state, request, { path, route: generation });
   } else if (path === "/v1/models") {
     if (method === "GET") return modelList(state);
+  } else if (path === "/api/tags") {
+    if (method === "GET") return jsonResponse(200, ollamaTags(state.models));
   } else if (path === "/mock/requests") {
     if (method === "GET") return jsonResponse(200, JSON.stringify(currentRecords(state)));
     if (method === "DELETE") {
@@ -325,14 +461,26 @@ function addRecord(state: MockState, record: LiveRecord): void {
   }
 }
 
-async function completion(state: MockState, request: Request, path: string): Promise<Response> {
+/** How many tokens a reply carries: all asked for, or fewer when the "model" stops early. */
+function replyLength(state: MockState, parsed: ParsedRequest): number {
+  const honoured = parsed.fullLength && !state.ignoreLengthControls;
+  if (!state.stopEarly || honoured || parsed.maxTokens < 2) return parsed.maxTokens;
+  return 1 + Math.floor(state.random() * (parsed.maxTokens - 1));
+}
+
+async function generate(
+  state: MockState,
+  request: Request,
+  target: { path: string; route: GenerationRoute },
+): Promise<Response> {
   const record: LiveRecord = {
     seq: ++state.seq,
     receivedAt: now(),
-    path,
+    path: target.path,
     headers: Object.fromEntries(request.headers),
     body: undefined,
     maxTokens: 0,
+    tokens: 0,
     stream: false,
     tokensSent: 0,
     maxGapMs: 0,
@@ -340,97 +488,75 @@ async function completion(state: MockState, request: Request, path: string): Pro
     aborted: false,
   };
   addRecord(state, record);
-  const chat = path === CHAT;
+  const fail = (message: string, status = 400) => reject(record, target.route, { message, status });
   let text: string;
   try {
     text = await request.text();
   } catch {
     record.aborted = true;
-    return reject(record, "Cannot read the request body");
+    return fail("Cannot read the request body");
   }
   const bodyReadAt = now();
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch (error) {
-    return reject(record, `Cannot parse the request body as JSON: ${(error as Error).message}`);
+    return fail(`Cannot parse the request body as JSON: ${(error as Error).message}`);
   }
   record.body = body;
-  const spec = replySpec(state, body, chat, record);
-  if (typeof spec === "string") return reject(record, spec);
-  const stream = (body as Record<string, unknown>).stream === true;
-  record.maxTokens = spec.maxTokens;
-  record.stream = stream;
+  const parsed = target.route.parse(body);
+  if (typeof parsed === "string") return fail(parsed);
+  const tokens = replyLength(state, parsed);
+  const reply = parsed.reply({
+    id: `mock${state.idTag}${record.seq}`,
+    created: Math.floor(record.receivedAt / 1000),
+    tokens,
+    finishReason: tokens === parsed.maxTokens ? "length" : "stop",
+  });
+  record.maxTokens = parsed.maxTokens;
+  record.tokens = tokens;
+  record.stream = reply.stream;
   if (state.closing) {
     record.aborted = true;
-    return reject(record, "The mock server is closing", 503);
+    return fail("The mock server is closing", 503);
   }
-  if (stream && state.itlMs > 0) return timedStream(state, spec, { record, start: bodyReadAt });
+  if (reply.stream && state.itlMs > 0) {
+    return timedStream(state, reply, { record, start: bodyReadAt });
+  }
   let delay = state.ttftMs * jitterFactor(state);
-  if (!stream) {
-    for (let k = 1; k < spec.maxTokens; k++) delay += state.itlMs * jitterFactor(state);
+  if (!reply.stream) {
+    for (let k = 1; k < tokens; k++) delay += state.itlMs * jitterFactor(state);
   }
   if (delay > 0) {
     if (!await waitUntil(state, bodyReadAt + delay)) {
       record.aborted = true;
-      return reject(record, "The mock server is closing", 503);
+      return fail("The mock server is closing", 503);
     }
   }
-  const payload = stream ? wholeStream(spec) : jsonReply(spec);
+  const payload = reply.stream ? wholeStream(reply) : reply.json();
   const sentAt = now();
-  record.tokensSent = spec.maxTokens;
+  record.tokensSent = tokens;
   record.firstTokenAt = sentAt;
   record.lastTokenAt = sentAt;
   record.doneAt = sentAt;
   record.status = 200;
-  return stream ? new Response(payload, { headers: SSE_HEADERS }) : jsonResponse(200, payload);
+  return new Response(payload, { headers: headersOf(reply) });
 }
 
-function reject(record: LiveRecord, message: string, status = 400): Response {
-  record.status = status;
-  record.doneAt = now();
-  return jsonResponse(
-    status,
-    errorBody(message, status === 400 ? badRequest : { type: "server_error", code: "closing" }),
-  );
+function headersOf(reply: MockReply): Record<string, string> {
+  return reply.stream
+    ? { "content-type": reply.contentType, "cache-control": "no-cache" }
+    : JSON_HEADERS;
 }
 
-/** Reads what the reply depends on from a request body, or returns why it is invalid. */
-function replySpec(
-  state: MockState,
-  body: unknown,
-  chat: boolean,
+function reject(
   record: LiveRecord,
-): ReplySpec | string {
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    return "The request body must be a JSON object";
-  }
-  const fields = body as Record<string, unknown>;
-  let model = fields.model;
-  if (model === undefined || model === null) {
-    if (state.models.length > 1) {
-      return `The request must name a model: this server serves ${state.models.join(", ")}`;
-    }
-    model = state.models[0];
-  }
-  if (typeof model !== "string" || model === "") return "The model must be a non-empty string";
-  const max = fields.max_tokens ?? (chat ? fields.max_completion_tokens : undefined) ?? 16;
-  if (typeof max !== "number" || !Number.isInteger(max) || max < 1) {
-    return `Cannot use max_tokens ${JSON.stringify(max)}: expected an integer >= 1`;
-  }
-  if (chat && !Array.isArray(fields.messages)) return "The request must have a messages array";
-  const logprobs = fields.logprobs;
-  const streamOptions = fields.stream_options as { include_usage?: unknown } | null | undefined;
-  return {
-    chat,
-    id: `${chat ? "chatcmpl" : "cmpl"}-mock${state.idTag}${record.seq}`,
-    created: Math.floor(record.receivedAt / 1000),
-    model,
-    maxTokens: max,
-    promptTokens: approxPromptTokens(fields, chat),
-    logprobs: logprobs !== undefined && logprobs !== null && logprobs !== false,
-    includeUsage: fields.stream === true && streamOptions?.include_usage === true,
-  };
+  route: GenerationRoute,
+  error: { message: string; status: number },
+): Response {
+  record.status = error.status;
+  record.doneAt = now();
+  return jsonResponse(error.status, route.errorBody(error.message, error.status));
 }
 
 /**
@@ -471,15 +597,16 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 /** A stream that writes one token per timer wake-up, one timer at a time. */
 function timedStream(
   state: MockState,
-  spec: ReplySpec,
+  reply: MockReply,
   options: { record: LiveRecord; start: number },
 ): Response {
   const { record } = options;
-  const n = spec.maxTokens;
-  const parts = streamParts(spec);
+  const n = reply.tokens;
+  const parts = reply.streamParts();
   // Encoded once per stream; every token write reuses one of these buffers.
   const cycle = parts.cycle?.map((event) => encoder.encode(event)) ?? null;
   const tail = encoder.encode(parts.tail);
+  const lastEvent = parts.last === undefined ? null : encoder.encode(parts.last);
   let controller: ReadableStreamDefaultController<Uint8Array>;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let sent = 0;
@@ -503,8 +630,10 @@ function timedStream(
       return;
     }
     const last = sent + 1 === n;
-    if (cycle === null) {
-      const event = tokenEvent(spec, sent);
+    if (last && lastEvent !== null) {
+      controller.enqueue(lastEvent);
+    } else if (cycle === null) {
+      const event = reply.tokenEvent(sent);
       controller.enqueue(encoder.encode(last ? event + parts.tail : event));
     } else if (last) {
       // The tail goes in the same write as the last token: one write less per request.
@@ -540,5 +669,5 @@ function timedStream(
     },
   });
   record.status = 200;
-  return new Response(body, { headers: SSE_HEADERS });
+  return new Response(body, { headers: headersOf(reply) });
 }

@@ -1,39 +1,53 @@
 /**
- * Wire text of the mock server's replies, in the OpenAI completions and chat completions format
- * as vLLM and OpenAI emit it. Pure string building, no I/O, so the shapes are tested directly and
- * the server only decides when each piece goes out.
+ * The mock server's OpenAI routes (`/v1/completions`, `/v1/chat/completions`): reading a request
+ * body, and the wire text of the reply as vLLM and OpenAI emit it, or in the flavour of another
+ * OpenAI-compatible server (where usage goes, extra fields). Pure string building, no I/O, so the
+ * shapes are tested directly and the server only decides when each piece goes out.
  *
  * Streamed replies are cut into a head (the chat role-only chunk), one SSE event per token and a
  * tail (the `finish_reason` chunk, the optional usage chunk and `data: [DONE]`).
  *
  * @module
  */
+import {
+  asObject,
+  countWords,
+  type FinishReason,
+  generatedText,
+  JSON_TYPE,
+  messagesText,
+  MOCK_WORDS,
+  type MockReply,
+  type ParsedRequest,
+  readLength,
+  SSE_TYPE,
+  type StreamParts,
+  wholeStream as wholeReplyStream,
+  WORD_IDS,
+  WORD_LOGPROBS,
+} from "./mock_wire.ts";
+
+export { countWords, MOCK_WORDS } from "./mock_wire.ts";
+export type { StreamParts } from "./mock_wire.ts";
 
 /**
- * The generated tokens, cycled in order. Each is one token in tiktoken's o200k_base and
- * cl100k_base, so a client-side tokenizer count agrees with `max_tokens`.
+ * How an OpenAI-compatible server shapes its streams:
+ * - `vllm` (also OpenAI, Anyscale, TGI's and Ollama's OpenAI routes): a separate usage chunk
+ *   with empty `choices`, only when `stream_options.include_usage` asks for it;
+ * - `sglang`: as vllm, but completions streams open with an empty-text chunk;
+ * - `fireworks`: usage always in the finish chunk;
+ * - `together`: every chunk also carries a top-level `token` object; usage in the finish chunk;
+ * - `llamacpp`: usage and `timings` always in the finish chunk.
  */
-export const MOCK_WORDS: readonly string[] = [
-  " the",
-  " of",
-  " and",
-  " to",
-  " in",
-  " a",
-  " is",
-  " that",
-];
-
-/** Log-probability reported for each of `MOCK_WORDS`: exact binary fractions, printed as-is. */
-const WORD_LOGPROBS: readonly number[] = MOCK_WORDS.map((_, i) => -(i + 1) / 8);
-
-/** Characters in one full cycle of `MOCK_WORDS`. */
-const CYCLE_CHARS = MOCK_WORDS.reduce((sum, word) => sum + word.length, 0);
+export type OpenAIFlavour = "vllm" | "sglang" | "fireworks" | "together" | "llamacpp";
 
 /** Character offset of each word inside one cycle, for `text_offset`. */
 const CYCLE_OFFSETS: readonly number[] = MOCK_WORDS.map((_, i) =>
   MOCK_WORDS.slice(0, i).reduce((sum, word) => sum + word.length, 0)
 );
+
+/** Characters in one full cycle of `MOCK_WORDS`. */
+const CYCLE_CHARS = MOCK_WORDS.reduce((sum, word) => sum + word.length, 0);
 
 /** Chat `logprobs.content` entry of each word, already serialised (it never changes). */
 const CHAT_LOGPROB_ENTRIES: readonly string[] = MOCK_WORDS.map((word, i) =>
@@ -43,6 +57,11 @@ const CHAT_LOGPROB_ENTRIES: readonly string[] = MOCK_WORDS.map((word, i) =>
     bytes: [...new TextEncoder().encode(word)],
     top_logprobs: [],
   })
+);
+
+/** Together's per-chunk `token` object of each word. */
+const TOGETHER_TOKENS: readonly string[] = MOCK_WORDS.map((word, i) =>
+  JSON.stringify({ id: WORD_IDS[i], text: word, logprob: WORD_LOGPROBS[i], special: false })
 );
 
 /** Everything a reply's text depends on. */
@@ -55,27 +74,98 @@ export interface ReplySpec {
   readonly created: number;
   /** Model name echoed back. */
   readonly model: string;
-  /** Tokens to generate, exactly. */
-  readonly maxTokens: number;
+  /** Tokens the reply carries, exactly. */
+  readonly tokens: number;
   /** Prompt tokens reported in `usage`. */
   readonly promptTokens: number;
   /** Whether each token carries logprobs. */
   readonly logprobs: boolean;
   /** Whether a usage chunk ends the stream (`stream_options.include_usage`). */
   readonly includeUsage: boolean;
+  /** `finish_reason` of the last chunk. Default `"length"`. */
+  readonly finishReason?: FinishReason;
+  /** The server imitated. Default `"vllm"`. */
+  readonly flavour?: OpenAIFlavour;
+  /** Whether the reply is streamed (only used by {@link openAIReply}). */
+  readonly stream?: boolean;
 }
 
-/** The pieces of one streamed reply. */
-export interface StreamParts {
-  /** Sent as soon as the response starts: the chat role-only chunk, or `""` for completions. */
-  readonly head: string;
-  /**
-   * The event of token `k` is `cycle[k % cycle.length]`, or `null` when events differ per
-   * position (completions with logprobs carry `text_offset`): then use `tokenEvent`.
-   */
-  readonly cycle: readonly string[] | null;
-  /** Sent right after the last token: finish chunk, usage chunk if asked for, `[DONE]`. */
-  readonly tail: string;
+/** Settings of the OpenAI routes that do not come from the request. */
+export interface OpenAIRouteOptions {
+  /** Chat completions route. */
+  readonly chat: boolean;
+  /** Models the server serves; the first is used when a request names none. */
+  readonly models: readonly string[];
+  /** The server imitated. */
+  readonly flavour: OpenAIFlavour;
+}
+
+/**
+ * Reads an OpenAI completions or chat request, or returns why it is invalid. `max_tokens` (or
+ * `max_completion_tokens`) defaults to 16; `ignore_eos: true` or `min_tokens >= max_tokens` asks
+ * for the full length.
+ */
+export function parseOpenAIRequest(
+  body: unknown,
+  options: OpenAIRouteOptions,
+): ParsedRequest | string {
+  const fields = asObject(body);
+  if (typeof fields === "string") return fields;
+  let model = fields.model;
+  if (model === undefined || model === null) {
+    if (options.models.length > 1) {
+      return `The request must name a model: this server serves ${options.models.join(", ")}`;
+    }
+    model = options.models[0];
+  }
+  if (typeof model !== "string" || model === "") return "The model must be a non-empty string";
+  const maxTokens = readLength(
+    fields.max_tokens ?? (options.chat ? fields.max_completion_tokens : undefined),
+    "max_tokens",
+    16,
+  );
+  if (typeof maxTokens === "string") return maxTokens;
+  if (options.chat && !Array.isArray(fields.messages)) {
+    return "The request must have a messages array";
+  }
+  const stream = fields.stream === true;
+  const logprobs = fields.logprobs;
+  const streamOptions = fields.stream_options as { include_usage?: unknown } | null | undefined;
+  const minTokens = fields.min_tokens;
+  const named = model;
+  return {
+    model: named,
+    maxTokens,
+    stream,
+    fullLength: fields.ignore_eos === true ||
+      (typeof minTokens === "number" && minTokens >= maxTokens),
+    reply: (common) =>
+      openAIReply({
+        chat: options.chat,
+        id: `${options.chat ? "chatcmpl" : "cmpl"}-${common.id}`,
+        created: common.created,
+        model: named,
+        tokens: common.tokens,
+        promptTokens: approxPromptTokens(fields, options.chat),
+        logprobs: logprobs !== undefined && logprobs !== null && logprobs !== false,
+        includeUsage: stream && streamOptions?.include_usage === true,
+        finishReason: common.finishReason,
+        flavour: options.flavour,
+        stream,
+      }),
+  };
+}
+
+/** The reply of a spec, for the server's timing loop. */
+export function openAIReply(spec: ReplySpec): MockReply {
+  return {
+    tokens: spec.tokens,
+    stream: spec.stream ?? false,
+    contentType: spec.stream ? SSE_TYPE : JSON_TYPE,
+    streamParts: () => streamParts(spec),
+    tokenEvent: (k) => tokenEvent(spec, k),
+    json: () => jsonReply(spec),
+  };
 }
 
 /**
@@ -84,33 +174,38 @@ export interface StreamParts {
  * @example
  * ```ts
  * const parts = streamParts({
- *   chat: true, id: "chatcmpl-1", created: 0, model: "m", maxTokens: 3, promptTokens: 2,
+ *   chat: true, id: "chatcmpl-1", created: 0, model: "m", tokens: 3, promptTokens: 2,
  *   logprobs: false, includeUsage: true,
  * });
  * // parts.head: role-only chunk; parts.cycle![0]: the " the" chunk; parts.tail ends in [DONE]
  * ```
  */
 export function streamParts(spec: ReplySpec): StreamParts {
-  const prefix = chunkPrefix(spec);
-  const suffix = spec.includeUsage
-    ? `,"finish_reason":null}],"usage":null}\n\n`
-    : `,"finish_reason":null}]}\n\n`;
-  const head = spec.chat
-    ? `${prefix}"delta":{"role":"assistant","content":""},"logprobs":null${suffix}`
-    : "";
-  let cycle: string[] | null = null;
-  if (spec.chat || !spec.logprobs) {
-    cycle = MOCK_WORDS.map((_, i) => `${prefix}${tokenFields(spec, i, 0)}${suffix}`);
+  const flavour = spec.flavour ?? "vllm";
+  const usageInFinish = flavour === "fireworks" || flavour === "together" ||
+    flavour === "llamacpp";
+  const usageNull = spec.includeUsage && !usageInFinish ? `,"usage":null` : "";
+  const open = chunkOpen(spec);
+  let head = "";
+  if (spec.chat) {
+    head = `${open}"choices":[{"index":0,"delta":{"role":"assistant","content":""},` +
+      `"logprobs":null,"finish_reason":null}]${usageNull}}\n\n`;
+  } else if (flavour === "sglang") {
+    head = `${open}"choices":[{"index":0,"text":"","logprobs":null,"finish_reason":null}]` +
+      `${usageNull}}\n\n`;
   }
-  const finishSuffix = spec.includeUsage
-    ? `,"finish_reason":"length"}],"usage":null}\n\n`
-    : `,"finish_reason":"length"}]}\n\n`;
-  const finish = spec.chat
-    ? `${prefix}"delta":{},"logprobs":null${finishSuffix}`
-    : `${prefix}"text":"","logprobs":null${finishSuffix}`;
-  const usage = spec.includeUsage
-    ? `data: {"id":"${spec.id}","object":"${chunkObject(spec)}","created":${spec.created},` +
-      `"model":${JSON.stringify(spec.model)},"choices":[],"usage":${usageJson(spec)}}\n\n`
+  let cycle: string[] | null = null;
+  if (spec.chat || !spec.logprobs) cycle = MOCK_WORDS.map((_, i) => tokenChunk(spec, i, 0));
+  const finishPart = spec.chat ? `"delta":{}` : `"text":""`;
+  let finishUsage = usageNull;
+  if (usageInFinish) {
+    finishUsage = `,"usage":${usageJson(spec)}`;
+    if (flavour === "llamacpp") finishUsage += `,"timings":${timingsJson(spec)}`;
+  }
+  const finish = `${open}"choices":[{"index":0,${finishPart},"logprobs":null,` +
+    `"finish_reason":"${spec.finishReason ?? "length"}"}]${finishUsage}}\n\n`;
+  const usage = spec.includeUsage && !usageInFinish
+    ? `${open}"choices":[],"usage":${usageJson(spec)}}\n\n`
     : "";
   return { head, cycle, tail: `${finish}${usage}data: [DONE]\n\n` };
 }
@@ -120,40 +215,23 @@ export function streamParts(spec: ReplySpec): StreamParts {
  * allocates, so the cycle is preferred on the hot path.
  */
 export function tokenEvent(spec: ReplySpec, k: number): string {
-  const suffix = spec.includeUsage
-    ? `,"finish_reason":null}],"usage":null}\n\n`
-    : `,"finish_reason":null}]}\n\n`;
-  return `${chunkPrefix(spec)}${tokenFields(spec, k % MOCK_WORDS.length, offsetOf(k))}${suffix}`;
+  return tokenChunk(spec, k % MOCK_WORDS.length, offsetOf(k));
 }
 
-/**
- * The whole streamed reply as one string: head, every token event, tail. Used when all tokens go
- * out in one write; repeats a full cycle of events instead of building each one.
- */
+/** The whole streamed reply as one string: head, every token event, tail. */
 export function wholeStream(spec: ReplySpec): string {
-  const parts = streamParts(spec);
-  const n = spec.maxTokens;
-  const cycle = parts.cycle;
-  let tokens = "";
-  if (cycle !== null) {
-    const full = Math.floor(n / cycle.length);
-    tokens = cycle.join("").repeat(full) + cycle.slice(0, n - full * cycle.length).join("");
-  } else {
-    const events = new Array<string>(n);
-    for (let k = 0; k < n; k++) events[k] = tokenEvent(spec, k);
-    tokens = events.join("");
-  }
-  return parts.head + tokens + parts.tail;
+  return wholeReplyStream(openAIReply({ ...spec, stream: true }));
 }
 
-/** The non-streamed JSON reply, with `usage`, `finish_reason: "length"` and logprobs if asked. */
+/** The non-streamed JSON reply, with `usage`, the finish reason and logprobs if asked. */
 export function jsonReply(spec: ReplySpec): string {
-  const n = spec.maxTokens;
+  const n = spec.tokens;
   const words = MOCK_WORDS.length;
-  const full = Math.floor(n / words);
-  const text = MOCK_WORDS.join("").repeat(full) + MOCK_WORDS.slice(0, n - full * words).join("");
-  const usage = usageJson(spec);
+  const text = generatedText(n);
   const model = JSON.stringify(spec.model);
+  const finish = spec.finishReason ?? "length";
+  const extra = spec.flavour === "llamacpp" ? `,"timings":${timingsJson(spec)}` : "";
+  const usage = usageJson(spec);
   if (spec.chat) {
     let logprobs = "null";
     if (spec.logprobs) {
@@ -163,7 +241,7 @@ export function jsonReply(spec: ReplySpec): string {
     }
     return `{"id":"${spec.id}","object":"chat.completion","created":${spec.created},` +
       `"model":${model},"choices":[{"index":0,"message":{"role":"assistant","content":"${text}"},` +
-      `"logprobs":${logprobs},"finish_reason":"length"}],"usage":${usage}}`;
+      `"logprobs":${logprobs},"finish_reason":"${finish}"}],"usage":${usage}${extra}}`;
   }
   let logprobs = "null";
   if (spec.logprobs) {
@@ -184,7 +262,7 @@ export function jsonReply(spec: ReplySpec): string {
   }
   return `{"id":"${spec.id}","object":"text_completion","created":${spec.created},` +
     `"model":${model},"choices":[{"index":0,"text":"${text}","logprobs":${logprobs},` +
-    `"finish_reason":"length"}],"usage":${usage}}`;
+    `"finish_reason":"${finish}"}],"usage":${usage}${extra}}`;
 }
 
 /**
@@ -194,20 +272,7 @@ export function jsonReply(spec: ReplySpec): string {
  */
 export function approxPromptTokens(body: Record<string, unknown>, chat: boolean): number {
   if (chat) {
-    let count = 0;
-    const messages = body.messages;
-    if (!Array.isArray(messages)) return 0;
-    for (const message of messages) {
-      const content = (message as { content?: unknown } | null)?.content;
-      if (typeof content === "string") count += countWords(content);
-      else if (Array.isArray(content)) {
-        for (const part of content) {
-          const text = (part as { text?: unknown } | null)?.text;
-          if (typeof text === "string") count += countWords(text);
-        }
-      }
-    }
-    return count;
+    return messagesText(body.messages).reduce((sum, text) => sum + countWords(text), 0);
   }
   const prompt = body.prompt;
   if (typeof prompt === "string") return countWords(prompt);
@@ -217,22 +282,6 @@ export function approxPromptTokens(body: Record<string, unknown>, chat: boolean)
     if (typeof item === "string") count += countWords(item);
     else if (typeof item === "number") count += 1;
     else if (Array.isArray(item)) count += item.length;
-  }
-  return count;
-}
-
-/** Counts whitespace-separated words without splitting (prompts can be long). */
-export function countWords(text: string): number {
-  let count = 0;
-  let inWord = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    const space = c === 32 || (c >= 9 && c <= 13) || c === 160 || c === 0x3000;
-    if (space) inWord = false;
-    else if (!inWord) {
-      inWord = true;
-      count++;
-    }
   }
   return count;
 }
@@ -248,9 +297,20 @@ function chunkObject(spec: ReplySpec): string {
   return spec.chat ? "chat.completion.chunk" : "text_completion";
 }
 
-function chunkPrefix(spec: ReplySpec): string {
+function chunkOpen(spec: ReplySpec): string {
   return `data: {"id":"${spec.id}","object":"${chunkObject(spec)}","created":${spec.created},` +
-    `"model":${JSON.stringify(spec.model)},"choices":[{"index":0,`;
+    `"model":${JSON.stringify(spec.model)},`;
+}
+
+/** The SSE chunk of word `i` (index into `MOCK_WORDS`) at character `offset`. */
+function tokenChunk(spec: ReplySpec, i: number, offset: number): string {
+  const flavour = spec.flavour ?? "vllm";
+  const usageInFinish = flavour === "fireworks" || flavour === "together" ||
+    flavour === "llamacpp";
+  const usageNull = spec.includeUsage && !usageInFinish ? `,"usage":null` : "";
+  const token = flavour === "together" ? `"token":${TOGETHER_TOKENS[i]},` : "";
+  return `${chunkOpen(spec)}${token}"choices":[{"index":0,${tokenFields(spec, i, offset)},` +
+    `"finish_reason":null}]${usageNull}}\n\n`;
 }
 
 /** The choice fields of token chunk `i` (index into `MOCK_WORDS`) at character `offset`. */
@@ -274,6 +334,11 @@ function offsetOf(k: number): number {
 }
 
 function usageJson(spec: ReplySpec): string {
-  return `{"prompt_tokens":${spec.promptTokens},"completion_tokens":${spec.maxTokens},` +
-    `"total_tokens":${spec.promptTokens + spec.maxTokens}}`;
+  return `{"prompt_tokens":${spec.promptTokens},"completion_tokens":${spec.tokens},` +
+    `"total_tokens":${spec.promptTokens + spec.tokens}}`;
+}
+
+function timingsJson(spec: ReplySpec): string {
+  return `{"prompt_n":${spec.promptTokens},"prompt_ms":1,"predicted_n":${spec.tokens},` +
+    `"predicted_ms":1}`;
 }

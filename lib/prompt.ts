@@ -74,10 +74,82 @@ export function buildPrompt(
   tokenizer: Tokenizer,
   options: BuildPromptOptions = {},
 ): string {
+  const parts = composePrompt(tokens, tokenizer, options.randomPrefix);
+  return parts.padding + parts.rest;
+}
+
+/** Prompts for successive requests, all of the same exact token count. */
+export interface PromptSource {
+  /** Tokens in every prompt it returns. */
+  readonly tokens: number;
+  /** The prompt of the next request. */
+  next(): string;
+}
+
+/** How many fresh draws must keep the exact count before per-request re-counting is skipped. */
+const SOURCE_CHECKS = 4;
+
+/**
+ * Prompts of exactly `tokens` tokens for request after request. Without `random`, the same
+ * prompt every time. With `random`, each prompt starts with its own random padding words, so no
+ * two requests share a prefix and a server's prefix cache cannot help.
+ *
+ * Redrawing only the padding words is string work, no encoding, so it is cheap enough for every
+ * request even with 100k-token prompts. That relies on padding words never merging with each
+ * other or with the text after them; a few fresh draws are counted up front to confirm it, and
+ * a tokenizer where they do not hold gets a fully re-counted prompt per request instead.
+ *
+ * @example
+ * ```ts
+ * const prompts = createPromptSource(512, tokenizer, { random: createRandom(7) });
+ * prompts.next() !== prompts.next(); // true, and each is 512 tokens
+ * ```
+ */
+export function createPromptSource(
+  tokens: number,
+  tokenizer: Tokenizer,
+  options: { random?: Random } = {},
+): PromptSource {
+  const random = options.random;
+  if (random === undefined) {
+    const prompt = buildPrompt(tokens, tokenizer);
+    return { tokens, next: () => prompt };
+  }
+  const draw = random;
+  const parts = composePrompt(tokens, tokenizer, draw);
+  const pool = wordPool(tokenizer);
+  function redrawn(): string {
+    const words = new Array<string>(parts.words);
+    for (let i = 0; i < parts.words; i++) words[i] = pool[draw.int(0, pool.length - 1)];
+    return words.join(" ") + parts.rest;
+  }
+  let additive = true;
+  for (let check = 0; check < SOURCE_CHECKS && additive; check++) {
+    additive = tokenizer.count(redrawn()) === tokens;
+  }
+  if (!additive) {
+    return {
+      tokens,
+      next: () => buildPrompt(tokens, tokenizer, { randomPrefix: random }),
+    };
+  }
+  return { tokens, next: redrawn };
+}
+
+/** A prompt cut at the seam between its padding words and the rest. */
+interface PromptParts {
+  /** The padding words joined by spaces (`""` when there are none). */
+  readonly padding: string;
+  /** How many padding words (one token each). */
+  readonly words: number;
+  /** The request, or the start of it, that follows the padding. */
+  readonly rest: string;
+}
+
+function composePrompt(tokens: number, tokenizer: Tokenizer, random?: Random): PromptParts {
   if (!Number.isInteger(tokens) || tokens < 1) {
     throw new RangeError(`Prompt length must be a positive integer, got ${tokens}`);
   }
-  const random = options.randomPrefix;
   const pad = random ? randomPadding(tokenizer, random) : fixedPadding;
   const afterPadding = tokenizer.encode(" " + PROMPT_REQUEST);
   const alone = tokenizer.encode(PROMPT_REQUEST);
@@ -93,9 +165,10 @@ export function buildPrompt(
       kept = request.length;
       continue;
     }
-    const text = pad(padding) + tokenizer.decode(request.slice(0, kept));
-    const error = tokens - tokenizer.count(text);
-    if (error === 0) return text;
+    const words = pad(padding);
+    const rest = tokenizer.decode(request.slice(0, kept));
+    const error = tokens - tokenizer.count(words + rest);
+    if (error === 0) return { padding: words, words: padding, rest };
     // Words merge nowhere, so a miscount comes from a seam: fix it with padding (one token a
     // word) unless that would cut into a random prefix or the request is only partly used.
     if (padding > minPadding || kept === request.length) {

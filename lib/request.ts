@@ -34,6 +34,8 @@ export interface RequestContext {
   readonly localPromptTokens?: number;
   /** Counts tokens of generated text when the server reports neither usage nor logprobs. */
   readonly countTokens: (text: string) => Promise<number>;
+  /** Receives each successful response's generated text (`--show-response`). */
+  readonly onResponse?: (text: string) => void;
 }
 
 /** Per-call options of {@link runRequest}. */
@@ -205,6 +207,7 @@ function createResponseReader(provider: Provider, stream: boolean) {
       }
       const end = lastByteAt || firstTokenAt;
       const counted = await countOutputTokens(context, usage, logprobTokens, pieces);
+      context.onResponse?.(pieces.join(""));
       const timeOrigin = performance.timeOrigin;
       return {
         start: timeOrigin + startedAt,

@@ -36,7 +36,7 @@ export interface RunPlan {
  * cannot start.
  */
 export async function planRun(config: RunConfig, log: (line: string) => void): Promise<RunPlan> {
-  checkFileLimit(config.users, openFileLimit());
+  checkFileLimit(config.users, await openFileLimit());
   if (!usesProxy(config)) await checkReachable(config.host);
   const target = await resolveTarget(config);
   log(

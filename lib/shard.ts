@@ -14,6 +14,7 @@ import { createArrivals, nextBurstOffset, spawnOffset } from "./schedule.ts";
 import { shardUsers } from "./shards.ts";
 import { Recorder } from "./stats.ts";
 import type { StatsDelta } from "./stats.ts";
+import { createPromptSource } from "./prompt.ts";
 import { loadTokenizer } from "./tokenizer.ts";
 import type { Tokenizer } from "./tokenizer.ts";
 import { createTransport } from "./transport.ts";
@@ -116,6 +117,7 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
       stream: config.stream,
       temperature: config.temperature,
       logprobs: config.logprobs,
+      n: config.n,
     }),
     transport,
     host: config.host,
@@ -124,7 +126,10 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
     localPromptTokens: init.localPromptTokens,
     countTokens: async (text) =>
       (await (tokenizer ??= loadTokenizer(config.tokenizer))).count(text),
+    onResponse: config.showResponse ? (text) => console.log(`---\n${text}\n---`) : undefined,
   };
+  // With --prompt-randomize every request gets its own random padding (set up in run()).
+  let nextPrompt = () => init.prompt;
 
   let epoch = 0;
   let stopping = false;
@@ -166,7 +171,7 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
     if (sendBudget <= 0) return;
     sendBudget--;
     inFlight++;
-    const sample = { prompt: init.prompt, maxTokens: sampler.sample() };
+    const sample = { prompt: nextPrompt(), maxTokens: sampler.sample() };
     record(await runRequest(context, sample, { intendedStart, stopSignal }));
     inFlight--;
     slotWaiters.shift()?.();
@@ -247,6 +252,14 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
   async function run() {
     const interval = setInterval(postDelta, DELTA_INTERVAL_MS);
     try {
+      if (config.promptRandomize && config.promptText === undefined) {
+        const prompts = createPromptSource(
+          config.promptTokens,
+          await (tokenizer ??= loadTokenizer(config.tokenizer)),
+          { random: createRandom(deriveSeed(init.seed, init.shardCount + init.shardIndex)) },
+        );
+        nextPrompt = prompts.next;
+      }
       if (config.qps === undefined) spawnUsers(init.startAt, 0);
       else loops.push(arrivalLoop(config.qps, init.startAt));
       const graceMs = await stopped;

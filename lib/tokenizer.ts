@@ -1,24 +1,30 @@
 /**
  * The local tokenizer behind `--tokenizer`: builds exact-length prompts and counts tokens when
- * the server reports none. tiktoken encodings for now; Hugging Face `tokenizer.json` comes later.
+ * the server reports none. Two kinds: a tiktoken encoding by name (`o200k_base`, `cl100k_base`),
+ * or a Hugging Face `tokenizer.json` (a file, or a folder holding one) run by
+ * `@huggingface/tokenizers`, a pure-JS port of the Rust `tokenizers` crate.
  *
  * @module
  */
 
 import { get_encoding, type Tiktoken } from "tiktoken";
+import type { Tokenizer as HfTokenizer } from "@huggingface/tokenizers";
 import { UsageError } from "./errors.ts";
 
 /** A tokenizer loaded by {@linkcode loadTokenizer}. */
 export interface Tokenizer {
-  /** The spec it was loaded from, e.g. `o200k_base`. */
+  /** The spec it was loaded from, e.g. `o200k_base` or `./models/llama/tokenizer.json`. */
   readonly name: string;
-  /** Number of tokens in `text`. Special-token markup counts as ordinary text. */
+  /**
+   * Number of tokens in `text`, without the special tokens a model adds around a sequence (BOS).
+   * tiktoken counts special-token markup as ordinary text.
+   */
   count(text: string): number;
-  /** Token ids of `text`. Special-token markup is encoded as ordinary text. */
+  /** Token ids of `text`, without added special tokens. */
   encode(text: string): Uint32Array | number[];
   /** Text of token ids. */
   decode(ids: Uint32Array | readonly number[]): string;
-  /** Releases the WASM memory; the next {@linkcode loadTokenizer} of this name loads afresh. */
+  /** Releases resources; the next {@linkcode loadTokenizer} of this spec loads afresh. */
   free(): void;
 }
 
@@ -27,36 +33,39 @@ export const TIKTOKEN_ENCODINGS = ["o200k_base", "cl100k_base"] as const;
 
 type EncodingName = typeof TIKTOKEN_ENCODINGS[number];
 
-// Loading an encoding parses megabytes of ranks; every user of a name in a thread shares one.
-const cache = new Map<string, Tokenizer>();
+// Loading parses megabytes of ranks or vocabulary; every user of a spec in a thread shares one
+// load, even when several ask at once.
+const cache = new Map<string, Promise<Tokenizer>>();
+// Which load produced a tokenizer, so free() forgets that load and not a newer one.
+const loadedBy = new WeakMap<Tokenizer, Promise<Tokenizer>>();
 
 /**
- * Loads a tokenizer by tiktoken encoding name (`o200k_base`, `cl100k_base`). Throws a
- * `UsageError` for anything else; a path to an existing file or folder is recognised as a
- * Hugging Face tokenizer, which is not supported yet.
+ * Loads a tokenizer: a tiktoken encoding name (`o200k_base`, `cl100k_base`), or a path to a
+ * Hugging Face `tokenizer.json` or to a folder that holds one (its `tokenizer_config.json` is
+ * read too when present). Throws a `UsageError` for anything else or for a file it cannot load.
  *
  * @example
  * ```ts
  * const tokenizer = await loadTokenizer("o200k_base");
- * tokenizer.count("Hello, world"); // 4
+ * tokenizer.count("Hello, world"); // 3
+ * const llama = await loadTokenizer("./models/llama-3");
  * ```
  */
-export async function loadTokenizer(spec: string): Promise<Tokenizer> {
-  const cached = cache.get(spec);
-  if (cached) return cached;
-  if (isEncodingName(spec)) {
-    const tokenizer = tiktokenTokenizer(spec, get_encoding(spec));
-    cache.set(spec, tokenizer);
-    return tokenizer;
-  }
-  if (await pathExists(spec)) {
-    throw new UsageError(
-      `Cannot load --tokenizer '${spec}': Hugging Face tokenizer.json support is not available yet, use o200k_base or cl100k_base`,
+export function loadTokenizer(spec: string): Promise<Tokenizer> {
+  let loading = cache.get(spec);
+  if (!loading) {
+    loading = isEncodingName(spec)
+      ? Promise.resolve(tiktokenTokenizer(spec, get_encoding(spec)))
+      : loadHuggingFace(spec);
+    const current = loading;
+    cache.set(spec, current);
+    current.then(
+      (tokenizer) => loadedBy.set(tokenizer, current),
+      // A failed load is not remembered: the next call reports the problem again.
+      () => cache.get(spec) === current && cache.delete(spec),
     );
   }
-  throw new UsageError(
-    `Invalid --tokenizer '${spec}': expected o200k_base, cl100k_base or a path to a Hugging Face tokenizer.json`,
-  );
+  return loading;
 }
 
 function isEncodingName(spec: string): spec is EncodingName {
@@ -81,7 +90,7 @@ function tiktokenTokenizer(name: EncodingName, encoding: Tiktoken): Tokenizer {
   }
 
   function free(): void {
-    if (cache.get(name) === tokenizer) cache.delete(name);
+    forget(name, tokenizer);
     encoding.free();
   }
 
@@ -89,12 +98,108 @@ function tiktokenTokenizer(name: EncodingName, encoding: Tiktoken): Tokenizer {
   return tokenizer;
 }
 
-async function pathExists(path: string): Promise<boolean> {
+async function loadHuggingFace(spec: string): Promise<Tokenizer> {
+  const files = await tokenizerFiles(spec);
+  const fail = (reason: string) => new UsageError(`Cannot load --tokenizer '${spec}': ${reason}`);
+  const json = await readJson(files.tokenizer, fail);
+  const config = files.config === undefined ? {} : await readJson(files.config, fail);
+  if (typeof json !== "object" || json === null || !("model" in json)) {
+    throw fail(`${files.tokenizer} is not a Hugging Face tokenizer.json (it has no "model")`);
+  }
+  const { Tokenizer: HuggingFaceTokenizer } = await import("@huggingface/tokenizers");
+  let hf: HfTokenizer;
   try {
-    await Deno.stat(path);
-    return true;
+    hf = new HuggingFaceTokenizer(json, config ?? {});
+  } catch (error) {
+    throw fail(`${files.tokenizer} is not a tokenizer this library can run (${messageOf(error)})`);
+  }
+  return huggingFaceTokenizer(spec, hf);
+}
+
+function huggingFaceTokenizer(name: string, hf: HfTokenizer): Tokenizer {
+  // Counted without BOS/EOS: they are not part of the text, and a server that adds them says so
+  // in its own prompt count.
+  function encode(text: string): number[] {
+    return hf.encode(text, { add_special_tokens: false }).ids;
+  }
+
+  function count(text: string): number {
+    return encode(text).length;
+  }
+
+  function decode(ids: Uint32Array | readonly number[]): string {
+    // The library refuses an empty list; its text is the empty string.
+    if (ids.length === 0) return "";
+    // Clean-up would turn "a , b" into "a, b" and change the token count of the text.
+    return hf.decode([...ids], { skip_special_tokens: false, clean_up_tokenization_spaces: false });
+  }
+
+  function free(): void {
+    forget(name, tokenizer);
+  }
+
+  const tokenizer: Tokenizer = { name, count, encode, decode, free };
+  return tokenizer;
+}
+
+function forget(name: string, tokenizer: Tokenizer): void {
+  const loaded = loadedBy.get(tokenizer);
+  if (loaded !== undefined && cache.get(name) === loaded) cache.delete(name);
+}
+
+/** The `tokenizer.json` a spec names, and the `tokenizer_config.json` beside it if any. */
+async function tokenizerFiles(spec: string): Promise<{ tokenizer: string; config?: string }> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(spec);
   } catch {
-    // Missing, unreadable or not a valid path: either way not a tokenizer file we could load.
+    throw new UsageError(
+      `Invalid --tokenizer '${spec}': expected o200k_base, cl100k_base or a path to a Hugging Face tokenizer.json`,
+    );
+  }
+  const folder = info.isDirectory ? spec : dirname(spec);
+  const tokenizer = info.isDirectory ? join(spec, "tokenizer.json") : spec;
+  if (info.isDirectory && !(await isFile(tokenizer))) {
+    throw new UsageError(
+      `Cannot load --tokenizer '${spec}': the folder has no tokenizer.json`,
+    );
+  }
+  const config = join(folder, "tokenizer_config.json");
+  return { tokenizer, config: (await isFile(config)) ? config : undefined };
+}
+
+async function readJson(path: string, fail: (reason: string) => UsageError): Promise<unknown> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    throw fail(`cannot read ${path} (${messageOf(error)})`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw fail(`${path} is not JSON (${messageOf(error)})`);
+  }
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch {
+    // Missing or unreadable: either way there is no file to use.
     return false;
   }
+}
+
+function dirname(path: string): string {
+  const cut = Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"));
+  return cut < 0 ? "." : cut === 0 ? path.slice(0, 1) : path.slice(0, cut);
+}
+
+function join(folder: string, file: string): string {
+  return folder.endsWith("/") || folder.endsWith("\\") ? folder + file : `${folder}/${file}`;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

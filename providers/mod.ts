@@ -1,25 +1,200 @@
 /**
- * The provider registry: dialect names to factories. The only place that knows every name.
+ * The provider registry: dialect names, their factories and what each dialect can do. The only
+ * place that knows every name; the rest of the program asks it instead of comparing names.
  *
  * @module
  */
-import type { Provider, ProviderOptions } from "../lib/types.ts";
+import type { Provider } from "../lib/types.ts";
+import type { ProviderSettings } from "./_shared.ts";
+import { createAnyscaleProvider } from "./anyscale.ts";
+import { createFireworksProvider } from "./fireworks.ts";
+import { createLlamacppProvider } from "./llamacpp.ts";
+import { createOllamaProvider } from "./ollama.ts";
 import { createOpenAIProvider } from "./openai.ts";
+import { createSglangProvider } from "./sglang.ts";
+import { createTgiProvider } from "./tgi.ts";
+import { createTogetherProvider } from "./together.ts";
+import { createTritonGenerateProvider } from "./triton_generate.ts";
+import { createTritonInferProvider } from "./triton_infer.ts";
+import { createVllmProvider } from "./vllm.ts";
 
-type ProviderFactory = (options: ProviderOptions) => Provider;
+export type { ProviderSettings } from "./_shared.ts";
 
-const FACTORIES: Readonly<Record<string, ProviderFactory>> = {
-  openai: (options) => createOpenAIProvider(options),
+/** What one dialect is and can do. */
+export interface Dialect {
+  /** Builds a provider of this dialect. */
+  readonly create: (settings: ProviderSettings) => Provider;
+  /** Whether it can stream responses. */
+  readonly stream: boolean;
+  /** Whether it has a chat route. */
+  readonly chat: boolean;
+  /** Whether it can return logprobs (which also count streamed tokens). */
+  readonly logprobs: boolean;
+  /** Whether it accepts `n > 1`. */
+  readonly multipleChoices: boolean;
+  /** The field it sends so the model does not stop before `max_tokens`, if it has one. */
+  readonly lengthControl?: string;
+  /** Model name used when `-m` is absent, for servers that have no `/v1/models`. */
+  readonly defaultModel?: string;
+  /** `owned_by` values in `/v1/models` that identify this dialect's server. */
+  readonly ownedBy: readonly string[];
+  /** Tells whether a URL host name belongs to this provider's hosted API. */
+  readonly hostRule?: { readonly describe: string; readonly test: (host: string) => boolean };
+}
+
+const openAICompatible = { stream: true, chat: true, logprobs: true, multipleChoices: true };
+
+/** Every dialect by `--provider` name. */
+export const DIALECTS: Readonly<Record<string, Dialect>> = {
+  openai: {
+    create: (settings) => createOpenAIProvider(settings),
+    ...openAICompatible,
+    ownedBy: ["openai", "system"],
+    hostRule: { describe: "openai.com", test: (host) => endsWithDomain(host, "openai.com") },
+  },
+  anyscale: {
+    create: createAnyscaleProvider,
+    ...openAICompatible,
+    ownedBy: [],
+    hostRule: { describe: "anyscale", test: (host) => host.includes("anyscale") },
+  },
+  fireworks: {
+    create: createFireworksProvider,
+    ...openAICompatible,
+    lengthControl: "min_tokens",
+    ownedBy: ["fireworks"],
+    hostRule: { describe: "fireworks.ai", test: (host) => endsWithDomain(host, "fireworks.ai") },
+  },
+  vllm: {
+    create: createVllmProvider,
+    ...openAICompatible,
+    lengthControl: "ignore_eos",
+    ownedBy: ["vllm"],
+  },
+  sglang: {
+    create: createSglangProvider,
+    ...openAICompatible,
+    lengthControl: "ignore_eos",
+    ownedBy: ["sglang"],
+  },
+  together: {
+    create: createTogetherProvider,
+    ...openAICompatible,
+    lengthControl: "ignore_eos",
+    ownedBy: ["together"],
+    hostRule: { describe: "together", test: (host) => host.includes("together") },
+  },
+  tgi: {
+    create: createTgiProvider,
+    stream: true,
+    chat: true,
+    logprobs: true,
+    multipleChoices: false,
+    // TGI ignores the model name on /generate; it needs no /v1/models round trip.
+    defaultModel: "tgi",
+    ownedBy: [],
+  },
+  "triton-generate": {
+    create: createTritonGenerateProvider,
+    stream: true,
+    chat: false,
+    logprobs: false,
+    multipleChoices: false,
+    defaultModel: "ensemble",
+    ownedBy: [],
+  },
+  "triton-infer": {
+    create: createTritonInferProvider,
+    stream: false,
+    chat: false,
+    logprobs: false,
+    multipleChoices: false,
+    defaultModel: "ensemble",
+    ownedBy: [],
+  },
+  llamacpp: {
+    create: createLlamacppProvider,
+    stream: true,
+    chat: true,
+    logprobs: true,
+    multipleChoices: false,
+    lengthControl: "ignore_eos",
+    ownedBy: ["llamacpp"],
+  },
+  ollama: {
+    create: createOllamaProvider,
+    stream: true,
+    chat: true,
+    logprobs: true,
+    multipleChoices: false,
+    // Ollama's OpenAI-compatible /v1/models lists library models as owned by "library".
+    ownedBy: ["library", "ollama"],
+  },
 };
 
 /** Names accepted by `--provider`. */
-export const PROVIDER_NAMES: readonly string[] = Object.keys(FACTORIES);
+export const PROVIDER_NAMES: readonly string[] = Object.keys(DIALECTS);
 
-/** Builds the named provider; throws on an unknown name (validated earlier by the CLI). */
-export function createProvider(name: string, options: ProviderOptions): Provider {
-  const factory = FACTORIES[name];
-  if (!factory) {
+/** The dialect of a name; throws on an unknown name (validated earlier by the CLI). */
+export function dialectOf(name: string): Dialect {
+  const dialect = DIALECTS[name];
+  if (!dialect) {
     throw new Error(`Unknown provider '${name}': expected ${PROVIDER_NAMES.join(", ")}`);
   }
-  return factory(options);
+  return dialect;
+}
+
+/** Builds the named provider; throws on an unknown name (validated earlier by the CLI). */
+export function createProvider(name: string, settings: ProviderSettings): Provider {
+  return dialectOf(name).create(settings);
+}
+
+/** The provider whose hosted API lives at `host`, with the rule that matched. */
+export function providerForHost(host: string): { name: string; rule: string } | undefined {
+  const lower = host.toLowerCase();
+  for (const [name, dialect] of Object.entries(DIALECTS)) {
+    if (dialect.hostRule?.test(lower)) return { name, rule: dialect.hostRule.describe };
+  }
+  return undefined;
+}
+
+/** The provider a `/v1/models` `owned_by` value names, if any. */
+export function providerForOwner(ownedBy: string): string | undefined {
+  const lower = ownedBy.toLowerCase();
+  return PROVIDER_NAMES.find((name) => DIALECTS[name].ownedBy.includes(lower));
+}
+
+/** The request modes a run asks of its dialect. */
+export interface RequestModes {
+  /** Chat instead of completions. */
+  readonly chat: boolean;
+  /** Streamed responses. */
+  readonly stream: boolean;
+  /** Completions per request. */
+  readonly n: number;
+  /** `--logprobs`, if given. */
+  readonly logprobs?: number;
+}
+
+/**
+ * Why a dialect cannot serve these modes, as the second half of a usage message
+ * (`"has no streaming: pass --no-stream"`), or `undefined` when it can.
+ */
+export function unsupportedMode(name: string, modes: RequestModes): string | undefined {
+  const dialect = dialectOf(name);
+  if (modes.stream && !dialect.stream) {
+    return "has no streaming: pass --no-stream";
+  }
+  if (modes.chat && !dialect.chat) return "has no chat route: leave out --chat";
+  if (modes.n > 1 && !dialect.multipleChoices) {
+    return `cannot generate ${modes.n} completions per request: leave out -n`;
+  }
+  if (modes.logprobs !== undefined && !dialect.logprobs) {
+    return "returns no logprobs: leave out --logprobs";
+  }
+  return undefined;
+}
+
+function endsWithDomain(host: string, domain: string): boolean {
+  return host === domain || host.endsWith(`.${domain}`);
 }

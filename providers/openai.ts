@@ -1,11 +1,13 @@
 /**
  * The OpenAI completions and chat dialect, spoken by OpenAI itself and by every
- * OpenAI-compatible server (vLLM, SGLang, llama.cpp, Fireworks, Together's v1 routes…).
+ * OpenAI-compatible server (vLLM, SGLang, llama.cpp, Fireworks, Together, TGI's Messages API…).
  * Dialects that differ only in request extras build on {@link createOpenAIProvider}.
  *
  * @module
  */
-import type { Chunk, Provider, ProviderOptions, Sample, Usage } from "../lib/types.ts";
+import type { Chunk, Provider, Sample, Usage } from "../lib/types.ts";
+import { scanPlainText } from "./_openai_fast.ts";
+import { type ProviderSettings, usageOf } from "./_shared.ts";
 
 /** Request fields a derived dialect adds to every body (e.g. `ignore_eos`). */
 export type RequestExtras = (sample: Sample) => Record<string, unknown>;
@@ -18,30 +20,28 @@ export interface OpenAIDialect {
   readonly extras?: RequestExtras;
 }
 
-interface WireUsage {
-  prompt_tokens?: number;
-  completion_tokens?: number;
+interface WireMessage {
+  content?: string | null;
+  reasoning_content?: string | null;
+  reasoning?: string | null;
 }
 
 interface WireChoice {
-  text?: string;
-  delta?: { content?: string | null; reasoning_content?: string | null; reasoning?: string | null };
-  message?: {
-    content?: string | null;
-    reasoning_content?: string | null;
-    reasoning?: string | null;
-  };
-  logprobs?: { tokens?: unknown[]; content?: unknown[] | null } | null;
+  text?: string | null;
+  delta?: WireMessage | null;
+  message?: WireMessage | null;
+  logprobs?: { tokens?: unknown[] | null; content?: unknown[] | null } | null;
 }
 
 interface WirePayload {
-  choices?: WireChoice[];
-  usage?: WireUsage | null;
-  error?: { message?: string };
+  choices?: WireChoice[] | null;
+  usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
+  error?: { message?: string } | string | null;
 }
 
 /**
- * Builds an OpenAI-compatible provider.
+ * Builds an OpenAI-compatible provider. Streams ask for `stream_options.include_usage`, so the
+ * server's own count ends the stream; `n` is sent only above 1.
  *
  * @example
  * ```ts
@@ -50,7 +50,7 @@ interface WirePayload {
  * ```
  */
 export function createOpenAIProvider(
-  options: ProviderOptions,
+  options: ProviderSettings,
   dialect: OpenAIDialect = { name: "openai" },
 ): Provider {
   const path = options.chat ? "/v1/chat/completions" : "/v1/completions";
@@ -59,6 +59,7 @@ export function createOpenAIProvider(
     : options.chat
     ? { logprobs: true, top_logprobs: options.logprobs }
     : { logprobs: options.logprobs };
+  const n = options.n !== undefined && options.n > 1 ? { n: options.n } : {};
 
   function request(sample: Sample) {
     const input = options.chat
@@ -71,6 +72,7 @@ export function createOpenAIProvider(
       temperature: options.temperature,
       stream: options.stream,
       ...(options.stream ? { stream_options: { include_usage: true } } : {}),
+      ...n,
       ...logprobs,
       ...dialect.extras?.(sample),
     };
@@ -79,34 +81,48 @@ export function createOpenAIProvider(
 
   function parseEvent(data: string): Chunk | null {
     if (data === "[DONE]") return null;
-    return parsePayload(JSON.parse(data));
+    // Most token events are plain enough to read without JSON.parse (see _openai_fast.ts).
+    const text = scanPlainText(data);
+    if (text !== undefined) {
+      return { text, reasoning: "", logprobTokens: undefined, usage: undefined };
+    }
+    return parseOpenAIPayload(JSON.parse(data));
   }
 
   function parseBody(body: string): Chunk {
-    return parsePayload(JSON.parse(body));
+    return parseOpenAIPayload(JSON.parse(body));
   }
 
   return { name: dialect.name, framing: "sse", request, parseEvent, parseBody };
 }
 
-function parsePayload(payload: WirePayload): Chunk {
-  if (typeof payload !== "object" || payload === null) {
+/**
+ * Reads one OpenAI-style chunk or body: text from `choices[].text` or the delta/message
+ * `content`, reasoning from `reasoning_content` or `reasoning`, logprob entries counted, usage
+ * wherever it appears (its own chunk, the last token chunk, or the body). Every choice is read,
+ * so `n > 1` bodies count all their text.
+ */
+export function parseOpenAIPayload(payload: WirePayload): Chunk {
+  if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
     throw new Error(`Expected a JSON object, got ${JSON.stringify(payload)?.slice(0, 80)}`);
   }
-  if (payload.error) throw new Error(`Server error event: ${payload.error.message ?? "unknown"}`);
-  const choice = payload.choices?.[0];
-  const part = choice?.delta ?? choice?.message;
-  const text = choice?.text ?? part?.content ?? "";
-  const reasoning = part?.reasoning_content ?? part?.reasoning ?? "";
-  const logprobList = choice?.logprobs?.content ?? choice?.logprobs?.tokens;
-  return {
-    text,
-    reasoning,
-    logprobTokens: Array.isArray(logprobList) ? logprobList.length : undefined,
-    usage: payload.usage ? toUsage(payload.usage) : undefined,
-  };
-}
-
-function toUsage(usage: WireUsage): Usage {
-  return { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens };
+  if (payload.error) {
+    const message = typeof payload.error === "string" ? payload.error : payload.error.message;
+    throw new Error(`Server error event: ${message ?? "unknown"}`);
+  }
+  const choices = payload.choices ?? [];
+  let text = "";
+  let reasoning = "";
+  let logprobTokens: number | undefined;
+  for (const choice of choices) {
+    const part = choice.delta ?? choice.message;
+    text += choice.text ?? part?.content ?? "";
+    reasoning += part?.reasoning_content ?? part?.reasoning ?? "";
+    const entries = choice.logprobs?.content ?? choice.logprobs?.tokens;
+    if (Array.isArray(entries)) logprobTokens = (logprobTokens ?? 0) + entries.length;
+  }
+  const usage: Usage | undefined = payload.usage
+    ? usageOf(payload.usage.prompt_tokens, payload.usage.completion_tokens)
+    : undefined;
+  return { text, reasoning, logprobTokens, usage };
 }

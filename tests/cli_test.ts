@@ -381,7 +381,7 @@ Deno.test("rejects an option without its value", () => {
 Deno.test("rejects an unknown command", () => {
   assertUsageError(
     ["bench"],
-    "Unknown command 'bench': expected demo, mock, help or options (see llmload --help)",
+    "Unknown command 'bench': expected demo, probe, mock, help or options (see llmload --help)",
   );
 });
 

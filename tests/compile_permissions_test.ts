@@ -227,7 +227,11 @@ Deno.test("each compile permission is needed: without it llmload fails", async (
       "--allow-write": llmload(without("--allow-write"), [...shortRun, "--json", `${dir}/r.json`]),
       "--allow-env": llmload(without("--allow-env"), ["--version"]),
     };
-    assert.deepEqual(Object.keys(cases).sort(), [...PERMISSION_FLAGS].sort());
+    // --allow-run=sh only reads the open-file limit; its own test is below.
+    assert.deepEqual(
+      Object.keys(cases).sort(),
+      PERMISSION_FLAGS.filter((flag) => flag !== "--allow-run=sh").sort(),
+    );
     for (const [flag, pending] of Object.entries(cases)) {
       const result = await pending;
       const name = flag.replace("--allow-", "");
@@ -243,4 +247,28 @@ Deno.test("each compile permission is needed: without it llmload fails", async (
     await mock.stop();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test({
+  name: "--allow-run=sh is what lets llmload refuse -u beyond the open-file limit before the run",
+  ignore: Deno.build.os === "windows",
+  async fn() {
+    const underUlimit = async (flags: string[]) => {
+      const command = [Deno.execPath(), "run", "--frozen", ...flags, ENTRY_POINT]
+        .map((word) => `'${word}'`).join(" ");
+      const output = await new Deno.Command("sh", {
+        args: ["-c", `ulimit -n 256 && exec ${command} -H http://127.0.0.1:9 -m m -u 20000 -t 1s`],
+        cwd: ROOT,
+        stdout: "piped",
+        stderr: "piped",
+        signal: AbortSignal.timeout(60_000),
+      }).output();
+      return { code: output.code, stderr: decoder.decode(output.stderr) };
+    };
+    const granted = await underUlimit([...PERMISSION_FLAGS]);
+    assert.equal(granted.code, 2, granted.stderr);
+    assert.match(granted.stderr, /open-file limit is 256/);
+    const withheld = await underUlimit(PERMISSION_FLAGS.filter((f) => f !== "--allow-run=sh"));
+    assert.doesNotMatch(withheld.stderr, /open-file limit/);
+  },
 });

@@ -222,7 +222,9 @@ Deno.test("the compile argument list has the flags the release relies on", async
   assert.equal(denoJson.nodeModulesDir, "none", "--exclude-unused-npm needs nodeModulesDir none");
   assert.equal(args.at(-1), ENTRY_POINT);
   assert.equal(`./${ENTRY_POINT}`, denoJson.exports);
-  for (const broad of ["-A", "--allow-all", "--allow-run", "--allow-ffi", "--allow-sys"]) {
+  // --allow-run only for `sh` (the open-file limit); never for any command.
+  assert.ok(!args.includes("--allow-run"), "--allow-run must name its command");
+  for (const broad of ["-A", "--allow-all", "--allow-ffi", "--allow-sys"]) {
     assert.ok(!args.some((arg) => arg.split("=")[0] === broad), `${broad} is not needed`);
   }
   for (const path of INCLUDES) {

@@ -128,14 +128,14 @@ Deno.test("the single-write payload equals head, per-token events and tail in or
         id: "x-1",
         created: 7,
         model: 'odd "model"',
-        maxTokens: 19,
+        tokens: 19,
         promptTokens: 4,
         logprobs,
         includeUsage: true,
       };
       const parts = streamParts(spec);
       let expected = parts.head;
-      for (let k = 0; k < spec.maxTokens; k++) {
+      for (let k = 0; k < spec.tokens; k++) {
         const event = tokenEvent(spec, k);
         if (parts.cycle !== null) assert.equal(parts.cycle[k % parts.cycle.length], event);
         expected += event;

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
-import { buildPrompt, PROMPT_REQUEST } from "../lib/prompt.ts";
+import { buildPrompt, createPromptSource, PROMPT_REQUEST } from "../lib/prompt.ts";
 import { createRandom } from "../lib/random.ts";
 import { loadTokenizer, TIKTOKEN_ENCODINGS } from "../lib/tokenizer.ts";
+import type { Tokenizer } from "../lib/tokenizer.ts";
+import { runDialect } from "./_dialect_harness.ts";
 
 const LENGTHS = [1, 5, 10, 100, 512, 4000];
 
@@ -84,4 +86,61 @@ Deno.test("a length below 1 or not whole is refused", async () => {
   const tokenizer = await loadTokenizer("o200k_base");
   assert.throws(() => buildPrompt(0, tokenizer), RangeError);
   assert.throws(() => buildPrompt(2.5, tokenizer), RangeError);
+});
+
+const HF_FIXTURE = new URL("./testdata/hf_tokenizer/tokenizer.json", import.meta.url).pathname;
+
+Deno.test("-p is exact under a Hugging Face tokenizer.json too, for every length to 150", async () => {
+  const tokenizer = await loadTokenizer(HF_FIXTURE);
+  for (const tokens of [...Array.from({ length: 150 }, (_, i) => i + 1), 512, 2000]) {
+    assert.equal(tokenizer.count(buildPrompt(tokens, tokenizer)), tokens, `${tokens}`);
+    const random = buildPrompt(tokens, tokenizer, { randomPrefix: createRandom(tokens) });
+    assert.equal(tokenizer.count(random), tokens, `random ${tokens}`);
+  }
+});
+
+Deno.test("a prompt source gives a fresh random prefix per request at the exact length", async () => {
+  for (const spec of [...TIKTOKEN_ENCODINGS, HF_FIXTURE]) {
+    const tokenizer = await loadTokenizer(spec);
+    for (const tokens of [3, 40, 512]) {
+      const fixed = createPromptSource(tokens, tokenizer);
+      assert.equal(fixed.next(), fixed.next());
+      assert.equal(fixed.next(), buildPrompt(tokens, tokenizer));
+      const source = createPromptSource(tokens, tokenizer, { random: createRandom(5) });
+      const prompts = Array.from({ length: 20 }, () => source.next());
+      assert.equal(new Set(prompts).size, 20, `${spec} ${tokens}: every prompt differs`);
+      for (const prompt of prompts) {
+        assert.equal(tokenizer.count(prompt), tokens, `${spec} ${tokens}`);
+      }
+      if (tokens >= 40) {
+        const starts = new Set(prompts.map((prompt) => prompt.split(" ").slice(0, 3).join(" ")));
+        assert.ok(starts.size > 15, "prompts differ from their first words");
+      }
+    }
+  }
+});
+
+Deno.test("drawing the next random prompt encodes nothing", async () => {
+  const real = await loadTokenizer("o200k_base");
+  let calls = 0;
+  const spy: Tokenizer = {
+    ...real,
+    count: (text) => (calls++, real.count(text)),
+    encode: (text) => (calls++, real.encode(text)),
+  };
+  const source = createPromptSource(20_000, spy, { random: createRandom(9) });
+  const before = calls;
+  for (let i = 0; i < 50; i++) source.next();
+  assert.equal(calls, before);
+});
+
+Deno.test("--prompt-randomize sends every request its own prompt of the same length", async () => {
+  const { records } = await runDialect({}, ["--prompt-randomize", "-p", "64", "-u", "2"], {
+    requests: 8,
+  });
+  const prompts = records.map((record) => (record.body as { prompt: string }).prompt);
+  assert.equal(prompts.length, 8);
+  assert.equal(new Set(prompts).size, 8, "no two requests share a prompt");
+  const tokenizer = await loadTokenizer("o200k_base");
+  for (const prompt of prompts) assert.equal(tokenizer.count(prompt), 64);
 });

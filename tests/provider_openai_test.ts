@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { createOpenAIProvider } from "../providers/openai.ts";
 import { createEventDecoder } from "../lib/stream_decoder.ts";
 import type { Chunk } from "../lib/types.ts";
+import { runDialect } from "./_dialect_harness.ts";
 
 const base = { model: "m", temperature: 0.5 };
 
@@ -90,4 +91,27 @@ Deno.test("openai error events and non-objects are rejected", () => {
   assert.throws(() => provider.parseEvent('{"error":{"message":"overloaded"}}'), /overloaded/);
   assert.throws(() => provider.parseEvent("42"), /JSON object/);
   assert.throws(() => provider.parseEvent("{not json"), SyntaxError);
+});
+
+Deno.test("openai -n above 1 is sent, and every choice of a body is counted", async () => {
+  const provider = createOpenAIProvider({ ...base, chat: false, stream: false, n: 2 });
+  assert.equal(JSON.parse(provider.request({ prompt: "Hi", maxTokens: 3 }).body).n, 2);
+  const chunk = provider.parseBody(JSON.stringify({
+    choices: [{ index: 0, text: " a" }, { index: 1, text: " b" }],
+    usage: { prompt_tokens: 1, completion_tokens: 6 },
+  }));
+  assert.equal(chunk.text, " a b");
+  const { records } = await runDialect({}, ["-n", "2", "--provider", "openai"]);
+  assert.equal((records[0].body as { n?: number }).n, 2);
+});
+
+Deno.test("openai plain token events take the fast path and read the same", () => {
+  const provider = createOpenAIProvider({ ...base, chat: true, stream: true });
+  const event = '{"id":"x","choices":[{"index":0,"delta":{"content":" hi"},"finish_reason":null}]}';
+  assert.deepEqual(provider.parseEvent(event), {
+    text: " hi",
+    reasoning: "",
+    logprobTokens: undefined,
+    usage: undefined,
+  });
 });

@@ -47,15 +47,49 @@ Deno.test("an unknown name is a usage error naming the choices", async () => {
   await assert.rejects(() => loadTokenizer("./no/such/tokenizer.json"), UsageError);
 });
 
-Deno.test("an existing path is recognised, but tokenizer.json is not supported yet", async () => {
+const FIXTURE_DIR = new URL("./testdata/hf_tokenizer", import.meta.url).pathname;
+const FIXTURE = `${FIXTURE_DIR}/tokenizer.json`;
+
+Deno.test("a Hugging Face tokenizer.json loads from the file or its folder", async () => {
+  for (const spec of [FIXTURE, FIXTURE_DIR]) {
+    const tokenizer = await loadTokenizer(spec);
+    assert.equal(tokenizer.name, spec);
+    assert.equal(tokenizer.count("Pad Pad Pad"), 3);
+    assert.deepEqual(tokenizer.encode(" the of and").length, 3);
+    const text = "Generate a Django application, héllo 世界 🚀";
+    const ids = tokenizer.encode(text);
+    assert.ok(ids.length > 20, "unmerged words fall apart into byte-level tokens");
+    assert.equal(tokenizer.count(text), ids.length);
+    assert.equal(tokenizer.decode(ids), text);
+    assert.equal(tokenizer.decode([]), "");
+    assert.equal(await loadTokenizer(spec), tokenizer, "one load per spec");
+    tokenizer.free();
+    assert.notEqual(await loadTokenizer(spec), tokenizer, "free() forgets it");
+  }
+});
+
+Deno.test("a tokenizer_config.json beside it is read; a bad file is a usage error", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const file = `${dir}/tokenizer.json`;
-    await Deno.writeTextFile(file, "{}");
-    for (const spec of [file, dir]) {
-      await assert.rejects(() => loadTokenizer(spec), (error: Error) => {
-        assert.ok(error instanceof UsageError);
-        assert.match(error.message, /^Cannot load --tokenizer '.+': .*not available yet/);
+    await Deno.copyFile(FIXTURE, `${dir}/tokenizer.json`);
+    await Deno.writeTextFile(
+      `${dir}/tokenizer_config.json`,
+      '{"clean_up_tokenization_spaces": true}',
+    );
+    const tokenizer = await loadTokenizer(dir);
+    assert.equal(tokenizer.decode(tokenizer.encode("a , b")), "a , b", "no clean-up on decode");
+    const cases: [string, string, RegExp][] = [
+      ["empty", "", /the folder has no tokenizer\.json/],
+      ["broken", "{not json", /is not JSON/],
+      ["other", '{"vocab": {}}', /is not a Hugging Face tokenizer\.json \(it has no "model"\)/],
+    ];
+    for (const [name, text, message] of cases) {
+      await Deno.mkdir(`${dir}/${name}`);
+      if (text !== "") await Deno.writeTextFile(`${dir}/${name}/tokenizer.json`, text);
+      await assert.rejects(() => loadTokenizer(`${dir}/${name}`), (error: Error) => {
+        assert.ok(error instanceof UsageError, error.message);
+        assert.match(error.message, /^Cannot load --tokenizer '.+': /);
+        assert.match(error.message, message);
         return true;
       });
     }

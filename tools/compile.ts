@@ -25,6 +25,9 @@ export const PERMISSIONS: readonly string[] = [
   "--allow-read",
   "--allow-write",
   "--allow-env",
+  // Only to read the open-file limit (`ulimit -n`) before a run: Deno keeps /proc/self/limits
+  // behind --allow-all.
+  "--allow-run=sh",
 ];
 
 /**

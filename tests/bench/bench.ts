@@ -53,7 +53,7 @@ function pinned(core: number | undefined, args: string[]): { cmd: string; args: 
   return { cmd: "taskset", args: ["-c", String(core), ...deno] };
 }
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const { port } = listener.addr as Deno.NetAddr;
   listener.close();
@@ -62,7 +62,7 @@ async function freePort(): Promise<number> {
 
 /** A mock server in its own process. */
 async function startMockProcess(options: { ttft: string; itl: string; core?: number }) {
-  const port = await freePort();
+  const port = freePort();
   const spec = pinned(options.core, [
     "run",
     "-A",
@@ -348,7 +348,7 @@ async function soak(): Promise<Row[]> {
   const minutes = Number(Deno.env.get("LLMLOAD_SOAK_MINUTES") ?? "10");
   const mock = await startMockProcess({ ttft: "20ms", itl: "10ms", core: 1 });
   try {
-    const port = await freePort();
+    const port = freePort();
     const runPromise = runClient(mock.url, [
       "-u",
       "100",

@@ -1,0 +1,97 @@
+/**
+ * Pieces every dialect needs: the settings a provider is built from, reading a wire payload as a
+ * JSON object, and remembering prompts a server may echo back. Private to `providers/`.
+ *
+ * @module
+ */
+import type { ProviderOptions, Usage } from "../lib/types.ts";
+
+/** What a provider is built from: the shared options plus `n` (completions per request). */
+export interface ProviderSettings extends ProviderOptions {
+  /** Completions generated per request (`n`); 1 when absent. Only some dialects accept more. */
+  readonly n?: number;
+}
+
+/** A parsed payload: a JSON object whose fields are read defensively. */
+export type Payload = Record<string, unknown>;
+
+/**
+ * Parses a payload that must be a JSON object. Throws `SyntaxError` on malformed JSON and an
+ * `Error` naming what arrived otherwise, so the request ends as a `bad_response`.
+ */
+export function parseObject(text: string): Payload {
+  const value: unknown = JSON.parse(text);
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new Error(`Expected a JSON object, got ${text.slice(0, 80)}`);
+  }
+  return value as Payload;
+}
+
+/** Throws when a payload is an error report (`{"error": "..."}` or `{"error": {"message"}}`). */
+export function throwIfError(payload: Payload): void {
+  const error = payload.error;
+  if (error === undefined || error === null) return;
+  const message = typeof error === "string"
+    ? error
+    : (error as { message?: unknown }).message ?? JSON.stringify(error);
+  throw new Error(`Server error event: ${String(message).slice(0, 200)}`);
+}
+
+/** The value if it is a finite number, else `undefined`. */
+export function numberOr(value: unknown): number | undefined {
+  return typeof value === "number" && Number.isFinite(value) ? value : undefined;
+}
+
+/** The value if it is a string, else `""`. */
+export function textOr(value: unknown): string {
+  return typeof value === "string" ? value : "";
+}
+
+/** Usage from two optional counts; `undefined` when the server sent neither. */
+export function usageOf(promptTokens: unknown, completionTokens: unknown): Usage | undefined {
+  const prompt = numberOr(promptTokens);
+  const completion = numberOr(completionTokens);
+  if (prompt === undefined && completion === undefined) return undefined;
+  return { promptTokens: prompt, completionTokens: completion };
+}
+
+/** How many prompts an echo tracker keeps while their replies are outstanding. */
+const ECHO_MEMORY = 4096;
+
+/** Strips a prompt that the server repeated at the start of its reply. */
+export interface EchoTracker {
+  /** Notes a prompt just sent. */
+  sent(prompt: string): void;
+  /** The reply without a leading copy of a prompt sent earlier (and Llama's `<s> ` marker). */
+  strip(text: string): string;
+}
+
+/**
+ * Remembers the prompts in flight so a reply that begins with its prompt (Triton with
+ * TensorRT-LLM returns `text_output` = prompt + completion unless the model is configured to
+ * exclude the input) can be cut back to the generated text. A provider sees the prompt in
+ * `request()` but not in `parseBody()`, and requests overlap, so every prompt still awaiting its
+ * reply is kept (one entry when the prompt never changes), bounded so failed requests cannot
+ * grow it without limit.
+ */
+export function createEchoTracker(): EchoTracker {
+  const pending = new Map<string, number>();
+
+  function sent(prompt: string): void {
+    pending.set(prompt, (pending.get(prompt) ?? 0) + 1);
+    if (pending.size > ECHO_MEMORY) pending.delete(pending.keys().next().value as string);
+  }
+
+  function strip(text: string): string {
+    const body = text.startsWith("<s> ") ? text.slice(4) : text;
+    for (const [prompt, count] of pending) {
+      if (prompt === "" || !body.startsWith(prompt)) continue;
+      if (count <= 1) pending.delete(prompt);
+      else pending.set(prompt, count - 1);
+      return body.slice(prompt.length);
+    }
+    return text;
+  }
+
+  return { sent, strip };
+}

@@ -1,0 +1,85 @@
+/**
+ * The llama.cpp server (`llama-server`). Completions use its native `/completion` route:
+ * `n_predict` caps the length, `ignore_eos` keeps generating past the end-of-sequence token,
+ * streamed events are `data: {"content": ..., "stop": false}` and the last one (`stop: true`)
+ * carries `tokens_predicted`, `tokens_evaluated` and `timings`. `--chat` uses its
+ * OpenAI-compatible `/v1/chat/completions`, which accepts `ignore_eos` too.
+ *
+ * @module
+ */
+import type { Chunk, Provider, Sample } from "../lib/types.ts";
+import {
+  numberOr,
+  parseObject,
+  type ProviderSettings,
+  textOr,
+  throwIfError,
+  usageOf,
+} from "./_shared.ts";
+import { createOpenAIProvider } from "./openai.ts";
+
+interface WireTimings {
+  prompt_n?: number;
+  predicted_n?: number;
+}
+
+/**
+ * Builds the llama.cpp provider. `--logprobs N` becomes `n_probs` (at least 1, so every token
+ * comes back with an entry in `completion_probabilities` and can be counted).
+ *
+ * @example
+ * ```ts
+ * const llama = createLlamacppProvider({ model: "m", chat: false, stream: true, temperature: 1 });
+ * llama.request({ prompt: "Hi", maxTokens: 8 }).path; // "/completion"
+ * ```
+ */
+export function createLlamacppProvider(settings: ProviderSettings): Provider {
+  if (settings.chat) {
+    return createOpenAIProvider(settings, {
+      name: "llamacpp",
+      extras: () => ({ ignore_eos: true }),
+    });
+  }
+  const probs = settings.logprobs === undefined ? {} : { n_probs: Math.max(1, settings.logprobs) };
+
+  function request(sample: Sample) {
+    const body = {
+      prompt: sample.prompt,
+      n_predict: sample.maxTokens,
+      temperature: settings.temperature,
+      stream: settings.stream,
+      ignore_eos: true,
+      ...probs,
+    };
+    return { path: "/completion", body: JSON.stringify(body), stream: settings.stream };
+  }
+
+  function parse(data: string): Chunk {
+    const payload = parseObject(data);
+    throwIfError(payload);
+    const probabilities = payload.completion_probabilities ?? payload.probs;
+    const timings = (payload.timings ?? {}) as WireTimings;
+    // Counts come with the final event only. `tokens_evaluated` is the whole prompt;
+    // `timings.prompt_n` leaves out the part served from the prompt cache.
+    const done = payload.stop === true;
+    return {
+      text: textOr(payload.content),
+      reasoning: "",
+      logprobTokens: Array.isArray(probabilities) ? probabilities.length : undefined,
+      usage: done
+        ? usageOf(
+          numberOr(payload.tokens_evaluated) ?? timings.prompt_n,
+          numberOr(payload.tokens_predicted) ?? timings.predicted_n,
+        )
+        : undefined,
+    };
+  }
+
+  return {
+    name: "llamacpp",
+    framing: "sse",
+    request,
+    parseEvent: parse,
+    parseBody: parse,
+  };
+}

@@ -1,0 +1,64 @@
+/**
+ * Ollama's native API: `/api/generate` (completions, sent `raw` so no prompt template is added)
+ * and `/api/chat`. Streams are newline-delimited JSON objects, each with a piece of `response`
+ * (or `message.content`), the last one `done: true` with `eval_count` (generated tokens) and
+ * `prompt_eval_count`. `options.num_predict` caps the length; Ollama has no way to ignore the
+ * end-of-sequence token.
+ *
+ * @module
+ */
+import type { Chunk, Provider, Sample } from "../lib/types.ts";
+import { parseObject, type ProviderSettings, textOr, throwIfError, usageOf } from "./_shared.ts";
+
+interface WireMessage {
+  content?: string;
+  thinking?: string;
+}
+
+/**
+ * Builds the Ollama provider. `--logprobs N` sends `logprobs: true` (and `top_logprobs: N` when
+ * N > 0), and each streamed object's `logprobs` entries are counted.
+ *
+ * @example
+ * ```ts
+ * const ollama = createOllamaProvider({ model: "llama3", chat: true, stream: true, temperature: 1 });
+ * ollama.request({ prompt: "Hi", maxTokens: 8 }).path; // "/api/chat"
+ * ```
+ */
+export function createOllamaProvider(settings: ProviderSettings): Provider {
+  const path = settings.chat ? "/api/chat" : "/api/generate";
+  const logprobs = settings.logprobs === undefined
+    ? {}
+    : { logprobs: true, ...(settings.logprobs > 0 ? { top_logprobs: settings.logprobs } : {}) };
+
+  function request(sample: Sample) {
+    const input = settings.chat
+      ? { messages: [{ role: "user", content: sample.prompt }] }
+      : { prompt: sample.prompt, raw: true };
+    const body = {
+      model: settings.model,
+      ...input,
+      stream: settings.stream,
+      options: { num_predict: sample.maxTokens, temperature: settings.temperature },
+      ...logprobs,
+    };
+    return { path, body: JSON.stringify(body), stream: settings.stream };
+  }
+
+  function parse(data: string): Chunk {
+    const payload = parseObject(data);
+    throwIfError(payload);
+    const message = (payload.message ?? {}) as WireMessage;
+    const entries = payload.logprobs;
+    return {
+      text: textOr(payload.response) || textOr(message.content),
+      reasoning: textOr(payload.thinking) || textOr(message.thinking),
+      logprobTokens: Array.isArray(entries) ? entries.length : undefined,
+      usage: payload.done === true
+        ? usageOf(payload.prompt_eval_count, payload.eval_count)
+        : undefined,
+    };
+  }
+
+  return { name: "ollama", framing: "ndjson", request, parseEvent: parse, parseBody: parse };
+}

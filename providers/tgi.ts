@@ -1,0 +1,102 @@
+/**
+ * Hugging Face Text Generation Inference (TGI). Completions use its native routes: `/generate`
+ * (one JSON body) and `/generate_stream` (SSE, one token per event, the last one carrying
+ * `generated_text` and `details`). `--chat` uses TGI's OpenAI-compatible Messages API at
+ * `/v1/chat/completions`. TGI has no way to ignore the end-of-sequence token.
+ *
+ * @module
+ */
+import type { Chunk, Provider, Sample } from "../lib/types.ts";
+import {
+  numberOr,
+  parseObject,
+  type Payload,
+  type ProviderSettings,
+  textOr,
+  throwIfError,
+  usageOf,
+} from "./_shared.ts";
+import { createOpenAIProvider } from "./openai.ts";
+
+interface WireToken {
+  text?: string;
+  special?: boolean;
+}
+
+interface WireDetails {
+  generated_tokens?: number;
+  input_length?: number;
+  prefill?: unknown[];
+  tokens?: unknown[];
+}
+
+/**
+ * Builds the TGI provider. Requests send `parameters.max_new_tokens` and `details: true` (the
+ * final count comes back in `details.generated_tokens`); a temperature of 0 is sent as greedy
+ * decoding because TGI rejects a temperature that is not strictly positive. `--logprobs N` asks
+ * for `top_n_tokens`.
+ *
+ * @example
+ * ```ts
+ * const tgi = createTgiProvider({ model: "tgi", chat: false, stream: true, temperature: 1 });
+ * tgi.request({ prompt: "Hi", maxTokens: 8 }).path; // "/generate_stream"
+ * ```
+ */
+export function createTgiProvider(settings: ProviderSettings): Provider {
+  if (settings.chat) return createOpenAIProvider(settings, { name: "tgi" });
+  const path = settings.stream ? "/generate_stream" : "/generate";
+  const sampling = settings.temperature > 0
+    ? { do_sample: true, temperature: settings.temperature }
+    : { do_sample: false };
+  const topTokens = settings.logprobs ? { top_n_tokens: settings.logprobs } : {};
+
+  function request(sample: Sample) {
+    const body = {
+      inputs: sample.prompt,
+      parameters: {
+        max_new_tokens: sample.maxTokens,
+        ...sampling,
+        details: true,
+        ...topTokens,
+      },
+    };
+    return { path, body: JSON.stringify(body), stream: settings.stream };
+  }
+
+  function parseEvent(data: string): Chunk | null {
+    const event = parseObject(data);
+    throwIfError(event);
+    const token = event.token as WireToken | undefined;
+    if (token === undefined || token === null) {
+      throw new Error(`Expected a token event, got ${data.slice(0, 80)}`);
+    }
+    const details = event.details as WireDetails | null | undefined;
+    return {
+      // The end-of-sequence token arrives as a special token ("</s>"): generated, not text.
+      text: token.special ? "" : textOr(token.text),
+      reasoning: "",
+      logprobTokens: 1,
+      usage: details ? usageOf(details.input_length, details.generated_tokens) : undefined,
+    };
+  }
+
+  function parseBody(body: string): Chunk {
+    const reply: Payload = parseObject(body);
+    throwIfError(reply);
+    if (typeof reply.generated_text !== "string") {
+      throw new Error(`Expected generated_text, got ${body.slice(0, 80)}`);
+    }
+    const details = reply.details as WireDetails | null | undefined;
+    const prefill = details?.prefill?.length ? details.prefill.length : undefined;
+    return {
+      text: reply.generated_text,
+      reasoning: "",
+      logprobTokens: Array.isArray(details?.tokens) ? details.tokens.length : undefined,
+      usage: details
+        ? usageOf(numberOr(details.input_length) ?? prefill, details.generated_tokens)
+        : undefined,
+    };
+  }
+
+  return { name: "tgi", framing: "sse", request, parseEvent, parseBody };
+}

@@ -1,0 +1,139 @@
+import assert from "node:assert/strict";
+import { parseCommandLine } from "../lib/cli.ts";
+import {
+  formatProbeTable,
+  PROBE_TOKENS,
+  probeTarget,
+  probeWarnings,
+  runProbeCommand,
+} from "../lib/probe.ts";
+import type { ProbeReport } from "../lib/probe.ts";
+import type { MockOptions } from "../lib/mock.ts";
+import type { RunConfig } from "../lib/types.ts";
+import { withMock } from "./_harness.ts";
+
+function probeConfig(host: string, args: string[] = []): RunConfig {
+  const parsed = parseCommandLine(["probe", "-H", host, ...args], { env: {}, version: "test" });
+  if (parsed.kind !== "probe") throw new Error(`Expected probe, got ${parsed.kind}`);
+  return parsed.config;
+}
+
+function verdicts(report: ProbeReport): Record<string, string> {
+  return Object.fromEntries(report.rows.map((row) => [row.feature, row.verdict]));
+}
+
+async function probe(options: MockOptions, args: string[] = []) {
+  return await withMock({ ttftMs: 1, itlMs: 1, seed: 1, ...options }, async (mock) => {
+    const report = await probeTarget(probeConfig(mock.url, args));
+    return { report, records: mock.records().filter((record) => record.path !== "/v1/models") };
+  });
+}
+
+Deno.test("a server that honours ignore_eos: every mode yes, one request each", async () => {
+  const { report, records } = await probe({ stopEarly: true });
+  assert.equal(report.target.provider, "vllm");
+  assert.deepEqual(verdicts(report), {
+    "streaming": "yes",
+    "usage in streams": "yes",
+    "ignore_eos/min_tokens": "yes",
+    "logprobs": "yes",
+    "chat": "yes",
+    "non-streamed": "yes",
+  });
+  assert.equal(report.answered, true);
+  assert.equal(records.length, 4, "streamed, whole, logprobs and chat requests");
+  assert.ok(records.every((record) => record.maxTokens === PROBE_TOKENS));
+  assert.deepEqual(probeWarnings(report), []);
+  const length = report.rows.find((row) => row.feature === "ignore_eos/min_tokens")!;
+  assert.equal(
+    length.detail,
+    `${PROBE_TOKENS} of ${PROBE_TOKENS} tokens asked (sent ignore_eos; counted from usage)`,
+  );
+});
+
+Deno.test("a server that ignores ignore_eos is caught, and the run is warned", async () => {
+  const { report } = await probe({ stopEarly: true, ignoreLengthControls: true });
+  const length = report.rows.find((row) => row.feature === "ignore_eos/min_tokens")!;
+  assert.equal(length.verdict, "no");
+  assert.match(
+    length.detail,
+    new RegExp(`^\\d+ of ${PROBE_TOKENS} tokens asked \\(sent ignore_eos`),
+  );
+  const [warning] = probeWarnings(report);
+  assert.match(warning, /^The server does not generate max_tokens when asked/);
+  assert.match(formatProbeTable(report), /ignore_eos\/min_tokens\s+no\s+\d+ of 32 tokens asked/);
+});
+
+Deno.test("a dialect without a length field says so when the model stops early", async () => {
+  const { report } = await probe({ stopEarly: true, dialect: "openai" }, ["--provider", "openai"]);
+  const length = report.rows.find((row) => row.feature === "ignore_eos/min_tokens")!;
+  assert.equal(length.verdict, "no");
+  assert.match(length.detail, /this dialect sends no such field/);
+});
+
+Deno.test("modes a dialect lacks are n/a; counts fall back to the tokenizer", async () => {
+  const { report, records } = await probe(
+    { models: ["ensemble"] },
+    ["--provider", "triton-infer"],
+  );
+  assert.deepEqual(verdicts(report), {
+    "streaming": "n/a",
+    "usage in streams": "n/a",
+    "ignore_eos/min_tokens": "yes",
+    "logprobs": "n/a",
+    "chat": "n/a",
+    "non-streamed": "yes",
+  });
+  assert.equal(records.length, 1);
+  assert.match(report.rows[2].detail, /this dialect sends no such field; counted from tokenizer/);
+  assert.equal(report.answered, true);
+});
+
+Deno.test("usage missing from a stream is reported with the source used instead", async () => {
+  const { report } = await probe({}, ["--provider", "tgi"]);
+  assert.equal(verdicts(report)["usage in streams"], "yes", "TGI's details count");
+  const { report: triton } = await probe(
+    { models: ["ensemble"] },
+    ["--provider", "triton-generate"],
+  );
+  const usage = triton.rows.find((row) => row.feature === "usage in streams")!;
+  assert.equal(usage.verdict, "no");
+  assert.equal(usage.detail, "no token count in the stream; counted from tokenizer");
+  assert.deepEqual(probeWarnings(triton), [`Streams carry no usage (${usage.detail})`]);
+});
+
+Deno.test("llmload probe prints the table and exits 1 when nothing answers", async () => {
+  await withMock({ ttftMs: 1, itlMs: 1 }, async (mock) => {
+    const out: string[] = [];
+    const log: string[] = [];
+    const code = await runProbeCommand(probeConfig(mock.url), {
+      out: (text) => out.push(text),
+      log: (line) => log.push(line),
+    });
+    assert.equal(code, 0);
+    assert.match(log[0], /^Provider vllm \(\/v1\/models says mock-model is owned_by 'vllm'\)/);
+    assert.match(
+      out.join("\n"),
+      /^Probe of vllm .*model mock-model: what the server honours\n {2}streaming /,
+    );
+  });
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => new Response("overloaded", { status: 503 }),
+  );
+  try {
+    const report = await probeTarget(
+      probeConfig(`http://127.0.0.1:${server.addr.port}`, ["--provider", "vllm", "-m", "m"]),
+    );
+    assert.equal(report.answered, false);
+    assert.ok(report.rows.every((row) => row.verdict === "no"));
+    assert.match(report.rows[0].detail, /^HTTP 503: overloaded/);
+    const code = await runProbeCommand(
+      probeConfig(`http://127.0.0.1:${server.addr.port}`, ["--provider", "vllm", "-m", "m"]),
+      { out: () => {}, log: () => {} },
+    );
+    assert.equal(code, 1);
+  } finally {
+    await server.shutdown();
+  }
+});
