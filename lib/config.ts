@@ -7,6 +7,8 @@
  * @module
  */
 import { UsageError } from "./errors.ts";
+import { FAULT_NAMES, parseFault } from "./mock_faults.ts";
+import type { FaultSpec } from "./mock_faults.ts";
 import { DURATION_FORMS, parseDuration } from "./duration.ts";
 import { PROVIDER_NAMES } from "../providers/mod.ts";
 import type { ArrivalDistribution, LengthDistribution, RunConfig, TransportKind } from "./types.ts";
@@ -403,6 +405,34 @@ export const MOCK_OPTIONS: readonly OptionSpec[] = [
     help: "model name the server lists and accepts; repeat for more",
     default: "mock-model",
   },
+  {
+    name: "dialect",
+    value: "name",
+    help: "server whose OpenAI-route replies the mock imitates (where usage goes, extra fields): " +
+      "openai, anyscale, fireworks, vllm, sglang, together, tgi, triton-generate, triton-infer, " +
+      "llamacpp or ollama; every dialect's native routes are always served",
+    default: "vllm",
+  },
+  {
+    name: "stop-early",
+    help: "the model stops at a random length below max_tokens unless the request sends " +
+      "ignore_eos or min_tokens",
+    default: "false",
+  },
+  {
+    name: "ignore-length-controls",
+    help: "with --stop-early, disregard ignore_eos and min_tokens too",
+    default: "false",
+  },
+  {
+    name: "fault",
+    value: "kind[:rate]",
+    repeatable: true,
+    help: `inject a fault into this share of requests (default all), e.g. http_503:10%; kinds: ${
+      FAULT_NAMES.join(", ")
+    }; repeat to combine (rates add up to at most 1)`,
+    unset: "none",
+  },
 ];
 
 /** Settings of the mock server, from `llmload mock`. */
@@ -419,6 +449,14 @@ export interface MockCommandOptions {
   readonly jitter: number;
   /** Model names served; the first is the default. */
   readonly models: readonly string[];
+  /** Dialect whose OpenAI-route replies the mock imitates. */
+  readonly dialect: string;
+  /** Stop early unless the request asks not to. */
+  readonly stopEarly: boolean;
+  /** With `stopEarly`, ignore `ignore_eos`/`min_tokens` too. */
+  readonly ignoreLengthControls: boolean;
+  /** Faults to inject, with their rates. */
+  readonly faults: readonly FaultSpec[];
 }
 
 /** One value of one option as given, before validation, with where it came from. */
@@ -685,6 +723,10 @@ export function resolveMockOptions(flags: FlagValues): MockCommandOptions {
     itlMs: validated(first("itl"), duration({ allowZero: true })),
     jitter: validated(first("jitter"), jitter),
     models: Object.freeze(models),
+    dialect: validated(first("dialect"), provider),
+    stopEarly: validated(first("stop-early"), boolean),
+    ignoreLengthControls: validated(first("ignore-length-controls"), boolean),
+    faults: Object.freeze(faultsOf(layer.get("fault") ?? [])),
   });
 }
 
@@ -890,6 +932,25 @@ function port(value: string | boolean): number {
   const number = typeof value === "string" && /^\s*\d+\s*$/.test(value) ? Number(value) : -1;
   if (number < 0 || number > 65535) throw new Rejected("a whole number from 0 to 65535");
   return number;
+}
+
+function fault(value: string | boolean): FaultSpec {
+  try {
+    return parseFault(typeof value === "string" ? value : "");
+  } catch (error) {
+    throw new Rejected((error as Error).message);
+  }
+}
+
+function faultsOf(items: readonly RawSetting[]): FaultSpec[] {
+  const faults = items.map((item) => validated(item, fault));
+  const total = faults.reduce((sum, spec) => sum + spec.rate, 0);
+  if (total > 1 + 1e-9) {
+    throw new UsageError(
+      `Invalid --fault rates: they add up to ${Number(total.toFixed(6))}, expected at most 1`,
+    );
+  }
+  return faults;
 }
 
 function ratio(value: string | boolean): number {

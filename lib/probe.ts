@@ -8,7 +8,7 @@
  * @module
  */
 import { dialectOf } from "../providers/mod.ts";
-import type { ProviderSettings } from "../providers/mod.ts";
+import type { ProviderOptions } from "../providers/mod.ts";
 import { runRequest } from "./request.ts";
 import type { RequestContext, RequestOutcome } from "./request.ts";
 import type { CommandOutput } from "./run_command.ts";
@@ -92,13 +92,13 @@ export async function probeTarget(
   const dialect = dialectOf(target.provider);
   const tokenizer = await loadTokenizer(config.tokenizer);
   const transport = options.transport ?? createTransport(config.transport);
-  const base: ProviderSettings = {
+  const base: ProviderOptions = {
     model: target.model,
     chat: config.chat && dialect.chat,
     stream: dialect.stream,
     temperature: config.temperature,
   };
-  const send = (settings: Partial<ProviderSettings>) =>
+  const send = (settings: Partial<ProviderOptions>) =>
     probeOnce(config, { settings: { ...base, ...settings }, target, tokenizer, transport });
   try {
     const streamed = dialect.stream ? await send({ stream: true }) : undefined;
@@ -123,7 +123,7 @@ export async function probeTarget(
 async function probeOnce(
   config: RunConfig,
   request: {
-    settings: ProviderSettings;
+    settings: ProviderOptions;
     target: Target;
     tokenizer: Tokenizer;
     transport: Transport;

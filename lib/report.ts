@@ -216,7 +216,7 @@ function failureLines(results: Results): string[] {
 }
 
 function tokenLines(results: Results): string[] {
-  const { sources, mismatches } = results.tokens;
+  const { sources, mismatches, promptMismatches } = results.tokens;
   const lines: string[] = [];
   const counted = Object.entries(sources).filter(([, count]) => count > 0);
   if (counted.length > 0) {
@@ -228,6 +228,15 @@ function tokenLines(results: Results): string[] {
     lines.push(
       `Max tokens mismatch: ${mismatches.count} of ${results.requests.ok} requests did not ` +
         `generate exactly max_tokens (${examples.join("; ")})`,
+    );
+  }
+  if (promptMismatches.count > 0) {
+    const examples = promptMismatches.examples.map(({ server, local }) =>
+      `server ${server} local ${local}`
+    );
+    lines.push(
+      `Prompt tokens mismatch: ${promptMismatches.count} of ${results.requests.ok} requests ` +
+        `(${examples.join("; ")}); pass --tokenizer with the model's tokenizer.json`,
     );
   }
   return lines;

@@ -32,6 +32,10 @@ export interface RequestContext {
   readonly timeoutMs: number;
   /** Prompt tokens by the local tokenizer, used when the server reports none. */
   readonly localPromptTokens?: number;
+  /** Whether the server's prompt count should equal the local one (not so for chat templates). */
+  readonly comparePromptTokens?: boolean;
+  /** Completions per request (`n`, default 1): a full answer has `max_tokens × n` tokens. */
+  readonly completions?: number;
   /** Counts tokens of generated text when the server reports neither usage nor logprobs. */
   readonly countTokens: (text: string) => Promise<number>;
   /** Receives each successful response's generated text (`--show-response`). */
@@ -221,6 +225,11 @@ function createResponseReader(provider: Provider, stream: boolean) {
         promptTokens: usage?.promptTokens ?? context.localPromptTokens,
         chars,
         maxTokens: sample.maxTokens,
+        expectedOutputTokens: (context.completions ?? 1) > 1
+          ? sample.maxTokens * context.completions!
+          : undefined,
+        serverPromptTokens: usage?.promptTokens,
+        localPromptTokens: context.comparePromptTokens ? context.localPromptTokens : undefined,
       };
     },
   };

@@ -124,6 +124,8 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
     headers: requestHeaders(config),
     timeoutMs: config.timeoutMs,
     localPromptTokens: init.localPromptTokens,
+    comparePromptTokens: !config.chat,
+    completions: config.n,
     countTokens: async (text) =>
       (await (tokenizer ??= loadTokenizer(config.tokenizer))).count(text),
     onResponse: config.showResponse ? (text) => console.log(`---\n${text}\n---`) : undefined,

@@ -116,6 +116,14 @@ export interface MismatchExample {
   got: number;
 }
 
+/** A request whose prompt the server counted differently from the local tokenizer. */
+export interface PromptMismatchExample {
+  /** Prompt tokens by the server. */
+  server: number;
+  /** Prompt tokens by the local tokenizer. */
+  local: number;
+}
+
 /** Token and character totals of successful requests. */
 export interface TokenStats {
   /** Sum of output tokens. */
@@ -132,6 +140,13 @@ export interface TokenStats {
     count: number;
     /** The first ones, at most `MAX_EXAMPLES`. */
     examples: MismatchExample[];
+  };
+  /** Requests whose prompt the server counted differently from the local tokenizer. */
+  promptMismatches: {
+    /** How many. */
+    count: number;
+    /** The first ones, at most `MAX_EXAMPLES`. */
+    examples: PromptMismatchExample[];
   };
 }
 
@@ -216,6 +231,7 @@ function emptyTokens(): TokenStats {
     chars: 0,
     sources: { usage: 0, logprobs: 0, tokenizer: 0 },
     mismatches: { count: 0, examples: [] },
+    promptMismatches: { count: 0, examples: [] },
   };
 }
 
@@ -282,6 +298,11 @@ function addTokens(into: TokenStats, part: TokenStats) {
     if (into.mismatches.examples.length >= MAX_EXAMPLES) break;
     into.mismatches.examples.push({ ...example });
   }
+  into.promptMismatches.count += part.promptMismatches.count;
+  for (const example of part.promptMismatches.examples) {
+    if (into.promptMismatches.examples.length >= MAX_EXAMPLES) break;
+    into.promptMismatches.examples.push({ ...example });
+  }
 }
 
 function cloneTokens(tokens: TokenStats): TokenStats {
@@ -339,10 +360,18 @@ export class Recorder {
     tokens.prompt += rec.promptTokens ?? 0;
     tokens.chars += rec.chars;
     tokens.sources[rec.tokenSource]++;
-    if (rec.outputTokens !== rec.maxTokens) {
+    const expected = rec.expectedOutputTokens ?? rec.maxTokens;
+    if (rec.outputTokens !== expected) {
       tokens.mismatches.count++;
       if (tokens.mismatches.examples.length < MAX_EXAMPLES) {
-        tokens.mismatches.examples.push({ asked: rec.maxTokens, got: rec.outputTokens });
+        tokens.mismatches.examples.push({ asked: expected, got: rec.outputTokens });
+      }
+    }
+    const { serverPromptTokens: server, localPromptTokens: local } = rec;
+    if (server !== undefined && local !== undefined && server !== local) {
+      tokens.promptMismatches.count++;
+      if (tokens.promptMismatches.examples.length < MAX_EXAMPLES) {
+        tokens.promptMismatches.examples.push({ server, local });
       }
     }
   }

@@ -153,6 +153,8 @@ export interface ProviderOptions {
   readonly temperature: number;
   /** `logprobs` parameter, if asked for. */
   readonly logprobs?: number;
+  /** Completions per request (`n`), when more than one. */
+  readonly n?: number;
 }
 
 /**
@@ -202,6 +204,12 @@ export interface RequestRecord {
   readonly chars: number;
   /** The `max_tokens` that was asked for. */
   readonly maxTokens: number;
+  /** Tokens a full-length answer has when it differs from `maxTokens` (`max_tokens × n`). */
+  readonly expectedOutputTokens?: number;
+  /** Prompt tokens as the server counted them, when it said. */
+  readonly serverPromptTokens?: number;
+  /** Prompt tokens by the local tokenizer, where comparable with the server's (not chat). */
+  readonly localPromptTokens?: number;
 }
 
 /** The kinds a failed request is counted under. */

@@ -6,12 +6,6 @@
  */
 import type { ProviderOptions, Usage } from "../lib/types.ts";
 
-/** What a provider is built from: the shared options plus `n` (completions per request). */
-export interface ProviderSettings extends ProviderOptions {
-  /** Completions generated per request (`n`); 1 when absent. Only some dialects accept more. */
-  readonly n?: number;
-}
-
 /** A parsed payload: a JSON object whose fields are read defensively. */
 export type Payload = Record<string, unknown>;
 

@@ -3,11 +3,10 @@
  *
  * @module
  */
-import type { Provider } from "../lib/types.ts";
-import type { ProviderSettings } from "./_shared.ts";
+import type { Provider, ProviderOptions } from "../lib/types.ts";
 import { createOpenAIProvider } from "./openai.ts";
 
 /** Builds the Anyscale provider: OpenAI routes and body, named `anyscale`. */
-export function createAnyscaleProvider(settings: ProviderSettings): Provider {
+export function createAnyscaleProvider(settings: ProviderOptions): Provider {
   return createOpenAIProvider(settings, { name: "anyscale" });
 }

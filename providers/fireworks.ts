@@ -4,12 +4,11 @@
  *
  * @module
  */
-import type { Provider } from "../lib/types.ts";
-import type { ProviderSettings } from "./_shared.ts";
+import type { Provider, ProviderOptions } from "../lib/types.ts";
 import { createOpenAIProvider } from "./openai.ts";
 
 /** Builds the Fireworks provider: OpenAI routes, `min_tokens = max_tokens`. */
-export function createFireworksProvider(settings: ProviderSettings): Provider {
+export function createFireworksProvider(settings: ProviderOptions): Provider {
   return createOpenAIProvider(settings, {
     name: "fireworks",
     extras: (sample) => ({ min_tokens: sample.maxTokens }),

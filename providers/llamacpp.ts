@@ -7,15 +7,8 @@
  *
  * @module
  */
-import type { Chunk, Provider, Sample } from "../lib/types.ts";
-import {
-  numberOr,
-  parseObject,
-  type ProviderSettings,
-  textOr,
-  throwIfError,
-  usageOf,
-} from "./_shared.ts";
+import type { Chunk, Provider, ProviderOptions, Sample } from "../lib/types.ts";
+import { numberOr, parseObject, textOr, throwIfError, usageOf } from "./_shared.ts";
 import { createOpenAIProvider } from "./openai.ts";
 
 interface WireTimings {
@@ -33,7 +26,7 @@ interface WireTimings {
  * llama.request({ prompt: "Hi", maxTokens: 8 }).path; // "/completion"
  * ```
  */
-export function createLlamacppProvider(settings: ProviderSettings): Provider {
+export function createLlamacppProvider(settings: ProviderOptions): Provider {
   if (settings.chat) {
     return createOpenAIProvider(settings, {
       name: "llamacpp",

@@ -4,8 +4,7 @@
  *
  * @module
  */
-import type { Provider } from "../lib/types.ts";
-import type { ProviderSettings } from "./_shared.ts";
+import type { Provider, ProviderOptions } from "../lib/types.ts";
 import { createAnyscaleProvider } from "./anyscale.ts";
 import { createFireworksProvider } from "./fireworks.ts";
 import { createLlamacppProvider } from "./llamacpp.ts";
@@ -18,12 +17,12 @@ import { createTritonGenerateProvider } from "./triton_generate.ts";
 import { createTritonInferProvider } from "./triton_infer.ts";
 import { createVllmProvider } from "./vllm.ts";
 
-export type { ProviderSettings } from "./_shared.ts";
+export type { ProviderOptions } from "../lib/types.ts";
 
 /** What one dialect is and can do. */
 export interface Dialect {
   /** Builds a provider of this dialect. */
-  readonly create: (settings: ProviderSettings) => Provider;
+  readonly create: (settings: ProviderOptions) => Provider;
   /** Whether it can stream responses. */
   readonly stream: boolean;
   /** Whether it has a chat route. */
@@ -145,7 +144,7 @@ export function dialectOf(name: string): Dialect {
 }
 
 /** Builds the named provider; throws on an unknown name (validated earlier by the CLI). */
-export function createProvider(name: string, settings: ProviderSettings): Provider {
+export function createProvider(name: string, settings: ProviderOptions): Provider {
   return dialectOf(name).create(settings);
 }
 

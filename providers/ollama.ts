@@ -7,8 +7,8 @@
  *
  * @module
  */
-import type { Chunk, Provider, Sample } from "../lib/types.ts";
-import { parseObject, type ProviderSettings, textOr, throwIfError, usageOf } from "./_shared.ts";
+import type { Chunk, Provider, ProviderOptions, Sample } from "../lib/types.ts";
+import { parseObject, textOr, throwIfError, usageOf } from "./_shared.ts";
 
 interface WireMessage {
   content?: string;
@@ -25,7 +25,7 @@ interface WireMessage {
  * ollama.request({ prompt: "Hi", maxTokens: 8 }).path; // "/api/chat"
  * ```
  */
-export function createOllamaProvider(settings: ProviderSettings): Provider {
+export function createOllamaProvider(settings: ProviderOptions): Provider {
   const path = settings.chat ? "/api/chat" : "/api/generate";
   const logprobs = settings.logprobs === undefined
     ? {}

@@ -5,9 +5,9 @@
  *
  * @module
  */
-import type { Chunk, Provider, Sample, Usage } from "../lib/types.ts";
+import type { Chunk, Provider, ProviderOptions, Sample, Usage } from "../lib/types.ts";
 import { scanPlainText } from "./_openai_fast.ts";
-import { type ProviderSettings, usageOf } from "./_shared.ts";
+import { usageOf } from "./_shared.ts";
 
 /** Request fields a derived dialect adds to every body (e.g. `ignore_eos`). */
 export type RequestExtras = (sample: Sample) => Record<string, unknown>;
@@ -50,7 +50,7 @@ interface WirePayload {
  * ```
  */
 export function createOpenAIProvider(
-  options: ProviderSettings,
+  options: ProviderOptions,
   dialect: OpenAIDialect = { name: "openai" },
 ): Provider {
   const path = options.chat ? "/v1/chat/completions" : "/v1/completions";

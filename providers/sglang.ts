@@ -4,11 +4,10 @@
  *
  * @module
  */
-import type { Provider } from "../lib/types.ts";
-import type { ProviderSettings } from "./_shared.ts";
+import type { Provider, ProviderOptions } from "../lib/types.ts";
 import { createOpenAIProvider } from "./openai.ts";
 
 /** Builds the SGLang provider: OpenAI routes, `ignore_eos: true`. */
-export function createSglangProvider(settings: ProviderSettings): Provider {
+export function createSglangProvider(settings: ProviderOptions): Provider {
   return createOpenAIProvider(settings, { name: "sglang", extras: () => ({ ignore_eos: true }) });
 }

@@ -6,16 +6,8 @@
  *
  * @module
  */
-import type { Chunk, Provider, Sample } from "../lib/types.ts";
-import {
-  numberOr,
-  parseObject,
-  type Payload,
-  type ProviderSettings,
-  textOr,
-  throwIfError,
-  usageOf,
-} from "./_shared.ts";
+import type { Chunk, Provider, ProviderOptions, Sample } from "../lib/types.ts";
+import { numberOr, parseObject, type Payload, textOr, throwIfError, usageOf } from "./_shared.ts";
 import { createOpenAIProvider } from "./openai.ts";
 
 interface WireToken {
@@ -42,7 +34,7 @@ interface WireDetails {
  * tgi.request({ prompt: "Hi", maxTokens: 8 }).path; // "/generate_stream"
  * ```
  */
-export function createTgiProvider(settings: ProviderSettings): Provider {
+export function createTgiProvider(settings: ProviderOptions): Provider {
   if (settings.chat) return createOpenAIProvider(settings, { name: "tgi" });
   const path = settings.stream ? "/generate_stream" : "/generate";
   const sampling = settings.temperature > 0

@@ -5,11 +5,10 @@
  *
  * @module
  */
-import type { Provider } from "../lib/types.ts";
-import type { ProviderSettings } from "./_shared.ts";
+import type { Provider, ProviderOptions } from "../lib/types.ts";
 import { createOpenAIProvider } from "./openai.ts";
 
 /** Builds the Together provider: OpenAI routes, `ignore_eos: true`. */
-export function createTogetherProvider(settings: ProviderSettings): Provider {
+export function createTogetherProvider(settings: ProviderOptions): Provider {
   return createOpenAIProvider(settings, { name: "together", extras: () => ({ ignore_eos: true }) });
 }

@@ -7,14 +7,8 @@
  *
  * @module
  */
-import type { Chunk, Provider, Sample } from "../lib/types.ts";
-import {
-  createEchoTracker,
-  parseObject,
-  type ProviderSettings,
-  textOr,
-  throwIfError,
-} from "./_shared.ts";
+import type { Chunk, Provider, ProviderOptions, Sample } from "../lib/types.ts";
+import { createEchoTracker, parseObject, textOr, throwIfError } from "./_shared.ts";
 
 /**
  * Builds the Triton generate provider. The body names the ensemble's inputs: `text_input`,
@@ -29,7 +23,7 @@ import {
  * triton.request({ prompt: "Hi", maxTokens: 8 }).path; // "/v2/models/ensemble/generate_stream"
  * ```
  */
-export function createTritonGenerateProvider(settings: ProviderSettings): Provider {
+export function createTritonGenerateProvider(settings: ProviderOptions): Provider {
   const path = `/v2/models/${encodeURIComponent(settings.model)}/generate` +
     (settings.stream ? "_stream" : "");
   const echo = createEchoTracker();

@@ -6,8 +6,8 @@
  *
  * @module
  */
-import type { Chunk, Provider, Sample } from "../lib/types.ts";
-import { createEchoTracker, parseObject, type ProviderSettings, throwIfError } from "./_shared.ts";
+import type { Chunk, Provider, ProviderOptions, Sample } from "../lib/types.ts";
+import { createEchoTracker, parseObject, throwIfError } from "./_shared.ts";
 
 interface WireTensor {
   name?: string;
@@ -27,7 +27,7 @@ interface WireTensor {
  * triton.request({ prompt: "Hi", maxTokens: 8 }).path; // "/v2/models/ensemble/infer"
  * ```
  */
-export function createTritonInferProvider(settings: ProviderSettings): Provider {
+export function createTritonInferProvider(settings: ProviderOptions): Provider {
   if (settings.stream) {
     throw new Error("triton-infer cannot stream: the KServe v2 infer API has no streaming");
   }

@@ -3,11 +3,10 @@
  *
  * @module
  */
-import type { Provider } from "../lib/types.ts";
-import type { ProviderSettings } from "./_shared.ts";
+import type { Provider, ProviderOptions } from "../lib/types.ts";
 import { createOpenAIProvider } from "./openai.ts";
 
 /** Builds the vLLM provider: OpenAI routes, `ignore_eos: true`. */
-export function createVllmProvider(settings: ProviderSettings): Provider {
+export function createVllmProvider(settings: ProviderOptions): Provider {
   return createOpenAIProvider(settings, { name: "vllm", extras: () => ({ ignore_eos: true }) });
 }

@@ -535,7 +535,24 @@ Deno.test("demo takes the run options with its own defaults", () => {
 
 Deno.test("mock reads durations, jitter as a percentage or fraction, and repeated models", () => {
   assert.deepEqual(
-    parse(["mock", "--ttft", "50ms", "--itl", "0.02", "--jitter", "10%", "--port", "0"]),
+    parse([
+      "mock",
+      "--ttft",
+      "50ms",
+      "--itl",
+      "0.02",
+      "--jitter",
+      "10%",
+      "--port",
+      "0",
+      "--fault",
+      "http_429:5%",
+      "--fault",
+      "stall:1%",
+      "--dialect",
+      "ollama",
+      "--stop-early",
+    ]),
     {
       kind: "mock",
       mock: {
@@ -545,6 +562,10 @@ Deno.test("mock reads durations, jitter as a percentage or fraction, and repeate
         itlMs: 20,
         jitter: 0.1,
         models: ["mock-model"],
+        dialect: "ollama",
+        stopEarly: true,
+        ignoreLengthControls: false,
+        faults: [{ kind: "http_429", rate: 0.05 }, { kind: "stall", rate: 0.01 }],
       },
     },
   );

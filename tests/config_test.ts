@@ -204,6 +204,10 @@ Deno.test("resolveMockOptions applies defaults and validates", () => {
     itlMs: 20,
     jitter: 0,
     models: ["mock-model"],
+    dialect: "vllm",
+    stopEarly: false,
+    ignoreLengthControls: false,
+    faults: [],
   });
   assert.equal(resolveMockOptions({ jitter: "0.25" }).jitter, 0.25);
   assertUsageError(
@@ -216,4 +220,25 @@ Deno.test("resolveMockOptions applies defaults and validates", () => {
     "Invalid --itl 'fast': expected a number of seconds or a duration such as 250ms, 1.5s, 30s, " +
       "5m, 5min, 2h or 1h30m",
   );
+});
+
+Deno.test("mock --fault takes KIND[:RATE], repeatable; rates add up to at most 1", () => {
+  const mock = resolveMockOptions({ fault: ["http_503:10%", "reset:0.2"] });
+  assert.deepEqual(mock.faults, [{ kind: "http_503", rate: 0.1 }, { kind: "reset", rate: 0.2 }]);
+  assert.deepEqual(resolveMockOptions({ fault: ["stall"] }).faults, [{ kind: "stall", rate: 1 }]);
+  assert.deepEqual(resolveMockOptions({}).faults, []);
+  assert.throws(
+    () => resolveMockOptions({ fault: ["boom"] }),
+    /Invalid --fault 'boom': expected KIND\[:RATE\] with KIND one of http_400/,
+  );
+  assert.throws(
+    () => resolveMockOptions({ fault: ["reset:2"] }),
+    /expected a rate above 0 and at most 1/,
+  );
+  assert.throws(
+    () => resolveMockOptions({ fault: ["reset:60%", "stall:50%"] }),
+    /Invalid --fault rates: they add up to 1\.1, expected at most 1/,
+  );
+  assert.equal(resolveMockOptions({ dialect: "tgi" }).dialect, "tgi");
+  assert.equal(resolveMockOptions({ "stop-early": true }).stopEarly, true);
 });

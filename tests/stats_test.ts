@@ -272,6 +272,7 @@ Deno.test("takeDelta starts afresh and deltas are small plain data", () => {
       chars: 0,
       sources: { usage: 0, logprobs: 0, tokenizer: 0 },
       mismatches: { count: 0, examples: [] },
+      promptMismatches: { count: 0, examples: [] },
     },
     capped: 0,
   };
@@ -308,4 +309,16 @@ Deno.test("reset forgets everything merged so far", () => {
   recorder.recordRequest(record({ totalLatency: 7 }));
   aggregate.merge(recorder.takeDelta());
   assert.equal(aggregate.snapshot().metrics.total_latency?.mean, 7);
+});
+
+Deno.test("prompt-token mismatches are counted when both counts exist; n scales the expected tokens", () => {
+  const recorder = new Recorder();
+  recorder.recordRequest(record({ serverPromptTokens: 130, localPromptTokens: 128 }));
+  recorder.recordRequest(record({ serverPromptTokens: 128, localPromptTokens: 128 }));
+  recorder.recordRequest(record({ serverPromptTokens: 140 })); // chat: nothing to compare
+  recorder.recordRequest(record({ maxTokens: 10, outputTokens: 20, expectedOutputTokens: 20 }));
+  recorder.recordRequest(record({ maxTokens: 10, outputTokens: 10, expectedOutputTokens: 20 }));
+  const { tokens } = recorder.takeDelta();
+  assert.deepEqual(tokens.promptMismatches, { count: 1, examples: [{ server: 130, local: 128 }] });
+  assert.deepEqual(tokens.mismatches.examples.at(-1), { asked: 20, got: 10 });
 });
