@@ -129,7 +129,7 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
   const monitor = createClientMonitor(Math.min(shardCount, navigator.hardwareConcurrency));
   let state: RunState = "starting";
   let load: CurrentLoad = { users: config.users, qps: config.qps };
-  const warnings: string[] = [];
+  const warnings: string[] = [...plan.warnings];
   const statuses: ShardStatus[] = Array.from(
     { length: shardCount },
     () => ({ inFlight: 0, cancelled: 0, loopLagMs: 0 }),

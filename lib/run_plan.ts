@@ -5,6 +5,7 @@
  * @module
  */
 import { checkFileLimit, openFileLimit } from "./limits.ts";
+import { formatProbeTable, probeTarget, probeWarnings } from "./probe.ts";
 import { buildPrompt } from "./prompt.ts";
 import { createRandom, randomSeed } from "./random.ts";
 import { checkReachable } from "./reachability.ts";
@@ -29,6 +30,8 @@ export interface RunPlan {
   readonly generationTokens: string;
   /** Number of Worker shards. */
   readonly shardCount: number;
+  /** Warnings the plan raised (e.g. what `--preflight` found the server ignores). */
+  readonly warnings: readonly string[];
 }
 
 /**
@@ -42,6 +45,12 @@ export async function planRun(config: RunConfig, log: (line: string) => void): P
   log(
     `Provider ${target.provider} (${target.providerReason}), model ${target.model} (${target.modelReason})`,
   );
+  const warnings: string[] = [];
+  if (config.preflight) {
+    const report = await probeTarget(config, { target });
+    log(formatProbeTable(report));
+    warnings.push(...probeWarnings(report));
+  }
   const tokenizer = await loadTokenizer(config.tokenizer);
   const prompt = config.promptText ?? buildPrompt(config.promptTokens, tokenizer);
   const seed = config.seed ?? randomSeed();
@@ -61,6 +70,7 @@ export async function planRun(config: RunConfig, log: (line: string) => void): P
     seed,
     generationTokens,
     shardCount,
+    warnings,
   };
 }
 

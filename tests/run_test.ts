@@ -273,3 +273,22 @@ Deno.test("a graceful stop mid-run still reports everything measured", async () 
     assert.equal(reported, served, "every request the mock completed is reported");
   });
 });
+
+Deno.test("--preflight probes the server first and a run that ignores length controls says so", async () => {
+  await withMock(
+    { ttftMs: 1, itlMs: 1, stopEarly: true, ignoreLengthControls: true },
+    async (mock) => {
+      const run = await runAgainst(mock, ["--preflight", "-u", "1", "-t", "500ms", "-o", "16"]);
+      assert.ok(
+        run.log.some((line) => /ignore_eos\/min_tokens\s+no/.test(line)),
+        run.log.join("\n"),
+      );
+      assert.ok(
+        run.log.some((line) =>
+          /Warning: The server does not generate max_tokens when asked/.test(line)
+        ),
+        run.log.join("\n"),
+      );
+    },
+  );
+});
