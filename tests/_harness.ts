@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { parseCommandLine } from "../lib/cli.ts";
+import { runConfig } from "./_fixtures.ts";
 import { startMock } from "../lib/mock.ts";
 import type { MockOptions, MockServer } from "../lib/mock.ts";
 import { runCommand } from "../lib/run_command.ts";
@@ -23,20 +23,13 @@ export interface CapturedRun {
   readonly config: RunConfig;
 }
 
-/** Parses `args` like the command line (no environment, no config file) into a run config. */
-export function configFrom(args: string[]): RunConfig {
-  const parsed = parseCommandLine(args, { env: {}, version: "test" });
-  if (parsed.kind !== "run") throw new Error(`Expected a run command, got ${parsed.kind}`);
-  return parsed.config;
-}
-
 /** Runs llmload with `args` against `mock` and captures its output. */
 export async function runAgainst(
   mock: MockServer,
   args: string[],
   signals: Pick<RunIo, "stopSignal" | "abortSignal" | "control"> = {},
 ): Promise<CapturedRun> {
-  const config = configFrom(["-H", mock.url, ...args]);
+  const config = runConfig(["-H", mock.url, ...args]);
   const out: string[] = [];
   const log: string[] = [];
   const exitCode = await runCommand(config, {

@@ -11,7 +11,7 @@ import { runCommand } from "../lib/run_command.ts";
 import type { RunSignals } from "../lib/run_command.ts";
 import { Aggregate, Recorder } from "../lib/stats.ts";
 import type { RequestFailure, RequestRecord, RunConfig } from "../lib/types.ts";
-import { configFrom } from "./_harness.ts";
+import { runConfig } from "./_fixtures.ts";
 
 /** A successful request of `ttftMs`, `itlMs` between tokens and `tokens` tokens. */
 export function requestRecord(
@@ -110,7 +110,7 @@ export function startServedRun(
   args: string[],
   hooks: Pick<RunSignals, "control"> = {},
 ): ServedRun {
-  const config = configFrom(["-H", mock.url, ...args]);
+  const config = runConfig(["-H", mock.url, ...args]);
   const stop = new AbortController();
   const abort = new AbortController();
   const out: string[] = [];

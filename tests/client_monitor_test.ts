@@ -3,7 +3,8 @@ import { createClientMonitor } from "../lib/client_monitor.ts";
 import { startShard } from "../lib/shard.ts";
 import type { FromShard } from "../lib/shard.ts";
 import { absoluteNow } from "../lib/clock.ts";
-import { configFrom, withMock } from "./_harness.ts";
+import { withMock } from "./_harness.ts";
+import { runConfig } from "./_fixtures.ts";
 
 function fakeClocks() {
   let cpuMicros = 0;
@@ -48,7 +49,7 @@ Deno.test("event-loop lag over 5 ms marks the client saturated for that sample o
 
 Deno.test("a starved shard reports its event-loop lag and the monitor calls it saturated", async () => {
   await withMock({ ttftMs: 1, itlMs: 1 }, async (mock) => {
-    const config = configFrom(["-H", mock.url, "-m", "mock-model", "-u", "1", "-o", "2"]);
+    const config = runConfig(["-H", mock.url, "-m", "mock-model", "-u", "1", "-o", "2"]);
     const messages: FromShard[] = [];
     const shard = startShard({
       config: { ...config, model: "mock-model", provider: "openai" },

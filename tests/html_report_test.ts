@@ -10,7 +10,8 @@ import {
 import type { ReportData } from "../lib/html_report.ts";
 import { buildResults } from "../lib/results.ts";
 import { TimeSeries } from "../lib/timeseries.ts";
-import { configFrom, runAgainst, withMock, withTempDir } from "./_harness.ts";
+import { runAgainst, withMock, withTempDir } from "./_harness.ts";
+import { runConfig } from "./_fixtures.ts";
 import { aggregateOf, requestRecord } from "./_server_harness.ts";
 
 const HOSTILE = "</script><script>alert(1)</script><!--";
@@ -22,7 +23,7 @@ function embeddedData(page: string): ReportData {
 }
 
 function sampleData(): ReportData {
-  const config = configFrom(["-u", "2", "-m", `model ${HOSTILE}`]);
+  const config = runConfig(["-u", "2", "-m", `model ${HOSTILE}`]);
   const aggregate = aggregateOf([requestRecord(30), requestRecord(50)], [
     { kind: "http_5xx", message: HOSTILE, status: 500 },
   ]);

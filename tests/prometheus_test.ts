@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { countInBuckets, formatNumber, formatPrometheus, RunMetrics } from "../lib/prometheus.ts";
 import { Aggregate, Recorder } from "../lib/stats.ts";
 import { withMock, withTempDir } from "./_harness.ts";
-import { configFrom } from "./_harness.ts";
+import { runConfig } from "./_fixtures.ts";
 import {
   aggregateOf,
   liveView,
@@ -107,7 +107,7 @@ Deno.test("bucket counts come exactly from the HDR histogram", () => {
 });
 
 Deno.test("run metrics: counters add up every interval and survive the warm-up reset", () => {
-  const config = configFrom(["-u", "3", "-m", "org/model-7b", "--provider", "vllm"]);
+  const config = runConfig(["-u", "3", "-m", "org/model-7b", "--provider", "vllm"]);
   const metrics = new RunMetrics();
   assert.match(metrics.format("starting"), /^llmload_run_state\{state="starting"\} 1$/m);
   assert.doesNotMatch(metrics.format("starting"), /^llmload_requests_total\{/m);
@@ -167,7 +167,7 @@ Deno.test({
   name: "promtool check metrics accepts /metrics",
   ignore: !installed(PROMTOOL),
   fn: async () => {
-    const config = configFrom(["--qps", "4", "-u", "8", "-m", 'odd "model"\\name']);
+    const config = runConfig(["--qps", "4", "-u", "8", "-m", 'odd "model"\\name']);
     const metrics = new RunMetrics();
     const interval = aggregateOf(
       [requestRecord(30), requestRecord(80)],

@@ -3,11 +3,12 @@ import { join } from "node:path";
 import * as hdr from "hdr-histogram-js";
 import { buildResults, type Results, writeResultsJson } from "../lib/results.ts";
 import { Aggregate, Recorder } from "../lib/stats.ts";
-import type { RequestRecord, RunConfig } from "../lib/types.ts";
+import type { RequestRecord } from "../lib/types.ts";
+import { runConfig } from "./_fixtures.ts";
 
 const API_KEY = "sk-test-0123456789abcdef";
 
-const config: RunConfig = {
+const config = runConfig(["-u", "4", "-r", "4", "-t", "2s", "-o", "10", "--warmup", "0"], {
   host: "http://bob:hunter2@127.0.0.1:8000",
   model: "llama",
   apiKey: API_KEY,
@@ -16,29 +17,9 @@ const config: RunConfig = {
     "X-Trace": "run-7",
     "X-Forward-Key": `key=${API_KEY}`,
   },
-  users: 4,
-  spawnRate: 4,
-  runTimeMs: 2000,
-  qpsDistribution: "constant",
-  promptTokens: 512,
-  maxTokens: 10,
-  maxTokensDistribution: "constant",
-  maxTokensRange: 0.3,
-  maxTokensJitter: 0,
-  chat: false,
-  stream: true,
-  temperature: 1,
-  tokenizer: "o200k_base",
-  warmupMs: 0,
   workers: 1,
-  transport: "node",
   timeoutMs: 60_000,
-  promptRandomize: false,
-  n: 1,
-  showResponse: false,
-  preflight: false,
-  stopGraceMs: 10_000,
-};
+});
 
 function record(overrides: Partial<RequestRecord> = {}): RequestRecord {
   return {

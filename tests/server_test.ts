@@ -10,7 +10,8 @@ import {
 } from "../lib/server.ts";
 import type { ResultsApp } from "../lib/server.ts";
 import type { MockRecord } from "../lib/mock.ts";
-import { configFrom, withMock, withTempDir } from "./_harness.ts";
+import { withMock, withTempDir } from "./_harness.ts";
+import { runConfig } from "./_fixtures.ts";
 import {
   aggregateOf,
   liveView,
@@ -49,7 +50,7 @@ async function post(app: ResultsApp, path: string, body: unknown, token?: string
 }
 
 Deno.test("every route answers through starting, running, stopping and done", async () => {
-  const config = configFrom(["-u", "4", "-m", "mock-model", "--serve", "0"]);
+  const config = runConfig(["-u", "4", "-m", "mock-model", "--serve", "0"]);
   const app = createResultsApp(config);
 
   const health = await (await get(app, "/healthz")).json();
@@ -141,7 +142,7 @@ Deno.test("every route answers through starting, running, stopping and done", as
 });
 
 Deno.test("ETags let pollers ask cheaply: 304 until the next view", async () => {
-  const config = configFrom(["-u", "2", "--serve", "0"]);
+  const config = runConfig(["-u", "2", "--serve", "0"]);
   const app = createResultsApp(config);
   app.update(liveView(config));
   for (const path of ["/api/results", "/api/timeseries"]) {
@@ -168,7 +169,7 @@ Deno.test("ETags let pollers ask cheaply: 304 until the next view", async () => 
 });
 
 Deno.test("control routes refuse without --serve-token, and without the right bearer token", async () => {
-  const open = createResultsApp(configFrom(["-u", "2", "--serve", "0"]));
+  const open = createResultsApp(runConfig(["-u", "2", "--serve", "0"]));
   open.setControl(recordingControl().control);
   for (const path of ["/api/stop", "/api/load"]) {
     const response = await post(open, path, { users: 3 }, "anything");
@@ -176,7 +177,7 @@ Deno.test("control routes refuse without --serve-token, and without the right be
     assert.match((await response.json()).error, /start llmload with --serve-token/);
   }
 
-  const config = configFrom(["-u", "2", "--serve", "0", "--serve-token", TOKEN]);
+  const config = runConfig(["-u", "2", "--serve", "0", "--serve-token", TOKEN]);
   const app = createResultsApp(config);
   const noToken = await post(app, "/api/stop", {});
   assert.equal(noToken.status, 401);
@@ -240,7 +241,7 @@ Deno.test("QPS changes are accepted in QPS mode", () => {
 });
 
 Deno.test("the API key and the serve token appear in no response", async () => {
-  const config = configFrom([
+  const config = runConfig([
     "-u",
     "2",
     "-k",
@@ -451,7 +452,7 @@ Deno.test("a port already taken is a usage error", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const { port } = listener.addr as Deno.NetAddr;
   try {
-    const config = configFrom(["--serve", `127.0.0.1:${port}`]);
+    const config = runConfig(["--serve", `127.0.0.1:${port}`]);
     await assert.rejects(
       startResultsServer(config),
       (error: Error) =>

@@ -4,32 +4,23 @@ import type { SummaryInfo } from "../lib/report.ts";
 import { buildResults, type Results } from "../lib/results.ts";
 import { Aggregate, Recorder } from "../lib/stats.ts";
 import { appendSummaryRow, summaryRow } from "../lib/summary_csv.ts";
-import type { RequestRecord, RunConfig } from "../lib/types.ts";
+import type { RequestRecord } from "../lib/types.ts";
+import { runConfig } from "./_fixtures.ts";
 
-const config: RunConfig = {
-  host: "http://127.0.0.1:8000",
-  headers: {},
-  users: 4,
-  spawnRate: 4,
-  qpsDistribution: "constant",
-  promptTokens: 512,
-  maxTokens: 11,
-  maxTokensDistribution: "constant",
-  maxTokensRange: 0.3,
-  maxTokensJitter: 0,
-  chat: false,
-  stream: true,
-  temperature: 1,
-  tokenizer: "o200k_base",
-  workers: 1,
-  transport: "node",
-  timeoutMs: 60_000,
-  promptRandomize: false,
-  n: 1,
-  showResponse: false,
-  preflight: false,
-  stopGraceMs: 10_000,
-};
+const config = runConfig([
+  "-H",
+  "http://127.0.0.1:8000",
+  "-u",
+  "4",
+  "-r",
+  "4",
+  "-o",
+  "11",
+  "--workers",
+  "1",
+  "--timeout",
+  "60s",
+]);
 
 const info: SummaryInfo = {
   generationTokens: "Constant(11)",

@@ -2,14 +2,15 @@ import assert from "node:assert/strict";
 import { resolveTarget } from "../lib/target.ts";
 import { UsageError } from "../lib/errors.ts";
 import { PROVIDER_NAMES, providerForHost, providerForOwner } from "../providers/mod.ts";
-import { configFrom, withMock } from "./_harness.ts";
+import { withMock } from "./_harness.ts";
+import { runConfig } from "./_fixtures.ts";
 
 /** A host where nothing listens: a test that reaches the network fails loudly. */
 const NOWHERE = "http://127.0.0.1:9";
 
 Deno.test("--provider wins over the host name and /v1/models", async () => {
   const target = await resolveTarget(
-    configFrom(["-H", "https://api.fireworks.ai/inference", "-m", "m", "--provider", "vllm"]),
+    runConfig(["-H", "https://api.fireworks.ai/inference", "-m", "m", "--provider", "vllm"]),
   );
   assert.deepEqual(target, {
     model: "m",
@@ -18,7 +19,7 @@ Deno.test("--provider wins over the host name and /v1/models", async () => {
     providerReason: "given by --provider",
   });
   await withMock({ ownedBy: "sglang" }, async (mock) => {
-    const fromFlag = await resolveTarget(configFrom(["-H", mock.url, "--provider", "tgi"]));
+    const fromFlag = await resolveTarget(runConfig(["-H", mock.url, "--provider", "tgi"]));
     assert.equal(fromFlag.provider, "tgi");
   });
 });
@@ -31,7 +32,7 @@ Deno.test("the host name picks fireworks, together, openai and anyscale", async 
     ["https://api.endpoints.anyscale.com", "anyscale", "anyscale"],
   ];
   for (const [host, provider, rule] of cases) {
-    const target = await resolveTarget(configFrom(["-H", host, "-m", "m"]));
+    const target = await resolveTarget(runConfig(["-H", host, "-m", "m"]));
     assert.equal(target.provider, provider, host);
     assert.equal(target.providerReason, `host name ${new URL(host).hostname} matches ${rule}`);
   }
@@ -50,7 +51,7 @@ Deno.test("otherwise /v1/models owned_by names the server", async () => {
   ];
   for (const [ownedBy, provider] of owners) {
     await withMock({ ownedBy }, async (mock) => {
-      const target = await resolveTarget(configFrom(["-H", mock.url]));
+      const target = await resolveTarget(runConfig(["-H", mock.url]));
       assert.equal(target.provider, provider, ownedBy);
       assert.equal(target.providerReason, `/v1/models says mock-model is owned_by '${ownedBy}'`);
       assert.equal(target.model, "mock-model");
@@ -69,11 +70,11 @@ Deno.test("with -m, the owned_by of that model counts, not the first one's", asy
     ]));
   try {
     const host = `http://127.0.0.1:${server.addr.port}`;
-    const target = await resolveTarget(configFrom(["-H", host, "-m", "b"]));
+    const target = await resolveTarget(runConfig(["-H", host, "-m", "b"]));
     assert.equal(target.provider, "fireworks");
     assert.equal(target.modelReason, "given by --model");
     await assert.rejects(
-      () => resolveTarget(configFrom(["-H", host])),
+      () => resolveTarget(runConfig(["-H", host])),
       /owned_by 'someone', which names no known server; pass --provider with one of openai,/,
     );
   } finally {
@@ -83,7 +84,7 @@ Deno.test("with -m, the owned_by of that model counts, not the first one's", asy
 
 Deno.test("an unknown owned_by is a usage error that lists every provider", async () => {
   await withMock({ ownedBy: "acme-inference" }, async (mock) => {
-    await assert.rejects(() => resolveTarget(configFrom(["-H", mock.url])), (error: Error) => {
+    await assert.rejects(() => resolveTarget(runConfig(["-H", mock.url])), (error: Error) => {
       assert.ok(error instanceof UsageError);
       assert.match(
         error.message,
@@ -98,11 +99,11 @@ Deno.test("an unknown owned_by is a usage error that lists every provider", asyn
 
 Deno.test("an unreachable /v1/models names the flags that would avoid it", async () => {
   await assert.rejects(
-    () => resolveTarget(configFrom(["-H", NOWHERE, "-m", "m"])),
+    () => resolveTarget(runConfig(["-H", NOWHERE, "-m", "m"])),
     /Cannot reach http:\/\/127\.0\.0\.1:9\/v1\/models to guess the provider .*pass --provider$/,
   );
   await assert.rejects(
-    () => resolveTarget(configFrom(["-H", NOWHERE])),
+    () => resolveTarget(runConfig(["-H", NOWHERE])),
     /to pick a model .*pass -m\/--model and --provider$/,
   );
 });
@@ -111,7 +112,7 @@ Deno.test("Triton and TGI need no /v1/models: their default model is used", asyn
   for (const provider of ["triton-infer", "triton-generate", "tgi"]) {
     const extra = provider === "triton-infer" ? ["--no-stream"] : [];
     const target = await resolveTarget(
-      configFrom(["-H", NOWHERE, "--provider", provider, ...extra]),
+      runConfig(["-H", NOWHERE, "--provider", provider, ...extra]),
     );
     assert.equal(target.model, provider === "tgi" ? "tgi" : "ensemble");
     assert.match(target.modelReason, new RegExp(`^default of ${provider}`));
@@ -127,13 +128,13 @@ Deno.test("modes a dialect cannot serve are refused before the run", async () =>
   ] as const;
   for (const [args, message] of refused) {
     await assert.rejects(
-      () => resolveTarget(configFrom(["-H", NOWHERE, "-m", "m", ...args])),
+      () => resolveTarget(runConfig(["-H", NOWHERE, "-m", "m", ...args])),
       (error: Error) => error instanceof UsageError && error.message.includes(message),
       args.join(" "),
     );
   }
   const probing = await resolveTarget(
-    configFrom(["-H", NOWHERE, "-m", "m", "--provider", "triton-infer"]),
+    runConfig(["-H", NOWHERE, "-m", "m", "--provider", "triton-infer"]),
     { checkModes: false },
   );
   assert.equal(probing.provider, "triton-infer");

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { feedSeries, foldPoints, pointFromView, TimeSeries } from "../lib/timeseries.ts";
 import type { TimePoint } from "../lib/timeseries.ts";
 import { aggregateOf, liveView, requestRecord } from "./_server_harness.ts";
-import { configFrom } from "./_harness.ts";
+import { runConfig } from "./_fixtures.ts";
 
-const config = configFrom(["-u", "4"]);
+const config = runConfig(["-u", "4"]);
 
 function assertNear(actual: number | null, expected: number) {
   assert.ok(
