@@ -126,7 +126,8 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
   const interval = new Aggregate();
   // Every request of the run, warm-up included: what --max-requests and --max-fail-ratio count.
   const allTime = { ok: 0, failed: 0 };
-  const monitor = createClientMonitor(Math.min(shardCount, navigator.hardwareConcurrency));
+  // The coordinator thread and the runtime's I/O threads work beside the shards.
+  const monitor = createClientMonitor(Math.min(shardCount + 1, navigator.hardwareConcurrency));
   let state: RunState = "starting";
   let load: CurrentLoad = { users: config.users, qps: config.qps };
   const warnings: string[] = [...plan.warnings];

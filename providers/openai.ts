@@ -6,7 +6,6 @@
  * @module
  */
 import type { Chunk, Provider, ProviderOptions, Sample, Usage } from "../lib/types.ts";
-import { scanPlainText } from "./_openai_fast.ts";
 import { usageOf } from "./_shared.ts";
 
 /** Request fields a derived dialect adds to every body (e.g. `ignore_eos`). */
@@ -81,11 +80,6 @@ export function createOpenAIProvider(
 
   function parseEvent(data: string): Chunk | null {
     if (data === "[DONE]") return null;
-    // Most token events are plain enough to read without JSON.parse (see _openai_fast.ts).
-    const text = scanPlainText(data);
-    if (text !== undefined) {
-      return { text, reasoning: "", logprobTokens: undefined, usage: undefined };
-    }
     return parseOpenAIPayload(JSON.parse(data));
   }
 
