@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { ProviderOptions, Usage } from "../lib/types.ts";
+import type { Usage } from "../lib/types.ts";
 
 /** A parsed payload: a JSON object whose fields are read defensively. */
 export type Payload = Record<string, unknown>;
