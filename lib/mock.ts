@@ -17,7 +17,13 @@
  * Built on `Deno.serve` with a `ReadableStream` body per stream rather than `node:http`:
  * measured on Deno 2.9.6 (1,000 and 200 streams x 50 events, 20 ms apart), `Deno.serve` spent
  * about 22-25 µs of server CPU per SSE event against 31-32 µs for `node:http`, whose server in
- * Deno is itself a layer over the same machinery.
+ * Deno is itself a layer over the same machinery. With `faults`, the mock serves through
+ * `node:http` instead (`mock_node.ts`): some faults act on the connection, which `Deno.serve`
+ * does not expose.
+ *
+ * `faults` inject each {@link FAULT_KINDS} kind into its share of the generation requests of
+ * every route and dialect (drawn with the seeded random source); `/v1/models`, `/api/tags` and
+ * `/mock/requests` are never faulted. Each record names the fault its request got.
  *
  * @example
  * ```ts
@@ -36,14 +42,26 @@
 
 import { UsageError } from "./errors.ts";
 import { PROVIDER_NAMES } from "../providers/mod.ts";
+import { loadTokenizer } from "./tokenizer.ts";
 import { errorBody, type OpenAIFlavour, parseOpenAIRequest } from "./mock_payload.ts";
+import {
+  FAULT_KINDS,
+  FAULT_STATUS,
+  type FaultKind,
+  type FaultSpec,
+  type FaultyBody,
+  faultyBody,
+  pickFault,
+} from "./mock_faults.ts";
 import { llamacppErrorBody, parseLlamacppRequest } from "./mock_llamacpp.ts";
+import { type ConnectionInfo, serveNode, withConnectionFault } from "./mock_node.ts";
 import { ollamaErrorBody, ollamaTags, parseOllamaRequest } from "./mock_ollama.ts";
 import { parseTgiRequest, tgiErrorBody } from "./mock_tgi.ts";
 import { parseTritonGenerate, parseTritonInfer, tritonErrorBody } from "./mock_triton.ts";
-import { type MockReply, type ParsedRequest, wholeStream } from "./mock_wire.ts";
+import { type CountTokens, type MockReply, type ParsedRequest, wholeStream } from "./mock_wire.ts";
 
 export { MOCK_WORDS } from "./mock_wire.ts";
+export type { FaultKind, FaultSpec } from "./mock_faults.ts";
 
 /** Dialects the mock can imitate on its OpenAI routes: every `--provider` name. */
 export const MOCK_DIALECTS: readonly string[] = PROVIDER_NAMES;
@@ -97,8 +115,13 @@ export interface MockOptions {
   readonly stopEarly?: boolean;
   /** With `stopEarly`, disregard `ignore_eos` and `min_tokens` too, as some servers do. */
   readonly ignoreLengthControls?: boolean;
-  /** Seed of the jitter's random source; `undefined` uses `Math.random`. */
+  /** Seed of the random source of jitter, early stops and faults; `undefined` uses `Math.random`. */
   readonly seed?: number;
+  /**
+   * Faults to inject, each into its share of generation requests (rates add up to at most 1).
+   * Any fault makes the mock serve through `node:http`. Default none.
+   */
+  readonly faults?: readonly FaultSpec[];
   /**
    * Records kept in memory; older ones are dropped. Default: all of them. Long benchmarks should
    * set a bound or call `clearRecords()`, since each record holds the request body.
@@ -137,10 +160,19 @@ export interface MockRecord {
   readonly doneAt?: number;
   /** Largest gap between consecutive token writes, in ms; 0 with fewer than two writes. */
   readonly maxGapMs: number;
-  /** HTTP status of the response; 0 until decided. */
+  /** HTTP status of the response; 0 until decided, and for a request refused by a fault. */
   readonly status: number;
   /** Whether the client went away or `close()` cut the response short. */
   readonly aborted: boolean;
+  /** The fault injected into this request's reply, if any. */
+  readonly fault?: FaultKind;
+  /**
+   * Whether the request came on a kept-alive connection that carried earlier requests; known
+   * only when faults are injected. `refuse` hits only requests on new connections: one dropped
+   * on a kept-alive connection is resent by HTTP clients (Deno's, behind both llmload transports,
+   * depending on timing), and the mock could no longer count requests as the client meant them.
+   */
+  readonly reusedConnection?: boolean;
 }
 
 /** A running mock server. */
@@ -177,6 +209,10 @@ interface MockState {
   readonly ignoreLengthControls: boolean;
   readonly maxRecords: number;
   readonly random: () => number;
+  readonly faults: readonly FaultSpec[];
+  /** Refusals drawn on kept-alive connections, waiting for a request on a new connection. */
+  pendingRefusals: number;
+  readonly countTokens: CountTokens;
   readonly created: number;
   readonly idTag: string;
   records: LiveRecord[];
@@ -191,8 +227,10 @@ const encoder = new TextEncoder();
 /**
  * Starts the mock server and resolves once it listens.
  *
- * Prompt tokens in `usage` are an approximation: the count of whitespace-separated words in the
- * prompt (completions) or in the messages' text content (chat). Completion tokens are exact:
+ * Prompt tokens in `usage` (and in each dialect's equivalent) are counted with tiktoken's
+ * o200k_base, llmload's default tokenizer, so llmload's prompt-token check agrees with the mock
+ * for completions: the prompt (completions), or the messages' text content without any chat
+ * template (chat). Each distinct prompt is counted once. Completion tokens are exact:
  * every response carries exactly the tokens asked for (`max_tokens` or the dialect's field; 16
  * when an OpenAI request gives none), cycling through `MOCK_WORDS`, with `finish_reason:
  * "length"`, unless `stopEarly` ends it sooner (`finish_reason: "stop"`).
@@ -206,18 +244,17 @@ const encoder = new TextEncoder();
  * @throws {UsageError} when an option is out of range
  */
 export async function startMock(options: MockOptions = {}): Promise<MockServer> {
-  const state = createState(options);
+  const tokenizer = await loadTokenizer("o200k_base");
+  const state = createState(options, cachedCount((text) => tokenizer.count(text)));
   const hostname = options.hostname ?? "127.0.0.1";
   const port = checkNumber("port", options.port ?? 0, { max: 65535 });
-  const { promise: listening, resolve: onListen } = Promise.withResolvers<void>();
-  const server = Deno.serve({
-    hostname,
-    port,
-    onListen: () => onListen(),
-    onError: (error) => jsonResponse(500, errorBody(String(error), serverError)),
-  }, (request) => route(state, request));
-  await listening;
-  const bound = server.addr.port;
+  const onError = (error: unknown) => jsonResponse(500, errorBody(String(error), serverError));
+  const handler = (request: Request, connection?: ConnectionInfo) =>
+    route(state, request, connection);
+  const server = state.faults.length > 0
+    ? await serveNode({ hostname, port, handler, onError })
+    : await serveDeno({ hostname, port, handler, onError });
+  const bound = server.port;
   let closed: Promise<void> | undefined;
   return {
     url: `http://${urlHost(hostname)}:${bound}`,
@@ -233,10 +270,53 @@ export async function startMock(options: MockOptions = {}): Promise<MockServer> 
   };
 }
 
+/** A server the mock runs on: `Deno.serve`, or `node:http` when faults need the connection. */
+interface RunningServer {
+  readonly port: number;
+  shutdown(): Promise<void>;
+}
+
+async function serveDeno(options: {
+  hostname: string;
+  port: number;
+  handler: (request: Request) => Response | Promise<Response>;
+  onError: (error: unknown) => Response;
+}): Promise<RunningServer> {
+  const { promise: listening, resolve: onListen } = Promise.withResolvers<void>();
+  const server = Deno.serve({
+    hostname: options.hostname,
+    port: options.port,
+    onListen: () => onListen(),
+    onError: options.onError,
+  }, (request) => options.handler(request));
+  await listening;
+  return { port: server.addr.port, shutdown: () => server.shutdown() };
+}
+
+/** Prompts counted and remembered at most; past that the memory starts afresh. */
+const COUNT_CACHE_SIZE = 256;
+
+/**
+ * Remembers the counts of recent prompts: a load test sends the same prompt again and again,
+ * and counting a 512-token prompt with tiktoken costs about half a millisecond.
+ */
+function cachedCount(count: CountTokens): CountTokens {
+  const counts = new Map<string, number>();
+  return function countCached(text: string): number {
+    let tokens = counts.get(text);
+    if (tokens === undefined) {
+      tokens = count(text);
+      if (counts.size >= COUNT_CACHE_SIZE) counts.clear();
+      counts.set(text, tokens);
+    }
+    return tokens;
+  };
+}
+
 const badRequest = { type: "invalid_request_error", code: "invalid_request" };
 const serverError = { type: "server_error", code: "internal_error" };
 
-function createState(options: MockOptions): MockState {
+function createState(options: MockOptions, countTokens: CountTokens): MockState {
   const models = options.models ?? ["mock-model"];
   if (models.length === 0 || models.some((m) => typeof m !== "string" || m === "")) {
     const given = JSON.stringify(models);
@@ -265,6 +345,9 @@ function createState(options: MockOptions): MockState {
       ? Infinity
       : checkNumber("maxRecords", options.maxRecords, {}),
     random: options.seed === undefined ? Math.random : mulberry32(options.seed),
+    faults: checkFaults(options.faults ?? []),
+    pendingRefusals: 0,
+    countTokens,
     created: Math.floor(Date.now() / 1000),
     idTag: Math.floor(Math.random() * 0x100000000).toString(16).padStart(8, "0"),
     records: [],
@@ -272,6 +355,24 @@ function createState(options: MockOptions): MockState {
     closing: false,
     inFlight: new Set(),
   };
+}
+
+function checkFaults(faults: readonly FaultSpec[]): readonly FaultSpec[] {
+  for (const fault of faults) {
+    if (!(fault.kind in FAULT_KINDS) || !(fault.rate > 0 && fault.rate <= 1)) {
+      throw new UsageError(
+        `Cannot start the mock server with fault ${JSON.stringify(fault)}: expected a kind of ` +
+          `${Object.keys(FAULT_KINDS).join(", ")} and a rate above 0 and at most 1`,
+      );
+    }
+  }
+  const total = faults.reduce((sum, fault) => sum + fault.rate, 0);
+  if (total > 1 + 1e-9) {
+    throw new UsageError(
+      `Cannot start the mock server with fault rates adding up to ${total}: expected at most 1`,
+    );
+  }
+  return faults;
 }
 
 function checkNumber(name: string, value: number, options: { max?: number }): number {
@@ -289,7 +390,7 @@ function urlHost(hostname: string): string {
   return hostname.includes(":") ? `[${hostname}]` : hostname;
 }
 
-async function closeServer(state: MockState, server: Deno.HttpServer): Promise<void> {
+async function closeServer(state: MockState, server: RunningServer): Promise<void> {
   state.closing = true;
   for (const flight of [...state.inFlight]) flight.abort();
   state.inFlight.clear();
@@ -356,20 +457,27 @@ interface GenerationRoute {
 
 const TRITON_PATH = /^\/v2\/models\/([^/]+)\/(generate|generate_stream|infer)$/;
 
+/** `type` and `code` of an OpenAI error body, by status, as OpenAI sends them. */
+const OPENAI_ERRORS: Readonly<Record<number, { type: string; code: string }>> = {
+  400: badRequest,
+  401: { type: "invalid_request_error", code: "invalid_api_key" },
+  404: { type: "invalid_request_error", code: "model_not_found" },
+  429: { type: "requests", code: "rate_limit_exceeded" },
+  500: serverError,
+};
+
 function openAIError(message: string, status: number): string {
-  return errorBody(
-    message,
-    status === 400 ? badRequest : { type: "server_error", code: "closing" },
-  );
+  return errorBody(message, OPENAI_ERRORS[status] ?? { type: "server_error", code: "closing" });
 }
 
 /** The generation route at `path`, or `undefined`. */
 function generationRoute(state: MockState, path: string): GenerationRoute | undefined {
   const model = state.models[0];
+  const countTokens = state.countTokens;
   switch (path) {
     case "/v1/completions":
     case "/v1/chat/completions": {
-      const options = { chat: path === "/v1/chat/completions", models: state.models };
+      const options = { chat: path === "/v1/chat/completions", models: state.models, countTokens };
       return {
         parse: (body) => parseOpenAIRequest(body, { ...options, flavour: state.flavour }),
         errorBody: openAIError,
@@ -378,18 +486,21 @@ function generationRoute(state: MockState, path: string): GenerationRoute | unde
     case "/generate":
     case "/generate_stream": {
       const stream = path === "/generate_stream";
-      return { parse: (body) => parseTgiRequest(body, { stream, model }), errorBody: tgiErrorBody };
+      return {
+        parse: (body) => parseTgiRequest(body, { stream, model, countTokens }),
+        errorBody: tgiErrorBody,
+      };
     }
     case "/completion":
       return {
-        parse: (body) => parseLlamacppRequest(body, { model }),
+        parse: (body) => parseLlamacppRequest(body, { model, countTokens }),
         errorBody: llamacppErrorBody,
       };
     case "/api/generate":
     case "/api/chat": {
       const chat = path === "/api/chat";
       return {
-        parse: (body) => parseOllamaRequest(body, { chat, models: state.models }),
+        parse: (body) => parseOllamaRequest(body, { chat, models: state.models, countTokens }),
         errorBody: ollamaErrorBody,
       };
     }
@@ -411,12 +522,18 @@ function generationRoute(state: MockState, path: string): GenerationRoute | unde
   };
 }
 
-function route(state: MockState, request: Request): Response | Promise<Response> {
+function route(
+  state: MockState,
+  request: Request,
+  connection?: ConnectionInfo,
+): Response | Promise<Response> {
   const path = pathOf(request.url);
   const method = request.method;
   const generation = generationRoute(state, path);
   if (generation !== undefined) {
-    if (method === "POST") return generate(state, request, { path, route: generation });
+    if (method === "POST") {
+      return generate(state, request, { path, route: generation, reused: connection?.reused });
+    }
   } else if (path === "/v1/models") {
     if (method === "GET") return modelList(state);
   } else if (path === "/api/tags") {
@@ -471,7 +588,7 @@ function replyLength(state: MockState, parsed: ParsedRequest): number {
 async function generate(
   state: MockState,
   request: Request,
-  target: { path: string; route: GenerationRoute },
+  target: { path: string; route: GenerationRoute; reused?: boolean },
 ): Promise<Response> {
   const record: LiveRecord = {
     seq: ++state.seq,
@@ -487,6 +604,7 @@ async function generate(
     status: 0,
     aborted: false,
   };
+  if (target.reused !== undefined) record.reusedConnection = target.reused;
   addRecord(state, record);
   const fail = (message: string, status = 400) => reject(record, target.route, { message, status });
   let text: string;
@@ -506,6 +624,21 @@ async function generate(
   record.body = body;
   const parsed = target.route.parse(body);
   if (typeof parsed === "string") return fail(parsed);
+  const { fault, closeAfter } = drawFault(state, target.reused);
+  const status = fault === undefined ? undefined : FAULT_STATUS[fault];
+  if (status !== undefined) {
+    record.fault = fault;
+    return reject(record, target.route, {
+      message: faultMessage(fault!, { request, model: parsed.model }),
+      status,
+      headers: status === 429 ? { "retry-after": "1" } : undefined,
+    });
+  }
+  if (fault === "refuse") {
+    record.fault = fault;
+    record.doneAt = now();
+    return withConnectionFault(new Response(null), "drop");
+  }
   const tokens = replyLength(state, parsed);
   const reply = parsed.reply({
     id: `mock${state.idTag}${record.seq}`,
@@ -520,27 +653,101 @@ async function generate(
     record.aborted = true;
     return fail("The mock server is closing", 503);
   }
+  const faulty = fault === undefined ? undefined : faultyBody(reply, fault);
+  if (faulty !== undefined) {
+    record.fault = fault;
+    return faultyResponse(state, faulty, {
+      record,
+      firstAt: bodyReadAt + firstWriteDelay(state, reply),
+    });
+  }
+  const response = await serveReply(state, reply, { record, bodyReadAt, route: target.route });
+  if (fault === "keepalive_close") record.fault = fault;
+  else if (!closeAfter) return response;
+  return withConnectionFault(response, "close");
+}
+
+/**
+ * The fault of one request. `refuse` only ever hits a request on a new connection: a request
+ * dropped unanswered on a kept-alive connection looks to an HTTP client like one sent just as
+ * the server closed the idle connection, and clients resend those, sometimes (Deno's, behind
+ * both llmload transports, depending on timing), so the mock could not tell how many requests
+ * the client meant to send. A refusal drawn on a kept-alive connection therefore waits: that
+ * request is answered and its connection closed after it, and the next request that comes on a
+ * new connection is refused instead.
+ */
+function drawFault(
+  state: MockState,
+  reused: boolean | undefined,
+): { fault?: FaultKind; closeAfter: boolean } {
+  if (state.faults.length === 0) return { closeAfter: false };
+  if (reused === false && state.pendingRefusals > 0) {
+    state.pendingRefusals--;
+    return { fault: "refuse", closeAfter: false };
+  }
+  const fault = pickFault(state.faults, state.random());
+  if (fault !== "refuse" || !reused) return { fault, closeAfter: false };
+  state.pendingRefusals++;
+  return { closeAfter: true };
+}
+
+/** When a reply's first write is due after the request: its first token, or its whole body. */
+function firstWriteDelay(state: MockState, reply: MockReply): number {
+  let delay = state.ttftMs * jitterFactor(state);
+  if (!reply.stream) {
+    for (let k = 1; k < reply.tokens; k++) delay += state.itlMs * jitterFactor(state);
+  }
+  return delay;
+}
+
+/** The reply, timed: streamed token by token, or sent whole once it would be generated. */
+async function serveReply(
+  state: MockState,
+  reply: MockReply,
+  options: { record: LiveRecord; bodyReadAt: number; route: GenerationRoute },
+): Promise<Response> {
+  const { record, bodyReadAt } = options;
   if (reply.stream && state.itlMs > 0) {
     return timedStream(state, reply, { record, start: bodyReadAt });
   }
-  let delay = state.ttftMs * jitterFactor(state);
-  if (!reply.stream) {
-    for (let k = 1; k < tokens; k++) delay += state.itlMs * jitterFactor(state);
-  }
+  const delay = firstWriteDelay(state, reply);
   if (delay > 0) {
     if (!await waitUntil(state, bodyReadAt + delay)) {
       record.aborted = true;
-      return fail("The mock server is closing", 503);
+      return reject(record, options.route, { message: "The mock server is closing", status: 503 });
     }
   }
   const payload = reply.stream ? wholeStream(reply) : reply.json();
   const sentAt = now();
-  record.tokensSent = tokens;
+  record.tokensSent = reply.tokens;
   record.firstTokenAt = sentAt;
   record.lastTokenAt = sentAt;
   record.doneAt = sentAt;
   record.status = 200;
   return new Response(payload, { headers: headersOf(reply) });
+}
+
+/** The error message of a status fault, as such a server words it. */
+function faultMessage(fault: FaultKind, context: { request: Request; model: string }): string {
+  switch (fault) {
+    case "http_400":
+      return "Injected fault: this request is invalid";
+    case "http_401": {
+      // Echoed in full on purpose: llmload must keep it out of everything it prints or writes.
+      const authorization = context.request.headers.get("authorization");
+      return authorization === null
+        ? "You didn't provide an API key"
+        : `Incorrect API key provided: ${authorization}`;
+    }
+    case "http_404":
+      return `The model '${context.model}' does not exist`;
+    case "http_429":
+      return "Rate limit reached: retry after 1 s";
+    case "http_500":
+      return "Injected fault: internal server error";
+    default:
+      return "Injected fault: the server is overloaded, try again later";
+  }
 }
 
 function headersOf(reply: MockReply): Record<string, string> {
@@ -552,11 +759,14 @@ function headersOf(reply: MockReply): Record<string, string> {
 function reject(
   record: LiveRecord,
   route: GenerationRoute,
-  error: { message: string; status: number },
+  error: { message: string; status: number; headers?: Record<string, string> },
 ): Response {
   record.status = error.status;
   record.doneAt = now();
-  return jsonResponse(error.status, route.errorBody(error.message, error.status));
+  return new Response(route.errorBody(error.message, error.status), {
+    status: error.status,
+    headers: { ...JSON_HEADERS, ...error.headers },
+  });
 }
 
 /**
@@ -612,8 +822,12 @@ function timedStream(
   let sent = 0;
   let target = options.start + state.ttftMs * jitterFactor(state);
   let lastAt = 0;
+  // Set once the stream is cut off. The client can cancel it from inside an enqueue (Deno.serve
+  // writes synchronously and cancels on a failed write), after which no timer may be set.
+  let ended = false;
   const flight: InFlight = {
     abort() {
+      ended = true;
       clearTimeout(timer);
       record.aborted = true;
       try {
@@ -624,6 +838,7 @@ function timedStream(
     },
   };
   function tick(): void {
+    if (ended) return;
     const at = now();
     if (at < target) {
       timer = setTimeout(tick, Math.ceil(target - at));
@@ -646,6 +861,7 @@ function timedStream(
     lastAt = at;
     record.lastTokenAt = at;
     record.tokensSent = ++sent;
+    if (ended) return;
     if (last) {
       controller.close();
       state.inFlight.delete(flight);
@@ -663,6 +879,7 @@ function timedStream(
       timer = setTimeout(tick, Math.max(0, Math.ceil(target - now())));
     },
     cancel() {
+      ended = true;
       clearTimeout(timer);
       state.inFlight.delete(flight);
       record.aborted = true;
@@ -670,4 +887,95 @@ function timedStream(
   });
   record.status = 200;
   return new Response(body, { headers: headersOf(reply) });
+}
+
+/**
+ * A reply with a content fault: the head at once, the first piece at `firstAt`, then one piece
+ * per interval, then the ending: the body ends, the stream errors (the connection is reset at
+ * the moment the next piece was due), or nothing more is ever sent (until the client leaves or
+ * `close()`).
+ */
+function faultyResponse(
+  state: MockState,
+  body: FaultyBody,
+  options: { record: LiveRecord; firstAt: number },
+): Response {
+  const { record } = options;
+  const { pieces } = body;
+  let controller: ReadableStreamDefaultController<Uint8Array>;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let next = 0;
+  let target = options.firstAt;
+  let lastAt = 0;
+  let ended = false; // as in timedStream: cancelled, maybe from inside an enqueue
+  const flight: InFlight = {
+    abort() {
+      ended = true;
+      clearTimeout(timer);
+      record.aborted = true;
+      try {
+        controller.error(new Error("The mock server closed the stream"));
+      } catch {
+        // Already closed or cancelled by the client: nothing to abort.
+      }
+    },
+  };
+  function schedule(): void {
+    timer = setTimeout(tick, Math.max(0, Math.ceil(target - now())));
+  }
+  function tick(): void {
+    if (ended) return;
+    const at = now();
+    if (at < target) {
+      timer = setTimeout(tick, Math.ceil(target - at));
+      return;
+    }
+    if (next === pieces.length) {
+      // Only a reset gets here: closing happens with the last piece, a stall never ticks again.
+      state.inFlight.delete(flight);
+      controller.error(new Error("Injected fault: connection reset"));
+      return;
+    }
+    const piece = pieces[next++];
+    controller.enqueue(piece.bytes);
+    if (piece.tokens > 0) {
+      if (record.tokensSent === 0) record.firstTokenAt = at;
+      else if (at - lastAt > record.maxGapMs) record.maxGapMs = at - lastAt;
+      lastAt = at;
+      record.lastTokenAt = at;
+      record.tokensSent += piece.tokens;
+    }
+    if (ended) return;
+    target += body.intervalMs ?? state.itlMs * jitterFactor(state);
+    if (next < pieces.length) schedule();
+    else end();
+  }
+  function end(): void {
+    if (body.ending === "close") {
+      controller.close();
+      state.inFlight.delete(flight);
+      record.doneAt = now();
+    } else if (body.ending === "reset") {
+      schedule();
+    }
+  }
+  const stream = new ReadableStream<Uint8Array>({
+    start(c) {
+      controller = c;
+      if (body.head !== null) c.enqueue(body.head);
+      state.inFlight.add(flight);
+      if (pieces.length === 0) end();
+      else schedule();
+    },
+    cancel() {
+      ended = true;
+      clearTimeout(timer);
+      state.inFlight.delete(flight);
+      record.aborted = true;
+    },
+  });
+  record.status = 200;
+  return new Response(stream, {
+    headers: { "content-type": body.contentType, "cache-control": "no-cache" },
+  });
 }

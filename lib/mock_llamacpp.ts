@@ -10,6 +10,7 @@
  */
 import {
   asObject,
+  type CountTokens,
   countWords,
   generatedText,
   JSON_TYPE,
@@ -36,10 +37,13 @@ const PROBABILITIES: readonly string[] = MOCK_WORDS.map((word, i) =>
   })
 );
 
-/** Reads a llama.cpp `/completion` request, or returns why it is invalid. */
+/**
+ * Reads a llama.cpp `/completion` request, or returns why it is invalid. `countTokens` counts the
+ * prompt for `tokens_evaluated` (default: whitespace-separated words).
+ */
 export function parseLlamacppRequest(
   body: unknown,
-  options: { model: string },
+  options: { model: string; countTokens?: CountTokens },
 ): ParsedRequest | string {
   const fields = asObject(body);
   if (typeof fields === "string") return fields;
@@ -52,7 +56,7 @@ export function parseLlamacppRequest(
   if (typeof maxTokens === "string") return maxTokens;
   const stream = fields.stream === true;
   const probs = typeof fields.n_probs === "number" && fields.n_probs > 0;
-  const promptTokens = countWords(fields.prompt);
+  const promptTokens = (options.countTokens ?? countWords)(fields.prompt);
   const model = JSON.stringify(options.model);
   return {
     model: options.model,

@@ -9,6 +9,7 @@
  */
 import {
   asObject,
+  type CountTokens,
   countWords,
   generatedText,
   JSON_TYPE,
@@ -26,10 +27,13 @@ const DEFAULT_PREDICT = 128;
 /** A fixed timestamp: the mock's replies do not need a clock. */
 const CREATED_AT = "2025-01-01T00:00:00.000000Z";
 
-/** Reads an Ollama generate or chat request, or returns why it is invalid. */
+/**
+ * Reads an Ollama generate or chat request, or returns why it is invalid. `countTokens` counts the
+ * prompt or message texts for `prompt_eval_count` (default: whitespace-separated words).
+ */
 export function parseOllamaRequest(
   body: unknown,
-  options: { chat: boolean; models: readonly string[] },
+  options: { chat: boolean; models: readonly string[]; countTokens?: CountTokens },
 ): ParsedRequest | string {
   const fields = asObject(body);
   if (typeof fields === "string") return fields;
@@ -54,7 +58,8 @@ export function parseOllamaRequest(
   if (typeof maxTokens === "string") return maxTokens;
   const stream = fields.stream !== false;
   const logprobs = fields.logprobs === true;
-  const promptTokens = promptText.reduce((sum, text) => sum + countWords(text), 0);
+  const count = options.countTokens ?? countWords;
+  const promptTokens = promptText.reduce((sum, text) => sum + count(text), 0);
   const open = `{"model":${JSON.stringify(model)},"created_at":"${CREATED_AT}",`;
   const piece = (text: string) =>
     options.chat ? `"message":{"role":"assistant","content":${text}}` : `"response":${text}`;

@@ -11,6 +11,7 @@
  */
 import {
   asObject,
+  type CountTokens,
   countWords,
   type FinishReason,
   generatedText,
@@ -98,6 +99,8 @@ export interface OpenAIRouteOptions {
   readonly models: readonly string[];
   /** The server imitated. */
   readonly flavour: OpenAIFlavour;
+  /** Counts prompt tokens for `usage`. Default {@link countWords}. */
+  readonly countTokens?: CountTokens;
 }
 
 /**
@@ -146,7 +149,10 @@ export function parseOpenAIRequest(
         created: common.created,
         model: named,
         tokens: common.tokens,
-        promptTokens: approxPromptTokens(fields, options.chat),
+        promptTokens: countPromptTokens(fields, {
+          chat: options.chat,
+          countTokens: options.countTokens,
+        }),
         logprobs: logprobs !== undefined && logprobs !== null && logprobs !== false,
         includeUsage: stream && streamOptions?.include_usage === true,
         finishReason: common.finishReason,
@@ -266,24 +272,30 @@ export function jsonReply(spec: ReplySpec): string {
 }
 
 /**
- * The mock's prompt token count: whitespace-separated words. Completions: `prompt` as a string,
- * an array of strings, or token ids (each id one token). Chat: the `content` of every message,
- * as a string or as `{type: "text", text}` parts. Anything else counts 0.
+ * The mock's prompt token count, by `countTokens` (whitespace-separated words by default).
+ * Completions: `prompt` as a string, an array of strings, or token ids (each id one token).
+ * Chat: the text of every message, as a string `content` or `{type: "text", text}` parts, and
+ * nothing for the chat template (a real server's count is higher; llmload does not compare
+ * chat counts). Anything else counts 0.
  */
-export function approxPromptTokens(body: Record<string, unknown>, chat: boolean): number {
-  if (chat) {
-    return messagesText(body.messages).reduce((sum, text) => sum + countWords(text), 0);
+export function countPromptTokens(
+  body: Record<string, unknown>,
+  options: { readonly chat: boolean; readonly countTokens?: CountTokens },
+): number {
+  const count = options.countTokens ?? countWords;
+  if (options.chat) {
+    return messagesText(body.messages).reduce((sum, text) => sum + count(text), 0);
   }
   const prompt = body.prompt;
-  if (typeof prompt === "string") return countWords(prompt);
+  if (typeof prompt === "string") return count(prompt);
   if (!Array.isArray(prompt)) return 0;
-  let count = 0;
+  let total = 0;
   for (const item of prompt) {
-    if (typeof item === "string") count += countWords(item);
-    else if (typeof item === "number") count += 1;
-    else if (Array.isArray(item)) count += item.length;
+    if (typeof item === "string") total += count(item);
+    else if (typeof item === "number") total += 1;
+    else if (Array.isArray(item)) total += item.length;
   }
-  return count;
+  return total;
 }
 
 /** An OpenAI-style error body: `{error: {message, type, param, code}}`. */

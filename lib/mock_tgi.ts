@@ -10,6 +10,7 @@
  */
 import {
   asObject,
+  type CountTokens,
   countWords,
   generatedText,
   JSON_TYPE,
@@ -26,10 +27,13 @@ import {
 /** TGI's default `max_new_tokens`. */
 const DEFAULT_NEW_TOKENS = 100;
 
-/** Reads a TGI generate request, or returns why it is invalid. */
+/**
+ * Reads a TGI generate request, or returns why it is invalid. `countTokens` counts the prompt for
+ * `details.input_length` (default: whitespace-separated words).
+ */
 export function parseTgiRequest(
   body: unknown,
-  options: { stream: boolean; model: string },
+  options: { stream: boolean; model: string; countTokens?: CountTokens },
 ): ParsedRequest | string {
   const fields = asObject(body);
   if (typeof fields === "string") return fields;
@@ -46,7 +50,7 @@ export function parseTgiRequest(
   }
   const maxTokens = readLength(parameters.max_new_tokens, "max_new_tokens", DEFAULT_NEW_TOKENS);
   if (typeof maxTokens === "string") return maxTokens;
-  const promptTokens = countWords(fields.inputs);
+  const promptTokens = (options.countTokens ?? countWords)(fields.inputs);
   const details = parameters.details === true;
   return {
     model: options.model,

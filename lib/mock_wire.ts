@@ -126,6 +126,12 @@ export function wholeStream(reply: MockReply): string {
   return parts.head + tokens + (parts.last ?? parts.tail);
 }
 
+/**
+ * Counts the tokens of a prompt text. The server uses tiktoken's o200k_base (see `startMock`);
+ * pure callers and tests may pass {@link countWords}.
+ */
+export type CountTokens = (text: string) => number;
+
 /** Counts whitespace-separated words without splitting (prompts can be long). */
 export function countWords(text: string): number {
   let count = 0;

@@ -159,6 +159,7 @@ function observe(inner: Provider): { provider: Provider; seen: Observed } {
   const provider: Provider = {
     name: inner.name,
     framing: inner.framing,
+    endMarker: inner.endMarker,
     request: (sample) => inner.request(sample),
     parseEvent(data) {
       const chunk = inner.parseEvent(data);

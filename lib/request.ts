@@ -3,6 +3,25 @@
  * and the provider read it, and the outcome is a {@link RequestRecord} or a classified
  * {@link RequestFailure}. This is the hot path: per chunk it does only what a metric needs.
  *
+ * Whatever the server does, a request ends exactly once, as a record or as one failure:
+ * - an HTTP status outside 2xx: `http_4xx`, `http_5xx` or `http_other`, with the status and the
+ *   server's error message;
+ * - no response at all (refused, dropped before the status line, DNS): `connect`. llmload never
+ *   retries: the server may have read the request, and a retry would make it see more requests
+ *   than llmload counts. (Deno's HTTP client, under both transports, does resend on its own a
+ *   request that a kept-alive connection dropped before answering, as most HTTP clients do.)
+ * - no complete response within `timeoutMs` (a stall, a trickle): `timeout`, even when the
+ *   transport fails to end on the abort;
+ * - a response that cannot be read (connection reset mid-stream, malformed JSON, a stream that
+ *   ends without its end marker, an event over {@link MAX_EVENT_CHARS}, a body over
+ *   {@link MAX_BODY_CHARS}, a stream without `text/event-stream`, an empty body): `bad_response`,
+ *   ended as soon as it is known, without reading the rest;
+ * - the run stopping: `aborted`.
+ * Invalid UTF-8 is decoded with replacement characters (U+FFFD), as browsers do: the request
+ * counts if its JSON still parses. Failure messages never hold the credentials the request
+ * carried (the `Authorization` header and its token, API-key headers): a server that echoes them
+ * in an error body is quoted with `***` in their place.
+ *
  * @module
  */
 import { createEventDecoder } from "./stream_decoder.ts";
@@ -18,6 +37,11 @@ import type {
   TokenSource,
 } from "./types.ts";
 
+export { MAX_EVENT_CHARS } from "./stream_decoder.ts";
+
+/** Largest non-streamed body read, in characters (32 MiB of JSON); a larger one is refused. */
+export const MAX_BODY_CHARS = 32 * 1024 * 1024;
+
 /** Everything a request needs that does not change between requests. */
 export interface RequestContext {
   /** The dialect. */
@@ -26,7 +50,7 @@ export interface RequestContext {
   readonly transport: Transport;
   /** Target base URL without a trailing slash. */
   readonly host: string;
-  /** Headers for every request (auth included). */
+  /** Headers for every request (auth included); credential values never reach a message. */
   readonly headers: Readonly<Record<string, string>>;
   /** Per-request time limit in milliseconds. */
   readonly timeoutMs: number;
@@ -38,7 +62,7 @@ export interface RequestContext {
   readonly completions?: number;
   /** Counts tokens of generated text when the server reports neither usage nor logprobs. */
   readonly countTokens: (text: string) => Promise<number>;
-  /** Receives each successful response's generated text (`--show-response`). */
+  /** Receives each successful response's generated text (`--show-response`), secrets masked. */
   readonly onResponse?: (text: string) => void;
 }
 
@@ -55,7 +79,7 @@ export type RequestOutcome =
   | { readonly ok: true; readonly record: RequestRecord }
   | { readonly ok: false; readonly failure: RequestFailure };
 
-/** Raised inside the parse path so the request ends as a `bad_response`. */
+/** Ends a request as a `bad_response`, from the parse path or through the abort signal. */
 class BadResponseError extends Error {
   override name = "BadResponseError";
 }
@@ -66,13 +90,19 @@ class StopError extends Error {
 }
 
 const ERROR_BODY_LIMIT = 2048;
+const MESSAGE_LIMIT = 200;
 const CONNECT_CODES = new Set([
   "ECONNREFUSED",
+  "ECONNRESET",
+  "ECONNABORTED",
+  "EPIPE",
+  "ETIMEDOUT",
   "ENOTFOUND",
   "EAI_AGAIN",
   "EHOSTUNREACH",
   "ENETUNREACH",
   "ConnectionRefused",
+  "ConnectionReset",
 ]);
 
 /**
@@ -83,45 +113,71 @@ export async function runRequest(
   sample: Sample,
   options: RunRequestOptions = {},
 ): Promise<RequestOutcome> {
+  const secrets = secretsOfContext(context);
   const spec = context.provider.request(sample);
   const controller = new AbortController();
-  const timer = setTimeout(
-    () => controller.abort(new TimeoutError(`No complete response within ${context.timeoutMs} ms`)),
-    context.timeoutMs,
-  );
+  const reader = createResponseReader(context.provider, {
+    stream: spec.stream,
+    fail: (error) => controller.abort(error),
+  });
+  const timer = setTimeout(() => {
+    const what = reader.status === 0 ? "No response" : "No complete response";
+    controller.abort(new TimeoutError(`${what} within ${context.timeoutMs} ms`));
+  }, context.timeoutMs);
   const onStop = () => controller.abort(new StopError("Run stopped"));
   options.stopSignal?.addEventListener("abort", onStop, { once: true });
+  // The request ends when it is aborted even if the transport does not: Deno 2.9's fetch
+  // sometimes leaves a pending body read unsettled after its signal aborts.
+  const aborted = new Promise<never>((_, reject) => {
+    controller.signal.addEventListener("abort", () => reject(controller.signal.reason), {
+      once: true,
+    });
+  });
+  aborted.catch(() => {});
 
-  const reader = createResponseReader(context.provider, spec.stream);
   const startedAt = performance.now();
   try {
-    await context.transport.send({
+    const sending = context.transport.send({
       url: context.host + spec.path,
       headers: context.headers,
       body: spec.body,
       signal: controller.signal,
     }, reader);
+    sending.catch(() => {}); // it may still settle after the request has ended
+    await Promise.race([sending, aborted]);
     reader.end();
   } catch (error) {
-    return { ok: false, failure: classifyError(error, reader.status) };
+    return failed(classifyError(error, { status: reader.status, stream: spec.stream }), secrets);
   } finally {
     clearTimeout(timer);
     options.stopSignal?.removeEventListener("abort", onStop);
+    reader.detach();
+  }
+  // A transport that ignores the abort (or finished first) still ends a refused response here.
+  if (reader.failure !== undefined) {
+    return failed(failure("bad_response", reader.failure.message), secrets);
   }
   if (!isSuccess(reader.status)) {
-    return { ok: false, failure: httpFailure(reader.status, reader.errorBody()) };
+    return failed(httpFailure(reader.status, maskSecrets(reader.errorBody(), secrets)), secrets);
   }
   try {
-    return { ok: true, record: await reader.finish(context, sample, startedAt, options) };
+    const onResponse = context.onResponse &&
+      ((text: string) => context.onResponse!(maskSecrets(text, secrets, { cut: false })));
+    const record = await reader.finish({ ...context, onResponse }, sample, startedAt, options);
+    return { ok: true, record };
   } catch (error) {
-    return { ok: false, failure: failure("bad_response", messageOf(error)) };
+    return failed(failure("bad_response", messageOf(error)), secrets);
   }
 }
 
 /** Reads a response as it arrives and keeps only what the metrics need. */
-function createResponseReader(provider: Provider, stream: boolean) {
+function createResponseReader(
+  provider: Provider,
+  options: { stream: boolean; fail: (error: BadResponseError) => void },
+) {
+  const { stream } = options;
+  const endMarker = provider.endMarker;
   let status = 0;
-  let contentType = "";
   let firstTokenAt: number | undefined;
   let firstVisibleAt: number | undefined;
   let lastTokenAt = 0;
@@ -129,11 +185,21 @@ function createResponseReader(provider: Provider, stream: boolean) {
   let chars = 0;
   let logprobTokens: number | undefined;
   let usage: Chunk["usage"];
-  let parseError: unknown;
-  let sawDone = false;
+  let refused: BadResponseError | undefined;
+  let sawEnd = false;
+  let sawMarker = false;
   const pieces: string[] = [];
   const itl: number[] = [];
   let now = 0;
+
+  let detached = false;
+
+  /** Ends the request as a `bad_response` now; whatever arrives after is ignored. */
+  function refuse(message: string) {
+    if (refused !== undefined) return;
+    refused = new BadResponseError(message);
+    options.fail(refused);
+  }
 
   function take(chunk: Chunk) {
     if (chunk.usage) usage = chunk.usage;
@@ -151,13 +217,19 @@ function createResponseReader(provider: Provider, stream: boolean) {
   }
 
   function onEvent(data: string) {
-    if (parseError !== undefined) return;
+    if (refused !== undefined) return;
+    // A marker with stray whitespace around it still counts; only short events are checked.
+    if (data === endMarker || (data.length < 32 && data.trim() === endMarker)) {
+      sawMarker = true;
+      sawEnd = true;
+      return;
+    }
     try {
       const chunk = provider.parseEvent(data);
-      if (chunk === null) sawDone = true;
+      if (chunk === null) sawEnd = true;
       else take(chunk);
     } catch (error) {
-      parseError = error;
+      refuse(`Unreadable event: ${messageOf(error)}`);
     }
   }
 
@@ -169,25 +241,47 @@ function createResponseReader(provider: Provider, stream: boolean) {
     get status() {
       return status;
     },
+    get failure(): BadResponseError | undefined {
+      return refused;
+    },
     head(head: { status: number; contentType: string }) {
       status = head.status;
-      contentType = head.contentType;
+      const sse = stream && provider.framing === "sse";
+      if (sse && isSuccess(status) && !head.contentType.includes("text/event-stream")) {
+        refuse(`Expected text/event-stream, got '${head.contentType || "no content type"}'`);
+      }
     },
     text(text: string, at: number) {
+      if (refused !== undefined || detached) return;
       lastByteAt = at;
+      bodyChars += text.length;
       if (!isSuccess(status)) {
-        if (bodyChars < ERROR_BODY_LIMIT) body.push(text);
-        bodyChars += text.length;
+        if (bodyChars - text.length < ERROR_BODY_LIMIT) body.push(text);
       } else if (stream) {
         now = at;
-        decoder.feed(text);
+        try {
+          decoder.feed(text);
+        } catch (error) {
+          refuse(messageOf(error));
+        }
+      } else if (bodyChars > MAX_BODY_CHARS) {
+        refuse(`Response body larger than ${MAX_BODY_CHARS / 1024 / 1024} MiB`);
       } else body.push(text);
     },
+    /** Ignores whatever a transport still delivers once the request has ended. */
+    detach() {
+      detached = true;
+    },
     end() {
-      if (stream && isSuccess(status)) decoder.end();
+      if (refused !== undefined || !stream || !isSuccess(status)) return;
+      try {
+        decoder.end();
+      } catch (error) {
+        refuse(messageOf(error));
+      }
     },
     errorBody(): string {
-      return body.join("").slice(0, ERROR_BODY_LIMIT);
+      return body.join("");
     },
     async finish(
       context: RequestContext,
@@ -195,18 +289,18 @@ function createResponseReader(provider: Provider, stream: boolean) {
       startedAt: number,
       options: RunRequestOptions,
     ): Promise<RequestRecord> {
-      if (parseError !== undefined) {
-        throw new BadResponseError(`Unreadable event: ${messageOf(parseError)}`);
-      }
+      if (bodyChars === 0) throw new BadResponseError(`Empty response body (HTTP ${status})`);
       if (!stream) {
         now = lastByteAt;
         take(provider.parseBody(body.join("")));
-      } else if (!contentType.includes("text/event-stream") && provider.framing === "sse") {
-        throw new BadResponseError(`Expected text/event-stream, got '${contentType}'`);
+      } else if (endMarker !== undefined && !sawMarker) {
+        throw new BadResponseError(
+          `Stream ended without ${endMarker}: the response may be cut short`,
+        );
       }
       if (firstTokenAt === undefined) {
         throw new BadResponseError(
-          sawDone ? "Response ended without generated text" : "Empty response",
+          sawEnd ? "Response ended without generated text" : "Empty response",
         );
       }
       const end = lastByteAt || firstTokenAt;
@@ -248,14 +342,36 @@ async function countOutputTokens(
   return { tokens: await context.countTokens(pieces.join("")), source: "tokenizer" };
 }
 
-function classifyError(error: unknown, status: number): RequestFailure {
+function classifyError(
+  error: unknown,
+  response: { status: number; stream: boolean },
+): RequestFailure {
   if (error instanceof TimeoutError) return failure("timeout", error.message);
   if (error instanceof StopError) return failure("aborted", error.message);
+  if (error instanceof BadResponseError) return failure("bad_response", error.message);
   const code = (error as { code?: string })?.code;
-  if (status === 0 && (code === undefined || CONNECT_CODES.has(code) || code === "ECONNRESET")) {
-    return failure("connect", messageOf(error));
+  if (response.status === 0) {
+    if (code === undefined || CONNECT_CODES.has(code)) {
+      return failure("connect", connectMessage(error, code));
+    }
+    return failure("bad_response", `Unreadable response: ${messageOf(error)}`);
   }
-  return failure("bad_response", messageOf(error));
+  const where = response.stream ? "mid-stream" : "mid-response";
+  return failure("bad_response", `Connection reset ${where} (${messageOf(error)})`);
+}
+
+function connectMessage(error: unknown, code: string | undefined): string {
+  const detail = messageOf(error);
+  if (code === "ECONNREFUSED" || code === "ConnectionRefused" || /refused/i.test(detail)) {
+    return `Connection refused (${detail})`;
+  }
+  const closed = /closed before message completed|connection reset|socket hang up/i;
+  if (
+    code === "ECONNRESET" || code === "EPIPE" || code === "ConnectionReset" || closed.test(detail)
+  ) {
+    return `Connection closed before any response (${detail})`;
+  }
+  return `Cannot connect (${detail})`;
 }
 
 function httpFailure(status: number, body: string): RequestFailure {
@@ -267,11 +383,11 @@ function errorDetail(body: string): string {
   try {
     const parsed = JSON.parse(body);
     const message = parsed?.error?.message ?? parsed?.error ?? parsed?.message ?? parsed?.detail;
-    if (typeof message === "string") return message.slice(0, 200);
+    if (typeof message === "string") return message;
   } catch {
-    // Not JSON: fall through to the raw text.
+    // Not JSON (or cut short at the limit): fall through to the raw text.
   }
-  return body.replace(/\s+/g, " ").trim().slice(0, 200) || "(empty body)";
+  return body.replace(/\s+/g, " ").trim() || "(empty body)";
 }
 
 function isSuccess(status: number): boolean {
@@ -282,10 +398,106 @@ function failure(kind: FailureKind, message: string): RequestFailure {
   return { kind, message };
 }
 
+/** The failure with its message free of secrets and at most {@link MESSAGE_LIMIT} long. */
+function failed(failure: RequestFailure, secrets: readonly string[]): RequestOutcome {
+  const message = maskSecrets(failure.message, secrets);
+  if (message.length <= MESSAGE_LIMIT) return { ok: false, failure: { ...failure, message } };
+  return { ok: false, failure: { ...failure, message: message.slice(0, MESSAGE_LIMIT) } };
+}
+
 function messageOf(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as { code?: string }).code;
-    return code && !error.message.includes(code) ? `${code}: ${error.message}` : error.message;
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as { code?: string }).code;
+  const message = code && !error.message.includes(code)
+    ? `${code}: ${error.message}`
+    : error.message;
+  // fetch says only "fetch failed"; the cause says why, after the addresses (the local port
+  // differs per request and would make every message distinct).
+  if (!(error.cause instanceof Error)) return message;
+  const cause = error.cause.message.replace(
+    /^error sending request from \S+ for \S+ \(\S+\): /,
+    "",
+  );
+  return `${message}: ${cause}`;
+}
+
+/** Headers whose values are credentials, lower-cased (as `lib/results.ts` redacts them). */
+const SECRET_HEADERS = new Set([
+  "authorization",
+  "proxy-authorization",
+  "x-api-key",
+  "api-key",
+  "cookie",
+]);
+
+// Computed once per context: every request of a shard shares one.
+const secretsCache = new WeakMap<RequestContext, readonly string[]>();
+
+/** The credentials a request carries: those in its headers and a password in the host URL. */
+function secretsOfContext(context: RequestContext): readonly string[] {
+  let secrets = secretsCache.get(context);
+  if (secrets === undefined) {
+    const found = [...credentialsIn(context.headers)];
+    try {
+      const password = decodeURIComponent(new URL(context.host).password);
+      if (password) found.push(password);
+    } catch {
+      // Not a URL the transport can use either: nothing to hide in it.
+    }
+    secrets = found.sort((a, b) => b.length - a.length);
+    secretsCache.set(context, secrets);
   }
-  return String(error);
+  return secrets;
+}
+
+/**
+ * The credentials in `headers`: each credential header's value and, for `Bearer X` (or another
+ * scheme), the token `X` alone; longest first, so a value is masked whole before its token.
+ *
+ * @example
+ * ```ts
+ * credentialsIn({ authorization: "Bearer sk-1234" }); // ["Bearer sk-1234", "sk-1234"]
+ * ```
+ */
+export function credentialsIn(headers: Readonly<Record<string, string>>): string[] {
+  const found = new Set<string>();
+  for (const [name, value] of Object.entries(headers)) {
+    if (!SECRET_HEADERS.has(name.toLowerCase()) || value.trim() === "") continue;
+    found.add(value);
+    const token = /^\s*[A-Za-z-]+\s+(\S.*?)\s*$/.exec(value)?.[1];
+    if (token) found.add(token);
+  }
+  return [...found].sort((a, b) => b.length - a.length);
+}
+
+/**
+ * `text` with every secret replaced by `***`. Unless `cut` is false, a start of a secret (four
+ * characters or more) at the very end is removed too: text quoted from a server is cut at a
+ * limit, and the cut may fall inside an echoed key.
+ *
+ * @example
+ * ```ts
+ * maskSecrets("Incorrect API key provided: sk-1234", ["sk-1234"]); // "...provided: ***"
+ * maskSecrets("got {\"key\":\"sk-12", ["sk-1234"]); // 'got {"key":"'
+ * ```
+ */
+export function maskSecrets(
+  text: string,
+  secrets: readonly string[],
+  options: { readonly cut?: boolean } = {},
+): string {
+  let clean = text;
+  for (const secret of secrets) {
+    if (clean.includes(secret)) clean = clean.replaceAll(secret, "***");
+  }
+  if (options.cut === false) return clean;
+  for (const secret of secrets) {
+    for (let length = Math.min(secret.length - 1, clean.length); length >= 4; length--) {
+      if (clean.endsWith(secret.slice(0, length))) {
+        clean = clean.slice(0, -length);
+        break;
+      }
+    }
+  }
+  return clean;
 }

@@ -21,8 +21,20 @@ export function createFetchTransport(): Transport {
       });
       if (!response.body) return;
       const decoder = new TextDecoder();
-      for await (const bytes of response.body) {
-        sink.text(decoder.decode(bytes, { stream: true }), performance.now());
+      // Deno 2.9's fetch can leave a pending body read unsettled when the signal aborts; an
+      // explicit reader cancelled on abort always ends it (and frees the connection).
+      const reader = response.body.getReader();
+      const onAbort = () => void reader.cancel(request.signal.reason).catch(() => {});
+      request.signal.addEventListener("abort", onAbort, { once: true });
+      try {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          sink.text(decoder.decode(value, { stream: true }), performance.now());
+        }
+        if (request.signal.aborted) throw request.signal.reason;
+      } finally {
+        request.signal.removeEventListener("abort", onAbort);
       }
       const rest = decoder.decode();
       if (rest) sink.text(rest, performance.now());

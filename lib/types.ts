@@ -165,6 +165,12 @@ export interface Provider {
   readonly name: string;
   /** Wire framing of streamed responses. */
   readonly framing: StreamFraming;
+  /**
+   * Payload of the event that ends every complete stream (`[DONE]` in the OpenAI dialects), when
+   * the dialect has one: a stream that ends without it was cut short and is a `bad_response`.
+   * Wrappers of a provider must pass it on.
+   */
+  readonly endMarker?: string;
   /** Builds the request for one sample. */
   request(sample: Sample): HttpRequestSpec;
   /**

@@ -87,7 +87,14 @@ export function createOpenAIProvider(
     return parseOpenAIPayload(JSON.parse(body));
   }
 
-  return { name: dialect.name, framing: "sse", request, parseEvent, parseBody };
+  return {
+    name: dialect.name,
+    framing: "sse",
+    endMarker: "[DONE]",
+    request,
+    parseEvent,
+    parseBody,
+  };
 }
 
 /**

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { get_encoding } from "tiktoken";
 import { type MockOptions, type MockServer, startMock } from "../lib/mock.ts";
 import {
-  approxPromptTokens,
+  countPromptTokens,
   countWords,
   MOCK_WORDS,
   type ReplySpec,
@@ -87,6 +87,8 @@ function expectedText(n: number): string {
 }
 
 const chatMessages = [{ role: "user", content: "Say something  long\nplease" }];
+/** Tokens of `chatMessages`' text in o200k_base, as the mock counts them. */
+const CHAT_PROMPT_TOKENS = 6;
 
 Deno.test("each mock word is exactly one token in o200k_base and cl100k_base", () => {
   for (const name of ["o200k_base", "cl100k_base"] as const) {
@@ -101,23 +103,60 @@ Deno.test("each mock word is exactly one token in o200k_base and cl100k_base", (
   }
 });
 
-Deno.test("prompt tokens are approximated by whitespace-separated words", () => {
+Deno.test("prompt tokens: every prompt form, counted by the given counter (words by default)", () => {
+  const chat = { chat: true };
+  const completions = { chat: false };
   assert.equal(countWords(""), 0);
   assert.equal(countWords("  one\ttwo\n three  "), 3);
-  assert.equal(approxPromptTokens({ prompt: "a b c" }, false), 3);
-  assert.equal(approxPromptTokens({ prompt: ["a b", "c"] }, false), 3);
-  assert.equal(approxPromptTokens({ prompt: [1, 2, 3, 4] }, false), 4);
-  assert.equal(approxPromptTokens({ prompt: [[1, 2], [3]] }, false), 3);
+  assert.equal(countPromptTokens({ prompt: "a b c" }, completions), 3);
+  assert.equal(countPromptTokens({ prompt: ["a b", "c"] }, completions), 3);
+  assert.equal(countPromptTokens({ prompt: [1, 2, 3, 4] }, completions), 4);
+  assert.equal(countPromptTokens({ prompt: [[1, 2], [3]] }, completions), 3);
+  const messages = [
+    { role: "system", content: "be brief" },
+    { role: "user", content: [{ type: "text", text: "hi there you" }, { type: "image_url" }] },
+  ];
+  assert.equal(countPromptTokens({ messages }, chat), 5);
+  assert.equal(countPromptTokens({}, chat), 0);
+  const chars = (text: string) => text.length;
+  assert.equal(countPromptTokens({ messages }, { ...chat, countTokens: chars }), 20);
   assert.equal(
-    approxPromptTokens({
-      messages: [
-        { role: "system", content: "be brief" },
-        { role: "user", content: [{ type: "text", text: "hi there you" }, { type: "image_url" }] },
-      ],
-    }, true),
-    5,
+    countPromptTokens({ prompt: ["ab", [1, 2]] }, { chat: false, countTokens: chars }),
+    4,
   );
-  assert.equal(approxPromptTokens({}, true), 0);
+});
+
+Deno.test("the mock counts prompt tokens with o200k_base, in every dialect", async () => {
+  const encoding = get_encoding("o200k_base");
+  const prompt = "Tokenizers split words like antidisestablishmentarianism, 12345 and émigré.";
+  const expected = encoding.encode_ordinary(prompt).length;
+  encoding.free();
+  assert.notEqual(expected, countWords(prompt), "a prompt where words and tokens differ");
+  await withMock({ ttftMs: 0, itlMs: 0 }, async (mock) => {
+    const json = async (path: string, body: unknown) => await (await post(mock, path, body)).json();
+    const completion = await json("/v1/completions", { prompt, max_tokens: 2 });
+    assert.equal(completion.usage.prompt_tokens, expected);
+    const chat = await json("/v1/chat/completions", {
+      messages: [{ role: "user", content: prompt }],
+      max_tokens: 2,
+    });
+    assert.equal(chat.usage.prompt_tokens, expected, "chat: the message text, no template");
+    const llama = await json("/completion", { prompt, n_predict: 2 });
+    assert.equal(llama.tokens_evaluated, expected);
+    const ollama = await json("/api/generate", {
+      model: "mock-model",
+      prompt,
+      stream: false,
+      options: { num_predict: 2 },
+    });
+    assert.equal(ollama.prompt_eval_count, expected);
+    const tgi = await post(mock, "/generate_stream", {
+      inputs: prompt,
+      parameters: { max_new_tokens: 2, details: true },
+    });
+    const last = JSON.parse((await readEvents(tgi)).events.at(-1)!.data);
+    assert.equal(last.details.input_length, expected);
+  });
 });
 
 Deno.test("the single-write payload equals head, per-token events and tail in order", () => {
@@ -194,7 +233,11 @@ Deno.test("non-streamed completions and chat return exactly max_tokens with usag
     assert.equal(chat.model, "mock-model");
     assert.deepEqual(chat.choices[0].message, { role: "assistant", content: expectedText(7) });
     assert.equal(chat.choices[0].finish_reason, "length");
-    assert.deepEqual(chat.usage, { prompt_tokens: 4, completion_tokens: 7, total_tokens: 11 });
+    assert.deepEqual(chat.usage, {
+      prompt_tokens: CHAT_PROMPT_TOKENS,
+      completion_tokens: 7,
+      total_tokens: CHAT_PROMPT_TOKENS + 7,
+    });
     const defaulted = await (await post(mock, "/v1/completions", { prompt: "x" })).json();
     assert.equal(defaulted.usage.completion_tokens, 16);
   });
@@ -256,7 +299,11 @@ Deno.test("streamed chat starts with a role-only chunk; usage only with include_
         for (const chunk of chunks.slice(0, -1)) assert.equal(chunk.usage, null);
         const usage = chunks.at(-1);
         assert.deepEqual(usage.choices, []);
-        assert.deepEqual(usage.usage, { prompt_tokens: 4, completion_tokens: n, total_tokens: 10 });
+        assert.deepEqual(usage.usage, {
+          prompt_tokens: CHAT_PROMPT_TOKENS,
+          completion_tokens: n,
+          total_tokens: CHAT_PROMPT_TOKENS + n,
+        });
       } else {
         for (const chunk of chunks) assert.equal("usage" in chunk, false);
       }
