@@ -61,7 +61,10 @@ export function createClientMonitor(
       const at = now();
       const usedMs = (cpuNow.user - lastCpu.user + cpuNow.system - lastCpu.system) / 1000;
       const cpu = at > lastAt ? usedMs / (at - lastAt) / cores : 0;
-      const saturated = cpu > CPU_SATURATION || lagSinceSample > LAG_SATURATION_MS;
+      // The first second holds start-up (module compilation, new connections): its lag says
+      // nothing about whether the client keeps up with the load.
+      const settled = summary.samples > 0;
+      const saturated = settled && (cpu > CPU_SATURATION || lagSinceSample > LAG_SATURATION_MS);
       load = { cpu, loopLagMs: lagSinceSample, saturated };
       summary = {
         peakCpu: Math.max(summary.peakCpu, cpu),

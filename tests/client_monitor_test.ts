@@ -22,22 +22,26 @@ function fakeClocks() {
 Deno.test("CPU share is process CPU over wall time over the cores in use", () => {
   const clocks = fakeClocks();
   const monitor = createClientMonitor(2, clocks);
+  clocks.advance(1000, 2000);
+  assert.equal(monitor.sample().saturated, false, "start-up second never counts");
   clocks.advance(1000, 1000);
   assert.deepEqual(monitor.sample(), { cpu: 0.5, loopLagMs: 0, saturated: false });
   clocks.advance(1000, 1700);
   assert.equal(monitor.sample().saturated, true);
   assert.match(monitor.saturationWarning()!, /client is saturated \(CPU 85% of 2 cores/);
   assert.deepEqual(monitor.summary(), {
-    peakCpu: 0.85,
+    peakCpu: 1,
     peakLoopLagMs: 0,
     saturatedSamples: 1,
-    samples: 2,
+    samples: 3,
   });
 });
 
 Deno.test("event-loop lag over 5 ms marks the client saturated for that sample only", () => {
   const clocks = fakeClocks();
   const monitor = createClientMonitor(1, clocks);
+  clocks.advance(1000, 100);
+  monitor.sample();
   monitor.noteLag(2);
   monitor.noteLag(12);
   clocks.advance(1000, 100);
@@ -67,6 +71,7 @@ Deno.test("a starved shard reports its event-loop lag and the monitor calls it s
     shard.stop(1000);
     await shard.finished;
     const monitor = createClientMonitor(1);
+    monitor.sample(); // the start-up second
     for (const message of messages) {
       if (message.type === "delta") monitor.noteLag(message.status.loopLagMs);
     }
