@@ -47,6 +47,7 @@ import { errorBody, type OpenAIFlavour, parseOpenAIRequest } from "./mock_payloa
 import {
   FAULT_KINDS,
   FAULT_STATUS,
+  type FaultEnding,
   type FaultKind,
   type FaultSpec,
   type FaultyBody,
@@ -804,110 +805,41 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return joined;
 }
 
-/** A stream that writes one token per timer wake-up, one timer at a time. */
-function timedStream(
+/** What a paced stream writes: a head at once, then one write per wake-up, then an ending. */
+interface PacedPlan {
+  /** Written as soon as the stream starts, or `null`. */
+  readonly head: Uint8Array | null;
+  /** Number of paced writes. */
+  readonly writes: number;
+  /** The bytes of write `k` and the tokens they carry. */
+  write(k: number): { readonly bytes: Uint8Array; readonly tokens: number };
+  /** When the first write is due (absolute ms). */
+  readonly firstAt: number;
+  /** Time from one write to the next, drawn for each gap. */
+  gapMs(): number;
+  /** After the last write: end the body, reset the connection when the next write was due, or
+   * never send again (until the client leaves or `close()`). */
+  readonly ending: FaultEnding;
+}
+
+/**
+ * A body written on a timer, one write per wake-up and one timer at a time. Each write is due
+ * at its own target time (the previous target plus a gap), so late timers do not add up. Token
+ * writes update the record's timestamps.
+ */
+function pacedStream(
   state: MockState,
-  reply: MockReply,
-  options: { record: LiveRecord; start: number },
-): Response {
-  const { record } = options;
-  const n = reply.tokens;
-  const parts = reply.streamParts();
-  // Encoded once per stream; every token write reuses one of these buffers.
-  const cycle = parts.cycle?.map((event) => encoder.encode(event)) ?? null;
-  const tail = encoder.encode(parts.tail);
-  const lastEvent = parts.last === undefined ? null : encoder.encode(parts.last);
+  record: LiveRecord,
+  plan: PacedPlan,
+): ReadableStream<Uint8Array> {
   let controller: ReadableStreamDefaultController<Uint8Array>;
   let timer: ReturnType<typeof setTimeout> | undefined;
-  let sent = 0;
-  let target = options.start + state.ttftMs * jitterFactor(state);
+  let next = 0;
+  let target = plan.firstAt;
   let lastAt = 0;
   // Set once the stream is cut off. The client can cancel it from inside an enqueue (Deno.serve
   // writes synchronously and cancels on a failed write), after which no timer may be set.
   let ended = false;
-  const flight: InFlight = {
-    abort() {
-      ended = true;
-      clearTimeout(timer);
-      record.aborted = true;
-      try {
-        controller.error(new Error("The mock server closed the stream"));
-      } catch {
-        // Already closed or cancelled by the client: nothing to abort.
-      }
-    },
-  };
-  function tick(): void {
-    if (ended) return;
-    const at = now();
-    if (at < target) {
-      timer = setTimeout(tick, Math.ceil(target - at));
-      return;
-    }
-    const last = sent + 1 === n;
-    if (last && lastEvent !== null) {
-      controller.enqueue(lastEvent);
-    } else if (cycle === null) {
-      const event = reply.tokenEvent(sent);
-      controller.enqueue(encoder.encode(last ? event + parts.tail : event));
-    } else if (last) {
-      // The tail goes in the same write as the last token: one write less per request.
-      controller.enqueue(concat(cycle[sent % cycle.length], tail));
-    } else {
-      controller.enqueue(cycle[sent % cycle.length]);
-    }
-    if (sent === 0) record.firstTokenAt = at;
-    else if (at - lastAt > record.maxGapMs) record.maxGapMs = at - lastAt;
-    lastAt = at;
-    record.lastTokenAt = at;
-    record.tokensSent = ++sent;
-    if (ended) return;
-    if (last) {
-      controller.close();
-      state.inFlight.delete(flight);
-      record.doneAt = now();
-      return;
-    }
-    target += state.itlMs * jitterFactor(state);
-    timer = setTimeout(tick, Math.max(0, Math.ceil(target - now())));
-  }
-  const body = new ReadableStream<Uint8Array>({
-    start(c) {
-      controller = c;
-      if (parts.head !== "") c.enqueue(encoder.encode(parts.head));
-      state.inFlight.add(flight);
-      timer = setTimeout(tick, Math.max(0, Math.ceil(target - now())));
-    },
-    cancel() {
-      ended = true;
-      clearTimeout(timer);
-      state.inFlight.delete(flight);
-      record.aborted = true;
-    },
-  });
-  record.status = 200;
-  return new Response(body, { headers: headersOf(reply) });
-}
-
-/**
- * A reply with a content fault: the head at once, the first piece at `firstAt`, then one piece
- * per interval, then the ending: the body ends, the stream errors (the connection is reset at
- * the moment the next piece was due), or nothing more is ever sent (until the client leaves or
- * `close()`).
- */
-function faultyResponse(
-  state: MockState,
-  body: FaultyBody,
-  options: { record: LiveRecord; firstAt: number },
-): Response {
-  const { record } = options;
-  const { pieces } = body;
-  let controller: ReadableStreamDefaultController<Uint8Array>;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let next = 0;
-  let target = options.firstAt;
-  let lastAt = 0;
-  let ended = false; // as in timedStream: cancelled, maybe from inside an enqueue
   const flight: InFlight = {
     abort() {
       ended = true;
@@ -930,41 +862,43 @@ function faultyResponse(
       timer = setTimeout(tick, Math.ceil(target - at));
       return;
     }
-    if (next === pieces.length) {
-      // Only a reset gets here: closing happens with the last piece, a stall never ticks again.
+    if (next === plan.writes) {
+      // Only a reset gets here: closing happens with the last write, a stall never ticks again.
       state.inFlight.delete(flight);
       controller.error(new Error("Injected fault: connection reset"));
       return;
     }
-    const piece = pieces[next++];
-    controller.enqueue(piece.bytes);
-    if (piece.tokens > 0) {
+    const { bytes, tokens } = plan.write(next++);
+    controller.enqueue(bytes);
+    if (tokens > 0) {
       if (record.tokensSent === 0) record.firstTokenAt = at;
       else if (at - lastAt > record.maxGapMs) record.maxGapMs = at - lastAt;
       lastAt = at;
       record.lastTokenAt = at;
-      record.tokensSent += piece.tokens;
+      record.tokensSent += tokens;
     }
     if (ended) return;
-    target += body.intervalMs ?? state.itlMs * jitterFactor(state);
-    if (next < pieces.length) schedule();
-    else end();
+    if (next < plan.writes) {
+      target += plan.gapMs();
+      schedule();
+    } else end();
   }
   function end(): void {
-    if (body.ending === "close") {
+    if (plan.ending === "close") {
       controller.close();
       state.inFlight.delete(flight);
       record.doneAt = now();
-    } else if (body.ending === "reset") {
+    } else if (plan.ending === "reset") {
+      target += plan.gapMs();
       schedule();
     }
   }
-  const stream = new ReadableStream<Uint8Array>({
+  return new ReadableStream<Uint8Array>({
     start(c) {
       controller = c;
-      if (body.head !== null) c.enqueue(body.head);
+      if (plan.head !== null) c.enqueue(plan.head);
       state.inFlight.add(flight);
-      if (pieces.length === 0) end();
+      if (plan.writes === 0) end();
       else schedule();
     },
     cancel() {
@@ -974,7 +908,63 @@ function faultyResponse(
       record.aborted = true;
     },
   });
-  record.status = 200;
+}
+
+/** A stream that writes one token per timer wake-up. */
+function timedStream(
+  state: MockState,
+  reply: MockReply,
+  options: { record: LiveRecord; start: number },
+): Response {
+  const n = reply.tokens;
+  const parts = reply.streamParts();
+  // Encoded once per stream; every token write reuses one of these buffers.
+  const cycle = parts.cycle?.map((event) => encoder.encode(event)) ?? null;
+  const tail = encoder.encode(parts.tail);
+  const lastEvent = parts.last === undefined ? null : encoder.encode(parts.last);
+  function write(k: number) {
+    const last = k + 1 === n;
+    if (last && lastEvent !== null) return { bytes: lastEvent, tokens: 1 };
+    if (cycle === null) {
+      const event = reply.tokenEvent(k);
+      return { bytes: encoder.encode(last ? event + parts.tail : event), tokens: 1 };
+    }
+    // The tail goes in the same write as the last token: one write less per request.
+    const bytes = last ? concat(cycle[k % cycle.length], tail) : cycle[k % cycle.length];
+    return { bytes, tokens: 1 };
+  }
+  const body = pacedStream(state, options.record, {
+    head: parts.head === "" ? null : encoder.encode(parts.head),
+    writes: n,
+    write,
+    firstAt: options.start + state.ttftMs * jitterFactor(state),
+    gapMs: () => state.itlMs * jitterFactor(state),
+    ending: "close",
+  });
+  options.record.status = 200;
+  return new Response(body, { headers: headersOf(reply) });
+}
+
+/**
+ * A reply with a content fault: the head at once, the first piece at `firstAt`, then one piece
+ * per interval, then the ending: the body ends, the stream errors (the connection is reset at
+ * the moment the next piece was due), or nothing more is ever sent (until the client leaves or
+ * `close()`).
+ */
+function faultyResponse(
+  state: MockState,
+  body: FaultyBody,
+  options: { record: LiveRecord; firstAt: number },
+): Response {
+  const stream = pacedStream(state, options.record, {
+    head: body.head,
+    writes: body.pieces.length,
+    write: (k) => body.pieces[k],
+    firstAt: options.firstAt,
+    gapMs: () => body.intervalMs ?? state.itlMs * jitterFactor(state),
+    ending: body.ending,
+  });
+  options.record.status = 200;
   return new Response(stream, {
     headers: { "content-type": body.contentType, "cache-control": "no-cache" },
   });
