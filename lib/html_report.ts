@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { maskSecrets } from "./secrets.ts";
 import { writeFileAtomic } from "./atomic_write.ts";
 import type { CurrentLoad, RunState } from "./coordinator.ts";
 import type { ClientLoad } from "./client_monitor.ts";
@@ -111,7 +112,7 @@ export function scrubSecrets<T>(value: T, secrets: readonly string[]): T {
   if (secrets.length === 0) return value;
   function walk(node: unknown, key?: string): unknown {
     if (typeof node === "string") {
-      return secrets.reduce((text, secret) => text.replaceAll(secret, "***"), node);
+      return maskSecrets(node, secrets, { cut: false });
     }
     if (Array.isArray(node)) return node.map((item) => walk(item));
     if (node && typeof node === "object" && key !== "histograms") {

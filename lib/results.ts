@@ -18,6 +18,7 @@ import {
   type TokenStats,
 } from "./stats.ts";
 import { writeFileAtomic } from "./atomic_write.ts";
+import { CREDENTIAL_HEADERS } from "./secrets.ts";
 import type { ClientSummary } from "./client_monitor.ts";
 import type { FailureKind, RunConfig } from "./types.ts";
 
@@ -127,13 +128,6 @@ export interface RunInfo {
 }
 
 // Headers that carry credentials whatever their value; matched case-insensitively.
-const SECRET_HEADERS = new Set([
-  "authorization",
-  "proxy-authorization",
-  "x-api-key",
-  "api-key",
-  "cookie",
-]);
 
 /**
  * Copies a config without its secrets: drops `apiKey`, `serveToken`, credential headers and any header whose
@@ -143,7 +137,7 @@ export function redactConfig(config: RunConfig): RedactedConfig {
   const { apiKey, serveToken: _serveToken, ...rest } = config;
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(config.headers)) {
-    if (SECRET_HEADERS.has(name.toLowerCase())) continue;
+    if (CREDENTIAL_HEADERS.has(name.toLowerCase())) continue;
     if (apiKey && value.includes(apiKey)) continue;
     headers[name] = value;
   }

@@ -8,13 +8,8 @@ import assert from "node:assert/strict";
 import { runAgainst, withMock, withTempDir } from "./_harness.ts";
 import { FAULT_NAMES, type FaultKind, type FaultSpec } from "../lib/mock_faults.ts";
 import type { MockRecord } from "../lib/mock.ts";
-import {
-  credentialsIn,
-  maskSecrets,
-  MAX_EVENT_CHARS,
-  type RequestContext,
-  runRequest,
-} from "../lib/request.ts";
+import { MAX_EVENT_CHARS, type RequestContext, runRequest } from "../lib/request.ts";
+import { credentialsIn, maskSecrets } from "../lib/secrets.ts";
 import type { ResponseSink, Transport } from "../lib/transport.ts";
 import { createProvider } from "../providers/mod.ts";
 import type { FailureKind } from "../lib/types.ts";
