@@ -25,6 +25,33 @@ async function run(args: string[], options: { cwd?: string } = {}) {
   };
 }
 
+/**
+ * Spawns llmload, waits until its stderr shows `marker`, sends SIGINT `signals` times (300 ms
+ * apart), and collects the exit status and everything it printed.
+ */
+async function interrupt(args: string[], marker: string, signals: number) {
+  const child = llmload(args).spawn();
+  const stderr = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  while (!seen.includes(marker)) {
+    const { value, done } = await stderr.read();
+    if (done) break;
+    seen += value;
+  }
+  for (let i = 0; i < signals; i++) {
+    if (signals > 1) await new Promise((resolve) => setTimeout(resolve, 300));
+    child.kill("SIGINT");
+  }
+  const [status, stdout] = await Promise.all([
+    child.status,
+    new Response(child.stdout).text(),
+    (async () => {
+      while (!(await stderr.read()).done);
+    })(),
+  ]);
+  return { code: status.code, stdout, stderr: seen };
+}
+
 Deno.test("--help and --version exit 0", async () => {
   const help = await run(["--help"]);
   assert.equal(help.code, 0);
@@ -87,34 +114,23 @@ Deno.test("nothing listening at start: one clear line, exit 1", async () => {
 Deno.test("SIGINT: the summary is printed and the files are written", async () => {
   await withTempDir(async (dir) => {
     await withMock({ ttftMs: 5, itlMs: 5 }, async (mock) => {
-      const child = llmload([
-        "-H",
-        mock.url,
-        "-u",
-        "2",
-        "-o",
-        "8",
-        "--summary-file",
-        `${dir}/s.csv`,
-        "--json",
-        `${dir}/r.json`,
-      ]).spawn();
-      const stderr = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-      let seen = "";
-      while (!seen.includes("Stats reset")) {
-        const { value, done } = await stderr.read();
-        if (done) break;
-        seen += value;
-      }
-      child.kill("SIGINT");
-      const [status, stdout] = await Promise.all([
-        child.status,
-        new Response(child.stdout).text(),
-        (async () => {
-          while (!(await stderr.read()).done);
-        })(),
-      ]);
-      assert.equal(status.code, 0, seen);
+      const { code, stdout, stderr } = await interrupt(
+        [
+          "-H",
+          mock.url,
+          "-u",
+          "2",
+          "-o",
+          "8",
+          "--summary-file",
+          `${dir}/s.csv`,
+          "--json",
+          `${dir}/r.json`,
+        ],
+        "Stats reset",
+        1,
+      );
+      assert.equal(code, 0, stderr);
       assert.match(stdout, /Num Requests\s+: [1-9]/);
       assert.match(stdout, /={80}\n$/);
       const csv = await Deno.readTextFile(`${dir}/s.csv`);
@@ -129,36 +145,21 @@ Deno.test("Ctrl+C twice: requests are cut off, results still written and marked 
   await withTempDir(async (dir) => {
     // Responses take far longer than the test: only a second Ctrl+C can end the run quickly.
     await withMock({ ttftMs: 30_000, itlMs: 5 }, async (mock) => {
-      const child = llmload([
-        "-H",
-        mock.url,
-        "-m",
-        "mock-model",
-        "-u",
-        "3",
-        "--json",
-        `${dir}/r.json`,
-      ])
-        .spawn();
-      const stderr = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-      let seen = "";
-      while (!seen.includes("Load:")) {
-        const { value, done } = await stderr.read();
-        if (done) break;
-        seen += value;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      child.kill("SIGINT");
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      child.kill("SIGINT");
-      const [status, stdout] = await Promise.all([
-        child.status,
-        new Response(child.stdout).text(),
-        (async () => {
-          while (!(await stderr.read()).done);
-        })(),
-      ]);
-      assert.equal(status.code, 1, "no request completed");
+      const { code, stdout } = await interrupt(
+        [
+          "-H",
+          mock.url,
+          "-m",
+          "mock-model",
+          "-u",
+          "3",
+          "--json",
+          `${dir}/r.json`,
+        ],
+        "Load:",
+        2,
+      );
+      assert.equal(code, 1, "no request completed");
       assert.match(stdout, /Num Requests\s+: 0/);
       const results = JSON.parse(await Deno.readTextFile(`${dir}/r.json`));
       assert.equal(results.partial, true);
