@@ -214,7 +214,8 @@ function createResponseReader(
     if (firstVisibleAt === undefined && chunk.text.length > 0) firstVisibleAt = now;
     lastTokenAt = now;
     chars += generated;
-    pieces.push(chunk.reasoning, chunk.text);
+    if (chunk.reasoning) pieces.push(chunk.reasoning);
+    if (chunk.text) pieces.push(chunk.text);
   }
 
   function onEvent(data: string) {
