@@ -189,7 +189,8 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
     value: "name|path",
     group: "Workload",
     help: "tokenizer for prompts and client-side counts: a tiktoken encoding (o200k_base, " +
-      "cl100k_base) or a Hugging Face tokenizer.json file or folder",
+      "cl100k_base), a Hugging Face tokenizer.json file or folder, or server (the server's own " +
+      "tokenize endpoint: vllm, sglang, tgi, llamacpp)",
     default: "o200k_base",
   },
   {
@@ -433,6 +434,13 @@ export const MOCK_OPTIONS: readonly OptionSpec[] = [
     }; repeat to combine (rates add up to at most 1)`,
     unset: "none",
   },
+  {
+    name: "tokenizer",
+    value: "name|path",
+    help: "tokenizer the mock counts prompts and POST /tokenize with, special tokens (BOS) " +
+      "included: a tiktoken encoding or a Hugging Face tokenizer.json file or folder",
+    default: "o200k_base",
+  },
 ];
 
 /** Settings of the mock server, from `llmload mock`. */
@@ -457,6 +465,8 @@ export interface MockCommandOptions {
   readonly ignoreLengthControls: boolean;
   /** Faults to inject, with their rates. */
   readonly faults: readonly FaultSpec[];
+  /** Tokenizer the mock counts prompts with (`--tokenizer`). */
+  readonly tokenizer: string;
 }
 
 /** One value of one option as given, before validation, with where it came from. */
@@ -727,6 +737,7 @@ export function resolveMockOptions(flags: FlagValues): MockCommandOptions {
     stopEarly: validated(first("stop-early"), boolean),
     ignoreLengthControls: validated(first("ignore-length-controls"), boolean),
     faults: Object.freeze(faultsOf(layer.get("fault") ?? [])),
+    tokenizer: validated(first("tokenizer"), text),
   });
 }
 

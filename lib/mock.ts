@@ -42,7 +42,8 @@
 
 import { UsageError } from "./errors.ts";
 import { PROVIDER_NAMES } from "../providers/mod.ts";
-import { loadTokenizer } from "./tokenizer.ts";
+import { loadTokenizer, type Tokenizer } from "./tokenizer.ts";
+import { tokenizeReply } from "./mock_tokenize.ts";
 import { errorBody, type OpenAIFlavour, parseOpenAIRequest } from "./mock_payload.ts";
 import {
   FAULT_KINDS,
@@ -128,6 +129,12 @@ export interface MockOptions {
    * set a bound or call `clearRecords()`, since each record holds the request body.
    */
   readonly maxRecords?: number;
+  /**
+   * Tokenizer the "server" counts prompts with, as `--tokenizer` takes it (a tiktoken encoding,
+   * or a Hugging Face `tokenizer.json` file or folder); its special tokens (BOS) count in every
+   * prompt, as on a real server. Default `o200k_base`.
+   */
+  readonly tokenizer?: string;
 }
 
 /** What the mock saw and did for one completion request. Times are absolute ms. */
@@ -214,6 +221,7 @@ interface MockState {
   /** Refusals drawn on kept-alive connections, waiting for a request on a new connection. */
   pendingRefusals: number;
   readonly countTokens: CountTokens;
+  readonly tokenizer: Tokenizer;
   readonly created: number;
   readonly idTag: string;
   records: LiveRecord[];
@@ -228,10 +236,12 @@ const encoder = new TextEncoder();
 /**
  * Starts the mock server and resolves once it listens.
  *
- * Prompt tokens in `usage` (and in each dialect's equivalent) are counted with tiktoken's
- * o200k_base, llmload's default tokenizer, so llmload's prompt-token check agrees with the mock
- * for completions: the prompt (completions), or the messages' text content without any chat
- * template (chat). Each distinct prompt is counted once. Completion tokens are exact:
+ * Prompt tokens in `usage` (and in each dialect's equivalent) are counted with `tokenizer`
+ * (default tiktoken's o200k_base, llmload's default tokenizer), special tokens it adds (BOS)
+ * included, so llmload's prompt-token check agrees with the mock for completions: the prompt
+ * (completions), or each message's text content plus those special tokens, without any other
+ * chat template (chat). Each distinct prompt is counted once. `POST /tokenize` counts with the
+ * same tokenizer, in the body shape of llama.cpp, vLLM/SGLang or TGI (`lib/mock_tokenize.ts`). Completion tokens are exact:
  * every response carries exactly the tokens asked for (`max_tokens` or the dialect's field; 16
  * when an OpenAI request gives none), cycling through `MOCK_WORDS`, with `finish_reason:
  * "length"`, unless `stopEarly` ends it sooner (`finish_reason: "stop"`).
@@ -245,8 +255,8 @@ const encoder = new TextEncoder();
  * @throws {UsageError} when an option is out of range
  */
 export async function startMock(options: MockOptions = {}): Promise<MockServer> {
-  const tokenizer = await loadTokenizer("o200k_base");
-  const state = createState(options, cachedCount((text) => tokenizer.count(text)));
+  const tokenizer = await loadTokenizer(options.tokenizer ?? "o200k_base");
+  const state = createState(options, tokenizer);
   const hostname = options.hostname ?? "127.0.0.1";
   const port = checkNumber("port", options.port ?? 0, { max: 65535 });
   const onError = (error: unknown) => jsonResponse(500, errorBody(String(error), serverError));
@@ -317,7 +327,7 @@ function cachedCount(count: CountTokens): CountTokens {
 const badRequest = { type: "invalid_request_error", code: "invalid_request" };
 const serverError = { type: "server_error", code: "internal_error" };
 
-function createState(options: MockOptions, countTokens: CountTokens): MockState {
+function createState(options: MockOptions, tokenizer: Tokenizer): MockState {
   const models = options.models ?? ["mock-model"];
   if (models.length === 0 || models.some((m) => typeof m !== "string" || m === "")) {
     const given = JSON.stringify(models);
@@ -348,7 +358,8 @@ function createState(options: MockOptions, countTokens: CountTokens): MockState 
     random: options.seed === undefined ? Math.random : mulberry32(options.seed),
     faults: checkFaults(options.faults ?? []),
     pendingRefusals: 0,
-    countTokens,
+    countTokens: cachedCount((text) => tokenizer.countPrompt(text)),
+    tokenizer,
     created: Math.floor(Date.now() / 1000),
     idTag: Math.floor(Math.random() * 0x100000000).toString(16).padStart(8, "0"),
     records: [],
@@ -537,6 +548,8 @@ function route(
     }
   } else if (path === "/v1/models") {
     if (method === "GET") return modelList(state);
+  } else if (path === "/tokenize") {
+    if (method === "POST") return tokenize(state, request);
   } else if (path === "/api/tags") {
     if (method === "GET") return jsonResponse(200, ollamaTags(state.models));
   } else if (path === "/mock/requests") {
@@ -559,6 +572,17 @@ function route(
       code: "method_not_allowed",
     }),
   );
+}
+
+async function tokenize(state: MockState, request: Request): Promise<Response> {
+  let body: unknown;
+  try {
+    body = await request.json();
+  } catch {
+    body = undefined;
+  }
+  const reply = tokenizeReply(body, state.tokenizer);
+  return jsonResponse(reply.status, reply.body);
 }
 
 function modelList(state: MockState): Response {

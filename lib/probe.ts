@@ -14,7 +14,7 @@ import type { RequestContext, RequestOutcome } from "./request.ts";
 import type { CommandOutput } from "./run_command.ts";
 import { resolveTarget } from "./target.ts";
 import type { Target } from "./target.ts";
-import { loadTokenizer } from "./tokenizer.ts";
+import { loadTokenizer, localTokenizerSpec } from "./tokenizer.ts";
 import type { Tokenizer } from "./tokenizer.ts";
 import { createTransport } from "./transport.ts";
 import type { Transport } from "./transport.ts";
@@ -90,7 +90,7 @@ export async function probeTarget(
 ): Promise<ProbeReport> {
   const target = options.target ?? await resolveTarget(config, { checkModes: false });
   const dialect = dialectOf(target.provider);
-  const tokenizer = await loadTokenizer(config.tokenizer);
+  const tokenizer = await loadTokenizer(localTokenizerSpec(config.tokenizer));
   const transport = options.transport ?? createTransport(config.transport);
   const base: ProviderOptions = {
     model: target.model,
@@ -140,7 +140,7 @@ async function probeOnce(
       ...(config.apiKey ? { authorization: `Bearer ${config.apiKey}` } : {}),
     },
     timeoutMs: Math.min(config.timeoutMs, PROBE_TIMEOUT_MS),
-    localPromptTokens: request.tokenizer.count(PROBE_PROMPT),
+    localPromptTokens: request.tokenizer.countPrompt(PROBE_PROMPT),
     countTokens: (text) => Promise.resolve(request.tokenizer.count(text)),
   };
   const outcome = await runRequest(context, { prompt: PROBE_PROMPT, maxTokens: PROBE_TOKENS });

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { UsageError } from "./errors.ts";
 import type { Random } from "./random.ts";
 import type { Tokenizer } from "./tokenizer.ts";
 
@@ -57,15 +58,17 @@ const WORDS = (
 const wordPools = new WeakMap<Tokenizer, readonly string[]>();
 
 /**
- * Builds a prompt of exactly `tokens` tokens under `tokenizer`. Shorter than the closing
- * request, it is that request cut after `tokens` tokens. Costs one or two encodes of the
- * prompt, whatever its length (about 0.2 s for 100k tokens).
+ * Builds a prompt of exactly `tokens` tokens as a server with `tokenizer` counts it
+ * ({@linkcode Tokenizer.countPrompt}): the special tokens the server adds (a BOS token) are part
+ * of the `tokens`, so the text has that many fewer. Shorter than the closing request, it is that
+ * request cut. Costs one or two encodes of the prompt, whatever its length (about 0.2 s for 100k
+ * tokens). Throws a `UsageError` when `tokens` leaves no room for text after the special tokens.
  *
  * @example
  * ```ts
  * const tokenizer = await loadTokenizer("o200k_base");
  * const prompt = buildPrompt(512, tokenizer);
- * tokenizer.count(prompt); // 512
+ * tokenizer.countPrompt(prompt); // 512
  * const fresh = buildPrompt(512, tokenizer, { randomPrefix: createRandom(7) });
  * ```
  */
@@ -74,8 +77,21 @@ export function buildPrompt(
   tokenizer: Tokenizer,
   options: BuildPromptOptions = {},
 ): string {
-  const parts = composePrompt(tokens, tokenizer, options.randomPrefix);
+  const parts = composePrompt(textTokens(tokens, tokenizer), tokenizer, options.randomPrefix);
   return parts.padding + parts.rest;
+}
+
+/** Tokens of text in a prompt of `tokens` tokens: without the special tokens a server adds. */
+function textTokens(tokens: number, tokenizer: Tokenizer): number {
+  const special = tokenizer.specialTokens;
+  if (special > 0 && Number.isInteger(tokens) && tokens >= 1 && tokens <= special) {
+    throw new UsageError(
+      `Cannot build a prompt of ${tokens} tokens: the server adds ${special} special ` +
+        `token${special === 1 ? "" : "s"} (BOS) to every prompt under ${tokenizer.name}; ` +
+        `expected -p of at least ${special + 1}`,
+    );
+  }
+  return tokens - special;
 }
 
 /** Prompts for successive requests, all of the same exact token count. */
@@ -90,7 +106,8 @@ export interface PromptSource {
 const SOURCE_CHECKS = 4;
 
 /**
- * Prompts of exactly `tokens` tokens for request after request. Without `random`, the same
+ * Prompts of exactly `tokens` tokens (as {@linkcode buildPrompt} counts them, special tokens
+ * included) for request after request. Without `random`, the same
  * prompt every time. With `random`, each prompt starts with its own random padding words, so no
  * two requests share a prefix and a server's prefix cache cannot help.
  *
@@ -116,7 +133,7 @@ export function createPromptSource(
     return { tokens, next: () => prompt };
   }
   const draw = random;
-  const parts = composePrompt(tokens, tokenizer, draw);
+  const parts = composePrompt(textTokens(tokens, tokenizer), tokenizer, draw);
   const pool = wordPool(tokenizer);
   function redrawn(): string {
     const words = new Array<string>(parts.words);
@@ -125,7 +142,7 @@ export function createPromptSource(
   }
   let additive = true;
   for (let check = 0; check < SOURCE_CHECKS && additive; check++) {
-    additive = tokenizer.count(redrawn()) === tokens;
+    additive = tokenizer.countPrompt(redrawn()) === tokens;
   }
   if (!additive) {
     return {

@@ -7,6 +7,7 @@
 
 import { FAILURE_KINDS, METRIC_NAMES, type MetricName } from "./stats.ts";
 import type { MetricResult, Results } from "./results.ts";
+import { SERVER_TOKENIZER, TIKTOKEN_ENCODINGS } from "./tokenizer.ts";
 
 /** Settings the summary block shows that the results object does not carry in this form. */
 export interface SummaryInfo {
@@ -236,10 +237,30 @@ function tokenLines(results: Results): string[] {
     );
     lines.push(
       `Prompt tokens mismatch: ${promptMismatches.count} of ${results.requests.ok} requests ` +
-        `(${examples.join("; ")}); pass --tokenizer with the model's tokenizer.json`,
+        `(${examples.join("; ")}); ${promptMismatchAdvice(results)}`,
     );
   }
   return lines;
+}
+
+/** What to do about prompt counts that differ, never what the run already does. */
+function promptMismatchAdvice(results: Results): string {
+  const tokenizer = results.config.tokenizer;
+  if (tokenizer === SERVER_TOKENIZER) {
+    return "the server's usage counts differ from its own tokenize endpoint's";
+  }
+  if (!(TIKTOKEN_ENCODINGS as readonly string[]).includes(tokenizer)) {
+    const gaps = new Set(results.tokens.promptMismatches.examples.map((e) => e.server - e.local));
+    const gap = gaps.size === 1 ? [...gaps][0] : undefined;
+    const by = gap === undefined
+      ? "differently"
+      : `${Math.abs(gap)} token${Math.abs(gap) === 1 ? "" : "s"} ${gap > 0 ? "more" : "fewer"}`;
+    return `the server counts every prompt ${by} than ${tokenizer} (a tokenizer of another ` +
+      `model, or special tokens the server adds that its post-processor and ` +
+      `tokenizer_config.json do not declare); pass --tokenizer server to count with the ` +
+      `server's own tokenizer`;
+  }
+  return "pass --tokenizer with the model's tokenizer.json, or --tokenizer server";
 }
 
 function throughputLines(results: Results): string[] {

@@ -22,7 +22,7 @@ export interface RunPlan {
   readonly target: Target;
   /** The prompt every request sends (before any per-request randomisation). */
   readonly prompt: string;
-  /** Prompt tokens by the local tokenizer. */
+  /** Prompt tokens by the local tokenizer, counted as the server does (BOS included). */
   readonly localPromptTokens: number;
   /** Seed of the run's random source. */
   readonly seed: number;
@@ -66,7 +66,8 @@ export async function planRun(config: RunConfig, log: (line: string) => void): P
   return {
     target,
     prompt,
-    localPromptTokens: tokenizer.count(prompt),
+    // As the server counts it, special tokens (BOS) included: what its usage is checked against.
+    localPromptTokens: tokenizer.countPrompt(prompt),
     seed,
     generationTokens,
     shardCount,

@@ -20,6 +20,17 @@ export interface Tokenizer {
    * tiktoken counts special-token markup as ordinary text.
    */
   count(text: string): number;
+  /**
+   * Special tokens a server adds around every prompt it tokenizes (a BOS token, for example):
+   * those of the tokenizer's post-processor, or of `tokenizer_config.json`'s `add_bos_token` /
+   * `add_eos_token` where it sets them. 0 for tiktoken.
+   */
+  readonly specialTokens: number;
+  /**
+   * Tokens a server counts for `text` sent as a whole prompt: {@linkcode Tokenizer.count} plus
+   * {@linkcode Tokenizer.specialTokens}.
+   */
+  countPrompt(text: string): number;
   /** Token ids of `text`, without added special tokens. */
   encode(text: string): Uint32Array | number[];
   /** Text of token ids. */
@@ -30,6 +41,20 @@ export interface Tokenizer {
 
 /** The tiktoken encodings `--tokenizer` accepts by name. */
 export const TIKTOKEN_ENCODINGS = ["o200k_base", "cl100k_base"] as const;
+
+/** The `--tokenizer` value that counts with the server's own tokenize endpoint. */
+export const SERVER_TOKENIZER = "server";
+
+/**
+ * The local tokenizer that composes prompts for `--tokenizer server` (and counts where no
+ * server is asked, as in `llmload probe`) before the server corrects the count.
+ */
+export const SERVER_BASE_TOKENIZER = "o200k_base";
+
+/** The spec to load locally for a `--tokenizer` value: `server` composes with the default. */
+export function localTokenizerSpec(spec: string): string {
+  return spec === SERVER_TOKENIZER ? SERVER_BASE_TOKENIZER : spec;
+}
 
 type EncodingName = typeof TIKTOKEN_ENCODINGS[number];
 
@@ -94,7 +119,15 @@ function tiktokenTokenizer(name: EncodingName, encoding: Tiktoken): Tokenizer {
     encoding.free();
   }
 
-  const tokenizer: Tokenizer = { name, count, encode, decode, free };
+  const tokenizer: Tokenizer = {
+    name,
+    count,
+    specialTokens: 0,
+    countPrompt: count,
+    encode,
+    decode,
+    free,
+  };
   return tokenizer;
 }
 
@@ -113,18 +146,49 @@ async function loadHuggingFace(spec: string): Promise<Tokenizer> {
   } catch (error) {
     throw fail(`${files.tokenizer} is not a tokenizer this library can run (${messageOf(error)})`);
   }
-  return huggingFaceTokenizer(spec, hf);
+  return huggingFaceTokenizer(spec, hf, addedSpecialTokens(hf, config));
 }
 
-function huggingFaceTokenizer(name: string, hf: HfTokenizer): Tokenizer {
-  // Counted without BOS/EOS: they are not part of the text, and a server that adds them says so
-  // in its own prompt count.
+/**
+ * How many special tokens a server adds around a prompt. The post-processor says which it adds
+ * before and after the text; `add_bos_token` / `add_eos_token` in `tokenizer_config.json`, where
+ * set, override either side, as transformers' Llama-family tokenizers (what vLLM, SGLang and TGI
+ * load) rebuild their post-processor from them.
+ */
+function addedSpecialTokens(hf: HfTokenizer, config: unknown): number {
+  const probe = "a";
+  const bare = hf.encode(probe, { add_special_tokens: false }).ids;
+  const full = hf.encode(probe, { add_special_tokens: true }).ids;
+  const last = Math.max(0, full.length - bare.length);
+  let before = 0;
+  while (before < last && !startsAt(full, bare, before)) before++;
+  const after = last - before;
+  const flags = (typeof config === "object" && config !== null ? config : {}) as Record<
+    string,
+    unknown
+  >;
+  const bos = typeof flags.add_bos_token === "boolean" ? Number(flags.add_bos_token) : before;
+  const eos = typeof flags.add_eos_token === "boolean" ? Number(flags.add_eos_token) : after;
+  return bos + eos;
+}
+
+function startsAt(ids: readonly number[], part: readonly number[], at: number): boolean {
+  return part.every((id, i) => ids[at + i] === id);
+}
+
+function huggingFaceTokenizer(name: string, hf: HfTokenizer, specialTokens: number): Tokenizer {
+  // Counted without BOS/EOS: they are not part of the text (nor of generated output);
+  // countPrompt adds them back for a prompt as the server counts it.
   function encode(text: string): number[] {
     return hf.encode(text, { add_special_tokens: false }).ids;
   }
 
   function count(text: string): number {
     return encode(text).length;
+  }
+
+  function countPrompt(text: string): number {
+    return count(text) + specialTokens;
   }
 
   function decode(ids: Uint32Array | readonly number[]): string {
@@ -138,7 +202,7 @@ function huggingFaceTokenizer(name: string, hf: HfTokenizer): Tokenizer {
     forget(name, tokenizer);
   }
 
-  const tokenizer: Tokenizer = { name, count, encode, decode, free };
+  const tokenizer: Tokenizer = { name, count, specialTokens, countPrompt, encode, decode, free };
   return tokenizer;
 }
 
@@ -154,7 +218,7 @@ async function tokenizerFiles(spec: string): Promise<{ tokenizer: string; config
     info = await Deno.stat(spec);
   } catch {
     throw new UsageError(
-      `Invalid --tokenizer '${spec}': expected o200k_base, cl100k_base or a path to a Hugging Face tokenizer.json`,
+      `Invalid --tokenizer '${spec}': expected o200k_base, cl100k_base, server or a path to a Hugging Face tokenizer.json`,
     );
   }
   const folder = info.isDirectory ? spec : dirname(spec);

@@ -3,7 +3,7 @@ import { buildPrompt, createPromptSource, PROMPT_REQUEST } from "../lib/prompt.t
 import { createRandom } from "../lib/random.ts";
 import { loadTokenizer, TIKTOKEN_ENCODINGS } from "../lib/tokenizer.ts";
 import type { Tokenizer } from "../lib/tokenizer.ts";
-import { runDialect } from "./_dialect_harness.ts";
+import { metricMean, runDialect } from "./_dialect_harness.ts";
 
 const LENGTHS = [1, 5, 10, 100, 512, 4000];
 
@@ -143,4 +143,41 @@ Deno.test("--prompt-randomize sends every request its own prompt of the same len
   assert.equal(new Set(prompts).size, 8, "no two requests share a prompt");
   const tokenizer = await loadTokenizer("o200k_base");
   for (const prompt of prompts) assert.equal(tokenizer.count(prompt), 64);
+});
+
+const BOS_FIXTURE = new URL("./testdata/hf_tokenizer/llama3_bos/tokenizer.json", import.meta.url)
+  .pathname;
+
+Deno.test("-p N under a tokenizer that adds BOS is N tokens as the server counts them", async () => {
+  const tokenizer = await loadTokenizer(BOS_FIXTURE);
+  for (const tokens of [2, 3, 10, 40, 150, 512]) {
+    const prompt = buildPrompt(tokens, tokenizer);
+    assert.equal(tokenizer.count(prompt), tokens - 1, `${tokens}: one token is the BOS`);
+    assert.equal(tokenizer.countPrompt(prompt), tokens, `${tokens}`);
+    const source = createPromptSource(tokens, tokenizer, { random: createRandom(tokens) });
+    for (let i = 0; i < 5; i++) assert.equal(tokenizer.countPrompt(source.next()), tokens);
+  }
+  assert.throws(() => buildPrompt(1, tokenizer), {
+    name: "UsageError",
+    message:
+      /^Cannot build a prompt of 1 tokens: the server adds 1 special token \(BOS\) .*expected -p of at least 2$/,
+  });
+});
+
+Deno.test("no prompt mismatch alarm against a server whose tokenizer adds BOS", async () => {
+  const { run } = await runDialect({ tokenizer: BOS_FIXTURE }, ["--tokenizer", BOS_FIXTURE]);
+  assert.doesNotMatch(run.out, /Prompt tokens mismatch/);
+  assert.equal(metricMean(run, "prompt_tokens"), 40, "the server counts -p 40 as 40");
+});
+
+Deno.test("a prompt mismatch with a tokenizer.json does not advise passing a tokenizer.json", async () => {
+  const { run } = await runDialect({ tokenizer: BOS_FIXTURE }, ["--tokenizer", HF_FIXTURE]);
+  const line = run.out.split("\n").find((text) => text.startsWith("Prompt tokens mismatch"));
+  assert.ok(line, run.out);
+  assert.match(
+    line,
+    /\(server 41 local 40; .*\); the server counts every prompt 1 token more than /,
+  );
+  assert.match(line, /pass --tokenizer server/);
+  assert.doesNotMatch(line, /model's tokenizer\.json/);
 });

@@ -42,7 +42,7 @@ Deno.test("an unknown name is a usage error naming the choices", async () => {
   await assert.rejects(() => loadTokenizer("p99k_base"), {
     name: "UsageError",
     message:
-      "Invalid --tokenizer 'p99k_base': expected o200k_base, cl100k_base or a path to a Hugging Face tokenizer.json",
+      "Invalid --tokenizer 'p99k_base': expected o200k_base, cl100k_base, server or a path to a Hugging Face tokenizer.json",
   });
   await assert.rejects(() => loadTokenizer("./no/such/tokenizer.json"), UsageError);
 });
@@ -92,6 +92,45 @@ Deno.test("a tokenizer_config.json beside it is read; a bad file is a usage erro
         assert.match(error.message, message);
         return true;
       });
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+const BOS_FIXTURE = `${FIXTURE_DIR}/llama3_bos/tokenizer.json`;
+
+Deno.test("a Llama-3-style post-processor adds its BOS token to prompt counts only", async () => {
+  const plain = await loadTokenizer(FIXTURE);
+  const bos = await loadTokenizer(BOS_FIXTURE);
+  assert.equal(plain.specialTokens, 0);
+  assert.equal(bos.specialTokens, 1);
+  for (const text of ["Pad", "Pad Pad Pad", "Generate a Django application"]) {
+    assert.equal(bos.count(text), plain.count(text), "text and output counts stay bare");
+    assert.equal(bos.countPrompt(text), plain.count(text) + 1, text);
+    assert.equal(plain.countPrompt(text), plain.count(text));
+  }
+  const tiktoken = await loadTokenizer("o200k_base");
+  assert.equal(tiktoken.specialTokens, 0);
+  assert.equal(tiktoken.countPrompt("Hello, world"), 3);
+});
+
+Deno.test("tokenizer_config.json's add_bos_token decides over the post-processor", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const cases: [string, string, number][] = [
+      [BOS_FIXTURE, '{"add_bos_token": false}', 0],
+      [BOS_FIXTURE, '{"add_eos_token": true}', 2],
+      [FIXTURE, '{"add_bos_token": true, "add_eos_token": false}', 1],
+      [FIXTURE, '{"bos_token": "<s>"}', 0],
+    ];
+    for (const [i, [source, config, special]] of cases.entries()) {
+      await Deno.mkdir(`${dir}/${i}`);
+      await Deno.copyFile(source, `${dir}/${i}/tokenizer.json`);
+      await Deno.writeTextFile(`${dir}/${i}/tokenizer_config.json`, config);
+      const tokenizer = await loadTokenizer(`${dir}/${i}`);
+      assert.equal(tokenizer.specialTokens, special, config);
+      assert.equal(tokenizer.countPrompt("Pad Pad"), 2 + special, config);
     }
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -3,7 +3,10 @@
  * format (GPT-2 byte alphabet, GPT-2 pre-tokenizer regex), built by hand so tests need no
  * download. Only the words below have merges, so each is one token alone and after a space;
  * every other word falls apart into several byte-level tokens, which exercises the seams that
- * exact-length prompts must handle. Run:
+ * exact-length prompts must handle. It also writes `llama3_bos/tokenizer.json`: the same
+ * tokenizer with a Llama-3-style post-processor (`Sequence` of `ByteLevel` and a
+ * `TemplateProcessing` that puts `<|begin_of_text|>` before every sequence), so a server using it
+ * counts one token more per prompt than the text has. Run:
  * `deno run -A tests/testdata/hf_tokenizer/build_fixture.ts && deno fmt tests/testdata/hf_tokenizer`
  *
  * @module
@@ -83,7 +86,52 @@ function build() {
   };
 }
 
+const BOS = "<|begin_of_text|>";
+
+/** The tokenizer with Llama 3's BOS token and post-processor (meta-llama/Meta-Llama-3-8B). */
+function withBos(tokenizer: ReturnType<typeof build>) {
+  const id = Object.keys(tokenizer.model.vocab).length;
+  const bos = { SpecialToken: { id: BOS, type_id: 0 } };
+  return {
+    ...tokenizer,
+    added_tokens: [{
+      id,
+      content: BOS,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
+    }],
+    post_processor: {
+      type: "Sequence",
+      processors: [
+        { type: "ByteLevel", add_prefix_space: true, trim_offsets: false, use_regex: true },
+        {
+          type: "TemplateProcessing",
+          single: [bos, { Sequence: { id: "A", type_id: 0 } }],
+          pair: [
+            bos,
+            { Sequence: { id: "A", type_id: 0 } },
+            { SpecialToken: { id: BOS, type_id: 1 } },
+            { Sequence: { id: "B", type_id: 1 } },
+          ],
+          special_tokens: { [BOS]: { id: BOS, ids: [id], tokens: [BOS] } },
+        },
+      ],
+    },
+  };
+}
+
 if (import.meta.main) {
-  const path = new URL("./tokenizer.json", import.meta.url);
-  await Deno.writeTextFile(path, JSON.stringify(build()) + "\n");
+  const tokenizer = build();
+  await Deno.writeTextFile(
+    new URL("./tokenizer.json", import.meta.url),
+    JSON.stringify(tokenizer) + "\n",
+  );
+  await Deno.mkdir(new URL("./llama3_bos", import.meta.url), { recursive: true });
+  await Deno.writeTextFile(
+    new URL("./llama3_bos/tokenizer.json", import.meta.url),
+    JSON.stringify(withBos(tokenizer)) + "\n",
+  );
 }
