@@ -153,6 +153,100 @@ export function createPromptSource(
   return { tokens, next: redrawn };
 }
 
+/** Round trips to the server's tokenize endpoint that building one prompt may take. */
+export const MAX_ROUND_TRIPS = 16;
+
+/**
+ * Builds a prompt of exactly `tokens` tokens as the server counts it (`--tokenizer server`):
+ * composed with the local `base` tokenizer, then corrected with the server's own counts, as
+ * `countOnServer` returns them for a whole prompt (special tokens included). First the longest
+ * start of the code-generation request that fits is found by bisection, then padding words
+ * (one token each under common tokenizers; the step follows the measured rate otherwise) make up
+ * the rest. At most {@linkcode MAX_ROUND_TRIPS} calls; throws a `UsageError` when the count
+ * cannot be hit within them.
+ *
+ * @example
+ * ```ts
+ * const prompt = await buildServerPrompt(512, await loadTokenizer("o200k_base"), count);
+ * await count(prompt); // 512
+ * ```
+ */
+export async function buildServerPrompt(
+  tokens: number,
+  base: Tokenizer,
+  countOnServer: (prompt: string) => Promise<number>,
+): Promise<string> {
+  if (!Number.isInteger(tokens) || tokens < 1) {
+    throw new RangeError(`Prompt length must be a positive integer, got ${tokens}`);
+  }
+  const afterPadding = base.encode(" " + PROMPT_REQUEST);
+  const alone = base.encode(PROMPT_REQUEST);
+  const compose = (words: number, kept: number) =>
+    fixedPadding(words) + base.decode((words > 0 ? afterPadding : alone).slice(0, kept));
+  let trips = 0;
+  let last: number | undefined;
+  async function measure(prompt: string): Promise<number> {
+    if (++trips > MAX_ROUND_TRIPS) {
+      throw new UsageError(
+        `Cannot build a prompt of exactly ${tokens} tokens with the server's tokenizer in ` +
+          `${MAX_ROUND_TRIPS} round trips (last count ${last}): pass -p with another length, ` +
+          `or --tokenizer with the model's tokenizer.json`,
+      );
+    }
+    return last = await countOnServer(prompt);
+  }
+
+  // The longest start of the request (in base tokens) whose server count still fits.
+  let kept = alone.length;
+  let counted: number | undefined = await measure(compose(0, kept));
+  if (counted > tokens) {
+    let fits = 0;
+    let tooLong = kept;
+    counted = undefined;
+    while (tooLong - fits > 1) {
+      const middle = Math.floor((fits + tooLong) / 2);
+      const count = await measure(compose(0, middle));
+      if (count <= tokens) [fits, counted] = [middle, count];
+      else tooLong = middle;
+    }
+    kept = fits;
+  }
+  let words = 0;
+  // Not even the request's first word fits: all padding, starting from a guess of one BOS.
+  if (counted === undefined) {
+    words = Math.max(1, tokens - 1);
+    counted = await measure(compose(words, kept));
+  }
+  let rate = 1;
+  let added = false;
+  while (counted !== tokens) {
+    const error = tokens - counted;
+    let next = words + (Math.round(error / rate) || Math.sign(error));
+    // Overshot by adding words (a seam with the request costs a token more), or no padding
+    // left to take away: give up one request token instead.
+    if ((error < 0 && added) || next < 0 || (next === 0 && kept === 0)) {
+      if (kept === 0) break;
+      kept--;
+      next = Math.max(0, words);
+    }
+    added = next > words;
+    const before: number = counted;
+    counted = await measure(compose(next, kept));
+    // The first word also moves the seam with the request; only later words show the rate.
+    if (words > 0 && next > 0 && next !== words && counted !== before) {
+      rate = Math.max(1, (counted - before) / (next - words));
+    }
+    words = next;
+  }
+  if (counted !== tokens) {
+    throw new UsageError(
+      `Cannot build a prompt of exactly ${tokens} tokens with the server's tokenizer (it counts ` +
+        `${counted}): pass -p with another length, or --tokenizer with the model's tokenizer.json`,
+    );
+  }
+  return compose(words, kept);
+}
+
 /** A prompt cut at the seam between its padding words and the rest. */
 interface PromptParts {
   /** The padding words joined by spaces (`""` when there are none). */

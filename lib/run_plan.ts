@@ -6,13 +6,21 @@
  */
 import { checkFileLimit, openFileLimit } from "./limits.ts";
 import { formatProbeTable, probeTarget, probeWarnings } from "./probe.ts";
-import { buildPrompt } from "./prompt.ts";
+import { createProvider } from "../providers/mod.ts";
+import { UsageError } from "./errors.ts";
+import { buildPrompt, buildServerPrompt } from "./prompt.ts";
 import { createRandom, randomSeed } from "./random.ts";
 import { checkReachable } from "./reachability.ts";
 import { autoWorkerCount } from "./shards.ts";
 import { resolveTarget } from "./target.ts";
 import type { Target } from "./target.ts";
-import { loadTokenizer } from "./tokenizer.ts";
+import {
+  createServerCounter,
+  loadTokenizer,
+  localTokenizerSpec,
+  SERVER_TOKENIZER,
+} from "./tokenizer.ts";
+import { requestHeaders } from "./shard.ts";
 import { createLengthSampler } from "./workload.ts";
 import type { RunConfig } from "./types.ts";
 
@@ -51,8 +59,22 @@ export async function planRun(config: RunConfig, log: (line: string) => void): P
     log(formatProbeTable(report));
     warnings.push(...probeWarnings(report));
   }
-  const tokenizer = await loadTokenizer(config.tokenizer);
-  const prompt = config.promptText ?? buildPrompt(config.promptTokens, tokenizer);
+  const tokenizer = await loadTokenizer(localTokenizerSpec(config.tokenizer));
+  let prompt: string;
+  let localPromptTokens: number;
+  if (config.tokenizer === SERVER_TOKENIZER) {
+    const countOnServer = serverPromptCounter(config, target);
+    prompt = config.promptText ??
+      await buildServerPrompt(config.promptTokens, tokenizer, countOnServer);
+    localPromptTokens = await countOnServer(prompt);
+    log(
+      `Prompt of ${localPromptTokens} tokens as the server's ${target.provider} tokenizer counts`,
+    );
+  } else {
+    prompt = config.promptText ?? buildPrompt(config.promptTokens, tokenizer);
+    // As the server counts it, special tokens (BOS) included: what its usage is checked against.
+    localPromptTokens = tokenizer.countPrompt(prompt);
+  }
   const seed = config.seed ?? randomSeed();
   const generationTokens = createLengthSampler({
     distribution: config.maxTokensDistribution,
@@ -66,12 +88,54 @@ export async function planRun(config: RunConfig, log: (line: string) => void): P
   return {
     target,
     prompt,
-    // As the server counts it, special tokens (BOS) included: what its usage is checked against.
-    localPromptTokens: tokenizer.countPrompt(prompt),
+    localPromptTokens,
     seed,
     generationTokens,
     shardCount,
     warnings,
+  };
+}
+
+/**
+ * Counts whole prompts, special tokens included, with the server's tokenize endpoint; any
+ * failure is the user's to fix before the load (wrong dialect, a server without the route).
+ */
+function serverPromptCounter(
+  config: RunConfig,
+  target: Target,
+): (prompt: string) => Promise<number> {
+  const fix = "pass --tokenizer with the model's tokenizer.json or a tiktoken encoding";
+  if (config.promptRandomize && config.promptText === undefined) {
+    throw new UsageError(
+      `Cannot use --prompt-randomize with --tokenizer server: random prompts are counted ` +
+        `locally; ${fix}`,
+    );
+  }
+  const provider = createProvider(target.provider, {
+    model: target.model,
+    chat: config.chat,
+    stream: config.stream,
+    temperature: config.temperature,
+  });
+  if (provider.tokenize === undefined) {
+    throw new UsageError(
+      `Cannot use --tokenizer server: the ${target.provider} API has no tokenize endpoint ` +
+        `(vllm, sglang, tgi and llamacpp have one); ${fix}`,
+    );
+  }
+  const counter = createServerCounter(provider.tokenize, {
+    host: config.host,
+    headers: requestHeaders(config),
+    timeoutMs: config.timeoutMs,
+  });
+  return async function countOnServer(prompt: string): Promise<number> {
+    try {
+      return await counter.count(prompt, true);
+    } catch (error) {
+      throw new UsageError(
+        `Cannot use --tokenizer server: ${(error as Error).message}; ${fix}`,
+      );
+    }
   };
 }
 

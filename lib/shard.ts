@@ -15,7 +15,12 @@ import { shardUsers } from "./shards.ts";
 import { Recorder } from "./stats.ts";
 import type { StatsDelta } from "./stats.ts";
 import { createPromptSource } from "./prompt.ts";
-import { loadTokenizer } from "./tokenizer.ts";
+import {
+  createServerCounter,
+  loadTokenizer,
+  localTokenizerSpec,
+  SERVER_TOKENIZER,
+} from "./tokenizer.ts";
 import type { Tokenizer } from "./tokenizer.ts";
 import { createTransport } from "./transport.ts";
 import { createLengthSampler } from "./workload.ts";
@@ -110,24 +115,37 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
   const stopController = new AbortController();
   const stopSignal = stopController.signal;
   let tokenizer: Promise<Tokenizer> | undefined;
+  const provider = createProvider(config.provider, {
+    model: config.model,
+    chat: config.chat,
+    stream: config.stream,
+    temperature: config.temperature,
+    logprobs: config.logprobs,
+    n: config.n,
+  });
+  const headers = requestHeaders(config);
+  // With --tokenizer server, output without usage is counted by the server's tokenize endpoint
+  // (the plan checked it has one); `runRequest` counts after the response's times are taken.
+  const serverCounter = config.tokenizer === SERVER_TOKENIZER && provider.tokenize
+    ? createServerCounter(provider.tokenize, {
+      host: config.host,
+      headers,
+      timeoutMs: config.timeoutMs,
+    })
+    : undefined;
+  const localSpec = localTokenizerSpec(config.tokenizer);
   const context: RequestContext = {
-    provider: createProvider(config.provider, {
-      model: config.model,
-      chat: config.chat,
-      stream: config.stream,
-      temperature: config.temperature,
-      logprobs: config.logprobs,
-      n: config.n,
-    }),
+    provider,
     transport,
     host: config.host,
-    headers: requestHeaders(config),
+    headers,
     timeoutMs: config.timeoutMs,
     localPromptTokens: init.localPromptTokens,
     comparePromptTokens: !config.chat,
     completions: config.n,
-    countTokens: async (text) =>
-      (await (tokenizer ??= loadTokenizer(config.tokenizer))).count(text),
+    countTokens: serverCounter
+      ? (text) => serverCounter.count(text, false)
+      : async (text) => (await (tokenizer ??= loadTokenizer(localSpec))).count(text),
     onResponse: config.showResponse ? (text) => console.log(`---\n${text}\n---`) : undefined,
   };
   // With --prompt-randomize every request gets its own random padding (set up in run()).
@@ -257,7 +275,7 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
       if (config.promptRandomize && config.promptText === undefined) {
         const prompts = createPromptSource(
           config.promptTokens,
-          await (tokenizer ??= loadTokenizer(config.tokenizer)),
+          await (tokenizer ??= loadTokenizer(localSpec)),
           { random: createRandom(deriveSeed(init.seed, init.shardCount + init.shardIndex)) },
         );
         nextPrompt = prompts.next;
@@ -312,8 +330,8 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
   };
 }
 
-/** Headers sent with every request; the API key goes only here. */
-function requestHeaders(config: RunConfig): Record<string, string> {
+/** Headers sent with every request (and tokenize calls); the API key goes only here. */
+export function requestHeaders(config: RunConfig): Record<string, string> {
   return {
     "content-type": "application/json",
     ...config.headers,

@@ -10,6 +10,7 @@
 import { get_encoding, type Tiktoken } from "tiktoken";
 import type { Tokenizer as HfTokenizer } from "@huggingface/tokenizers";
 import { UsageError } from "./errors.ts";
+import type { TokenizeSpec } from "./types.ts";
 
 /** A tokenizer loaded by {@linkcode loadTokenizer}. */
 export interface Tokenizer {
@@ -266,4 +267,67 @@ function join(folder: string, file: string): string {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** Counts tokens with a server's tokenize endpoint (`--tokenizer server`). */
+export interface ServerCounter {
+  /**
+   * Tokens of `text`; with `special`, the special tokens (BOS) the server adds to a prompt are
+   * counted too, where the endpoint lets the client choose. Rejects with an `Error` naming the
+   * endpoint when the server does not answer with a count.
+   */
+  count(text: string, special: boolean): Promise<number>;
+}
+
+/** Where {@linkcode createServerCounter} sends its requests. */
+export interface ServerCounterOptions {
+  /** Target base URL without a trailing slash. */
+  readonly host: string;
+  /** Headers for every request (auth included); never put in a message. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** Time limit of one tokenize request, in milliseconds. */
+  readonly timeoutMs: number;
+}
+
+/**
+ * Counts through the tokenize endpoint `spec` describes (data from the provider). Uses `fetch`,
+ * apart from the load's own transport: counting is a side channel, never timed. The empty text
+ * is 0 tokens without asking.
+ *
+ * @example
+ * ```ts
+ * const counter = createServerCounter(provider.tokenize!, { host, headers, timeoutMs: 30_000 });
+ * await counter.count("Hello, world", true); // e.g. 4 with a BOS
+ * ```
+ */
+export function createServerCounter(
+  spec: TokenizeSpec,
+  options: ServerCounterOptions,
+): ServerCounter {
+  const url = options.host + spec.path;
+  async function count(text: string, special: boolean): Promise<number> {
+    if (text === "" && !special) return 0;
+    const where = `POST ${spec.path}`;
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...options.headers },
+        body: spec.body(text, special),
+        signal: AbortSignal.timeout(options.timeoutMs),
+      });
+    } catch (error) {
+      throw new Error(`Cannot count tokens with ${where}: ${messageOf(error)}`);
+    }
+    if (!response.ok) {
+      await response.body?.cancel();
+      throw new Error(`Cannot count tokens with ${where}: HTTP ${response.status}`);
+    }
+    try {
+      return spec.count(await response.json());
+    } catch (error) {
+      throw new Error(`Cannot count tokens with ${where}: ${messageOf(error)}`);
+    }
+  }
+  return { count };
 }

@@ -181,6 +181,21 @@ export interface Provider {
   parseEvent(data: string): Chunk | null;
   /** Parses a whole non-streamed response body. Throws on a body it cannot read. */
   parseBody(body: string): Chunk;
+  /** The server's tokenize endpoint (`--tokenizer server`), when the dialect has one. */
+  readonly tokenize?: TokenizeSpec;
+}
+
+/** A server's tokenize endpoint, as data: where to send a text and how to read its count. */
+export interface TokenizeSpec {
+  /** Path appended to the host, e.g. `/tokenize`. */
+  readonly path: string;
+  /**
+   * JSON body that asks for the tokens of `text`; `special` asks for the special tokens (BOS)
+   * the server adds to a prompt, where the endpoint lets the client choose.
+   */
+  body(text: string, special: boolean): string;
+  /** Tokens in the parsed JSON reply. Throws on a reply it cannot read. */
+  count(reply: unknown): number;
 }
 
 /** Where a request's output token count came from. */

@@ -3,11 +3,12 @@
  * `n_predict` caps the length, `ignore_eos` keeps generating past the end-of-sequence token,
  * streamed events are `data: {"content": ..., "stop": false}` and the last one (`stop: true`)
  * carries `tokens_predicted`, `tokens_evaluated` and `timings`. `--chat` uses its
- * OpenAI-compatible `/v1/chat/completions`, which accepts `ignore_eos` too.
+ * OpenAI-compatible `/v1/chat/completions`, which accepts `ignore_eos` too. `POST /tokenize`
+ * (`{"content", "add_special"}` → `{"tokens": [...]}`) counts for `--tokenizer server`.
  *
  * @module
  */
-import type { Chunk, Provider, ProviderOptions, Sample } from "../lib/types.ts";
+import type { Chunk, Provider, ProviderOptions, Sample, TokenizeSpec } from "../lib/types.ts";
 import { numberOr, parseObject, textOr, throwIfError, usageOf } from "./_shared.ts";
 import { createOpenAIProvider } from "./openai.ts";
 
@@ -28,10 +29,10 @@ interface WireTimings {
  */
 export function createLlamacppProvider(settings: ProviderOptions): Provider {
   if (settings.chat) {
-    return createOpenAIProvider(settings, {
-      name: "llamacpp",
-      extras: () => ({ ignore_eos: true }),
-    });
+    return {
+      ...createOpenAIProvider(settings, { name: "llamacpp", extras: () => ({ ignore_eos: true }) }),
+      tokenize: LLAMACPP_TOKENIZE,
+    };
   }
   const probs = settings.logprobs === undefined ? {} : { n_probs: Math.max(1, settings.logprobs) };
 
@@ -74,5 +75,17 @@ export function createLlamacppProvider(settings: ProviderOptions): Provider {
     request,
     parseEvent: parse,
     parseBody: parse,
+    tokenize: LLAMACPP_TOKENIZE,
   };
 }
+
+/** llama.cpp's tokenize endpoint; `add_special` (default false there) adds the GGUF's BOS. */
+const LLAMACPP_TOKENIZE: TokenizeSpec = {
+  path: "/tokenize",
+  body: (text, special) => JSON.stringify({ content: text, add_special: special }),
+  count(reply) {
+    const tokens = (reply as { tokens?: unknown } | null)?.tokens;
+    if (!Array.isArray(tokens)) throw new Error("Expected tokens in the reply");
+    return tokens.length;
+  },
+};

@@ -2,11 +2,14 @@
  * Hugging Face Text Generation Inference (TGI). Completions use its native routes: `/generate`
  * (one JSON body) and `/generate_stream` (SSE, one token per event, the last one carrying
  * `generated_text` and `details`). `--chat` uses TGI's OpenAI-compatible Messages API at
- * `/v1/chat/completions`. TGI has no way to ignore the end-of-sequence token.
+ * `/v1/chat/completions`. TGI has no way to ignore the end-of-sequence token. `POST /tokenize`
+ * (`{"inputs"}` → `[{"id", "text", "start", "stop"}]`) counts for `--tokenizer server`; it
+ * always adds the special tokens a prompt gets, so it cannot count output text bare (TGI reports
+ * generated tokens itself, so output counts never need it).
  *
  * @module
  */
-import type { Chunk, Provider, ProviderOptions, Sample } from "../lib/types.ts";
+import type { Chunk, Provider, ProviderOptions, Sample, TokenizeSpec } from "../lib/types.ts";
 import { numberOr, parseObject, type Payload, textOr, throwIfError, usageOf } from "./_shared.ts";
 import { createOpenAIProvider } from "./openai.ts";
 
@@ -35,7 +38,9 @@ interface WireDetails {
  * ```
  */
 export function createTgiProvider(settings: ProviderOptions): Provider {
-  if (settings.chat) return createOpenAIProvider(settings, { name: "tgi" });
+  if (settings.chat) {
+    return { ...createOpenAIProvider(settings, { name: "tgi" }), tokenize: TGI_TOKENIZE };
+  }
   const path = settings.stream ? "/generate_stream" : "/generate";
   const sampling = settings.temperature > 0
     ? { do_sample: true, temperature: settings.temperature }
@@ -90,5 +95,14 @@ export function createTgiProvider(settings: ProviderOptions): Provider {
     };
   }
 
-  return { name: "tgi", framing: "sse", request, parseEvent, parseBody };
+  return { name: "tgi", framing: "sse", request, parseEvent, parseBody, tokenize: TGI_TOKENIZE };
 }
+
+const TGI_TOKENIZE: TokenizeSpec = {
+  path: "/tokenize",
+  body: (text) => JSON.stringify({ inputs: text }),
+  count(reply) {
+    if (!Array.isArray(reply)) throw new Error("Expected an array of tokens in the reply");
+    return reply.length;
+  },
+};

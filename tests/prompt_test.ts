@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { buildPrompt, createPromptSource, PROMPT_REQUEST } from "../lib/prompt.ts";
+import {
+  buildPrompt,
+  buildServerPrompt,
+  createPromptSource,
+  MAX_ROUND_TRIPS,
+  PROMPT_REQUEST,
+} from "../lib/prompt.ts";
 import { createRandom } from "../lib/random.ts";
 import { loadTokenizer, TIKTOKEN_ENCODINGS } from "../lib/tokenizer.ts";
 import type { Tokenizer } from "../lib/tokenizer.ts";
@@ -180,4 +186,33 @@ Deno.test("a prompt mismatch with a tokenizer.json does not advise passing a tok
   );
   assert.match(line, /pass --tokenizer server/);
   assert.doesNotMatch(line, /model's tokenizer\.json/);
+});
+
+Deno.test("a server-counted prompt hits every length, whatever the server's tokenizer", async () => {
+  const base = await loadTokenizer("o200k_base");
+  for (const spec of ["cl100k_base", HF_FIXTURE, BOS_FIXTURE]) {
+    const server = await loadTokenizer(spec);
+    const lowest = server.specialTokens + 1;
+    for (const tokens of [...Array.from({ length: 120 }, (_, i) => i + lowest), 512, 4000]) {
+      let trips = 0;
+      const prompt = await buildServerPrompt(tokens, base, (text) => {
+        trips++;
+        return Promise.resolve(server.countPrompt(text));
+      });
+      assert.equal(server.countPrompt(prompt), tokens, `${spec} ${tokens}`);
+      assert.ok(trips <= MAX_ROUND_TRIPS, `${spec} ${tokens}: ${trips} round trips`);
+    }
+  }
+});
+
+Deno.test("a length the server cannot count is a usage error after bounded round trips", async () => {
+  const base = await loadTokenizer("o200k_base");
+  let trips = 0;
+  // Every word two tokens plus a BOS: no prompt has an even count.
+  const odd = (text: string) => (trips++, Promise.resolve(2 * text.split(" ").length + 1));
+  await assert.rejects(() => buildServerPrompt(12, base, odd), {
+    name: "UsageError",
+    message: /^Cannot build a prompt of exactly 12 tokens with the server's tokenizer/,
+  });
+  assert.ok(trips <= MAX_ROUND_TRIPS, `${trips}`);
 });

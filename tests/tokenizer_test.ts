@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { UsageError } from "../lib/errors.ts";
+import type { MockServer } from "../lib/mock.ts";
 import { loadTokenizer, TIKTOKEN_ENCODINGS } from "../lib/tokenizer.ts";
+import { metricMean, runDialect, tokenSources } from "./_dialect_harness.ts";
+import { runAgainst, withMock } from "./_harness.ts";
 
 Deno.test("tiktoken encodings count, encode and decode", async () => {
   for (const name of TIKTOKEN_ENCODINGS) {
@@ -136,3 +139,155 @@ Deno.test("tokenizer_config.json's add_bos_token decides over the post-processor
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("the mock's POST /tokenize answers in each server's shape, BOS where it adds one", async () => {
+  await withMock({ tokenizer: BOS_FIXTURE }, async (mock) => {
+    const post = async (body: unknown) => {
+      const response = await fetch(`${mock.url}/tokenize`, {
+        method: "POST",
+        body: JSON.stringify(body),
+      });
+      return { status: response.status, json: await response.json() };
+    };
+    const llamacpp = await post({ content: "Pad Pad the", add_special: true });
+    assert.equal(llamacpp.json.tokens.length, 4);
+    assert.equal((await post({ content: "Pad Pad the" })).json.tokens.length, 3);
+    const vllm = await post({ model: "mock-model", prompt: "Pad Pad the" });
+    assert.equal(vllm.json.count, 4);
+    assert.equal(vllm.json.tokens.length, 4);
+    assert.equal(typeof vllm.json.max_model_len, "number");
+    const bare = await post({ prompt: "Pad Pad the", add_special_tokens: false });
+    assert.equal(bare.json.count, 3);
+    const tgi = await post({ inputs: "Pad Pad" });
+    assert.deepEqual(tgi.json.map((token: { text: string }) => token.text), ["", "Pad", " Pad"]);
+    assert.deepEqual(tgi.json.at(-1), { id: tgi.json.at(-1).id, text: " Pad", start: 3, stop: 7 });
+    assert.equal((await post({ text: "Pad" })).status, 400);
+  });
+});
+
+Deno.test("--tokenizer server builds -p prompts the server counts exactly, per dialect", async () => {
+  const fixture = await loadTokenizer(BOS_FIXTURE);
+  for (const provider of ["vllm", "sglang", "llamacpp", "tgi"]) {
+    const { run, records } = await runDialect(
+      { tokenizer: BOS_FIXTURE, dialect: provider },
+      ["--provider", provider, "--tokenizer", "server", "-p", "40"],
+      { requests: 2 },
+    );
+    assert.doesNotMatch(run.out, /Prompt tokens mismatch/, provider);
+    assert.equal(metricMean(run, "prompt_tokens"), 40, provider);
+    const generation = records.filter((record) => record.path !== "/tokenize");
+    assert.equal(generation.length, 2, provider);
+    for (const record of generation) {
+      const body = record.body as { prompt?: string; inputs?: string };
+      assert.equal(fixture.countPrompt(body.prompt ?? body.inputs ?? ""), 40, provider);
+    }
+  }
+});
+
+Deno.test("--tokenizer server is a usage error before the load where there is no endpoint", async () => {
+  await withMock({}, async (mock) => {
+    await assert.rejects(
+      () => runAgainst(mock, ["--provider", "openai", "--tokenizer", "server", "-t", "5s"]),
+      {
+        name: "UsageError",
+        message:
+          "Cannot use --tokenizer server: the openai API has no tokenize endpoint (vllm, sglang, " +
+          "tgi and llamacpp have one); pass --tokenizer with the model's tokenizer.json or a " +
+          "tiktoken encoding",
+      },
+    );
+    await assert.rejects(
+      () => runAgainst(mock, ["--tokenizer", "server", "--prompt-randomize", "-t", "5s"]),
+      { name: "UsageError", message: /^Cannot use --prompt-randomize with --tokenizer server/ },
+    );
+    assert.equal(mock.records().filter((r) => r.path !== "/v1/models").length, 0, "no load");
+  });
+  await withServer({ tokenize: false }, async (server) => {
+    await assert.rejects(
+      () => runAgainst(server, ["--provider", "vllm", "--tokenizer", "server", "-t", "5s"]),
+      {
+        name: "UsageError",
+        message:
+          /^Cannot use --tokenizer server: Cannot count tokens with POST \/tokenize: HTTP 404;/,
+      },
+    );
+    assert.equal(server.completions(), 0, "no load");
+  });
+});
+
+Deno.test("--tokenizer server counts output without usage by the endpoint, after the timing", async () => {
+  await withServer({ tokenize: true, outputDelayMs: 1000 }, async (server) => {
+    const run = await runAgainst(server, [
+      "--provider",
+      "vllm",
+      "--tokenizer",
+      "server",
+      "-u",
+      "1",
+      "-o",
+      "5",
+      "-p",
+      "13",
+      "--warmup",
+      "0",
+      "--max-requests",
+      "2",
+      "-t",
+      "20s",
+    ]);
+    assert.equal(run.exitCode, 0, [...run.log, run.out].join("\n"));
+    assert.deepEqual(tokenSources(run), { tokenizer: 2 });
+    // The server's count: two per word, where a local tokenizer would count one.
+    assert.equal(metricMean(run, "num_tokens"), 10);
+    const latency = metricMean(run, "total_latency");
+    assert.ok(latency !== undefined && latency < 1000, `the 1 s count is not timed: ${latency}`);
+    assert.equal(server.completions(), 2);
+  });
+});
+
+/** A vLLM-like server whose streams carry no usage and whose `/tokenize` counts 2 per word. */
+interface TestServer {
+  readonly url: string;
+  completions(): number;
+}
+
+async function withServer(
+  options: { tokenize: boolean; outputDelayMs?: number },
+  body: (server: TestServer & MockServer) => Promise<void>,
+): Promise<void> {
+  let completions = 0;
+  const words = (text: string) => text.split(/\s+/).filter((word) => word !== "").length;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
+    const path = new URL(request.url).pathname;
+    if (path === "/v1/models") {
+      return Response.json({ data: [{ id: "m", object: "model", owned_by: "vllm" }] });
+    }
+    if (path === "/tokenize" && options.tokenize) {
+      const { prompt, add_special_tokens: special } = await request.json();
+      // Output is counted without special tokens; only those calls wait.
+      if (!special) await new Promise((wake) => setTimeout(wake, options.outputDelayMs ?? 0));
+      return Response.json({ count: 2 * words(prompt) + (special ? 1 : 0), tokens: [] });
+    }
+    if (path === "/v1/completions") {
+      completions++;
+      const { max_tokens: tokens } = await request.json();
+      const events = Array.from(
+        { length: tokens },
+        () => `data: ${JSON.stringify({ choices: [{ index: 0, text: " word" }] })}\n\n`,
+      );
+      return new Response(events.join("") + "data: [DONE]\n\n", {
+        headers: { "content-type": "text/event-stream" },
+      });
+    }
+    return new Response("not found", { status: 404 });
+  });
+  const url = `http://127.0.0.1:${server.addr.port}`;
+  try {
+    const fake = { url, port: server.addr.port, completions: () => completions } as
+      & TestServer
+      & MockServer;
+    await body(fake);
+  } finally {
+    await server.shutdown();
+  }
+}
