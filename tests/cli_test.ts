@@ -566,6 +566,7 @@ Deno.test("mock reads durations, jitter as a percentage or fraction, and repeate
         stopEarly: true,
         ignoreLengthControls: false,
         faults: [{ kind: "http_429", rate: 0.05 }, { kind: "stall", rate: 0.01 }],
+        tokenizer: "o200k_base",
       },
     },
   );

@@ -208,6 +208,7 @@ Deno.test("resolveMockOptions applies defaults and validates", () => {
     stopEarly: false,
     ignoreLengthControls: false,
     faults: [],
+    tokenizer: "o200k_base",
   });
   assert.equal(resolveMockOptions({ jitter: "0.25" }).jitter, 0.25);
   assertUsageError(
