@@ -226,7 +226,8 @@ function refuseOptionsAsValues(argv: readonly string[]): void {
       continue;
     }
     const spec = specs.find((candidate) =>
-      arg === `--${candidate.name}` || (candidate.short !== undefined && arg === `-${candidate.short}`)
+      arg === `--${candidate.name}` ||
+      (candidate.short !== undefined && arg === `-${candidate.short}`)
     );
     if (spec?.value === undefined) continue;
     const next = argv[i + 1];

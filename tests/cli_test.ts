@@ -670,49 +670,49 @@ Deno.test("header and API key values with CR/LF, control or non-ASCII characters
       ["--header", "X-A: b\r\nX-I: 1"],
       {},
       "Invalid --header 'X-A' value: character 2 is a line break (CR or LF); a header value " +
-        "holds only printable ASCII, spaces and tabs",
+      "holds only printable ASCII, spaces and tabs",
       "X-I",
     ],
     [
       ["-k", "sk-😀"],
       {},
       "Invalid --api-key: character 4 is not ASCII; an API key holds only printable ASCII, " +
-        "no spaces",
+      "no spaces",
       "sk-",
     ],
     [
       [],
       { env: { LLMLOAD_API_KEY: "sk-\nX" } },
       "Invalid LLMLOAD_API_KEY (environment): character 4 is a line break (CR or LF); an API " +
-        "key holds only printable ASCII, no spaces",
+      "key holds only printable ASCII, no spaces",
       "sk-",
     ],
     [
       [],
       { env: { OPENAI_API_KEY: "sk-a b" } },
       "Invalid OPENAI_API_KEY (environment): character 5 is a space; an API key holds only " +
-        "printable ASCII, no spaces",
+      "printable ASCII, no spaces",
       "sk-a",
     ],
     [
       [],
       { configText: "api-key = sk-\u0000x\n", configPath: "llmload.conf" },
       "Invalid api-key (llmload.conf line 1): character 4 is a NUL; an API key holds only " +
-        "printable ASCII, no spaces",
+      "printable ASCII, no spaces",
       "sk-",
     ],
     [
       [],
       { env: { LLMLOAD_HEADER: "Authorization: Bearer sk-\u0007" } },
       "Invalid LLMLOAD_HEADER 'Authorization' value (environment): character 11 is a control " +
-        "character; a header value holds only printable ASCII, spaces and tabs",
+      "character; a header value holds only printable ASCII, spaces and tabs",
       "sk-",
     ],
     [
       ["--header", "Bearer sk-1: x"],
       {},
       "Invalid --header name: character 7 is a space; a header name holds only letters, digits " +
-        "and !#$%&'*+-.^_`|~",
+      "and !#$%&'*+-.^_`|~",
       "sk-1",
     ],
   ];
@@ -779,8 +779,8 @@ Deno.test("durations a timer cannot hold are refused with the maximum", () => {
       "as 0.0000005",
   );
   assert.equal(
-    usageMessage(["-u", "3", "-r", "0.000001"]),
-    "Invalid --spawn-rate '0.000001': the last of 3 users would start after 23 days, " +
+    usageMessage(["-u", "3", "-r", "0.0000005"]),
+    "Invalid --spawn-rate '0.0000005': the last of 3 users would start after 46 days, " +
       `expected ${limit}`,
   );
   assert.equal(run(["--timeout", "576h"]).timeoutMs, 576 * 3_600_000);
@@ -913,7 +913,7 @@ Deno.test("a --host ending in /v1 loses it, with a warning, as llmload adds /v1 
   assert.equal(parsed.config.host, "https://api.openai.com");
   assert.deepEqual(parsed.warnings, [
     "--host ends in /v1, which llmload adds itself (as in /v1/completions): using " +
-      "https://api.openai.com",
+    "https://api.openai.com",
   ]);
   assert.equal(run(["-H", "http://gw/v1beta"]).host, "http://gw/v1beta");
 });
@@ -925,7 +925,10 @@ Deno.test("help <command> shows that command's help; help bogus lists the comman
   const runHelp = parse(["help", "run"]);
   assert.match((runHelp as { text: string }).text, /^Usage: llmload run \[options\]/);
   assert.match((runHelp as { text: string }).text, /--max-tokens-distribution/);
-  assert.equal((parse(["help"]) as { text: string }).text, (parse(["--help"]) as { text: string }).text);
+  assert.equal(
+    (parse(["help"]) as { text: string }).text,
+    (parse(["--help"]) as { text: string }).text,
+  );
   assert.equal(
     usageMessage(["help", "bogus"]),
     "Unknown command 'bogus' after help: expected one of run, demo, probe, mock, help (see " +
