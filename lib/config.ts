@@ -55,7 +55,8 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
     short: "H",
     value: "url",
     group: "Target",
-    help: "base URL of the server, before /v1/...: an http:// or https:// URL",
+    help: "base URL of the server, before /v1/... (a trailing /v1 is dropped): an http:// or " +
+      "https:// URL",
     default: "http://localhost:80",
   },
   {
@@ -297,7 +298,8 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
     name: "workers",
     value: "n",
     group: "Runtime",
-    help: "worker threads that send requests; 0 picks from the CPU count: a whole number >= 0",
+    help: "worker threads that send requests, at most 4 per CPU core and no more than -u is " +
+      "used; 0 picks from the CPU count: a whole number >= 0",
     default: "0",
   },
   {
