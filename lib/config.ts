@@ -751,7 +751,10 @@ export function resolveRunConfig(flags: FlagValues, options: ResolveOptions = {}
   }
   if (workers > users) {
     // A shard runs whole users (or its share of the in-flight cap); one without any only costs.
-    warn(`${describe(workerSetting)} is more than the ${users} users: using ${users} workers`);
+    warn(
+      `${describe(workerSetting)} ${workers} is more than the ${users} users of -u: using ` +
+        `${users} workers`,
+    );
     workers = users;
   }
   const spawnRate = required("spawn-rate", positiveNumber);

@@ -800,7 +800,7 @@ Deno.test("--workers above 4 per core is refused; more workers than users are ca
   assert.equal(config.workers, Math.min(2, 4 * cores));
   if (4 * cores >= 3) {
     assert.deepEqual(warningsOf(["--workers", "3", "-u", "2"]), [
-      "--workers is more than the 2 users: using 2 workers",
+      "--workers 3 is more than the 2 users of -u: using 2 workers",
     ]);
   }
 });
