@@ -198,7 +198,7 @@ export function parseCommandLine(
 /** `help` and `help <command>` as the `--help` they mean; any other command is a usage error. */
 function helpArguments(argv: readonly string[]): string[] {
   const [, command, extra] = argv;
-  if (command === undefined) return ["--help"];
+  if (command === undefined || command === "help") return ["--help"];
   if (!(COMMANDS as readonly string[]).includes(command)) {
     throw new UsageError(
       `Unknown command '${command}' after help: expected ${COMMAND_LIST} (see llmload --help)`,
