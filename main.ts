@@ -27,6 +27,9 @@ const encoder = new TextEncoder();
 export async function main(args: readonly string[]): Promise<number> {
   try {
     const command = readCommandLine(args, { version: VERSION });
+    if ("warnings" in command) {
+      for (const warning of command.warnings) console.error(`Warning: ${warning}`);
+    }
     switch (command.kind) {
       case "help":
       case "version":
@@ -80,20 +83,42 @@ function terminalOutput(): CommandOutput {
   };
 }
 
-/** Ctrl+C or SIGTERM once: graceful stop; twice: cut in-flight requests off. */
+/**
+ * Ctrl+C or SIGTERM once: graceful stop, results printed and written; twice: cut in-flight
+ * requests off. Before the load has started (while the target is resolved, say) there is
+ * nothing to cut off, so a second signal ends llmload at once.
+ */
 async function runWithSignals(config: RunConfig): Promise<number> {
   const stop = new AbortController();
   const abort = new AbortController();
   const output = terminalOutput();
+  let started = false;
+  let quit: (code: number) => void = () => {};
+  const quitEarly = new Promise<number>((resolve) => quit = resolve);
   const onSignal = () => {
     if (!stop.signal.aborted) {
-      output.log("Stopping: waiting for requests in flight (Ctrl+C again to cut them off)");
+      output.log(
+        started
+          ? "Stopping: waiting for requests in flight (Ctrl+C again to cut them off)"
+          : "Stopping: the load will not start (Ctrl+C again to quit at once)",
+      );
       stop.abort();
-    } else abort.abort();
+    } else if (started) abort.abort();
+    else {
+      output.log("Stopped before the load started");
+      quit(EXIT_FAILED);
+    }
   };
   const signals = listenForSignals(onSignal);
   try {
-    return await runCommand(config, output, { stopSignal: stop.signal, abortSignal: abort.signal });
+    return await Promise.race([
+      runCommand(config, output, {
+        stopSignal: stop.signal,
+        abortSignal: abort.signal,
+        control: () => started = true,
+      }),
+      quitEarly,
+    ]);
   } finally {
     signals();
   }

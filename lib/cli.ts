@@ -15,18 +15,23 @@ import {
   envVarName,
   fileErrorReason,
   MOCK_OPTIONS,
+  readUtf8File,
   resolveMockOptions,
   resolveRunConfig,
   RUN_OPTIONS,
+  unknownEnvWarnings,
 } from "./config.ts";
 import type { FlagValues, MockCommandOptions, OptionSpec } from "./config.ts";
 import type { RunConfig } from "./types.ts";
 
-/** What the command line asks for. */
+/**
+ * What the command line asks for. `warnings` are about settings that are used, but not as
+ * written (an unknown `LLMLOAD_*` variable, a host ending in `/v1`...), for the caller to print.
+ */
 export type ParsedCommand =
-  | { readonly kind: "run"; readonly config: RunConfig }
-  | { readonly kind: "demo"; readonly config: RunConfig }
-  | { readonly kind: "probe"; readonly config: RunConfig }
+  | { readonly kind: "run"; readonly config: RunConfig; readonly warnings: readonly string[] }
+  | { readonly kind: "demo"; readonly config: RunConfig; readonly warnings: readonly string[] }
+  | { readonly kind: "probe"; readonly config: RunConfig; readonly warnings: readonly string[] }
   | { readonly kind: "mock"; readonly mock: MockCommandOptions }
   | { readonly kind: "help"; readonly text: string }
   | { readonly kind: "version"; readonly text: string };
@@ -39,7 +44,7 @@ export interface CommandLineOptions {
   readonly configText?: string;
   /** Name of that file, for messages. Default `llmload.conf`. */
   readonly configPath?: string;
-  /** Reads `--config` and `--prompt-text @file`. Default `Deno.readTextFileSync`. */
+  /** Reads `--config` and `--prompt-text @file`. Default {@link readUtf8File}. */
   readonly readTextFile?: (path: string) => string;
   /** Version string printed by `--version`. */
   readonly version: string;
@@ -58,7 +63,10 @@ LLMLOAD_MAX_TOKENS=128 or LLMLOAD_STREAM=false; the API key falls back to OPENAI
 A config file holds key = value lines such as "max-tokens = 128" (./llmload.conf, or --config).
 A flag beats the environment, which beats the config file, which beats the default.`;
 
-const COMMANDS = new Set(["demo", "probe", "mock"]);
+/** Commands besides `help`; `run` is also what no command means. */
+const COMMANDS = ["run", "demo", "probe", "mock"] as const;
+
+const COMMAND_LIST = "one of run, demo, probe, mock, help";
 
 const HELP_CODES = new Set(["commander.helpDisplayed", "commander.help"]);
 
@@ -78,8 +86,12 @@ export function parseCommandLine(
   argv: readonly string[],
   options: CommandLineOptions,
 ): ParsedCommand {
+  if (argv[0] === "help") return parseCommandLine(helpArguments(argv), options);
+  refuseOptionsAsValues(argv);
   let written = "";
-  let chosen: { kind: "run" | "demo" | "probe" | "mock"; flags: FlagValues } | undefined;
+  let chosen:
+    | { kind: "run" | "demo" | "probe" | "mock"; flags: FlagValues; named: boolean }
+    | undefined;
 
   const program = new Command("llmload")
     .description("Load test an LLM inference endpoint: latency, token throughput and failures.")
@@ -104,7 +116,17 @@ export function parseCommandLine(
     .helpCommand("help [command]", "print help for a command")
     .addHelpText("after", HELP_FOOTER)
     .action(() => {
-      chosen = { kind: "run", flags: flagsOf(program, runNames) };
+      chosen = { kind: "run", flags: flagsOf(program, runNames), named: false };
+    });
+
+  const run = program.command("run")
+    .description("run a load test against --host, as llmload without a command does");
+  const explicitRunNames = addOptions(run, RUN_OPTIONS, {});
+  addRuntimeSwitches(run);
+  run
+    .addHelpText("after", HELP_FOOTER)
+    .action(() => {
+      chosen = { kind: "run", flags: flagsOf(run, explicitRunNames), named: true };
     });
 
   const demo = program.command("demo")
@@ -114,7 +136,7 @@ export function parseCommandLine(
   demo
     .addHelpText("after", HELP_FOOTER)
     .action(() => {
-      chosen = { kind: "demo", flags: flagsOf(demo, demoNames) };
+      chosen = { kind: "demo", flags: flagsOf(demo, demoNames), named: true };
     });
 
   const probe = program.command("probe")
@@ -127,7 +149,7 @@ export function parseCommandLine(
   probe
     .addHelpText("after", HELP_FOOTER)
     .action(() => {
-      chosen = { kind: "probe", flags: flagsOf(probe, probeNames) };
+      chosen = { kind: "probe", flags: flagsOf(probe, probeNames), named: true };
     });
 
   const mock = program.command("mock")
@@ -137,7 +159,7 @@ export function parseCommandLine(
     );
   const mockNames = addOptions(mock, MOCK_OPTIONS, {});
   mock.action(() => {
-    chosen = { kind: "mock", flags: flagsOf(mock, mockNames) };
+    chosen = { kind: "mock", flags: flagsOf(mock, mockNames), named: true };
   });
 
   try {
@@ -151,7 +173,7 @@ export function parseCommandLine(
   // Commander runs exactly one action when parse() returns; this guards against a future change.
   if (chosen === undefined) throw new Error("Command line parsed without choosing a command");
 
-  if (chosen.kind !== "run") {
+  if (chosen.named) {
     // Options before the command name belong to the root and would be dropped silently.
     const misplaced = Object.keys(flagsOf(program, runNames));
     if (misplaced.length > 0) {
@@ -162,13 +184,77 @@ export function parseCommandLine(
     }
   }
   if (chosen.kind === "mock") return { kind: "mock", mock: resolveMockOptions(chosen.flags) };
+  const warnings = unknownEnvWarnings(options.env);
   const config = resolveRunConfig(withoutConfig(chosen.flags), {
     ...configSource(chosen.flags, options),
     env: options.env,
     readTextFile: options.readTextFile,
     defaults: chosen.kind === "demo" ? DEMO_DEFAULTS : undefined,
+    warn: (message) => warnings.push(message),
   });
-  return { kind: chosen.kind, config };
+  return { kind: chosen.kind, config, warnings: Object.freeze(warnings) };
+}
+
+/** `help` and `help <command>` as the `--help` they mean; any other command is a usage error. */
+function helpArguments(argv: readonly string[]): string[] {
+  const [, command, extra] = argv;
+  if (command === undefined || command === "help") return ["--help"];
+  if (!(COMMANDS as readonly string[]).includes(command)) {
+    throw new UsageError(
+      `Unknown command '${command}' after help: expected ${COMMAND_LIST} (see llmload --help)`,
+    );
+  }
+  if (extra !== undefined) {
+    throw new UsageError(`Unexpected argument '${extra}' after 'help ${command}'`);
+  }
+  return [command, "--help"];
+}
+
+/**
+ * Refuses an option whose value, written as the next argument, is itself an option: with
+ * `--api-key $KEY --model=m` and `$KEY` empty the key would be `--model=m`, and the run would
+ * go to the wrong model without a word. A value that really starts with `-` is written
+ * `--api-key=-x`. Negative numbers pass (validation refuses them where they are wrong).
+ */
+function refuseOptionsAsValues(argv: readonly string[]): void {
+  let specs = RUN_OPTIONS;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--") return;
+    if (!arg.startsWith("-")) {
+      if (arg === "mock") specs = MOCK_OPTIONS;
+      continue;
+    }
+    const spec = specs.find((candidate) =>
+      arg === `--${candidate.name}` ||
+      (candidate.short !== undefined && arg === `-${candidate.short}`)
+    );
+    if (spec?.value === undefined) continue;
+    const next = argv[i + 1];
+    if (next !== undefined && looksLikeOption(next, specs)) {
+      throw new UsageError(
+        `${arg} got '${optionPart(next)}' as its value: was a shell variable empty? ` +
+          `Use --${spec.name}=VALUE for a value that starts with -`,
+      );
+    }
+    i++;
+  }
+}
+
+/** The option name of `arg`, without a value given with it (which may be a secret). */
+function optionPart(arg: string): string {
+  const equals = arg.indexOf("=");
+  if (equals >= 0) return `${arg.slice(0, equals + 1)}…`;
+  if (!arg.startsWith("--") && arg.length > 2) return `${arg.slice(0, 2)}…`;
+  return arg;
+}
+
+/** `--anything`, or `-x...` where `-x` is a short flag (`-1` is a number, not an option). */
+function looksLikeOption(arg: string, specs: readonly OptionSpec[]): boolean {
+  if (arg.startsWith("--")) return true;
+  if (!/^-[A-Za-z]/.test(arg)) return false;
+  const letter = arg[1];
+  return letter === "h" || letter === "V" || specs.some((spec) => spec.short === letter);
 }
 
 /**
@@ -188,7 +274,7 @@ export function readCommandLine(
     env: options.env ?? Deno.env.toObject(),
     configText: readOptionalFile(DEFAULT_CONFIG_PATH),
     configPath: DEFAULT_CONFIG_PATH,
-    readTextFile: Deno.readTextFileSync,
+    readTextFile: readUtf8File,
     version: options.version,
     helpWidth: Deno.stdout.isTerminal()
       ? Math.max(60, Math.min(DEFAULT_HELP_WIDTH, Deno.consoleSize().columns))
@@ -268,7 +354,7 @@ function configSource(
     return { configText: options.configText, configPath: options.configPath };
   }
   const label = fromFlag !== undefined ? "--config" : `${envName} (environment)`;
-  const readTextFile = options.readTextFile ?? Deno.readTextFileSync;
+  const readTextFile = options.readTextFile ?? readUtf8File;
   try {
     return { configText: readTextFile(path), configPath: path };
   } catch (error) {
@@ -278,7 +364,7 @@ function configSource(
 
 function readOptionalFile(path: string): string | undefined {
   try {
-    return Deno.readTextFileSync(path);
+    return readUtf8File(path);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
     throw new UsageError(`Cannot read config file '${path}': ${fileErrorReason(error)}`);
@@ -289,10 +375,12 @@ function readOptionalFile(path: string): string | undefined {
 function usageMessage(error: CommanderError, argv: readonly string[]): string {
   const excess = /got \d+: ([^,]+?)\.?(?:,|$)/.exec(error.message);
   if (error.code === "commander.excessArguments" && excess !== null) {
-    const command = argv.slice(0, argv.indexOf(excess[1])).find((arg) => COMMANDS.has(arg));
+    const command = argv.slice(0, argv.indexOf(excess[1])).find((arg) =>
+      (COMMANDS as readonly string[]).includes(arg)
+    );
     return command === undefined
-      ? `Unknown command '${excess[1]}': expected demo, probe, mock, help or options ` +
-        `(see llmload --help)`
+      ? `Unknown command '${excess[1]}': expected ${COMMAND_LIST} (options start with -; see ` +
+        `llmload --help)`
       : `Unexpected argument '${excess[1]}' to ${command}: expected options ` +
         `(see llmload ${command} --help)`;
   }

@@ -9,7 +9,7 @@
 import { UsageError } from "./errors.ts";
 import { FAULT_NAMES, parseFault } from "./mock_faults.ts";
 import type { FaultSpec } from "./mock_faults.ts";
-import { DURATION_FORMS, parseDuration } from "./duration.ts";
+import { DURATION_FORMS, MAX_DURATION_MS, MAX_DURATION_TEXT, parseDuration } from "./duration.ts";
 import { PROVIDER_NAMES } from "../providers/mod.ts";
 import type { ArrivalDistribution, LengthDistribution, RunConfig, TransportKind } from "./types.ts";
 
@@ -55,7 +55,8 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
     short: "H",
     value: "url",
     group: "Target",
-    help: "base URL of the server, before /v1/...: an http:// or https:// URL",
+    help: "base URL of the server, before /v1/... (a trailing /v1 is dropped): an http:// or " +
+      "https:// URL",
     default: "http://localhost:80",
   },
   {
@@ -298,7 +299,8 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
     name: "workers",
     value: "n",
     group: "Runtime",
-    help: "worker threads that send requests; 0 picks from the CPU count: a whole number >= 0",
+    help: "worker threads that send requests, at most 4 per CPU core and no more than -u is " +
+      "used; 0 picks from the CPU count: a whole number >= 0",
     default: "0",
   },
   {
@@ -500,7 +502,20 @@ export interface ResolveOptions {
   readonly readTextFile?: (path: string) => string;
   /** Defaults to use instead of the table's, by option name (see {@link DEMO_DEFAULTS}). */
   readonly defaults?: Readonly<Record<string, string>>;
+  /** CPU cores, which bound `--workers`. Default `navigator.hardwareConcurrency`. */
+  readonly cores?: number;
+  /** Receives each warning about a setting that is used, but not as written. Default: dropped. */
+  readonly warn?: (message: string) => void;
 }
+
+/** `--workers` may be at most this many times the CPU cores. */
+export const WORKERS_PER_CORE = 4;
+
+/**
+ * `LLMLOAD_*` variables that are not options but are read by llmload's own scripts (install.sh,
+ * the soak test), so they draw no "unknown variable" warning.
+ */
+const OTHER_LLMLOAD_VARIABLES = /^LLMLOAD_(?:INSTALL_[A-Z_]+|SOAK_MINUTES)$/;
 
 const RUN_SPECS = new Map(RUN_OPTIONS.map((spec) => [spec.name, spec]));
 
@@ -536,6 +551,61 @@ export function settingsFromEnv(env: Readonly<Record<string, string | undefined>
 }
 
 /**
+ * Warnings for `LLMLOAD_*` variables that name no option (a typo such as `LLMLOAD_USER` would
+ * otherwise be ignored without a word), each with the nearest option's variable.
+ *
+ * @example
+ * ```ts
+ * unknownEnvWarnings({ LLMLOAD_USER: "8" });
+ * // ["Unknown environment variable LLMLOAD_USER (ignored): did you mean LLMLOAD_USERS?"]
+ * ```
+ */
+export function unknownEnvWarnings(env: Readonly<Record<string, string | undefined>>): string[] {
+  const known = new Set(RUN_OPTIONS.map((spec) => envVarName(spec.name)));
+  const warnings: string[] = [];
+  for (const name of Object.keys(env).sort()) {
+    if (!name.startsWith("LLMLOAD_") || known.has(name) || OTHER_LLMLOAD_VARIABLES.test(name)) {
+      continue;
+    }
+    const near = nearest(name.slice("LLMLOAD_".length).toLowerCase().replaceAll("_", "-"));
+    warnings.push(
+      `Unknown environment variable ${name} (ignored)` +
+        (near === undefined ? ": see llmload --help" : `: did you mean ${envVarName(near)}?`),
+    );
+  }
+  return warnings;
+}
+
+/** The run option whose name is nearest to `name` (a typo of it), if one is near enough. */
+function nearest(name: string): string | undefined {
+  let best: { name: string; distance: number } | undefined;
+  for (const spec of RUN_OPTIONS) {
+    const distance = editDistance(name, spec.name);
+    if (best === undefined || distance < best.distance) best = { name: spec.name, distance };
+  }
+  // Commander's own "did you mean" allows about a third of the word to differ; so does this.
+  return best !== undefined && best.distance <= Math.max(1, Math.floor(name.length / 3))
+    ? best.name
+    : undefined;
+}
+
+/** Levenshtein distance, with a swap of two neighbours counting as one edit. */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.length][b.length];
+}
+
+/**
  * Parses a config file of `key = value` lines, like Locust's `locust.conf`: `#` starts a comment
  * line, blank lines are skipped, keys are long option names with dashes or underscores, switches
  * take `true` or `false`, `header` may repeat. A value may be wrapped in matching quotes to keep
@@ -564,9 +634,12 @@ export function parseConfigFile(text: string, options: { path?: string } = {}): 
     const name = key.replaceAll("_", "-");
     const spec = RUN_SPECS.get(name);
     if (spec === undefined || name === "config") {
+      const near = name === "config" ? undefined : nearest(name);
       throw new UsageError(
-        `Unknown key '${key}' in ${where}: expected a long option name such as max-tokens ` +
-          `(see llmload --help)`,
+        `Unknown key '${key}' in ${where}: ` +
+          (near === undefined
+            ? "expected a long option name such as max-tokens (see llmload --help)"
+            : `did you mean ${near}?`),
       );
     }
     const value = unquote(rawValue);
@@ -611,7 +684,8 @@ export function resolveRunConfig(flags: FlagValues, options: ResolveOptions = {}
       : parseConfigFile(options.configText, { path: options.configPath }),
   ];
   const defaults = { ...defaultsOf(RUN_OPTIONS), ...options.defaults };
-  const readTextFile = options.readTextFile ?? Deno.readTextFileSync;
+  const readTextFile = options.readTextFile ?? readUtf8File;
+  const warn = options.warn ?? (() => {});
 
   function setting(name: string): readonly RawSetting[] | undefined {
     for (const layer of layers) {
@@ -643,24 +717,75 @@ export function resolveRunConfig(flags: FlagValues, options: ResolveOptions = {}
     );
   }
 
-  let apiKey = get("api-key", text);
-  if (apiKey === undefined && env.OPENAI_API_KEY) apiKey = env.OPENAI_API_KEY;
+  const headers = headersOf(setting("header") ?? []);
+  const keySetting = setting("api-key")?.[0];
+  let apiKey = keySetting === undefined ? undefined : validated(keySetting, apiKeyValue);
+  const authorization = Object.keys(headers).find((name) => name.toLowerCase() === "authorization");
+  if (authorization !== undefined && keySetting !== undefined) {
+    // The key would silently replace the header (it is sent as Authorization too).
+    throw new UsageError(
+      `Cannot use ${describe(keySetting)} together with an Authorization header from ` +
+        `${describe(setting("header")![0])}: both set Authorization, give only one`,
+    );
+  }
+  if (apiKey === undefined && env.OPENAI_API_KEY && authorization === undefined) {
+    const fallback = { value: env.OPENAI_API_KEY, label: "OPENAI_API_KEY", where: "environment" };
+    apiKey = validated(fallback, apiKeyValue);
+  }
 
   const promptSetting = setting("prompt-text")?.[0];
   const promptText = promptSetting === undefined
     ? undefined
     : readPrompt(promptSetting, readTextFile);
 
+  const hostSetting = setting("host")![0];
+  let host = validated(hostSetting, hostUrl);
+  if (/\/v1$/i.test(host)) {
+    // The usual OpenAI base URL ends in /v1, but llmload appends /v1/... itself.
+    const trimmed = host.slice(0, -"/v1".length);
+    warn(
+      `${describe(hostSetting)} ends in /v1, which llmload adds itself (as in /v1/completions): ` +
+        `using ${trimmed}`,
+    );
+    host = trimmed;
+  }
+  const users = required("users", wholeNumber(1));
+  const cores = Math.max(1, Math.floor(options.cores ?? navigator.hardwareConcurrency));
+  const workerSetting = setting("workers")![0];
+  let workers = validated(workerSetting, wholeNumber(0));
+  if (workers > WORKERS_PER_CORE * cores) {
+    throw new UsageError(
+      `Invalid ${describeValue(workerSetting)}: expected at most ${WORKERS_PER_CORE * cores} ` +
+        `(${WORKERS_PER_CORE} per CPU core, ${cores} cores here), or 0 to pick from the cores`,
+    );
+  }
+  if (workers > users) {
+    // A shard runs whole users (or its share of the in-flight cap); one without any only costs.
+    warn(
+      `${describe(workerSetting)} ${workers} is more than the ${users} users of -u: using ` +
+        `${users} workers`,
+    );
+    workers = users;
+  }
+  const spawnRate = required("spawn-rate", positiveNumber);
+  const lastSpawnMs = ((users - 1) * 1000) / spawnRate;
+  if (lastSpawnMs > MAX_DURATION_MS) {
+    throw new UsageError(
+      `Invalid ${describeValue(setting("spawn-rate")![0])}: the last of ${users} users would ` +
+        `start after ${Math.round(lastSpawnMs / 86_400_000)} days, expected ${MAX_DURATION_TEXT}`,
+    );
+  }
+
   const config: RunConfig = {
-    host: required("host", hostUrl),
+    host,
     model: get("model", text),
     provider: get("provider", provider),
     apiKey,
-    headers: Object.freeze(headersOf(setting("header") ?? [])),
-    users: required("users", wholeNumber(1)),
-    spawnRate: required("spawn-rate", positiveNumber),
+    headers: Object.freeze(headers),
+    users,
+    spawnRate,
     runTimeMs: get("run-time", duration({ allowZero: false })),
-    qps: get("qps", positiveNumber),
+    qps: get("qps", qpsValue),
     qpsDistribution: required(
       "qps-distribution",
       oneOf<ArrivalDistribution>(["constant", "uniform", "exponential"]),
@@ -684,7 +809,7 @@ export function resolveRunConfig(flags: FlagValues, options: ResolveOptions = {}
     summaryFile: get("summary-file", text),
     jsonFile: get("json", text),
     warmupMs: get("warmup", duration({ allowZero: true })),
-    workers: required("workers", wholeNumber(0)),
+    workers,
     transport: required("transport", oneOf<TransportKind>(["node", "fetch"])),
     timeoutMs: required("timeout", duration({ allowZero: false })),
     seed: get("seed", wholeNumber(0)),
@@ -700,6 +825,7 @@ export function resolveRunConfig(flags: FlagValues, options: ResolveOptions = {}
     maxRequests: get("max-requests", wholeNumber(1)),
     stopGraceMs: required("stop-grace", duration({ allowZero: true })),
   };
+  checkTogether(config, setting, warn);
   // Unset options are left out rather than present as `undefined`, so the config prints,
   // compares and posts to Workers without noise.
   for (const key of Object.keys(config) as (keyof RunConfig)[]) {
@@ -765,13 +891,53 @@ function unquote(value: string): string {
 /** Thrown by a value parser with what it accepts; turned into a UsageError by `validated`. */
 class Rejected extends Error {}
 
+/**
+ * Thrown by the parser of a value that may be a secret (a key, a header): its message is the
+ * whole reason, and the value is never quoted. `part` names what was wrong (` name`).
+ */
+class RejectedSecret extends Error {
+  constructor(readonly part: string, message: string) {
+    super(message);
+  }
+}
+
 function validated<T>(setting: RawSetting, parse: (value: string | boolean) => T): T {
   try {
     return parse(setting.value);
   } catch (error) {
+    if (error instanceof RejectedSecret) {
+      const place = setting.where === undefined ? "" : ` (${setting.where})`;
+      throw new UsageError(`Invalid ${setting.label}${error.part}${place}: ${error.message}`);
+    }
     if (!(error instanceof Rejected)) throw error;
     throw new UsageError(`Invalid ${describeValue(setting)}: expected ${error.message}`);
   }
+}
+
+/** Settings that are valid alone but not together: errors, or warnings for what is ignored. */
+function checkTogether(
+  config: RunConfig,
+  setting: (name: string) => readonly RawSetting[] | undefined,
+  warn: (message: string) => void,
+): void {
+  const { warmupMs, runTimeMs } = config;
+  if (warmupMs !== undefined && warmupMs > 0 && runTimeMs !== undefined && warmupMs >= runTimeMs) {
+    throw new UsageError(
+      `Cannot use ${describe(setting("warmup")![0])} ${formatMs(warmupMs)} with ` +
+        `${describe(setting("run-time")![0])} ${formatMs(runTimeMs)}: the statistics would ` +
+        `reset when the run ends and nothing would be measured; make --warmup shorter than -t`,
+    );
+  }
+  if (config.serveLingerMs !== undefined && config.serve === undefined) {
+    warn(
+      `${describe(setting("serve-linger")![0])} is ignored without --serve: there is no ` +
+        `results server to keep up`,
+    );
+  }
+}
+
+function formatMs(ms: number): string {
+  return `${ms / 1000}s`;
 }
 
 function describeValue(setting: RawSetting): string {
@@ -790,18 +956,85 @@ function readPrompt(setting: RawSetting, readTextFile: (path: string) => string)
   if (path === "") {
     throw new UsageError(`Invalid ${describeValue(setting)}: expected text or @file`);
   }
+  const place = setting.where === undefined ? "" : ` (${setting.where})`;
+  let prompt: string;
   try {
-    return readTextFile(path);
+    prompt = readTextFile(path);
   } catch (error) {
-    const place = setting.where === undefined ? "" : ` (${setting.where})`;
     throw new UsageError(
       `Cannot read ${setting.label} file '${path}'${place}: ${fileErrorReason(error)}`,
     );
   }
+  if (prompt.trim() === "") {
+    throw new UsageError(
+      `Invalid ${setting.label} file '${path}'${place}: it is empty, expected a non-empty prompt`,
+    );
+  }
+  return prompt;
+}
+
+/** A file that is not valid UTF-8, with the offset of its first bad byte. */
+export class InvalidUtf8Error extends Error {
+  /** Always `"InvalidUtf8Error"`. */
+  override name = "InvalidUtf8Error";
+  /** Offset in bytes of the first byte that is not part of valid UTF-8. */
+  readonly offset: number;
+
+  /** An error for the bad byte at `offset`. */
+  constructor(offset: number) {
+    super(`not UTF-8 text: invalid byte at offset ${offset}`);
+    this.offset = offset;
+  }
+}
+
+/**
+ * Reads a UTF-8 text file. Unlike `Deno.readTextFileSync`, which turns bad bytes into U+FFFD
+ * and so would send a prompt the user never wrote, throws an {@link InvalidUtf8Error} naming
+ * the offset of the first bad byte. A leading byte order mark is dropped.
+ */
+export function readUtf8File(path: string): string {
+  const bytes = Deno.readFileSync(path);
+  const offset = invalidUtf8Offset(bytes);
+  if (offset !== undefined) throw new InvalidUtf8Error(offset);
+  return new TextDecoder().decode(bytes);
+}
+
+/** Offset of the first byte of `bytes` that is not valid UTF-8 (Unicode table 3-7), if any. */
+export function invalidUtf8Offset(bytes: Uint8Array): number | undefined {
+  let i = 0;
+  while (i < bytes.length) {
+    const lead = bytes[i];
+    if (lead < 0x80) {
+      i++;
+      continue;
+    }
+    // Length of the sequence and the range of its second byte; the others are 80..BF.
+    let length = 0;
+    let low = 0x80;
+    let high = 0xbf;
+    if (lead >= 0xc2 && lead <= 0xdf) length = 2;
+    else if (lead >= 0xe0 && lead <= 0xef) {
+      length = 3;
+      if (lead === 0xe0) low = 0xa0;
+      if (lead === 0xed) high = 0x9f;
+    } else if (lead >= 0xf0 && lead <= 0xf4) {
+      length = 4;
+      if (lead === 0xf0) low = 0x90;
+      if (lead === 0xf4) high = 0x8f;
+    } else return i;
+    for (let k = 1; k < length; k++) {
+      const byte = bytes[i + k];
+      const [min, max] = k === 1 ? [low, high] : [0x80, 0xbf];
+      if (byte === undefined || byte < min || byte > max) return i + k;
+    }
+    i += length;
+  }
+  return undefined;
 }
 
 /** A short reason why reading a file failed, for a `UsageError` message. */
 export function fileErrorReason(error: unknown): string {
+  if (error instanceof InvalidUtf8Error) return error.message;
   if (error instanceof Deno.errors.NotFound) return "no such file";
   if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
   if (error instanceof Deno.errors.IsADirectory) return "it is a directory";
@@ -899,6 +1132,7 @@ function duration(options: { allowZero: boolean }): (value: string | boolean) =>
     if (ms === 0 && !options.allowZero) {
       throw new Rejected("a duration above 0, such as 30s, 5min or 1h30m");
     }
+    if (ms > MAX_DURATION_MS) throw new Rejected(`a duration of ${MAX_DURATION_TEXT}`);
     return ms;
   };
 }
@@ -907,6 +1141,18 @@ function burstSeconds(value: string | boolean): number {
   const number = decimal(value);
   if (number === undefined || number <= 0 || !Number.isFinite(number)) {
     throw new Rejected("a number of seconds greater than 0, such as 2 or 0.5");
+  }
+  if (number * 1000 > MAX_DURATION_MS) {
+    throw new Rejected(`a number of seconds ${MAX_DURATION_TEXT}`);
+  }
+  return number;
+}
+
+function qpsValue(value: string | boolean): number {
+  const number = positiveNumber(value);
+  // The gap between two sends is a timer too.
+  if (1000 / number > MAX_DURATION_MS) {
+    throw new Rejected("a rate of at least one request per 24 days, such as 0.0000005");
   }
   return number;
 }
@@ -930,13 +1176,67 @@ function hostUrl(value: string | boolean): string {
 }
 
 function header(value: string | boolean): [string, string] {
-  const expected = "name:value, such as 'X-Request-Source: llmload'";
+  // The raw text is never quoted back: the header may carry a credential.
+  const expected = "expected name:value, such as 'X-Request-Source: llmload'";
   const raw = typeof value === "string" ? value : "";
   const colon = raw.indexOf(":");
-  if (colon < 0) throw new Rejected(expected);
+  if (colon < 0) throw new RejectedSecret("", `no ':' found, ${expected}`);
   const name = raw.slice(0, colon).trim();
-  if (!HEADER_NAME.test(name)) throw new Rejected(expected);
-  return [name, raw.slice(colon + 1).trim()];
+  if (name === "") throw new RejectedSecret("", `the name before ':' is empty, ${expected}`);
+  if (!HEADER_NAME.test(name)) {
+    const chars = [...name];
+    const bad = chars.findIndex((char) => !HEADER_NAME.test(char));
+    throw new RejectedSecret(
+      " name",
+      `character ${bad + 1} is ${characterKind(chars[bad].codePointAt(0)!)}; a header name ` +
+        "holds only letters, digits and !#$%&'*+-.^_`|~",
+    );
+  }
+  const fieldValue = raw.slice(colon + 1).trim();
+  const problem = fieldProblem(fieldValue, { spaces: true });
+  if (problem !== undefined) {
+    throw new RejectedSecret(
+      ` '${name}' value`,
+      `${problem}; a header value holds only printable ASCII, spaces and tabs`,
+    );
+  }
+  return [name, fieldValue];
+}
+
+function apiKeyValue(value: string | boolean): string {
+  const key = text(value);
+  const problem = fieldProblem(key, { spaces: false });
+  if (problem !== undefined) {
+    // It goes into `Authorization: Bearer <key>`, where such a character breaks the request.
+    throw new RejectedSecret("", `${problem}; an API key holds only printable ASCII, no spaces`);
+  }
+  return key;
+}
+
+/**
+ * Why `text` cannot go into an HTTP header (RFC 9110 field value, without obs-text), or
+ * `undefined`: the position (from 1) and the kind of the first bad character, never the text.
+ */
+function fieldProblem(text: string, options: { spaces: boolean }): string | undefined {
+  let position = 0;
+  for (const char of text) {
+    position++;
+    const code = char.codePointAt(0)!;
+    if (code >= 0x21 && code <= 0x7e) continue;
+    if (options.spaces && (code === 0x20 || code === 0x09)) continue;
+    return `character ${position} is ${characterKind(code)}`;
+  }
+  return undefined;
+}
+
+function characterKind(code: number): string {
+  if (code === 0x0a || code === 0x0d) return "a line break (CR or LF)";
+  if (code === 0) return "a NUL";
+  if (code === 0x20) return "a space";
+  if (code === 0x09) return "a tab";
+  if (code < 0x20 || code === 0x7f) return "a control character";
+  if (code > 0x7f) return "not ASCII";
+  return `'${String.fromCharCode(code)}'`;
 }
 
 function port(value: string | boolean): number {

@@ -9,6 +9,17 @@
 export const DURATION_FORMS =
   "a number of seconds or a duration such as 250ms, 1.5s, 30s, 5m, 5min, 2h or 1h30m";
 
+/**
+ * Longest duration an option takes: 24 days. A timer cannot wait longer than 2^31 - 1 ms
+ * (about 24.8 days; Deno fires a longer `setTimeout` after 1 ms), and the margins added to some
+ * durations (the stop grace gets 5 s more) must still fit.
+ */
+export const MAX_DURATION_MS = 24 * 86_400_000;
+
+/** {@link MAX_DURATION_MS} as the accepted range, for error messages. */
+export const MAX_DURATION_TEXT =
+  "at most 576h (24 days): timers cannot wait longer than about 24.8 days";
+
 const UNIT_MS: Readonly<Record<string, number>> = {
   h: 3_600_000,
   m: 60_000,

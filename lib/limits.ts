@@ -54,16 +54,31 @@ async function shellUlimit(): Promise<string | undefined> {
 }
 
 /**
- * Throws a {@link UsageError} when `connections` (one per user, or per in-flight request in QPS
- * mode) cannot fit under the open-file `limit`, saying how to raise it.
+ * Why `connections` (one per user, or per in-flight request in QPS mode) cannot fit under the
+ * open-file `limit` ("the open-file limit is 1024 and this run needs about 2064"), or
+ * `undefined` when they fit or the limit is unknown.
+ */
+export function fileLimitProblem(
+  connections: number,
+  limit: number | undefined,
+): string | undefined {
+  if (limit === undefined) return undefined;
+  const needed = connections + FILE_HEADROOM;
+  if (needed <= limit) return undefined;
+  return `the open-file limit is ${limit} and this run needs about ${needed}`;
+}
+
+/**
+ * Throws a {@link UsageError} when `connections` cannot fit under the open-file `limit` (see
+ * {@link fileLimitProblem}), saying how to raise it.
  */
 export function checkFileLimit(connections: number, limit: number | undefined): void {
-  if (limit === undefined) return;
+  const problem = fileLimitProblem(connections, limit);
+  if (problem === undefined) return;
   const needed = connections + FILE_HEADROOM;
-  if (needed <= limit) return;
   throw new UsageError(
-    `Cannot open ${connections} connections: the open-file limit is ${limit} and this run needs ` +
-      `about ${needed}; raise it first (e.g. 'ulimit -n ${Math.max(needed, 65536)}' in the shell ` +
-      `that starts llmload, or LimitNOFILE in a systemd unit), or lower -u/--users`,
+    `Cannot open ${connections} connections: ${problem}; raise it first (e.g. ` +
+      `'ulimit -n ${Math.max(needed, 65536)}' in the shell that starts llmload, or LimitNOFILE ` +
+      `in a systemd unit), or lower -u/--users`,
   );
 }

@@ -75,8 +75,10 @@ export interface ReplySpec {
   readonly created: number;
   /** Model name echoed back. */
   readonly model: string;
-  /** Tokens the reply carries, exactly. */
+  /** Tokens each choice carries, exactly. */
   readonly tokens: number;
+  /** Choices generated (the request's `n`); tokens of the choices interleave. Default 1. */
+  readonly choices?: number;
   /** Prompt tokens reported in `usage`. */
   readonly promptTokens: number;
   /** Whether each token carries logprobs. */
@@ -131,6 +133,10 @@ export function parseOpenAIRequest(
   if (options.chat && !Array.isArray(fields.messages)) {
     return "The request must have a messages array";
   }
+  const choices = fields.n ?? 1;
+  if (typeof choices !== "number" || !Number.isInteger(choices) || choices < 1) {
+    return `Cannot use n ${JSON.stringify(fields.n)}: expected an integer >= 1`;
+  }
   const stream = fields.stream === true;
   const logprobs = fields.logprobs;
   const streamOptions = fields.stream_options as { include_usage?: unknown } | null | undefined;
@@ -149,6 +155,7 @@ export function parseOpenAIRequest(
         created: common.created,
         model: named,
         tokens: common.tokens,
+        choices,
         promptTokens: countPromptTokens(fields, {
           chat: options.chat,
           countTokens: options.countTokens,
@@ -165,7 +172,7 @@ export function parseOpenAIRequest(
 /** The reply of a spec, for the server's timing loop. */
 export function openAIReply(spec: ReplySpec): MockReply {
   return {
-    tokens: spec.tokens,
+    tokens: totalTokens(spec),
     stream: spec.stream ?? false,
     contentType: spec.stream ? SSE_TYPE : JSON_TYPE,
     streamParts: () => streamParts(spec),
@@ -192,24 +199,35 @@ export function streamParts(spec: ReplySpec): StreamParts {
     flavour === "llamacpp";
   const usageNull = spec.includeUsage && !usageInFinish ? `,"usage":null` : "";
   const open = chunkOpen(spec);
+  const indices = choiceIndices(spec);
   let head = "";
   if (spec.chat) {
-    head = `${open}"choices":[{"index":0,"delta":{"role":"assistant","content":""},` +
-      `"logprobs":null,"finish_reason":null}]${usageNull}}\n\n`;
+    head = indices.map((index) =>
+      `${open}"choices":[{"index":${index},"delta":{"role":"assistant","content":""},` +
+      `"logprobs":null,"finish_reason":null}]${usageNull}}\n\n`
+    ).join("");
   } else if (flavour === "sglang") {
-    head = `${open}"choices":[{"index":0,"text":"","logprobs":null,"finish_reason":null}]` +
-      `${usageNull}}\n\n`;
+    head = indices.map((index) =>
+      `${open}"choices":[{"index":${index},"text":"","logprobs":null,"finish_reason":null}]` +
+      `${usageNull}}\n\n`
+    ).join("");
   }
   let cycle: string[] | null = null;
-  if (spec.chat || !spec.logprobs) cycle = MOCK_WORDS.map((_, i) => tokenChunk(spec, i, 0));
+  if ((spec.chat || !spec.logprobs) && indices.length === 1) {
+    cycle = MOCK_WORDS.map((_, i) => tokenChunk(spec, i, 0));
+  }
   const finishPart = spec.chat ? `"delta":{}` : `"text":""`;
   let finishUsage = usageNull;
   if (usageInFinish) {
     finishUsage = `,"usage":${usageJson(spec)}`;
     if (flavour === "llamacpp") finishUsage += `,"timings":${timingsJson(spec)}`;
   }
-  const finish = `${open}"choices":[{"index":0,${finishPart},"logprobs":null,` +
-    `"finish_reason":"${spec.finishReason ?? "length"}"}]${finishUsage}}\n\n`;
+  // One finish chunk per choice; usage that rides on a finish chunk goes on the last one.
+  const finish = indices.map((index) =>
+    `${open}"choices":[{"index":${index},${finishPart},"logprobs":null,` +
+    `"finish_reason":"${spec.finishReason ?? "length"}"}]` +
+    `${index === indices.length - 1 ? finishUsage : usageNull}}\n\n`
+  ).join("");
   const usage = spec.includeUsage && !usageInFinish
     ? `${open}"choices":[],"usage":${usageJson(spec)}}\n\n`
     : "";
@@ -221,7 +239,10 @@ export function streamParts(spec: ReplySpec): StreamParts {
  * allocates, so the cycle is preferred on the hot path.
  */
 export function tokenEvent(spec: ReplySpec, k: number): string {
-  return tokenChunk(spec, k % MOCK_WORDS.length, offsetOf(k));
+  // With several choices their tokens take turns: event k is token k / n of choice k % n.
+  const choices = spec.choices ?? 1;
+  const position = Math.floor(k / choices);
+  return tokenChunk(spec, position % MOCK_WORDS.length, offsetOf(position), k % choices);
 }
 
 /** The whole streamed reply as one string: head, every token event, tail. */
@@ -245,9 +266,12 @@ export function jsonReply(spec: ReplySpec): string {
       for (let k = 0; k < n; k++) entries[k] = CHAT_LOGPROB_ENTRIES[k % words];
       logprobs = `{"content":[${entries.join(",")}]}`;
     }
+    const choices = choiceIndices(spec).map((index) =>
+      `{"index":${index},"message":{"role":"assistant","content":"${text}"},` +
+      `"logprobs":${logprobs},"finish_reason":"${finish}"}`
+    );
     return `{"id":"${spec.id}","object":"chat.completion","created":${spec.created},` +
-      `"model":${model},"choices":[{"index":0,"message":{"role":"assistant","content":"${text}"},` +
-      `"logprobs":${logprobs},"finish_reason":"${finish}"}],"usage":${usage}${extra}}`;
+      `"model":${model},"choices":[${choices.join(",")}],"usage":${usage}${extra}}`;
   }
   let logprobs = "null";
   if (spec.logprobs) {
@@ -266,9 +290,11 @@ export function jsonReply(spec: ReplySpec): string {
       text_offset: offsets,
     });
   }
+  const choices = choiceIndices(spec).map((index) =>
+    `{"index":${index},"text":"${text}","logprobs":${logprobs},"finish_reason":"${finish}"}`
+  );
   return `{"id":"${spec.id}","object":"text_completion","created":${spec.created},` +
-    `"model":${model},"choices":[{"index":0,"text":"${text}","logprobs":${logprobs},` +
-    `"finish_reason":"${finish}"}],"usage":${usage}${extra}}`;
+    `"model":${model},"choices":[${choices.join(",")}],"usage":${usage}${extra}}`;
 }
 
 /**
@@ -314,14 +340,16 @@ function chunkOpen(spec: ReplySpec): string {
     `"model":${JSON.stringify(spec.model)},`;
 }
 
-/** The SSE chunk of word `i` (index into `MOCK_WORDS`) at character `offset`. */
-function tokenChunk(spec: ReplySpec, i: number, offset: number): string {
+/** The SSE chunk of word `i` (index into `MOCK_WORDS`) at character `offset` of a choice. */
+function tokenChunk(spec: ReplySpec, i: number, offset: number, choice = 0): string {
   const flavour = spec.flavour ?? "vllm";
   const usageInFinish = flavour === "fireworks" || flavour === "together" ||
     flavour === "llamacpp";
   const usageNull = spec.includeUsage && !usageInFinish ? `,"usage":null` : "";
   const token = flavour === "together" ? `"token":${TOGETHER_TOKENS[i]},` : "";
-  return `${chunkOpen(spec)}${token}"choices":[{"index":0,${tokenFields(spec, i, offset)},` +
+  return `${chunkOpen(spec)}${token}"choices":[{"index":${choice},${
+    tokenFields(spec, i, offset)
+  },` +
     `"finish_reason":null}]${usageNull}}\n\n`;
 }
 
@@ -346,11 +374,21 @@ function offsetOf(k: number): number {
 }
 
 function usageJson(spec: ReplySpec): string {
-  return `{"prompt_tokens":${spec.promptTokens},"completion_tokens":${spec.tokens},` +
-    `"total_tokens":${spec.promptTokens + spec.tokens}}`;
+  const tokens = totalTokens(spec);
+  return `{"prompt_tokens":${spec.promptTokens},"completion_tokens":${tokens},` +
+    `"total_tokens":${spec.promptTokens + tokens}}`;
 }
 
 function timingsJson(spec: ReplySpec): string {
-  return `{"prompt_n":${spec.promptTokens},"prompt_ms":1,"predicted_n":${spec.tokens},` +
+  return `{"prompt_n":${spec.promptTokens},"prompt_ms":1,"predicted_n":${totalTokens(spec)},` +
     `"predicted_ms":1}`;
+}
+
+/** Tokens of all choices together, as `usage` counts them. */
+function totalTokens(spec: ReplySpec): number {
+  return spec.tokens * (spec.choices ?? 1);
+}
+
+function choiceIndices(spec: ReplySpec): number[] {
+  return Array.from({ length: spec.choices ?? 1 }, (_, index) => index);
 }

@@ -23,6 +23,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { timingSafeEqual } from "node:crypto";
 import type { LiveView, RunControl, RunState } from "./coordinator.ts";
 import { UsageError } from "./errors.ts";
+import { fileLimitProblem, openFileLimit } from "./limits.ts";
 import {
   type DashboardAssets,
   dashboardResults,
@@ -48,6 +49,8 @@ export interface ResultsAppOptions {
   readonly series?: TimeSeries;
   /** The dashboard's files; default read from `lib/dashboard/` on first use. */
   readonly assets?: DashboardAssets;
+  /** The open-file limit `POST /api/load` checks users against; default {@link openFileLimit}. */
+  readonly openFileLimit?: () => Promise<number | undefined>;
 }
 
 /** The app and the hooks that feed it. */
@@ -173,6 +176,18 @@ export function createResultsApp(config: RunConfig, options: ResultsAppOptions =
     const text = await c.req.text();
     const change = parseLoadChange(text, { qpsMode: config.qps !== undefined });
     if ("error" in change) return c.json({ error: change.error }, 400);
+    if (change.users !== undefined) {
+      // The same check as at the start: past the limit, connections fail mid-run instead.
+      const problem = fileLimitProblem(
+        change.users,
+        await (options.openFileLimit ?? openFileLimit)(),
+      );
+      if (problem !== undefined) {
+        return c.json({
+          error: `Cannot set users to ${change.users}: ${problem}; raise it and restart llmload`,
+        }, 400);
+      }
+    }
     control!.setLoad(change);
     const current = lastView?.load ?? { users: config.users, qps: config.qps };
     const load = {

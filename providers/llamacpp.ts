@@ -3,8 +3,10 @@
  * `n_predict` caps the length, `ignore_eos` keeps generating past the end-of-sequence token,
  * streamed events are `data: {"content": ..., "stop": false}` and the last one (`stop: true`)
  * carries `tokens_predicted`, `tokens_evaluated` and `timings`. `--chat` uses its
- * OpenAI-compatible `/v1/chat/completions`, which accepts `ignore_eos` too. `POST /tokenize`
- * (`{"content", "add_special"}` → `{"tokens": [...]}`) counts for `--tokenizer server`.
+ * OpenAI-compatible `/v1/chat/completions`, which accepts `ignore_eos` too; so does `-n` above 1
+ * (with `/v1/completions` for raw completions), since only the OpenAI routes return `n` choices.
+ * `POST /tokenize` (`{"content", "add_special"}` → `{"tokens": [...]}`) counts for
+ * `--tokenizer server`.
  *
  * @module
  */
@@ -28,7 +30,7 @@ interface WireTimings {
  * ```
  */
 export function createLlamacppProvider(settings: ProviderOptions): Provider {
-  if (settings.chat) {
+  if (settings.chat || (settings.n ?? 1) > 1) {
     return {
       ...createOpenAIProvider(settings, { name: "llamacpp", extras: () => ({ ignore_eos: true }) }),
       tokenize: LLAMACPP_TOKENIZE,

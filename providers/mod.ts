@@ -116,7 +116,8 @@ export const DIALECTS: Readonly<Record<string, Dialect>> = {
     stream: true,
     chat: true,
     logprobs: true,
-    multipleChoices: false,
+    // Through its OpenAI routes, which return n choices (the native /completion does not).
+    multipleChoices: true,
     lengthControl: "ignore_eos",
     ownedBy: ["llamacpp"],
   },

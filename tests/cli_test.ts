@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { parseCommandLine, readCommandLine } from "../lib/cli.ts";
 import type { CommandLineOptions, ParsedCommand } from "../lib/cli.ts";
-import { OPTION_GROUPS, RUN_OPTIONS } from "../lib/config.ts";
+import { invalidUtf8Offset, OPTION_GROUPS, readUtf8File, RUN_OPTIONS } from "../lib/config.ts";
 import { UsageError } from "../lib/errors.ts";
 import type { RunConfig } from "../lib/types.ts";
 
@@ -351,7 +351,7 @@ Deno.test("rejects a negative --logprobs", () => {
 Deno.test("rejects a --header without a colon", () => {
   assertUsageError(
     ["--header", "X-A=1"],
-    "Invalid --header 'X-A=1': expected name:value, such as 'X-Request-Source: llmload'",
+    "Invalid --header: no ':' found, expected name:value, such as 'X-Request-Source: llmload'",
   );
 });
 
@@ -381,7 +381,8 @@ Deno.test("rejects an option without its value", () => {
 Deno.test("rejects an unknown command", () => {
   assertUsageError(
     ["bench"],
-    "Unknown command 'bench': expected demo, probe, mock, help or options (see llmload --help)",
+    "Unknown command 'bench': expected one of run, demo, probe, mock, help (options start " +
+      "with -; see llmload --help)",
   );
 });
 
@@ -491,8 +492,7 @@ Deno.test("a --config file that cannot be read is a usage error", () => {
 Deno.test("a bad config file line fails the run with its line number", () => {
   assertUsageError(
     [],
-    "Unknown key 'user' in llmload.conf line 1: expected a long option name such as max-tokens " +
-      "(see llmload --help)",
+    "Unknown key 'user' in llmload.conf line 1: did you mean users?",
     { configText: "user = 8\n", configPath: "llmload.conf" },
   );
 });
@@ -644,5 +644,304 @@ Deno.test("--serve takes a port or host:port; --max-fail-ratio a fraction", () =
   assertUsageError(
     ["--max-requests", "0"],
     "Invalid --max-requests '0': expected a whole number of at least 1",
+  );
+});
+
+// Values that cannot be sent, options taken for values, what is accepted without a word
+
+function usageMessage(argv: string[], options: Partial<CommandLineOptions> = {}): string {
+  try {
+    parse(argv, options);
+  } catch (error) {
+    assert.ok(error instanceof UsageError, `expected a UsageError, got ${error}`);
+    return error.message;
+  }
+  assert.fail(`${argv.join(" ")} was accepted`);
+}
+
+function warningsOf(argv: string[], options: Partial<CommandLineOptions> = {}): readonly string[] {
+  const parsed = parse(argv, options);
+  assert.ok("warnings" in parsed);
+  return parsed.warnings;
+}
+
+Deno.test("header and API key values with CR/LF, control or non-ASCII characters are refused unechoed", () => {
+  const cases: [string[], Partial<CommandLineOptions>, string, string][] = [
+    [
+      ["--header", "X-A: b\r\nX-I: 1"],
+      {},
+      "Invalid --header 'X-A' value: character 2 is a line break (CR or LF); a header value " +
+      "holds only printable ASCII, spaces and tabs",
+      "X-I",
+    ],
+    [
+      ["-k", "sk-😀"],
+      {},
+      "Invalid --api-key: character 4 is not ASCII; an API key holds only printable ASCII, " +
+      "no spaces",
+      "sk-",
+    ],
+    [
+      [],
+      { env: { LLMLOAD_API_KEY: "sk-\nX" } },
+      "Invalid LLMLOAD_API_KEY (environment): character 4 is a line break (CR or LF); an API " +
+      "key holds only printable ASCII, no spaces",
+      "sk-",
+    ],
+    [
+      [],
+      { env: { OPENAI_API_KEY: "sk-a b" } },
+      "Invalid OPENAI_API_KEY (environment): character 5 is a space; an API key holds only " +
+      "printable ASCII, no spaces",
+      "sk-a",
+    ],
+    [
+      [],
+      { configText: "api-key = sk-\u0000x\n", configPath: "llmload.conf" },
+      "Invalid api-key (llmload.conf line 1): character 4 is a NUL; an API key holds only " +
+      "printable ASCII, no spaces",
+      "sk-",
+    ],
+    [
+      [],
+      { env: { LLMLOAD_HEADER: "Authorization: Bearer sk-\u0007" } },
+      "Invalid LLMLOAD_HEADER 'Authorization' value (environment): character 11 is a control " +
+      "character; a header value holds only printable ASCII, spaces and tabs",
+      "sk-",
+    ],
+    [
+      ["--header", "Bearer sk-1: x"],
+      {},
+      "Invalid --header name: character 7 is a space; a header name holds only letters, digits " +
+      "and !#$%&'*+-.^_`|~",
+      "sk-1",
+    ],
+  ];
+  for (const [argv, options, expected, secret] of cases) {
+    const message = usageMessage(argv, options);
+    assert.equal(message, expected);
+    assert.ok(!message.includes(secret), `${message} echoes the value`);
+  }
+  // Spaces and tabs inside a header value, and every printable ASCII character, are fine.
+  assert.deepEqual(run(["--header", "X-A: a\tb c ~!"]).headers, { "X-A": "a\tb c ~!" });
+});
+
+Deno.test("an option's value that is itself an option is refused: was a shell variable empty?", () => {
+  assert.equal(
+    usageMessage(["-u", "1", "--api-key", "--model=accounts/fireworks/models/x"]),
+    "--api-key got '--model=…' as its value: was a shell variable empty? Use " +
+      "--api-key=VALUE for a value that starts with -",
+  );
+  assert.equal(
+    usageMessage(["-k", "-m", "gpt"]),
+    "-k got '-m' as its value: was a shell variable empty? Use --api-key=VALUE for a value " +
+      "that starts with -",
+  );
+  assert.equal(
+    usageMessage(["--header", "-ksecret"]),
+    "--header got '-k…' as its value: was a shell variable empty? Use --header=VALUE for a " +
+      "value that starts with -",
+  );
+  assert.equal(
+    usageMessage(["mock", "--model", "--port", "9"]),
+    "--model got '--port' as its value: was a shell variable empty? Use --model=VALUE for a " +
+      "value that starts with -",
+  );
+  // Written with `=`, such a value is meant; a negative number still reaches validation.
+  assert.equal(run(["--api-key=--model-x"]).apiKey, "--model-x");
+  assert.equal(run(["--prompt-text=-m is a flag"]).promptText, "-m is a flag");
+  assert.equal(
+    usageMessage(["-u", "-1"]),
+    "Invalid --users '-1': expected a whole number of at least 1",
+  );
+  // After `--`, nothing is an option any more.
+  assert.equal(usageMessage(["--", "-k", "--model"]).startsWith("Unknown command '-k'"), true);
+});
+
+Deno.test("durations a timer cannot hold are refused with the maximum", () => {
+  const limit = "at most 576h (24 days): timers cannot wait longer than about 24.8 days";
+  for (const flag of ["--timeout", "--run-time", "--warmup", "--stop-grace", "--serve-linger"]) {
+    assert.equal(
+      usageMessage([flag, "600h"]),
+      `Invalid ${flag} '600h': expected a duration of ${limit}`,
+    );
+  }
+  assert.equal(
+    usageMessage(["--burst", "2100000"]),
+    `Invalid --burst '2100000': expected a number of seconds ${limit}`,
+  );
+  assert.equal(
+    usageMessage(["mock", "--itl", "601h"]),
+    `Invalid --itl '601h': expected a duration of ${limit}`,
+  );
+  assert.equal(
+    usageMessage(["--qps", "0.0000001"]),
+    "Invalid --qps '0.0000001': expected a rate of at least one request per 24 days, such " +
+      "as 0.0000005",
+  );
+  assert.equal(
+    usageMessage(["-u", "3", "-r", "0.0000005"]),
+    "Invalid --spawn-rate '0.0000005': the last of 3 users would start after 46 days, " +
+      `expected ${limit}`,
+  );
+  assert.equal(run(["--timeout", "576h"]).timeoutMs, 576 * 3_600_000);
+});
+
+Deno.test("--workers above 4 per core is refused; more workers than users are capped", () => {
+  const cores = navigator.hardwareConcurrency;
+  const above = String(4 * cores + 1);
+  assert.equal(
+    usageMessage(["--workers", above, "-u", "2000"]),
+    `Invalid --workers '${above}': expected at most ${4 * cores} (4 per CPU core, ${cores} ` +
+      "cores here), or 0 to pick from the cores",
+  );
+  const config = (parse(["--workers", String(Math.min(4 * cores, 4)), "-u", "2"]) as {
+    config: RunConfig;
+  }).config;
+  assert.equal(config.workers, Math.min(2, 4 * cores));
+  if (4 * cores >= 3) {
+    assert.deepEqual(warningsOf(["--workers", "3", "-u", "2"]), [
+      "--workers 3 is more than the 2 users of -u: using 2 workers",
+    ]);
+  }
+});
+
+Deno.test("a prompt file that is not UTF-8, or empty, is refused like bad text", () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    Deno.writeFileSync(`${dir}/latin1.txt`, new Uint8Array([0x48, 0x69, 0x20, 0xe9, 0x74]));
+    Deno.writeFileSync(`${dir}/cut.txt`, new Uint8Array([0x61, 0xe2, 0x82]));
+    Deno.writeTextFileSync(`${dir}/empty.txt`, " \n");
+    Deno.writeTextFileSync(`${dir}/ok.txt`, "héllo ✓");
+    const options = { readTextFile: readUtf8File };
+    assert.equal(
+      usageMessage(["--prompt-text", `@${dir}/latin1.txt`], options),
+      `Cannot read --prompt-text file '${dir}/latin1.txt': not UTF-8 text: invalid byte at ` +
+        "offset 4",
+    );
+    assert.match(
+      usageMessage(["--prompt-text", `@${dir}/cut.txt`], options),
+      /invalid byte at offset 3$/,
+    );
+    assert.equal(
+      usageMessage(["--prompt-text", `@${dir}/empty.txt`], options),
+      `Invalid --prompt-text file '${dir}/empty.txt': it is empty, expected a non-empty prompt`,
+    );
+    assert.equal(run(["--prompt-text", `@${dir}/ok.txt`], options).promptText, "héllo ✓");
+    assert.equal(
+      usageMessage(["--prompt-text", ""]),
+      "Invalid --prompt-text '': expected a non-empty value",
+    );
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("invalidUtf8Offset finds the first bad byte of overlong, surrogate and cut sequences", () => {
+  const bytes = (...values: number[]) => new Uint8Array(values);
+  assert.equal(invalidUtf8Offset(new TextEncoder().encode("a é € 😀")), undefined);
+  assert.equal(invalidUtf8Offset(bytes(0xc0, 0x80)), 0); // overlong NUL
+  assert.equal(invalidUtf8Offset(bytes(0x61, 0xe0, 0x80, 0x80)), 2); // overlong 3-byte
+  assert.equal(invalidUtf8Offset(bytes(0xed, 0xa0, 0x80)), 1); // UTF-16 surrogate
+  assert.equal(invalidUtf8Offset(bytes(0xf4, 0x90, 0x80, 0x80)), 1); // above U+10FFFF
+  assert.equal(invalidUtf8Offset(bytes(0xf0, 0x9f, 0x98)), 3); // cut short
+  assert.equal(invalidUtf8Offset(bytes(0x80)), 0); // lone continuation byte
+});
+
+Deno.test("--warmup as long as -t is refused: nothing would be measured", () => {
+  assert.equal(
+    usageMessage(["-t", "30s", "--warmup", "30s"]),
+    "Cannot use --warmup 30s with --run-time 30s: the statistics would reset when the run " +
+      "ends and nothing would be measured; make --warmup shorter than -t",
+  );
+  assert.equal(
+    usageMessage([], { env: { LLMLOAD_WARMUP: "1min" }, configText: "run-time = 10s\n" }),
+    "Cannot use LLMLOAD_WARMUP (environment) 60s with run-time (llmload.conf line 1) 10s: the " +
+      "statistics would reset when the run ends and nothing would be measured; make --warmup " +
+      "shorter than -t",
+  );
+  assert.equal(run(["-t", "30s", "--warmup", "0"]).warmupMs, 0);
+  assert.equal(run(["-t", "30s", "--warmup", "29s"]).warmupMs, 29_000);
+});
+
+Deno.test("--serve-linger without --serve draws a warning", () => {
+  assert.deepEqual(warningsOf(["--serve-linger", "30s"]), [
+    "--serve-linger is ignored without --serve: there is no results server to keep up",
+  ]);
+  assert.deepEqual(warningsOf(["--serve-linger", "30s", "--serve", "0"]), []);
+});
+
+Deno.test("an unknown LLMLOAD_ variable draws a warning with the nearest option", () => {
+  const env = {
+    LLMLOAD_USER: "8",
+    LLMLOAD_MAXTOKENS: "9",
+    LLMLOAD_NOTHING_LIKE_IT: "1",
+    LLMLOAD_INSTALL_VERSION: "0.1.0",
+    LLMLOAD_SOAK_MINUTES: "5",
+    LLMLOAD_USERS: "2",
+  };
+  assert.deepEqual(warningsOf([], { env }), [
+    "Unknown environment variable LLMLOAD_MAXTOKENS (ignored): did you mean LLMLOAD_MAX_TOKENS?",
+    "Unknown environment variable LLMLOAD_NOTHING_LIKE_IT (ignored): see llmload --help",
+    "Unknown environment variable LLMLOAD_USER (ignored): did you mean LLMLOAD_USERS?",
+  ]);
+});
+
+Deno.test("-k and an Authorization header together are refused; OPENAI_API_KEY gives way", () => {
+  assert.equal(
+    usageMessage(["-k", "sk-1", "--header", "Authorization: Bearer sk-2"]),
+    "Cannot use --api-key together with an Authorization header from --header: both set " +
+      "Authorization, give only one",
+  );
+  assert.equal(
+    usageMessage(["--header", "authorization: Basic eA=="], {
+      configText: "api-key = sk-1\n",
+      configPath: "llmload.conf",
+    }),
+    "Cannot use api-key (llmload.conf line 1) together with an Authorization header from " +
+      "--header: both set Authorization, give only one",
+  );
+  const config = run(["--header", "Authorization: Bearer sk-2"], {
+    env: { OPENAI_API_KEY: "sk-openai" },
+  });
+  assert.equal(config.apiKey, undefined);
+  assert.deepEqual(config.headers, { Authorization: "Bearer sk-2" });
+});
+
+Deno.test("a --host ending in /v1 loses it, with a warning, as llmload adds /v1 itself", () => {
+  const parsed = parse(["-H", "https://api.openai.com/v1/"]);
+  assert.ok(parsed.kind === "run");
+  assert.equal(parsed.config.host, "https://api.openai.com");
+  assert.deepEqual(parsed.warnings, [
+    "--host ends in /v1, which llmload adds itself (as in /v1/completions): using " +
+    "https://api.openai.com",
+  ]);
+  assert.equal(run(["-H", "http://gw/v1beta"]).host, "http://gw/v1beta");
+});
+
+Deno.test("help <command> shows that command's help; help bogus lists the commands", () => {
+  const probe = parse(["help", "probe"]);
+  assert.equal(probe.kind, "help");
+  assert.match((probe as { text: string }).text, /^Usage: llmload probe \[options\]/);
+  const runHelp = parse(["help", "run"]);
+  assert.match((runHelp as { text: string }).text, /^Usage: llmload run \[options\]/);
+  assert.match((runHelp as { text: string }).text, /--max-tokens-distribution/);
+  assert.equal(
+    (parse(["help"]) as { text: string }).text,
+    (parse(["--help"]) as { text: string }).text,
+  );
+  assert.equal(
+    usageMessage(["help", "bogus"]),
+    "Unknown command 'bogus' after help: expected one of run, demo, probe, mock, help (see " +
+      "llmload --help)",
+  );
+});
+
+Deno.test("run is an explicit command, the same as none", () => {
+  assert.deepEqual(run(["run", "-u", "3", "-t", "5s"]), run(["-u", "3", "-t", "5s"]));
+  assert.equal(
+    usageMessage(["-u", "3", "run"]),
+    "Cannot use --users before 'run': put options after the command, e.g. llmload run " +
+      "--users ...",
   );
 });

@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { checkFileLimit, FILE_HEADROOM, openFileLimit } from "../lib/limits.ts";
 import { UsageError } from "../lib/errors.ts";
+import { createResultsApp } from "../lib/server.ts";
+import { runConfig } from "./_fixtures.ts";
+import { liveView } from "./_server_harness.ts";
 
 Deno.test("the open-file limit is read from /proc/self/limits, else from the shell", async () => {
   const sample = "Limit                     Soft Limit           Hard Limit           Units\n" +
@@ -53,4 +56,29 @@ Deno.test("llmload -u 20000 under 'ulimit -n 256' refuses before the run", async
   const stderr = new TextDecoder().decode(output.stderr);
   assert.equal(output.code, 2, stderr);
   assert.match(stderr, /^llmload: Cannot open 20000 connections: the open-file limit is 256/);
+});
+
+Deno.test("POST /api/load refuses more users than the open-file limit allows, naming it", async () => {
+  const config = runConfig(["-u", "4", "-m", "m", "--serve", "0", "--serve-token", "t"]);
+  const loads: unknown[] = [];
+  const app = createResultsApp(config, { openFileLimit: () => Promise.resolve(1024) });
+  app.setControl({ stop() {}, setLoad: (load) => loads.push(load) });
+  app.update(liveView(config));
+  async function setUsers(users: number) {
+    const response = await app.app.request("/api/load", {
+      method: "POST",
+      headers: { authorization: "Bearer t", "content-type": "application/json" },
+      body: JSON.stringify({ users }),
+    });
+    return { status: response.status, body: await response.json() };
+  }
+  assert.deepEqual(await setUsers(5000), {
+    status: 400,
+    body: {
+      error: "Cannot set users to 5000: the open-file limit is 1024 and this run needs about " +
+        "5064; raise it and restart llmload",
+    },
+  });
+  assert.equal((await setUsers(1024 - FILE_HEADROOM)).status, 202);
+  assert.deepEqual(loads, [{ users: 1024 - FILE_HEADROOM }]);
 });

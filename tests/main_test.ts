@@ -26,28 +26,36 @@ async function run(args: string[], options: { cwd?: string } = {}) {
 }
 
 /**
- * Spawns llmload, waits until its stderr shows `marker`, sends SIGINT `signals` times (300 ms
- * apart), and collects the exit status and everything it printed.
+ * Spawns llmload, waits until its stderr shows `marker` (or until `ready` resolves), sends
+ * `signal` (SIGINT by default) `signals` times, 300 ms apart, and collects the exit status and
+ * everything it printed.
  */
-async function interrupt(args: string[], marker: string, signals: number) {
+async function interrupt(
+  args: string[],
+  marker: string,
+  signals: number,
+  options: { signal?: Deno.Signal; ready?: Promise<unknown> } = {},
+) {
   const child = llmload(args).spawn();
   const stderr = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
   let seen = "";
-  while (!seen.includes(marker)) {
-    const { value, done } = await stderr.read();
-    if (done) break;
-    seen += value;
-  }
+  const reading = (async () => {
+    while (true) {
+      const { value, done } = await stderr.read();
+      if (done) return;
+      seen += value;
+    }
+  })();
+  if (options.ready) await options.ready;
+  while (!seen.includes(marker)) await new Promise((resolve) => setTimeout(resolve, 20));
   for (let i = 0; i < signals; i++) {
     if (signals > 1) await new Promise((resolve) => setTimeout(resolve, 300));
-    child.kill("SIGINT");
+    child.kill(options.signal ?? "SIGINT");
   }
   const [status, stdout] = await Promise.all([
     child.status,
     new Response(child.stdout).text(),
-    (async () => {
-      while (!(await stderr.read()).done);
-    })(),
+    reading,
   ]);
   return { code: status.code, stdout, stderr: seen };
 }
@@ -164,5 +172,98 @@ Deno.test("Ctrl+C twice: requests are cut off, results still written and marked 
       const results = JSON.parse(await Deno.readTextFile(`${dir}/r.json`));
       assert.equal(results.partial, true);
     });
+  });
+});
+
+Deno.test("SIGTERM: a graceful stop, the summary is printed and the files are written", async () => {
+  if (Deno.build.os === "windows") return;
+  await withTempDir(async (dir) => {
+    await withMock({ ttftMs: 5, itlMs: 5 }, async (mock) => {
+      const { code, stdout, stderr } = await interrupt(
+        ["-H", mock.url, "-u", "2", "-o", "8", "--json", `${dir}/r.json`],
+        "Stats reset",
+        1,
+        { signal: "SIGTERM" },
+      );
+      assert.equal(code, 0, stderr);
+      assert.match(stderr, /Stopping: waiting for requests in flight/);
+      assert.match(stdout, /Num Requests\s+: [1-9]/);
+      const results = JSON.parse(await Deno.readTextFile(`${dir}/r.json`));
+      assert.ok(results.requests.ok > 0);
+      assert.equal(results.partial, false);
+    });
+  });
+});
+
+Deno.test("a second SIGTERM before the load starts quits at once, without a summary", async () => {
+  if (Deno.build.os === "windows") return;
+  // /v1/models never answers, so llmload is still resolving the model when the signals come.
+  let asked: () => void = () => {};
+  const modelsAsked = new Promise<void>((resolve) => asked = resolve);
+  const hang = new AbortController();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {}, signal: hang.signal },
+    (request) => {
+      asked();
+      return new Promise<Response>((resolve) =>
+        request.signal.addEventListener("abort", () => resolve(new Response(null)))
+      );
+    },
+  );
+  try {
+    const { port } = server.addr as Deno.NetAddr;
+    const { code, stdout, stderr } = await interrupt(
+      ["-H", `http://127.0.0.1:${port}`, "--provider", "openai", "-t", "5s"],
+      "",
+      2,
+      { signal: "SIGTERM", ready: modelsAsked },
+    );
+    assert.equal(code, 1, stderr);
+    assert.equal(stdout, "");
+    assert.match(stderr, /Stopping: the load will not start/);
+    assert.match(stderr, /Stopped before the load started/);
+  } finally {
+    hang.abort();
+    await server.finished;
+  }
+});
+
+Deno.test("without -m, a key with a line break is refused before /v1/models is asked", async () => {
+  let requests = 0;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => {
+    requests++;
+    return Response.json({ data: [{ id: "m", owned_by: "openai" }] });
+  });
+  try {
+    const { port } = server.addr as Deno.NetAddr;
+    const result = await run(["-H", `http://127.0.0.1:${port}`, "-k", "sk-secret\nX-I: 1"]);
+    assert.equal(result.code, 2, result.stderr);
+    assert.equal(
+      result.stderr.trim(),
+      "llmload: Invalid --api-key: character 10 is a line break (CR or LF); an API key holds " +
+        "only printable ASCII, no spaces",
+    );
+    assert.equal(requests, 0);
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("warnings about settings are printed before the run", async () => {
+  await withMock({ ttftMs: 1, itlMs: 1 }, async (mock) => {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", ...PERMISSIONS, MAIN, "-H", `${mock.url}/v1`, "-m", "mock-model", "-t", "1s"],
+      env: { NO_COLOR: "1", LLMLOAD_API_KEY: "", OPENAI_API_KEY: "", LLMLOAD_USER: "3" },
+      stdout: "piped",
+      stderr: "piped",
+    });
+    const output = await child.output();
+    const stderr = new TextDecoder().decode(output.stderr);
+    assert.equal(output.code, 0, stderr);
+    assert.match(
+      stderr,
+      /^Warning: Unknown environment variable LLMLOAD_USER \(ignored\): did you mean LLMLOAD_USERS\?\n/m,
+    );
+    assert.match(stderr, /Warning: --host ends in \/v1, which llmload adds itself/);
   });
 });

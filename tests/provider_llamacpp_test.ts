@@ -82,3 +82,36 @@ Deno.test("llamacpp end to end: native completions and OpenAI chat", async () =>
     assert.match(run.out, /Num Tokens\s+: 12\.0/);
   }
 });
+
+Deno.test("llamacpp -n 2: OpenAI routes with n and ignore_eos, both choices counted", async () => {
+  const spec = createLlamacppProvider({ ...settings, n: 2 }).request({
+    prompt: "Hi",
+    maxTokens: 5,
+  });
+  assert.equal(spec.path, "/v1/completions");
+  assert.deepEqual(JSON.parse(spec.body), {
+    model: "llama",
+    prompt: "Hi",
+    max_tokens: 5,
+    temperature: 0.8,
+    stream: true,
+    stream_options: { include_usage: true },
+    n: 2,
+    ignore_eos: true,
+  });
+  for (const mode of [[], ["--chat"], ["--no-stream"]]) {
+    const { run, records } = await runDialect(
+      { dialect: "llamacpp" },
+      ["--provider", "llamacpp", "-n", "2", ...mode],
+    );
+    assert.equal(
+      records[0].path,
+      mode[0] === "--chat" ? "/v1/chat/completions" : "/v1/completions",
+    );
+    assert.equal((records[0].body as { n?: number }).n, 2);
+    assert.deepEqual(tokenSources(run), { usage: 3 });
+    // Two choices of 12 tokens each, and no max-tokens mismatch against 12 × 2.
+    assert.match(run.out, /Num Tokens\s+: 24\.0/, mode.join(" "));
+    assert.doesNotMatch(run.out + run.log.join("\n"), /mismatch/i);
+  }
+});
