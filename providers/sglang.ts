@@ -5,7 +5,14 @@
  * @module
  */
 import type { Provider, ProviderOptions } from "../lib/types.ts";
-import { createOpenAIProvider } from "./openai.ts";
+import { createOpenAIProvider, OPENAI_COMPATIBLE_CONTEXT } from "./openai.ts";
+import type { ContextSource } from "./_shared.ts";
+
+/**
+ * SGLang's `/v1/models` entries carry `max_model_len` like vLLM's (its `/get_model_info` names
+ * the model path, not the context).
+ */
+export const SGLANG_CONTEXT: readonly ContextSource[] = OPENAI_COMPATIBLE_CONTEXT;
 
 /** Builds the SGLang provider: OpenAI routes, `ignore_eos: true`. */
 export function createSglangProvider(settings: ProviderOptions): Provider {

@@ -68,7 +68,29 @@ Deno.test("a dialect without a length field says so when the model stops early",
   const { report } = await probe({ stopEarly: true, dialect: "openai" }, ["--provider", "openai"]);
   const length = report.rows.find((row) => row.feature === "ignore_eos/min_tokens")!;
   assert.equal(length.verdict, "no");
-  assert.match(length.detail, /this dialect sends no such field/);
+  assert.match(length.detail, /the openai dialect sends neither ignore_eos nor min_tokens/);
+  // /v1/models names an openai server, which has no length field: the generic advice.
+  assert.match(
+    length.detail,
+    /a --provider that sends one, if the server accepts it \(min_tokens: fireworks; ignore_eos: vllm, sglang, together, llamacpp\)$/,
+  );
+  const [warning] = probeWarnings(report);
+  assert.match(warning, /^The server does not generate max_tokens \(/, "nothing was asked");
+});
+
+Deno.test("the length advice names the dialect that sends a field to this server", async () => {
+  // A llama.cpp server probed as plain openai: /v1/models says owned_by llamacpp.
+  const { report } = await probe(
+    { stopEarly: true, dialect: "llamacpp", models: ["tiny.gguf"] },
+    ["--provider", "openai"],
+  );
+  const length = report.rows.find((row) => row.feature === "ignore_eos/min_tokens")!;
+  assert.equal(length.verdict, "no");
+  assert.match(
+    length.detail,
+    /; \/v1\/models names a llamacpp server: --provider llamacpp sends ignore_eos$/,
+  );
+  assert.match(probeWarnings(report)[0], /--provider llamacpp sends ignore_eos/);
 });
 
 Deno.test("modes a dialect lacks are n/a; counts fall back to the tokenizer", async () => {
@@ -85,7 +107,12 @@ Deno.test("modes a dialect lacks are n/a; counts fall back to the tokenizer", as
     "non-streamed": "yes",
   });
   assert.equal(records.length, 1);
-  assert.match(report.rows[2].detail, /this dialect sends no such field; counted from tokenizer/);
+  // Full length without a field to ask for it: said without contradicting the "yes".
+  assert.equal(
+    report.rows[2].detail,
+    "32 of 32 tokens asked, though the triton-infer dialect sends neither ignore_eos nor " +
+      "min_tokens: the model ran to the end on its own (counted from tokenizer)",
+  );
   assert.equal(report.answered, true);
 });
 
@@ -126,7 +153,7 @@ Deno.test("llmload probe prints the table and exits 1 when nothing answers", asy
       probeConfig(`http://127.0.0.1:${server.addr.port}`, ["--provider", "vllm", "-m", "m"]),
     );
     assert.equal(report.answered, false);
-    assert.ok(report.rows.every((row) => row.verdict === "no"));
+    assert.ok(report.rows.every((row) => row.verdict === "failed"));
     assert.match(report.rows[0].detail, /^HTTP 503: overloaded/);
     const code = await runProbeCommand(
       probeConfig(`http://127.0.0.1:${server.addr.port}`, ["--provider", "vllm", "-m", "m"]),
