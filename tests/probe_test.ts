@@ -164,3 +164,54 @@ Deno.test("llmload probe prints the table and exits 1 when nothing answers", asy
     await server.shutdown();
   }
 });
+
+Deno.test("a probe whose requests get HTTP 401 says they failed and why, and warns of nothing else", async () => {
+  const { report } = await probe({ faults: [{ kind: "http_401", rate: 1 }] }, ["-k", "sk-secret"]);
+  assert.equal(report.answered, false);
+  for (const row of report.rows) {
+    assert.equal(row.verdict, "failed", row.feature);
+    assert.match(row.detail, /HTTP 401/, row.feature);
+    assert.doesNotMatch(row.detail, /sk-secret/, row.feature);
+  }
+  assert.deepEqual(probeWarnings(report), [], "no 'requests stop early', no missing usage");
+  assert.match(formatProbeTable(report), /\n {2}streaming {14}failed {2}HTTP 401: /);
+});
+
+Deno.test("an empty chat reply makes the chat row inconclusive, not no", async () => {
+  // Completions answer normally; chat answers 200 with a stream that carries no text, as a model
+  // that stops at once does.
+  const emptyChat = "data: " + JSON.stringify({ choices: [{ delta: { role: "assistant" } }] }) +
+    "\n\ndata: " + JSON.stringify({ choices: [{ delta: {}, finish_reason: "stop" }] }) +
+    "\n\ndata: [DONE]\n\n";
+  await withMock({ ttftMs: 1, itlMs: 1 }, async (mock) => {
+    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (request) => {
+      const path = new URL(request.url).pathname;
+      if (path === "/v1/chat/completions") {
+        return new Response(emptyChat, { headers: { "content-type": "text/event-stream" } });
+      }
+      return fetch(`${mock.url}${path}`, {
+        method: request.method,
+        headers: request.headers,
+        body: request.body,
+      });
+    });
+    try {
+      const report = await probeTarget(
+        probeConfig(`http://127.0.0.1:${server.addr.port}`, ["--provider", "vllm"]),
+      );
+      const chat = report.rows.find((row) => row.feature === "chat")!;
+      assert.deepEqual(chat, {
+        feature: "chat",
+        verdict: "inconclusive",
+        detail: "empty reply (HTTP 200)",
+      });
+      assert.equal(verdicts(report)["streaming"], "yes");
+      assert.match(formatProbeTable(report), /\n {2}chat {19}inconclusive {2}empty reply/);
+    } finally {
+      await server.shutdown();
+    }
+  });
+  const { report } = await probe({ faults: [{ kind: "empty_200", rate: 1 }] });
+  assert.ok(report.rows.every((row) => row.verdict === "inconclusive"), "an empty body too");
+  assert.deepEqual(probeWarnings(report), []);
+});
