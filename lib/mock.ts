@@ -1,9 +1,10 @@
 /**
  * An embedded mock LLM server for tests, the demo and benchmarks. It speaks every dialect
  * llmload does, all at once: the OpenAI routes (`/v1/models`, `/v1/completions`,
- * `/v1/chat/completions`), TGI (`/generate`, `/generate_stream`), Triton (`/v2/models/{m}/generate`,
- * `/generate_stream`, `/infer`), llama.cpp (`/completion`) and Ollama (`/api/generate`,
- * `/api/chat`, `/api/tags`), each reporting usage the way that server does. The routes never
+ * `/v1/chat/completions`), TGI (`/generate`, `/generate_stream`, `/info`), Triton
+ * (`/v2/models/{m}/generate`, `/generate_stream`, `/infer`), llama.cpp (`/completion`, `/props`)
+ * and Ollama (`/api/generate`, `/api/chat`, `/api/tags`), each reporting usage (and, with
+ * `context`, the context size) the way that server does. The routes never
  * collide; only the shape of the OpenAI routes depends on `dialect` (where usage goes, extra
  * fields). It streams one token per event at a configured time to first token and inter-token
  * latency, and records every generation request with absolute timestamps so another thread or
