@@ -428,6 +428,13 @@ export const MOCK_OPTIONS: readonly OptionSpec[] = [
     default: "false",
   },
   {
+    name: "context",
+    value: "n",
+    help: "tokens one request may hold, prompt and max_tokens together; reported where the " +
+      "--dialect's server reports it (/v1/models, /props, /info) and enforced with its error",
+    unset: "no limit",
+  },
+  {
     name: "fault",
     value: "kind[:rate]",
     repeatable: true,
@@ -465,6 +472,8 @@ export interface MockCommandOptions {
   readonly stopEarly: boolean;
   /** With `stopEarly`, ignore `ignore_eos`/`min_tokens` too. */
   readonly ignoreLengthControls: boolean;
+  /** Tokens one request may hold (prompt and `max_tokens`); `undefined`: no limit. */
+  readonly context?: number;
   /** Faults to inject, with their rates. */
   readonly faults: readonly FaultSpec[];
   /** Tokenizer the mock counts prompts with (`--tokenizer`). */
@@ -862,6 +871,7 @@ export function resolveMockOptions(flags: FlagValues): MockCommandOptions {
     dialect: validated(first("dialect"), provider),
     stopEarly: validated(first("stop-early"), boolean),
     ignoreLengthControls: validated(first("ignore-length-controls"), boolean),
+    ...(layer.has("context") ? { context: validated(first("context"), wholeNumber(1)) } : {}),
     faults: Object.freeze(faultsOf(layer.get("fault") ?? [])),
     tokenizer: validated(first("tokenizer"), text),
   });

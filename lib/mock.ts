@@ -1,9 +1,10 @@
 /**
  * An embedded mock LLM server for tests, the demo and benchmarks. It speaks every dialect
  * llmload does, all at once: the OpenAI routes (`/v1/models`, `/v1/completions`,
- * `/v1/chat/completions`), TGI (`/generate`, `/generate_stream`), Triton (`/v2/models/{m}/generate`,
- * `/generate_stream`, `/infer`), llama.cpp (`/completion`) and Ollama (`/api/generate`,
- * `/api/chat`, `/api/tags`), each reporting usage the way that server does. The routes never
+ * `/v1/chat/completions`), TGI (`/generate`, `/generate_stream`, `/info`), Triton
+ * (`/v2/models/{m}/generate`, `/generate_stream`, `/infer`), llama.cpp (`/completion`, `/props`)
+ * and Ollama (`/api/generate`, `/api/chat`, `/api/tags`), each reporting usage (and, with
+ * `context`, the context size) the way that server does. The routes never
  * collide; only the shape of the OpenAI routes depends on `dialect` (where usage goes, extra
  * fields). It streams one token per event at a configured time to first token and inter-token
  * latency, and records every generation request with absolute timestamps so another thread or
@@ -117,6 +118,14 @@ export interface MockOptions {
   readonly stopEarly?: boolean;
   /** With `stopEarly`, disregard `ignore_eos` and `min_tokens` too, as some servers do. */
   readonly ignoreLengthControls?: boolean;
+  /**
+   * Tokens one request may hold, prompt and `max_tokens` together, as a server's context size
+   * per request (slot). Reported where the `dialect`'s server reports it (`/v1/models`
+   * `max_model_len` for vLLM and SGLang, `context_length` for Together, llama.cpp's `/props` and
+   * `/v1/models` `meta`, TGI's `/info`) and enforced: a request over it gets that server's error.
+   * Default: no limit.
+   */
+  readonly context?: number;
   /** Seed of the random source of jitter, early stops and faults; `undefined` uses `Math.random`. */
   readonly seed?: number;
   /**
@@ -215,6 +224,8 @@ interface MockState {
   readonly flavour: OpenAIFlavour;
   readonly stopEarly: boolean;
   readonly ignoreLengthControls: boolean;
+  readonly dialect: string;
+  readonly context?: number;
   readonly maxRecords: number;
   readonly random: () => number;
   readonly faults: readonly FaultSpec[];
@@ -352,6 +363,10 @@ function createState(options: MockOptions, tokenizer: Tokenizer): MockState {
     flavour: flavourOf(dialect),
     stopEarly: options.stopEarly ?? false,
     ignoreLengthControls: options.ignoreLengthControls ?? false,
+    dialect,
+    context: options.context === undefined
+      ? undefined
+      : checkNumber("context", options.context, {}),
     maxRecords: options.maxRecords === undefined
       ? Infinity
       : checkNumber("maxRecords", options.maxRecords, {}),
@@ -459,12 +474,60 @@ function flavourOf(dialect: string): OpenAIFlavour {
   }
 }
 
+/** A request that does not fit the context: its prompt, what it asked for, and the limit. */
+interface OverContext {
+  readonly prompt: number;
+  readonly maxTokens: number;
+  readonly limit: number;
+}
+
 /** A route that generates text: how to read its requests and how its server reports errors. */
 interface GenerationRoute {
   /** Reads a request body into what the reply depends on, or why it is invalid. */
   parse(body: unknown): ParsedRequest | string;
   /** The error body that server sends. */
   errorBody(message: string, status: number): string;
+  /** That server's message and status for a request over the context; default vLLM's. */
+  contextError?(over: OverContext): [message: string, status: number];
+}
+
+/**
+ * Whether a request's prompt and `max_tokens` together exceed the context. Every dialect counts
+ * both here; llama.cpp itself refuses only a prompt that fills the context and cuts generation
+ * short at its end, which a load test reads as short replies.
+ */
+function overContext(state: MockState, parsed: ParsedRequest): OverContext | undefined {
+  if (state.context === undefined || parsed.promptTokens === undefined) return undefined;
+  if (parsed.promptTokens + parsed.maxTokens <= state.context) return undefined;
+  return { prompt: parsed.promptTokens, maxTokens: parsed.maxTokens, limit: state.context };
+}
+
+/** vLLM's words for a request over `max_model_len`. */
+function openAIContextError(over: OverContext): [string, number] {
+  return [
+    `This model's maximum context length is ${over.limit} tokens. However, you requested ` +
+    `${over.prompt + over.maxTokens} tokens (${over.prompt} in the messages, ${over.maxTokens} ` +
+    `in the completion). Please reduce the length of the messages or completion.`,
+    400,
+  ];
+}
+
+/** llama.cpp's words for a request over the slot's context. */
+function llamacppContextError(over: OverContext): [string, number] {
+  return [
+    `request (${over.prompt + over.maxTokens} tokens) exceeds the available context size ` +
+    `(${over.limit} tokens), try increasing it`,
+    400,
+  ];
+}
+
+/** TGI's validation error (422) for a request over `max_total_tokens`. */
+function tgiContextError(over: OverContext): [string, number] {
+  return [
+    `Input validation error: \`inputs\` tokens + \`max_new_tokens\` must be <= ${over.limit}. ` +
+    `Given: ${over.prompt} \`inputs\` tokens and ${over.maxTokens} \`max_new_tokens\``,
+    422,
+  ];
 }
 
 const TRITON_PATH = /^\/v2\/models\/([^/]+)\/(generate|generate_stream|infer)$/;
@@ -493,6 +556,7 @@ function generationRoute(state: MockState, path: string): GenerationRoute | unde
       return {
         parse: (body) => parseOpenAIRequest(body, { ...options, flavour: state.flavour }),
         errorBody: openAIError,
+        contextError: state.flavour === "llamacpp" ? llamacppContextError : openAIContextError,
       };
     }
     case "/generate":
@@ -501,12 +565,14 @@ function generationRoute(state: MockState, path: string): GenerationRoute | unde
       return {
         parse: (body) => parseTgiRequest(body, { stream, model, countTokens }),
         errorBody: tgiErrorBody,
+        contextError: tgiContextError,
       };
     }
     case "/completion":
       return {
         parse: (body) => parseLlamacppRequest(body, { model, countTokens }),
         errorBody: llamacppErrorBody,
+        contextError: llamacppContextError,
       };
     case "/api/generate":
     case "/api/chat": {
@@ -550,6 +616,10 @@ function route(
     if (method === "GET") return modelList(state);
   } else if (path === "/tokenize") {
     if (method === "POST") return tokenize(state, request);
+  } else if (path === "/props") {
+    if (method === "GET") return llamacppProps(state);
+  } else if (path === "/info") {
+    if (method === "GET") return tgiInfo(state);
   } else if (path === "/api/tags") {
     if (method === "GET") return jsonResponse(200, ollamaTags(state.models));
   } else if (path === "/mock/requests") {
@@ -591,8 +661,48 @@ function modelList(state: MockState): Response {
     object: "model",
     created: state.created,
     owned_by: state.ownedBy,
+    ...contextFields(state),
   }));
   return jsonResponse(200, JSON.stringify({ object: "list", data }));
+}
+
+/** The context size in a `/v1/models` entry, in the field the `dialect`'s server uses. */
+function contextFields(state: MockState): Record<string, unknown> {
+  if (state.context === undefined) return {};
+  switch (state.dialect) {
+    case "vllm":
+    case "sglang":
+      return { max_model_len: state.context };
+    case "together":
+      return { context_length: state.context };
+    case "llamacpp":
+      // The training length; the mock's model was "trained" at its context size.
+      return { meta: { vocab_type: 2, n_vocab: 128256, n_ctx_train: state.context } };
+    default:
+      return {};
+  }
+}
+
+/** llama.cpp's `GET /props`: the context size per slot under `default_generation_settings`. */
+function llamacppProps(state: MockState): Response {
+  const settings = state.context === undefined ? {} : { n_ctx: state.context };
+  return jsonResponse(
+    200,
+    JSON.stringify({
+      default_generation_settings: settings,
+      total_slots: 1,
+      model_alias: state.models[0],
+      model_path: state.models[0],
+    }),
+  );
+}
+
+/** TGI's `GET /info`: the prompt and total limits (TGI needs the prompt's below the total). */
+function tgiInfo(state: MockState): Response {
+  const limits = state.context === undefined
+    ? {}
+    : { max_input_tokens: Math.max(state.context - 1, 0), max_total_tokens: state.context };
+  return jsonResponse(200, JSON.stringify({ model_id: state.models[0], ...limits }));
 }
 
 function addRecord(state: MockState, record: LiveRecord): void {
@@ -649,6 +759,11 @@ async function generate(
   record.body = body;
   const parsed = target.route.parse(body);
   if (typeof parsed === "string") return fail(parsed);
+  const over = overContext(state, parsed);
+  if (over !== undefined) {
+    const refused = target.route.contextError ?? openAIContextError;
+    return fail(...refused(over));
+  }
   const { fault, closeAfter } = drawFault(state, target.reused);
   const status = fault === undefined ? undefined : FAULT_STATUS[fault];
   if (status !== undefined) {

@@ -63,6 +63,7 @@ export function parseLlamacppRequest(
     maxTokens,
     stream,
     fullLength: fields.ignore_eos === true,
+    promptTokens,
     reply: (common) => {
       const n = common.tokens;
       const event = (k: number) => {

@@ -141,13 +141,19 @@ export function parseOpenAIRequest(
   const logprobs = fields.logprobs;
   const streamOptions = fields.stream_options as { include_usage?: unknown } | null | undefined;
   const minTokens = fields.min_tokens;
-  const named = model;
+  // llama.cpp serves its one model whatever the request names, and its replies say so.
+  const named = options.flavour === "llamacpp" ? options.models[0] : model;
+  const promptTokens = countPromptTokens(fields, {
+    chat: options.chat,
+    countTokens: options.countTokens,
+  });
   return {
     model: named,
     maxTokens,
     stream,
     fullLength: fields.ignore_eos === true ||
       (typeof minTokens === "number" && minTokens >= maxTokens),
+    promptTokens,
     reply: (common) =>
       openAIReply({
         chat: options.chat,
@@ -156,10 +162,7 @@ export function parseOpenAIRequest(
         model: named,
         tokens: common.tokens,
         choices,
-        promptTokens: countPromptTokens(fields, {
-          chat: options.chat,
-          countTokens: options.countTokens,
-        }),
+        promptTokens,
         logprobs: logprobs !== undefined && logprobs !== null && logprobs !== false,
         includeUsage: stream && streamOptions?.include_usage === true,
         finishReason: common.finishReason,

@@ -57,6 +57,7 @@ export function parseTgiRequest(
     maxTokens,
     stream: options.stream,
     fullLength: false,
+    promptTokens,
     reply: (common) => {
       const finish = common.finishReason === "length" ? "length" : "eos_token";
       return tgiReply({

@@ -94,6 +94,8 @@ export interface ParsedRequest {
   readonly stream: boolean;
   /** Whether it asked the model not to stop before `maxTokens` (`ignore_eos`, `min_tokens`). */
   readonly fullLength: boolean;
+  /** Prompt tokens as the server counts them; absent where the dialect counts none (Triton). */
+  readonly promptTokens?: number;
   /** Builds the reply once the server has fixed id, time and length. */
   reply(common: ReplyCommon): MockReply;
 }

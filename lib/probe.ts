@@ -12,8 +12,8 @@ import type { ProviderOptions } from "../providers/mod.ts";
 import { runRequest } from "./request.ts";
 import type { RequestContext, RequestOutcome } from "./request.ts";
 import type { CommandOutput } from "./run_command.ts";
-import { resolveTarget } from "./target.ts";
-import type { Target } from "./target.ts";
+import { inspectServer, lengthControlDialects, resolveTarget } from "./target.ts";
+import type { ServerFacts, Target } from "./target.ts";
 import { loadTokenizer, localTokenizerSpec } from "./tokenizer.ts";
 import type { Tokenizer } from "./tokenizer.ts";
 import { createTransport } from "./transport.ts";
@@ -35,13 +35,16 @@ const EXIT_OK = 0;
 const EXIT_FAILED = 1;
 
 /** What one feature's probe found. */
-export type Verdict = "yes" | "no" | "n/a";
+export type Verdict = "yes" | "no" | "n/a" | "failed" | "inconclusive";
 
 /** One line of the probe table. */
 export interface ProbeRow {
   /** The feature, e.g. `streaming`. */
   readonly feature: string;
-  /** `yes` honoured, `no` not (or the request failed), `n/a` the dialect has no such mode. */
+  /**
+   * `yes` honoured, `no` not, `n/a` the dialect has no such mode, `failed` its request failed
+   * (the detail says why), `inconclusive` the reply was empty, which shows neither.
+   */
   readonly verdict: Verdict;
   /** What was seen: counts, times, or the failure. */
   readonly detail: string;
@@ -63,13 +66,22 @@ export interface ProbeOptions {
   readonly target?: Target;
   /** The HTTP client; one is created (and closed) when absent. */
   readonly transport?: Transport;
+  /** What the server said of itself; asked when absent. */
+  readonly server?: ServerFacts;
 }
 
-/** What a probe request's chunks showed, beyond the request record. */
+/** What a probe request's response and chunks showed, beyond the request record. */
 interface Observed {
   events: number;
   usage: boolean;
   logprobTokens: number;
+  /** Generated characters the parsed chunks carried. */
+  chars: number;
+  /** Whether a payload could not be parsed. */
+  unreadable: boolean;
+  /** HTTP status, and body characters received. */
+  status: number;
+  bodyChars: number;
 }
 
 type Probed = { outcome: RequestOutcome; seen: Observed };
@@ -89,6 +101,7 @@ export async function probeTarget(
   options: ProbeOptions = {},
 ): Promise<ProbeReport> {
   const target = options.target ?? await resolveTarget(config, { checkModes: false });
+  const server = options.server ?? await inspectServer(config, target);
   const dialect = dialectOf(target.provider);
   const tokenizer = await loadTokenizer(localTokenizerSpec(config.tokenizer));
   const transport = options.transport ?? createTransport(config.transport);
@@ -109,7 +122,7 @@ export async function probeTarget(
     const rows: ProbeRow[] = [
       streamRow(streamed, target.provider),
       usageRow(streamed),
-      lengthRow(lengthSource, dialect.lengthControl),
+      lengthRow(lengthSource, { provider: target.provider, server: server.serverDialect }),
       logprobsRow(logprobs, target.provider),
       chatRow(chat, target.provider),
       wholeRow(whole),
@@ -132,7 +145,7 @@ async function probeOnce(
   const { provider, seen } = observe(dialectOf(request.target.provider).create(request.settings));
   const context: RequestContext = {
     provider,
-    transport: request.transport,
+    transport: watched(request.transport, seen),
     host: config.host,
     headers: {
       "content-type": "application/json",
@@ -147,14 +160,49 @@ async function probeOnce(
   return { outcome, seen };
 }
 
+/** Wraps a transport to note the status and how much body came. */
+function watched(inner: Transport, seen: Observed): Transport {
+  return {
+    send: (request, sink) =>
+      inner.send(request, {
+        head(head) {
+          seen.status = head.status;
+          sink.head(head);
+        },
+        text(text, now) {
+          seen.bodyChars += text.length;
+          sink.text(text, now);
+        },
+      }),
+    close: () => inner.close(),
+  };
+}
+
 /** Wraps a provider to note what its parsed chunks carried. */
 function observe(inner: Provider): { provider: Provider; seen: Observed } {
-  const seen: Observed = { events: 0, usage: false, logprobTokens: 0 };
+  const seen: Observed = {
+    events: 0,
+    usage: false,
+    logprobTokens: 0,
+    chars: 0,
+    unreadable: false,
+    status: 0,
+    bodyChars: 0,
+  };
   function note(chunk: Chunk): Chunk {
     seen.events++;
     if (chunk.usage?.completionTokens !== undefined) seen.usage = true;
     seen.logprobTokens += chunk.logprobTokens ?? 0;
+    seen.chars += chunk.text.length + chunk.reasoning.length;
     return chunk;
+  }
+  function read<T>(parse: () => T): T {
+    try {
+      return parse();
+    } catch (error) {
+      seen.unreadable = true;
+      throw error;
+    }
   }
   const provider: Provider = {
     name: inner.name,
@@ -162,12 +210,28 @@ function observe(inner: Provider): { provider: Provider; seen: Observed } {
     endMarker: inner.endMarker,
     request: (sample) => inner.request(sample),
     parseEvent(data) {
-      const chunk = inner.parseEvent(data);
+      const chunk = read(() => inner.parseEvent(data));
       return chunk === null ? null : note(chunk);
     },
-    parseBody: (body) => note(inner.parseBody(body)),
+    parseBody: (body) => note(read(() => inner.parseBody(body))),
   };
   return { provider, seen };
+}
+
+/**
+ * The row of a feature whose request did not succeed: `inconclusive` when the server answered
+ * 2xx with nothing generated (an empty body, or payloads that parsed and held no text: a model
+ * may stop at once on any prompt), else `failed` with why.
+ */
+function unsuccessful(feature: string, probed: Probed): ProbeRow {
+  if (probed.outcome.ok) throw new Error("A successful request has a row of its own");
+  const { seen } = probed;
+  const answered = seen.status >= 200 && seen.status < 300;
+  const empty = seen.bodyChars === 0 || (seen.events > 0 && seen.chars === 0 && !seen.unreadable);
+  if (answered && empty) {
+    return { feature, verdict: "inconclusive", detail: `empty reply (HTTP ${seen.status})` };
+  }
+  return { feature, verdict: "failed", detail: probed.outcome.failure.message };
 }
 
 function notInDialect(feature: string, provider: string, what: string): ProbeRow {
@@ -177,7 +241,7 @@ function notInDialect(feature: string, provider: string, what: string): ProbeRow
 function streamRow(probed: Probed | undefined, provider: string): ProbeRow {
   const feature = "streaming";
   if (probed === undefined) return notInDialect(feature, provider, "streaming");
-  if (!probed.outcome.ok) return { feature, verdict: "no", detail: probed.outcome.failure.message };
+  if (!probed.outcome.ok) return unsuccessful(feature, probed);
   const { record } = probed.outcome;
   return {
     feature,
@@ -189,7 +253,10 @@ function streamRow(probed: Probed | undefined, provider: string): ProbeRow {
 function usageRow(probed: Probed | undefined): ProbeRow {
   const feature = "usage in streams";
   if (probed === undefined) return { feature, verdict: "n/a", detail: "no streaming" };
-  if (!probed.outcome.ok) return { feature, verdict: "no", detail: "the streamed request failed" };
+  if (!probed.outcome.ok) {
+    const streamed = unsuccessful(feature, probed);
+    return { ...streamed, detail: `the streamed request: ${streamed.detail}` };
+  }
   if (probed.seen.usage) {
     return {
       feature,
@@ -204,29 +271,50 @@ function usageRow(probed: Probed | undefined): ProbeRow {
   };
 }
 
-function lengthRow(probed: Probed, control: string | undefined): ProbeRow {
+function lengthRow(probed: Probed, dialects: { provider: string; server?: string }): ProbeRow {
   const feature = "ignore_eos/min_tokens";
-  if (!probed.outcome.ok) {
+  if (!probed.outcome.ok) return unsuccessful(feature, probed);
+  const { outputTokens, tokenSource } = probed.outcome.record;
+  const control = dialectOf(dialects.provider).lengthControl;
+  const counted = `counted from ${tokenSource}`;
+  const full = outputTokens === PROBE_TOKENS;
+  const verdict = full ? "yes" : "no";
+  if (control !== undefined) {
     return {
       feature,
-      verdict: "no",
-      detail: `the request failed: ${probed.outcome.failure.message}`,
+      verdict,
+      detail: `${outputTokens} of ${PROBE_TOKENS} tokens asked (sent ${control}; ${counted})`,
     };
   }
-  const { outputTokens, tokenSource } = probed.outcome.record;
-  const sent = control === undefined ? "this dialect sends no such field" : `sent ${control}`;
+  if (full) {
+    return {
+      feature,
+      verdict,
+      detail: `${outputTokens} of ${PROBE_TOKENS} tokens asked, though the ${dialects.provider} ` +
+        `dialect sends neither ignore_eos nor min_tokens: the model ran to the end on its own (${counted})`,
+    };
+  }
   return {
     feature,
-    verdict: outputTokens === PROBE_TOKENS ? "yes" : "no",
-    detail:
-      `${outputTokens} of ${PROBE_TOKENS} tokens asked (${sent}; counted from ${tokenSource})`,
+    verdict,
+    detail: `${outputTokens} of ${PROBE_TOKENS} tokens asked; the ${dialects.provider} dialect ` +
+      `sends neither ignore_eos nor min_tokens (${counted}); ${lengthAdvice(dialects.server)}`,
   };
+}
+
+/** Which `--provider` would send a length field to this server. */
+function lengthAdvice(server: string | undefined): string {
+  const control = server === undefined ? undefined : dialectOf(server).lengthControl;
+  if (control !== undefined) {
+    return `/v1/models names a ${server} server: --provider ${server} sends ${control}`;
+  }
+  return `a --provider that sends one, if the server accepts it (${lengthControlDialects()})`;
 }
 
 function logprobsRow(probed: Probed | undefined, provider: string): ProbeRow {
   const feature = "logprobs";
   if (probed === undefined) return notInDialect(feature, provider, "logprobs");
-  if (!probed.outcome.ok) return { feature, verdict: "no", detail: probed.outcome.failure.message };
+  if (!probed.outcome.ok) return unsuccessful(feature, probed);
   const tokens = probed.seen.logprobTokens;
   return tokens > 0
     ? { feature, verdict: "yes", detail: `${tokens} tokens came with logprobs` }
@@ -236,13 +324,13 @@ function logprobsRow(probed: Probed | undefined, provider: string): ProbeRow {
 function chatRow(probed: Probed | undefined, provider: string): ProbeRow {
   const feature = "chat";
   if (probed === undefined) return notInDialect(feature, provider, "chat route");
-  if (!probed.outcome.ok) return { feature, verdict: "no", detail: probed.outcome.failure.message };
+  if (!probed.outcome.ok) return unsuccessful(feature, probed);
   return { feature, verdict: "yes", detail: `${probed.outcome.record.outputTokens} tokens` };
 }
 
 function wholeRow(probed: Probed): ProbeRow {
   const feature = "non-streamed";
-  if (!probed.outcome.ok) return { feature, verdict: "no", detail: probed.outcome.failure.message };
+  if (!probed.outcome.ok) return unsuccessful(feature, probed);
   const { record } = probed.outcome;
   return {
     feature,
@@ -264,26 +352,31 @@ function wholeRow(probed: Probed): ProbeRow {
 export function formatProbeTable(report: ProbeReport): string {
   const { target } = report;
   const width = Math.max(...report.rows.map((row) => row.feature.length));
+  const verdictWidth = Math.max(3, ...report.rows.map((row) => row.verdict.length));
   const lines = [
     `Probe of ${target.provider} (${target.providerReason}), model ${target.model}: ` +
     `what the server honours`,
   ];
   for (const row of report.rows) {
-    lines.push(`  ${row.feature.padEnd(width)}  ${row.verdict.padEnd(3)}  ${row.detail}`);
+    lines.push(
+      `  ${row.feature.padEnd(width)}  ${row.verdict.padEnd(verdictWidth)}  ${row.detail}`,
+    );
   }
   return lines.join("\n");
 }
 
 /**
- * Warnings a run should carry when the probe found the counts will be skewed: the server stops
- * before `max_tokens`, or a stream reports no token count.
+ * Warnings a run should carry when the probe found the counts will be skewed: replies stop
+ * before `max_tokens`, or a stream reports no token count. A request that failed or came back
+ * empty showed neither, and warns of nothing: its row says what happened.
  */
 export function probeWarnings(report: ProbeReport): string[] {
   const warnings: string[] = [];
   const length = report.rows.find((row) => row.feature === "ignore_eos/min_tokens");
   if (length?.verdict === "no") {
+    const asked = length.detail.includes("(sent ") ? " when asked" : "";
     warnings.push(
-      `The server does not generate max_tokens when asked (${length.detail}): requests stop ` +
+      `The server does not generate max_tokens${asked} (${length.detail}): requests stop ` +
         `early, so num_tokens and the per-token latencies describe shorter replies than asked`,
     );
   }
@@ -299,12 +392,15 @@ export function probeWarnings(report: ProbeReport): string[] {
  * to 0 when the server answered the basic request, 1 when it did not.
  */
 export async function runProbeCommand(config: RunConfig, output: CommandOutput): Promise<number> {
-  const target = await resolveTarget(config, { checkModes: false });
+  const target = await resolveTarget(config, { checkModes: false, log: output.log });
   output.log(
     `Provider ${target.provider} (${target.providerReason}), model ${target.model} (${target.modelReason})`,
   );
-  const report = await probeTarget(config, { target });
+  const server = await inspectServer(config, target, { log: output.log });
+  const report = await probeTarget(config, { target, server });
   output.out(formatProbeTable(report));
-  for (const warning of probeWarnings(report)) output.log(`Warning: ${warning}`);
+  for (const warning of [...server.warnings, ...probeWarnings(report)]) {
+    output.log(`Warning: ${warning}`);
+  }
   return report.answered ? EXIT_OK : EXIT_FAILED;
 }

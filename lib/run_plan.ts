@@ -1,19 +1,20 @@
 /**
  * Everything settled before load starts: limits and reachability checked, the target resolved,
- * the prompt built and counted, the random seed drawn, the shard count chosen.
+ * the server inspected (does it list the model, what context does it report), the prompt built
+ * and counted and checked against that context, the random seed drawn, the shard count chosen.
  *
  * @module
  */
+import { UsageError } from "./errors.ts";
 import { checkFileLimit, openFileLimit } from "./limits.ts";
 import { formatProbeTable, probeTarget, probeWarnings } from "./probe.ts";
 import { createProvider } from "../providers/mod.ts";
-import { UsageError } from "./errors.ts";
 import { buildPrompt, buildServerPrompt } from "./prompt.ts";
 import { createRandom, randomSeed } from "./random.ts";
 import { checkReachable } from "./reachability.ts";
 import { autoWorkerCount } from "./shards.ts";
-import { resolveTarget } from "./target.ts";
-import type { Target } from "./target.ts";
+import { inspectServer, resolveTarget } from "./target.ts";
+import type { ContextLimit, Target } from "./target.ts";
 import {
   createServerCounter,
   loadTokenizer,
@@ -49,16 +50,12 @@ export interface RunPlan {
 export async function planRun(config: RunConfig, log: (line: string) => void): Promise<RunPlan> {
   checkFileLimit(config.users, await openFileLimit());
   if (!usesProxy(config)) await checkReachable(config.host);
-  const target = await resolveTarget(config);
+  const target = await resolveTarget(config, { log });
   log(
     `Provider ${target.provider} (${target.providerReason}), model ${target.model} (${target.modelReason})`,
   );
-  const warnings: string[] = [];
-  if (config.preflight) {
-    const report = await probeTarget(config, { target });
-    log(formatProbeTable(report));
-    warnings.push(...probeWarnings(report));
-  }
+  const server = await inspectServer(config, target, { log });
+  const warnings: string[] = [...server.warnings];
   const tokenizer = await loadTokenizer(localTokenizerSpec(config.tokenizer));
   let prompt: string;
   let localPromptTokens: number;
@@ -74,6 +71,14 @@ export async function planRun(config: RunConfig, log: (line: string) => void): P
     prompt = config.promptText ?? buildPrompt(config.promptTokens, tokenizer);
     // As the server counts it, special tokens (BOS) included: what its usage is checked against.
     localPromptTokens = tokenizer.countPrompt(prompt);
+  }
+  warnings.push(
+    ...checkContext(config, { limits: server.context, promptTokens: localPromptTokens }),
+  );
+  if (config.preflight) {
+    const report = await probeTarget(config, { target, server });
+    log(formatProbeTable(report));
+    warnings.push(...probeWarnings(report));
   }
   const seed = config.seed ?? randomSeed();
   const generationTokens = createLengthSampler({
@@ -144,4 +149,68 @@ function usesProxy(config: RunConfig): boolean {
   const proxy = ["HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"]
     .some((name) => Deno.env.get(name));
   return config.transport === "fetch" && proxy;
+}
+
+/**
+ * The largest `max_tokens` a run's requests can ask for: the constant or the top of the uniform
+ * range (plus jitter), never above `--max-tokens-cap`; `Infinity` for a normal or exponential
+ * distribution without a cap. Mirrors `createLengthSampler` (lib/workload.ts).
+ */
+export function largestMaxTokens(config: RunConfig): number {
+  const mean = config.maxTokens;
+  const top = config.maxTokensDistribution === "constant"
+    ? Math.round(mean)
+    : config.maxTokensDistribution === "uniform"
+    ? Math.floor(mean + mean * config.maxTokensRange)
+    : Infinity;
+  return Math.min(top + config.maxTokensJitter, config.maxTokensCap ?? Infinity);
+}
+
+/**
+ * Checks the prompt and the largest `max_tokens` against the context the server reported.
+ * Throws a `UsageError` with the numbers when a request would not fit a limit the server
+ * enforces; returns warnings for the training length and for a distribution without a cap
+ * whose larger draws would not fit.
+ */
+export function checkContext(
+  config: RunConfig,
+  options: { limits: readonly ContextLimit[]; promptTokens: number },
+): string[] {
+  const warnings: string[] = [];
+  const prompt = options.promptTokens;
+  const promptFlag = config.promptText === undefined ? "-p" : "--prompt-text";
+  const largest = largestMaxTokens(config);
+  const typical = Math.round(config.maxTokens);
+  for (const limit of options.limits) {
+    const server = limit.kind === "limit"
+      ? `the server's ${limit.bounds === "prompt" ? "prompt limit" : "context"}`
+      : "the model's training context";
+    const from = `${limit.tokens} (from ${limit.source})`;
+    if (limit.bounds === "prompt") {
+      if (prompt <= limit.tokens) continue;
+      const message = `prompt ${prompt} tokens exceed ${server} of ${from}: lower ${promptFlag}`;
+      if (limit.kind === "limit") throw new UsageError(capitalized(message));
+      warnings.push(capitalized(message));
+      continue;
+    }
+    const asked = Number.isFinite(largest) ? largest : typical;
+    if (prompt + asked > limit.tokens) {
+      const most = asked === typical ? "" : " (the largest -o draws)";
+      const message = `prompt ${prompt} + max_tokens ${asked}${most} = ${prompt + asked} tokens ` +
+        `exceed ${server} of ${from}: lower ${promptFlag}/-o`;
+      if (limit.kind === "limit") throw new UsageError(capitalized(message));
+      warnings.push(`${capitalized(message)}; the server may refuse such requests`);
+    } else if (!Number.isFinite(largest)) {
+      const room = limit.tokens - prompt;
+      warnings.push(
+        `-o ${config.maxTokensDistribution} has no cap, and draws above ${room} tokens do not ` +
+          `fit ${server} of ${from} beside the ${prompt}-token prompt: set --max-tokens-cap ${room}`,
+      );
+    }
+  }
+  return warnings;
+}
+
+function capitalized(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }

@@ -89,3 +89,24 @@ export function createEchoTracker(): EchoTracker {
 
   return { sent, strip };
 }
+
+/**
+ * Where a server reports how many tokens one request may hold: a route, the keys leading to the
+ * number, and what the number bounds. Each dialect lists its own, most exact first.
+ */
+export interface ContextSource {
+  /** Route to `GET`, e.g. `/props`. */
+  readonly path: string;
+  /**
+   * Keys leading to the number, e.g. `["default_generation_settings", "n_ctx"]`. On
+   * `/v1/models` they are read in the entry of the run's model.
+   */
+  readonly field: readonly string[];
+  /** What it bounds: prompt and `max_tokens` together, or the prompt alone. */
+  readonly bounds: "total" | "prompt";
+  /**
+   * `limit`: the server refuses (or cuts short) a request over it. `trained`: the length the
+   * model was trained on, which a server may be set to exceed, so going over it is a warning.
+   */
+  readonly kind: "limit" | "trained";
+}

@@ -11,7 +11,30 @@
  * @module
  */
 import type { Chunk, Provider, ProviderOptions, Sample, TokenizeSpec } from "../lib/types.ts";
-import { numberOr, parseObject, textOr, throwIfError, usageOf } from "./_shared.ts";
+import {
+  type ContextSource,
+  numberOr,
+  parseObject,
+  textOr,
+  throwIfError,
+  usageOf,
+} from "./_shared.ts";
+
+/**
+ * llama.cpp's context per slot (`--ctx-size` divided by `--parallel`) is
+ * `default_generation_settings.n_ctx` in `GET /props`; some builds also put `n_ctx` in the
+ * `/v1/models` entry's `meta`, which upstream fills with `n_ctx_train`, the training length.
+ */
+export const LLAMACPP_CONTEXT: readonly ContextSource[] = [
+  {
+    path: "/props",
+    field: ["default_generation_settings", "n_ctx"],
+    bounds: "total",
+    kind: "limit",
+  },
+  { path: "/v1/models", field: ["meta", "n_ctx"], bounds: "total", kind: "limit" },
+  { path: "/v1/models", field: ["meta", "n_ctx_train"], bounds: "total", kind: "trained" },
+];
 import { createOpenAIProvider } from "./openai.ts";
 
 interface WireTimings {

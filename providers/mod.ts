@@ -7,17 +7,19 @@
 import type { Provider, ProviderOptions } from "../lib/types.ts";
 import { createAnyscaleProvider } from "./anyscale.ts";
 import { createFireworksProvider } from "./fireworks.ts";
-import { createLlamacppProvider } from "./llamacpp.ts";
+import { createLlamacppProvider, LLAMACPP_CONTEXT } from "./llamacpp.ts";
 import { createOllamaProvider } from "./ollama.ts";
-import { createOpenAIProvider } from "./openai.ts";
-import { createSglangProvider } from "./sglang.ts";
-import { createTgiProvider } from "./tgi.ts";
-import { createTogetherProvider } from "./together.ts";
+import { createOpenAIProvider, OPENAI_COMPATIBLE_CONTEXT } from "./openai.ts";
+import { createSglangProvider, SGLANG_CONTEXT } from "./sglang.ts";
+import { createTgiProvider, TGI_CONTEXT } from "./tgi.ts";
+import { createTogetherProvider, TOGETHER_CONTEXT } from "./together.ts";
 import { createTritonGenerateProvider } from "./triton_generate.ts";
 import { createTritonInferProvider } from "./triton_infer.ts";
-import { createVllmProvider } from "./vllm.ts";
+import { createVllmProvider, VLLM_CONTEXT } from "./vllm.ts";
+import type { ContextSource } from "./_shared.ts";
 
 export type { ProviderOptions } from "../lib/types.ts";
+export type { ContextSource } from "./_shared.ts";
 
 /** What one dialect is and can do. */
 export interface Dialect {
@@ -37,11 +39,19 @@ export interface Dialect {
   readonly defaultModel?: string;
   /** `owned_by` values in `/v1/models` that identify this dialect's server. */
   readonly ownedBy: readonly string[];
+  /** Where its server reports the tokens one request may hold, most exact first; none if empty. */
+  readonly context: readonly ContextSource[];
   /** Tells whether a URL host name belongs to this provider's hosted API. */
   readonly hostRule?: { readonly describe: string; readonly test: (host: string) => boolean };
 }
 
-const openAICompatible = { stream: true, chat: true, logprobs: true, multipleChoices: true };
+const openAICompatible = {
+  stream: true,
+  chat: true,
+  logprobs: true,
+  multipleChoices: true,
+  context: OPENAI_COMPATIBLE_CONTEXT,
+};
 
 /** Every dialect by `--provider` name. */
 export const DIALECTS: Readonly<Record<string, Dialect>> = {
@@ -69,18 +79,21 @@ export const DIALECTS: Readonly<Record<string, Dialect>> = {
     ...openAICompatible,
     lengthControl: "ignore_eos",
     ownedBy: ["vllm"],
+    context: VLLM_CONTEXT,
   },
   sglang: {
     create: createSglangProvider,
     ...openAICompatible,
     lengthControl: "ignore_eos",
     ownedBy: ["sglang"],
+    context: SGLANG_CONTEXT,
   },
   together: {
     create: createTogetherProvider,
     ...openAICompatible,
     lengthControl: "ignore_eos",
     ownedBy: ["together"],
+    context: TOGETHER_CONTEXT,
     hostRule: { describe: "together", test: (host) => host.includes("together") },
   },
   tgi: {
@@ -92,6 +105,7 @@ export const DIALECTS: Readonly<Record<string, Dialect>> = {
     // TGI ignores the model name on /generate; it needs no /v1/models round trip.
     defaultModel: "tgi",
     ownedBy: [],
+    context: TGI_CONTEXT,
   },
   "triton-generate": {
     create: createTritonGenerateProvider,
@@ -101,6 +115,7 @@ export const DIALECTS: Readonly<Record<string, Dialect>> = {
     multipleChoices: false,
     defaultModel: "ensemble",
     ownedBy: [],
+    context: [],
   },
   "triton-infer": {
     create: createTritonInferProvider,
@@ -110,6 +125,7 @@ export const DIALECTS: Readonly<Record<string, Dialect>> = {
     multipleChoices: false,
     defaultModel: "ensemble",
     ownedBy: [],
+    context: [],
   },
   llamacpp: {
     create: createLlamacppProvider,
@@ -120,6 +136,7 @@ export const DIALECTS: Readonly<Record<string, Dialect>> = {
     multipleChoices: true,
     lengthControl: "ignore_eos",
     ownedBy: ["llamacpp"],
+    context: LLAMACPP_CONTEXT,
   },
   ollama: {
     create: createOllamaProvider,
@@ -129,6 +146,8 @@ export const DIALECTS: Readonly<Record<string, Dialect>> = {
     multipleChoices: false,
     // Ollama's OpenAI-compatible /v1/models lists library models as owned by "library".
     ownedBy: ["library", "ollama"],
+    // Ollama cuts a prompt over num_ctx down without an error, and reports no limit to check.
+    context: [],
   },
 };
 

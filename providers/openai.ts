@@ -6,7 +6,15 @@
  * @module
  */
 import type { Chunk, Provider, ProviderOptions, Sample, Usage } from "../lib/types.ts";
-import { usageOf } from "./_shared.ts";
+import { type ContextSource, usageOf } from "./_shared.ts";
+
+/**
+ * Where OpenAI-compatible servers report their context: vLLM and SGLang put `max_model_len`
+ * in each `/v1/models` entry. OpenAI itself reports none, so the field is simply absent there.
+ */
+export const OPENAI_COMPATIBLE_CONTEXT: readonly ContextSource[] = [
+  { path: "/v1/models", field: ["max_model_len"], bounds: "total", kind: "limit" },
+];
 
 /** Request fields a derived dialect adds to every body (e.g. `ignore_eos`). */
 export type RequestExtras = (sample: Sample) => Record<string, unknown>;

@@ -6,8 +6,15 @@
  * @module
  */
 import type { Provider, ProviderOptions } from "../lib/types.ts";
-import { createOpenAIProvider } from "./openai.ts";
+import { createOpenAIProvider, OPENAI_COMPATIBLE_CONTEXT } from "./openai.ts";
 import { vllmTokenize } from "./vllm.ts";
+import type { ContextSource } from "./_shared.ts";
+
+/**
+ * SGLang's `/v1/models` entries carry `max_model_len` like vLLM's (its `/get_model_info` names
+ * the model path, not the context).
+ */
+export const SGLANG_CONTEXT: readonly ContextSource[] = OPENAI_COMPATIBLE_CONTEXT;
 
 /** Builds the SGLang provider: OpenAI routes, `ignore_eos: true`, vLLM's `/tokenize`. */
 export function createSglangProvider(settings: ProviderOptions): Provider {

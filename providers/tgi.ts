@@ -10,7 +10,25 @@
  * @module
  */
 import type { Chunk, Provider, ProviderOptions, Sample, TokenizeSpec } from "../lib/types.ts";
-import { numberOr, parseObject, type Payload, textOr, throwIfError, usageOf } from "./_shared.ts";
+import {
+  type ContextSource,
+  numberOr,
+  parseObject,
+  type Payload,
+  textOr,
+  throwIfError,
+  usageOf,
+} from "./_shared.ts";
+
+/**
+ * TGI's `GET /info`: `max_total_tokens` bounds prompt + `max_new_tokens`, `max_input_tokens`
+ * (before TGI 2.0 `max_input_length`) the prompt alone.
+ */
+export const TGI_CONTEXT: readonly ContextSource[] = [
+  { path: "/info", field: ["max_total_tokens"], bounds: "total", kind: "limit" },
+  { path: "/info", field: ["max_input_tokens"], bounds: "prompt", kind: "limit" },
+  { path: "/info", field: ["max_input_length"], bounds: "prompt", kind: "limit" },
+];
 import { createOpenAIProvider } from "./openai.ts";
 
 interface WireToken {

@@ -7,6 +7,12 @@
  */
 import type { Provider, ProviderOptions } from "../lib/types.ts";
 import { createOpenAIProvider } from "./openai.ts";
+import type { ContextSource } from "./_shared.ts";
+
+/** Together's `/v1/models` (a bare array) gives each model's `context_length`. */
+export const TOGETHER_CONTEXT: readonly ContextSource[] = [
+  { path: "/v1/models", field: ["context_length"], bounds: "total", kind: "limit" },
+];
 
 /** Builds the Together provider: OpenAI routes, `ignore_eos: true`. */
 export function createTogetherProvider(settings: ProviderOptions): Provider {

@@ -7,7 +7,11 @@
  */
 import type { Provider, ProviderOptions, TokenizeSpec } from "../lib/types.ts";
 import { numberOr } from "./_shared.ts";
-import { createOpenAIProvider } from "./openai.ts";
+import { createOpenAIProvider, OPENAI_COMPATIBLE_CONTEXT } from "./openai.ts";
+import type { ContextSource } from "./_shared.ts";
+
+/** vLLM reports `max_model_len` (prompt + max_tokens) in each `/v1/models` entry. */
+export const VLLM_CONTEXT: readonly ContextSource[] = OPENAI_COMPATIBLE_CONTEXT;
 
 /** Builds the vLLM provider: OpenAI routes, `ignore_eos: true`, `/tokenize`. */
 export function createVllmProvider(settings: ProviderOptions): Provider {

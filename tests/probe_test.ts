@@ -68,7 +68,29 @@ Deno.test("a dialect without a length field says so when the model stops early",
   const { report } = await probe({ stopEarly: true, dialect: "openai" }, ["--provider", "openai"]);
   const length = report.rows.find((row) => row.feature === "ignore_eos/min_tokens")!;
   assert.equal(length.verdict, "no");
-  assert.match(length.detail, /this dialect sends no such field/);
+  assert.match(length.detail, /the openai dialect sends neither ignore_eos nor min_tokens/);
+  // /v1/models names an openai server, which has no length field: the generic advice.
+  assert.match(
+    length.detail,
+    /a --provider that sends one, if the server accepts it \(min_tokens: fireworks; ignore_eos: vllm, sglang, together, llamacpp\)$/,
+  );
+  const [warning] = probeWarnings(report);
+  assert.match(warning, /^The server does not generate max_tokens \(/, "nothing was asked");
+});
+
+Deno.test("the length advice names the dialect that sends a field to this server", async () => {
+  // A llama.cpp server probed as plain openai: /v1/models says owned_by llamacpp.
+  const { report } = await probe(
+    { stopEarly: true, dialect: "llamacpp", models: ["tiny.gguf"] },
+    ["--provider", "openai"],
+  );
+  const length = report.rows.find((row) => row.feature === "ignore_eos/min_tokens")!;
+  assert.equal(length.verdict, "no");
+  assert.match(
+    length.detail,
+    /; \/v1\/models names a llamacpp server: --provider llamacpp sends ignore_eos$/,
+  );
+  assert.match(probeWarnings(report)[0], /--provider llamacpp sends ignore_eos/);
 });
 
 Deno.test("modes a dialect lacks are n/a; counts fall back to the tokenizer", async () => {
@@ -85,7 +107,12 @@ Deno.test("modes a dialect lacks are n/a; counts fall back to the tokenizer", as
     "non-streamed": "yes",
   });
   assert.equal(records.length, 1);
-  assert.match(report.rows[2].detail, /this dialect sends no such field; counted from tokenizer/);
+  // Full length without a field to ask for it: said without contradicting the "yes".
+  assert.equal(
+    report.rows[2].detail,
+    "32 of 32 tokens asked, though the triton-infer dialect sends neither ignore_eos nor " +
+      "min_tokens: the model ran to the end on its own (counted from tokenizer)",
+  );
   assert.equal(report.answered, true);
 });
 
@@ -126,7 +153,7 @@ Deno.test("llmload probe prints the table and exits 1 when nothing answers", asy
       probeConfig(`http://127.0.0.1:${server.addr.port}`, ["--provider", "vllm", "-m", "m"]),
     );
     assert.equal(report.answered, false);
-    assert.ok(report.rows.every((row) => row.verdict === "no"));
+    assert.ok(report.rows.every((row) => row.verdict === "failed"));
     assert.match(report.rows[0].detail, /^HTTP 503: overloaded/);
     const code = await runProbeCommand(
       probeConfig(`http://127.0.0.1:${server.addr.port}`, ["--provider", "vllm", "-m", "m"]),
@@ -136,4 +163,55 @@ Deno.test("llmload probe prints the table and exits 1 when nothing answers", asy
   } finally {
     await server.shutdown();
   }
+});
+
+Deno.test("a probe whose requests get HTTP 401 says they failed and why, and warns of nothing else", async () => {
+  const { report } = await probe({ faults: [{ kind: "http_401", rate: 1 }] }, ["-k", "sk-secret"]);
+  assert.equal(report.answered, false);
+  for (const row of report.rows) {
+    assert.equal(row.verdict, "failed", row.feature);
+    assert.match(row.detail, /HTTP 401/, row.feature);
+    assert.doesNotMatch(row.detail, /sk-secret/, row.feature);
+  }
+  assert.deepEqual(probeWarnings(report), [], "no 'requests stop early', no missing usage");
+  assert.match(formatProbeTable(report), /\n {2}streaming {14}failed {2}HTTP 401: /);
+});
+
+Deno.test("an empty chat reply makes the chat row inconclusive, not no", async () => {
+  // Completions answer normally; chat answers 200 with a stream that carries no text, as a model
+  // that stops at once does.
+  const emptyChat = "data: " + JSON.stringify({ choices: [{ delta: { role: "assistant" } }] }) +
+    "\n\ndata: " + JSON.stringify({ choices: [{ delta: {}, finish_reason: "stop" }] }) +
+    "\n\ndata: [DONE]\n\n";
+  await withMock({ ttftMs: 1, itlMs: 1 }, async (mock) => {
+    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (request) => {
+      const path = new URL(request.url).pathname;
+      if (path === "/v1/chat/completions") {
+        return new Response(emptyChat, { headers: { "content-type": "text/event-stream" } });
+      }
+      return fetch(`${mock.url}${path}`, {
+        method: request.method,
+        headers: request.headers,
+        body: request.body,
+      });
+    });
+    try {
+      const report = await probeTarget(
+        probeConfig(`http://127.0.0.1:${server.addr.port}`, ["--provider", "vllm"]),
+      );
+      const chat = report.rows.find((row) => row.feature === "chat")!;
+      assert.deepEqual(chat, {
+        feature: "chat",
+        verdict: "inconclusive",
+        detail: "empty reply (HTTP 200)",
+      });
+      assert.equal(verdicts(report)["streaming"], "yes");
+      assert.match(formatProbeTable(report), /\n {2}chat {19}inconclusive {2}empty reply/);
+    } finally {
+      await server.shutdown();
+    }
+  });
+  const { report } = await probe({ faults: [{ kind: "empty_200", rate: 1 }] });
+  assert.ok(report.rows.every((row) => row.verdict === "inconclusive"), "an empty body too");
+  assert.deepEqual(probeWarnings(report), []);
 });
