@@ -359,7 +359,9 @@ function noteFailures(
   for (const [kind, part] of Object.entries(delta.failures) as [FailureKind, FailureStats][]) {
     const stats = into[kind] ??= { count: 0, statuses: {}, messages: [] };
     stats.count += part.count;
-    if (stats.messages.length === 0 && part.messages.length > 0) stats.messages.push(part.messages[0]);
+    if (stats.messages.length === 0 && part.messages.length > 0) {
+      stats.messages.push(part.messages[0]);
+    }
   }
 }
 

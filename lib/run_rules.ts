@@ -65,11 +65,14 @@ export function failFastReason(
 
 /** Whether stats never reset: `--max-requests` counts every request, so all must be measured. */
 export function keepsEveryRequest(config: Pick<RunConfig, "warmupMs" | "maxRequests">): boolean {
-  return config.warmupMs === 0 || (config.warmupMs === undefined && config.maxRequests !== undefined);
+  return config.warmupMs === 0 ||
+    (config.warmupMs === undefined && config.maxRequests !== undefined);
 }
 
 /** The log line when stats never reset, or undefined when they will. */
-export function noResetNote(config: Pick<RunConfig, "warmupMs" | "maxRequests">): string | undefined {
+export function noResetNote(
+  config: Pick<RunConfig, "warmupMs" | "maxRequests">,
+): string | undefined {
   if (!keepsEveryRequest(config)) return undefined;
   return config.warmupMs === 0
     ? "Stats reset: none (--warmup 0)"
@@ -96,7 +99,9 @@ export function createWarmupRule(config: RunConfig, startAt: number) {
 /** Why stats were reset, for the log. */
 export function warmupReason(config: RunConfig): string {
   if (config.warmupMs !== undefined) return `warm-up of ${config.warmupMs / 1000}s over`;
-  if (config.qps !== undefined) return "steady state reached (arrivals under way, first response in)";
+  if (config.qps !== undefined) {
+    return "steady state reached (arrivals under way, first response in)";
+  }
   return config.burstSeconds !== undefined
     ? "steady state reached (all users spawned, first burst response in)"
     : "steady state reached (all users spawned, first response in)";
