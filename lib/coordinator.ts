@@ -10,7 +10,7 @@ import type { FromShard, ShardInit, ShardStatus, ToShard } from "./shard.ts";
 import { Aggregate } from "./stats.ts";
 import type { FailureStats, StatsDelta } from "./stats.ts";
 import type { Target } from "./target.ts";
-import { formatProgress } from "./progress.ts";
+import { formatProgress, terminalColumns } from "./progress.ts";
 import { planRun } from "./run_plan.ts";
 import {
   capWarning,
@@ -23,7 +23,7 @@ import {
   warmupReason,
 } from "./run_rules.ts";
 import type { CurrentLoad } from "./run_rules.ts";
-import { createClientMonitor } from "./client_monitor.ts";
+import { clientWarning, createClientMonitor } from "./client_monitor.ts";
 import type { ClientLoad, ClientSummary } from "./client_monitor.ts";
 import type { FailureKind, RunConfig } from "./types.ts";
 
@@ -270,10 +270,12 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
       stop(config.stopGraceMs);
     }
     if (now - lastLive >= PROGRESS_MS) {
-      const wasSaturated = monitor.current().saturated;
-      monitor.sample();
+      const before = monitor.current();
+      const after = monitor.sample();
       const saturation = monitor.saturationWarning();
-      if (saturation && !wasSaturated) io.log(`Warning: ${saturation}`);
+      // Warn when a state starts, not every second it lasts.
+      const started = (after.saturated && !before.saturated) || (after.delayed && !before.delayed);
+      if (saturation && started) io.log(`Warning: ${saturation}`);
       emitLive(now);
     }
     const latencyKnown = aggregate.metric("total_latency") !== undefined;
@@ -295,7 +297,8 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
         tokensPerSec: Math.max(0, counts.outputTokens - lastProgress.tokens) / seconds,
         ttftP50: aggregate.metric("ttft")?.p50,
         saturated: monitor.current().saturated,
-      });
+        delayedMs: monitor.current().delayed ? monitor.current().loopLagMs : undefined,
+      }, io.status ? terminalColumns() : undefined);
       (io.status ?? io.log)(line);
       lastProgress = { at: now, completed: counts.ok, tokens: counts.outputTokens };
     }
@@ -313,14 +316,8 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
   io.abortSignal?.removeEventListener("abort", onAbort);
   workers.forEach((worker) => worker.terminate());
   const client = monitor.summary();
-  if (client.saturatedSamples > 0) {
-    warnings.push(
-      `the client was saturated in ${client.saturatedSamples} of ${client.samples} one-second ` +
-        `samples (peak CPU ${Math.round(client.peakCpu * 100)}%, worst event-loop lag ` +
-        `${client.peakLoopLagMs.toFixed(1)} ms): latencies then include client delay; use more ` +
-        `--workers or a bigger machine`,
-    );
-  }
+  const clientNote = clientWarning(client);
+  if (clientNote) warnings.push(clientNote);
   if (!finishedInTime) {
     partial = true;
     warnings.push("Some shards did not finish in time; their last requests are missing");

@@ -91,9 +91,9 @@ export interface Results {
   /** Sends delayed because the in-flight cap (`-u` in QPS mode) was reached. */
   capped: number;
   /**
-   * The client's own load: peak CPU share of the cores its shards use, worst event-loop lag,
-   * and how many of the ~1 s samples were saturated (CPU > 80% or lag > 5 ms). Saturated
-   * samples mean latencies include client delay.
+   * The client's own load: `verdict` (`ok`, `cpu-bound` or `delayed` by other processes), peak
+   * CPU share of the cores its shards use, worst event-loop lag, and how many of the ~1 s
+   * samples were CPU-bound or delayed. Either means timings include delay not the server's.
    */
   client?: ClientSummary;
   /**

@@ -61,6 +61,7 @@ Deno.test("no arguments runs a load test with the seed's defaults", () => {
     n: 1,
     showResponse: false,
     preflight: false,
+    keepGoing: false,
     stopGraceMs: 10_000,
   };
   assert.deepEqual(run([]), expected);
