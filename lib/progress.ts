@@ -31,15 +31,18 @@ export interface ProgressFigures {
 interface Part {
   readonly text: string;
   readonly rank: number;
-  /** A shorter form tried before the part is dropped. */
+  /** A shorter form, put in when `shortRank` is the lowest; the part then keeps `rank`. */
   readonly short?: string;
+  /** Rank of the full form when there is a `short` one. */
+  readonly shortRank?: number;
 }
 
 /**
  * Formats one progress line, at most `width - 1` characters when `width` is given (a line that
  * fills the last column wraps in some terminals). What goes first as the width shrinks: the
- * in-flight count, the token rate, the TTFT, the request rate; the client warning is shortened
- * instead; elapsed time and the ok/failed counts stay, cut at the width as a last resort.
+ * in-flight count, the token rate, then the client warning is shortened, then the TTFT and the
+ * request rate go; the short warning goes only after them, and elapsed time and the ok/failed
+ * counts stay, cut at the width as a last resort.
  *
  * @example
  * ```ts
@@ -63,12 +66,13 @@ export function formatProgress(figures: ProgressFigures, width?: number): string
     parts.push({ text: ` | TTFT p50 ${figures.ttftP50.toFixed(1)} ms`, rank: 3 });
   }
   if (figures.saturated) {
-    parts.push({ text: " | CLIENT SATURATED", short: " | SATURATED", rank: 8 });
+    parts.push({ text: " | CLIENT SATURATED", short: " | SATURATED", shortRank: 2.5, rank: 8 });
   } else if (figures.delayedMs !== undefined) {
     const late = Math.round(figures.delayedMs);
     parts.push({
       text: ` | CLIENT DELAYED ${late} ms BY OTHER PROCESSES`,
       short: ` | DELAYED ${late} ms`,
+      shortRank: 2.5,
       rank: 8,
     });
   }
@@ -78,7 +82,8 @@ export function formatProgress(figures: ProgressFigures, width?: number): string
   while (line().length > max) {
     const droppable = parts.filter((part) => part.rank < 9);
     if (droppable.length === 0) break;
-    const least = droppable.reduce((low, part) => part.rank < low.rank ? part : low);
+    const rankOf = (part: Part) => part.shortRank ?? part.rank;
+    const least = droppable.reduce((low, part) => rankOf(part) < rankOf(low) ? part : low);
     const at = parts.indexOf(least);
     if (least.short) parts[at] = { text: least.short, rank: least.rank };
     else parts.splice(at, 1);
