@@ -109,3 +109,41 @@ Deno.test("a starved shard reports its event-loop lag and the monitor flags it",
     assert.equal(load.saturated || load.delayed, true);
   });
 });
+
+Deno.test("a client that other processes hold back is reported as delayed, not saturated", async () => {
+  await withMock({ ttftMs: 20, itlMs: 10 }, async (mock) => {
+    const dir = await Deno.makeTempDir({ prefix: "llmload-delayed-" });
+    try {
+      const json = `${dir}/results.json`;
+      const main = new URL("../main.ts", import.meta.url).pathname;
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", main, "-H", mock.url, "-u", "2", "-o", "4", "-t", "6s", "--json", json],
+        stdout: "null",
+        stderr: "piped",
+      }).spawn();
+      const output = child.output();
+      let exited = false;
+      output.finally(() => exited = true);
+      const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+      // What a busy machine does to llmload, made exact: the whole process is paused (no CPU
+      // used) for 60 ms every 300 ms, once start-up is over.
+      await sleep(2500);
+      for (let i = 0; i < 12 && !exited; i++) {
+        child.kill("SIGSTOP");
+        await sleep(60);
+        child.kill("SIGCONT");
+        await sleep(240);
+      }
+      const { code, stderr } = await output;
+      const log = new TextDecoder().decode(stderr);
+      assert.equal(code, 0, log);
+      const client = JSON.parse(await Deno.readTextFile(json)).client;
+      assert.equal(client.verdict, "delayed", JSON.stringify(client));
+      assert.ok(client.delayedSamples > 0 && client.peakDelayMs >= 30, JSON.stringify(client));
+      assert.match(log, /other processes on this machine delay(ed)? llmload by up to/);
+      assert.doesNotMatch(log, /client (is|was) saturated/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+});
