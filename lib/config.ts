@@ -340,6 +340,12 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
     unset: "no limit",
   },
   {
+    name: "keep-going",
+    group: "Runtime",
+    help: "send on even when the first 20 requests all fail the same way and none succeeds",
+    default: "false",
+  },
+  {
     name: "show-response",
     group: "Runtime",
     help: "print each generated text, for debugging",
@@ -832,6 +838,7 @@ export function resolveRunConfig(flags: FlagValues, options: ResolveOptions = {}
     htmlFile: get("html", text),
     maxFailRatio: get("max-fail-ratio", ratio),
     maxRequests: get("max-requests", wholeNumber(1)),
+    keepGoing: required("keep-going", boolean),
     stopGraceMs: required("stop-grace", duration({ allowZero: true })),
   };
   checkTogether(config, setting, warn);

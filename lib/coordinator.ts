@@ -8,22 +8,24 @@
 import { absoluteNow } from "./clock.ts";
 import type { FromShard, ShardInit, ShardStatus, ToShard } from "./shard.ts";
 import { Aggregate } from "./stats.ts";
-import type { StatsDelta } from "./stats.ts";
+import type { FailureStats, StatsDelta } from "./stats.ts";
 import type { Target } from "./target.ts";
-import { formatProgress } from "./progress.ts";
+import { formatProgress, terminalColumns } from "./progress.ts";
 import { planRun } from "./run_plan.ts";
 import {
   capWarning,
   createWarmupRule,
   describeCurrentLoad,
   describeLoad,
+  failFastReason,
   limitReached,
+  noResetNote,
   warmupReason,
 } from "./run_rules.ts";
 import type { CurrentLoad } from "./run_rules.ts";
-import { createClientMonitor } from "./client_monitor.ts";
+import { clientWarning, createClientMonitor } from "./client_monitor.ts";
 import type { ClientLoad, ClientSummary } from "./client_monitor.ts";
-import type { RunConfig } from "./types.ts";
+import type { FailureKind, RunConfig } from "./types.ts";
 
 /** Where a run is in its life. */
 export type RunState = "starting" | "running" | "stopping" | "done";
@@ -104,6 +106,8 @@ export interface RunOutcome {
   readonly shards: number;
   /** Requests cut off by the stop (not failures). */
   readonly cancelled: number;
+  /** Shortest and longest wait, in ms, of the requests cut off by the stop; absent without any. */
+  readonly cutOffWaitMs?: { readonly min: number; readonly max: number };
   /** True when the run was cut short (second Ctrl+C, or shards that did not finish). */
   readonly partial: boolean;
   /** Warnings raised during the run, for the summary and the results file. */
@@ -126,6 +130,8 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
   const interval = new Aggregate();
   // Every request of the run, warm-up included: what --max-requests and --max-fail-ratio count.
   const allTime = { ok: 0, failed: 0 };
+  // Failures by kind until the first success: what the fail-fast check looks at.
+  const failuresBeforeSuccess: Partial<Record<FailureKind, FailureStats>> = {};
   // The coordinator thread and the runtime's I/O threads work beside the shards.
   const monitor = createClientMonitor(Math.min(shardCount + 1, navigator.hardwareConcurrency));
   let state: RunState = "starting";
@@ -139,6 +145,7 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
   let epoch = 0;
   let windowStart = startAt;
   let lastCompletion = startAt;
+  let lastLive = startAt;
   let capWarned = false;
   let finishedShards = 0;
   let resolveAllDone: () => void = () => {};
@@ -150,6 +157,7 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
       monitor.noteLag(message.status.loopLagMs);
       allTime.ok += message.delta.ok;
       allTime.failed += failureCount(message.delta);
+      if (allTime.ok === 0) noteFailures(failuresBeforeSuccess, message.delta);
       if (message.epoch !== epoch) return;
       aggregate.merge(message.delta);
       interval.merge(message.delta);
@@ -174,11 +182,15 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
     post(worker, { type: "start", init });
   });
   io.log(describeLoad(config, shardCount));
+  const noReset = noResetNote(config);
+  if (noReset) io.log(noReset);
   state = "running";
 
   function resetStats(reason: string) {
     epoch++;
     aggregate.reset();
+    // The live points cover the measured window only, so that they add up to the results.
+    interval.reset();
     windowStart = absoluteNow();
     workers.forEach((worker) => post(worker, { type: "reset", epoch }));
     io.log(`Stats reset: ${reason}`);
@@ -195,7 +207,7 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
     stopping = true;
     state = "stopping";
     markStopped();
-    io.live?.(view(absoluteNow()));
+    emitLive(absoluteNow());
     workers.forEach((worker) => post(worker, { type: "stop", graceMs }));
   }
   const onStop = () => stop(config.stopGraceMs);
@@ -216,6 +228,13 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
       io.log(`Load changed: ${describeCurrentLoad(load)}`);
     },
   });
+
+  /** Hands the observer a view, then starts a new interval: each request is in one point only. */
+  function emitLive(now: number) {
+    io.live?.(view(now));
+    interval.reset();
+    lastLive = now;
+  }
 
   function view(now: number): LiveView {
     return {
@@ -238,25 +257,26 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
   const deadline = config.runTimeMs === undefined ? undefined : startAt + config.runTimeMs;
   const progressEvery = io.status ? PROGRESS_MS : PLAIN_PROGRESS_MS;
   let lastProgress = { at: startAt, completed: 0, tokens: 0 };
-  let lastLive = startAt;
   const ticker = setInterval(() => {
     const now = absoluteNow();
     if (epoch === 0 && !stopping && warmup(now, aggregate)) resetStats(warmupReason(config));
     if (!stopping && deadline !== undefined && now >= deadline) stop(config.stopGraceMs);
-    const limit = stopping ? undefined : limitReached(config, allTime);
+    const limit = stopping
+      ? undefined
+      : limitReached(config, allTime) ?? failFastReason(config, allTime, failuresBeforeSuccess);
     if (limit) {
       warnings.push(limit);
       io.log(`Stopping: ${limit}`);
       stop(config.stopGraceMs);
     }
     if (now - lastLive >= PROGRESS_MS) {
-      const wasSaturated = monitor.current().saturated;
-      monitor.sample();
+      const before = monitor.current();
+      const after = monitor.sample();
       const saturation = monitor.saturationWarning();
-      if (saturation && !wasSaturated) io.log(`Warning: ${saturation}`);
-      io.live?.(view(now));
-      interval.reset();
-      lastLive = now;
+      // Warn when a state starts, not every second it lasts.
+      const started = (after.saturated && !before.saturated) || (after.delayed && !before.delayed);
+      if (saturation && started) io.log(`Warning: ${saturation}`);
+      emitLive(now);
     }
     const latencyKnown = aggregate.metric("total_latency") !== undefined;
     if (!capWarned && latencyKnown && aggregate.counts().capped > 0 && config.qps !== undefined) {
@@ -277,7 +297,8 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
         tokensPerSec: Math.max(0, counts.outputTokens - lastProgress.tokens) / seconds,
         ttftP50: aggregate.metric("ttft")?.p50,
         saturated: monitor.current().saturated,
-      });
+        delayedMs: monitor.current().delayed ? monitor.current().loopLagMs : undefined,
+      }, io.status ? terminalColumns() : undefined);
       (io.status ?? io.log)(line);
       lastProgress = { at: now, completed: counts.ok, tokens: counts.outputTokens };
     }
@@ -290,19 +311,13 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
   ]);
   clearInterval(ticker);
   state = "done";
-  io.live?.(view(absoluteNow()));
+  emitLive(absoluteNow());
   io.stopSignal?.removeEventListener("abort", onStop);
   io.abortSignal?.removeEventListener("abort", onAbort);
   workers.forEach((worker) => worker.terminate());
   const client = monitor.summary();
-  if (client.saturatedSamples > 0) {
-    warnings.push(
-      `the client was saturated in ${client.saturatedSamples} of ${client.samples} one-second ` +
-        `samples (peak CPU ${Math.round(client.peakCpu * 100)}%, worst event-loop lag ` +
-        `${client.peakLoopLagMs.toFixed(1)} ms): latencies then include client delay; use more ` +
-        `--workers or a bigger machine`,
-    );
-  }
+  const clientNote = clientWarning(client);
+  if (clientNote) warnings.push(clientNote);
   if (!finishedInTime) {
     partial = true;
     warnings.push("Some shards did not finish in time; their last requests are missing");
@@ -320,6 +335,7 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
     localPromptTokens,
     shards: shardCount,
     cancelled: statuses.reduce((sum, status) => sum + status.cancelled, 0),
+    ...cutOffWaits(statuses),
     partial,
     warnings,
     client,
@@ -330,6 +346,32 @@ function failureCount(delta: StatsDelta): number {
   let count = 0;
   for (const failures of Object.values(delta.failures)) count += failures.count;
   return count;
+}
+
+/** Adds the failures of `delta` to `into`, keeping each kind's first message. */
+function noteFailures(
+  into: Partial<Record<FailureKind, FailureStats>>,
+  delta: StatsDelta,
+) {
+  for (const [kind, part] of Object.entries(delta.failures) as [FailureKind, FailureStats][]) {
+    const stats = into[kind] ??= { count: 0, statuses: {}, messages: [] };
+    stats.count += part.count;
+    if (stats.messages.length === 0 && part.messages.length > 0) {
+      stats.messages.push(part.messages[0]);
+    }
+  }
+}
+
+/** The shortest and longest wait of the requests cut off by the stop, over all shards. */
+function cutOffWaits(statuses: readonly ShardStatus[]): Pick<RunOutcome, "cutOffWaitMs"> {
+  const waits = statuses.flatMap((status) => status.cutOffWaitMs ? [status.cutOffWaitMs] : []);
+  if (waits.length === 0) return {};
+  return {
+    cutOffWaitMs: {
+      min: Math.min(...waits.map((wait) => wait.min)),
+      max: Math.max(...waits.map((wait) => wait.max)),
+    },
+  };
 }
 
 function post(worker: Worker, message: ToShard) {

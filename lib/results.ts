@@ -91,11 +91,17 @@ export interface Results {
   /** Sends delayed because the in-flight cap (`-u` in QPS mode) was reached. */
   capped: number;
   /**
-   * The client's own load: peak CPU share of the cores its shards use, worst event-loop lag,
-   * and how many of the ~1 s samples were saturated (CPU > 80% or lag > 5 ms). Saturated
-   * samples mean latencies include client delay.
+   * The client's own load: `verdict` (`ok`, `cpu-bound` or `delayed` by other processes), peak
+   * CPU share of the cores its shards use, worst event-loop lag, and how many of the ~1 s
+   * samples were CPU-bound or delayed. Either means timings include delay not the server's.
    */
   client?: ClientSummary;
+  /**
+   * Requests still in flight when the stop cut them off (after `--stop-grace` or a second
+   * Ctrl+C), with the shortest and longest time they had waited; absent when there were none.
+   * They are neither `ok` nor `failed`.
+   */
+  cutOff?: CutOff;
   /** Things the user should know about this run, one sentence each. */
   warnings: string[];
   /**
@@ -125,6 +131,18 @@ export interface RunInfo {
   client?: ClientSummary;
   /** Warnings to carry; default none. */
   warnings?: readonly string[];
+  /** Requests cut off by the stop; absent when there were none. */
+  cutOff?: CutOff;
+}
+
+/** Requests cut off by the stop: how many, and how long they had waited (ms). */
+export interface CutOff {
+  /** Requests cut off. */
+  requests: number;
+  /** Shortest wait, from send to cut-off, in ms. */
+  minWaitMs: number;
+  /** Longest wait, from send to cut-off, in ms. */
+  maxWaitMs: number;
 }
 
 // Headers that carry credentials whatever their value; matched case-insensitively.
@@ -201,6 +219,7 @@ export function buildResults(aggregate: Aggregate, info: RunInfo): Results {
     tokens,
     capped: snapshot.capped,
     ...(info.client ? { client: info.client } : {}),
+    ...(info.cutOff ? { cutOff: { ...info.cutOff } } : {}),
     warnings: [...(info.warnings ?? [])],
     histograms,
   };

@@ -91,14 +91,18 @@ async function runAndReport(
     partial: outcome.partial,
     client: outcome.client,
     warnings: outcome.warnings,
+    cutOff: outcome.cancelled > 0
+      ? {
+        requests: outcome.cancelled,
+        minWaitMs: outcome.cutOffWaitMs?.min ?? 0,
+        maxWaitMs: outcome.cutOffWaitMs?.max ?? 0,
+      }
+      : undefined,
   });
   const info = summaryInfo(config, outcome);
   output.out(formatMetricTable(results));
-  if (outcome.cancelled > 0) {
-    output.log(
-      `${outcome.cancelled} requests still in flight at the stop were cut off (not counted)`,
-    );
-  }
+  const cutOff = cutOffLine(outcome);
+  if (cutOff) output.log(cutOff);
   for (const warning of outcome.warnings) output.log(`Warning: ${warning}`);
   server?.finish(results);
   await writeFiles(config, results, info, output);
@@ -111,6 +115,27 @@ async function runAndReport(
   }
   output.out(formatSummaryBlock(results, info));
   return results.requests.failed > 0 || results.requests.ok === 0 ? EXIT_FAILED : EXIT_OK;
+}
+
+/**
+ * The line about requests the stop cut off, e.g. "3 requests still in flight were cut off at the
+ * stop after waiting 2.1–5.0 s (not counted)"; undefined when there were none.
+ */
+export function cutOffLine(
+  outcome: Pick<RunOutcome, "cancelled" | "cutOffWaitMs">,
+): string | undefined {
+  if (outcome.cancelled === 0) return undefined;
+  const wait = outcome.cutOffWaitMs;
+  const seconds = (ms: number) => (ms / 1000).toFixed(1);
+  const waited = wait === undefined
+    ? ""
+    : wait.max - wait.min < 50
+    ? ` after waiting ${seconds(wait.max)} s`
+    : ` after waiting ${seconds(wait.min)}–${seconds(wait.max)} s`;
+  const one = outcome.cancelled === 1;
+  return `${outcome.cancelled} request${one ? "" : "s"} still in flight ${
+    one ? "was" : "were"
+  } cut off at the stop${waited} (not counted)`;
 }
 
 function announceServer(config: RunConfig, server: ResultsServer, output: CommandOutput) {

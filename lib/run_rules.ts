@@ -5,7 +5,8 @@
  * @module
  */
 import { usersNeeded } from "./schedule.ts";
-import type { Aggregate } from "./stats.ts";
+import type { Aggregate, FailureStats } from "./stats.ts";
+import type { FailureKind } from "./types.ts";
 import type { RunConfig } from "./types.ts";
 
 /** The current load: users (closed loop or in-flight cap) and the QPS target. */
@@ -38,9 +39,53 @@ export function limitReached(
   return undefined;
 }
 
-/** When stats reset: after `--warmup`, or at steady state (all users spawned, one reply in). */
+/** Requests that must all fail, the same way and with none succeeding, before a run stops early. */
+export const FAIL_FAST_REQUESTS = 20;
+
+/**
+ * Why the run must stop because its first requests all failed the same way, if it must: the
+ * first {@link FAIL_FAST_REQUESTS} requests failed, none succeeded and every failure has one
+ * kind (a 401, a refused connection), so more of them would measure nothing. `--keep-going`
+ * turns this off; one success turns it off for the rest of the run.
+ */
+export function failFastReason(
+  config: Pick<RunConfig, "keepGoing">,
+  counts: { readonly ok: number; readonly failed: number },
+  failures: Partial<Record<FailureKind, FailureStats>>,
+): string | undefined {
+  if (config.keepGoing || counts.ok > 0 || counts.failed < FAIL_FAST_REQUESTS) return undefined;
+  const kinds = Object.entries(failures).filter(([, stats]) => stats && stats.count > 0);
+  if (kinds.length !== 1) return undefined;
+  const [kind, stats] = kinds[0];
+  const example = stats!.messages[0];
+  return `the first ${counts.failed} requests all failed (${kind}${
+    example ? `: ${example}` : ""
+  }) and none succeeded; fix the cause or pass --keep-going to send on`;
+}
+
+/** Whether stats never reset: `--max-requests` counts every request, so all must be measured. */
+export function keepsEveryRequest(config: Pick<RunConfig, "warmupMs" | "maxRequests">): boolean {
+  return config.warmupMs === 0 ||
+    (config.warmupMs === undefined && config.maxRequests !== undefined);
+}
+
+/** The log line when stats never reset, or undefined when they will. */
+export function noResetNote(
+  config: Pick<RunConfig, "warmupMs" | "maxRequests">,
+): string | undefined {
+  if (!keepsEveryRequest(config)) return undefined;
+  return config.warmupMs === 0
+    ? "Stats reset: none (--warmup 0)"
+    : "Stats reset: none (--max-requests counts every request; pass --warmup to exclude one)";
+}
+
+/**
+ * When stats reset: after `--warmup`, or at steady state (closed loop and burst: all users
+ * spawned and one reply in; QPS: one reply in). Never with `--warmup 0`, nor with
+ * `--max-requests` and no `--warmup`: the requests the limit counts must all be in the results.
+ */
 export function createWarmupRule(config: RunConfig, startAt: number) {
-  if (config.warmupMs === 0) return () => false;
+  if (keepsEveryRequest(config)) return () => false;
   if (config.warmupMs !== undefined) {
     const at = startAt + config.warmupMs;
     return (now: number) => now >= at;
@@ -53,9 +98,13 @@ export function createWarmupRule(config: RunConfig, startAt: number) {
 
 /** Why stats were reset, for the log. */
 export function warmupReason(config: RunConfig): string {
-  return config.warmupMs === undefined
-    ? "steady state reached (all users spawned, first response in)"
-    : `warm-up of ${config.warmupMs / 1000}s over`;
+  if (config.warmupMs !== undefined) return `warm-up of ${config.warmupMs / 1000}s over`;
+  if (config.qps !== undefined) {
+    return "steady state reached (arrivals under way, first response in)";
+  }
+  return config.burstSeconds !== undefined
+    ? "steady state reached (all users spawned, first burst response in)"
+    : "steady state reached (all users spawned, first response in)";
 }
 
 /** The warning when `-u` holds back the sends `--qps` asks for. */

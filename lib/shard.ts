@@ -70,6 +70,8 @@ export interface ShardStatus {
   readonly inFlight: number;
   /** Requests cut off by the stop (not failures). */
   readonly cancelled: number;
+  /** Shortest and longest wait, in ms, of the requests cut off by the stop; absent before any. */
+  readonly cutOffWaitMs?: { readonly min: number; readonly max: number };
   /** Worst lateness of this shard's event loop since the last delta, in ms. */
   readonly loopLagMs: number;
 }
@@ -163,6 +165,7 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
   const loops: Promise<void>[] = [];
   let inFlight = 0;
   let cancelled = 0;
+  let cutOffWaitMs: ShardStatus["cutOffWaitMs"];
   let lastDeltaAt = performance.now();
   const slotWaiters: Array<() => void> = [];
   const idleWaiters: Array<() => void> = [];
@@ -177,14 +180,23 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
       shardIndex: init.shardIndex,
       epoch,
       delta: recorder.takeDelta(),
-      status: { inFlight, cancelled, loopLagMs },
+      status: { inFlight, cancelled, loopLagMs, ...(cutOffWaitMs ? { cutOffWaitMs } : {}) },
     });
   }
 
-  function record(outcome: RequestOutcome) {
+  function record(outcome: RequestOutcome, sentAt: number) {
     if (outcome.ok) recorder.recordRequest(outcome.record);
-    else if (outcome.failure.kind === "aborted" && stopping) cancelled++;
+    else if (outcome.failure.kind === "aborted" && stopping) noteCutOff(performance.now() - sentAt);
     else recorder.recordFailure(outcome.failure);
+  }
+
+  // A stalled server shows only here: how many requests the stop cut off, and how long they hung.
+  function noteCutOff(waitedMs: number) {
+    cancelled++;
+    cutOffWaitMs = {
+      min: Math.min(cutOffWaitMs?.min ?? waitedMs, waitedMs),
+      max: Math.max(cutOffWaitMs?.max ?? waitedMs, waitedMs),
+    };
   }
 
   async function send(intendedStart?: number) {
@@ -192,7 +204,8 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
     sendBudget--;
     inFlight++;
     const sample = { prompt: nextPrompt(), maxTokens: sampler.sample() };
-    record(await runRequest(context, sample, { intendedStart, stopSignal }));
+    const sentAt = performance.now();
+    record(await runRequest(context, sample, { intendedStart, stopSignal }), sentAt);
     inFlight--;
     slotWaiters.shift()?.();
     if (inFlight === 0) idleWaiters.splice(0).forEach((wake) => wake());

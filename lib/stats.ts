@@ -251,7 +251,9 @@ function forEachSample(rec: RequestRecord, visit: (name: MetricName, value: numb
   visit("total_latency", toMicros(rec.totalLatency));
   if (rec.ttft !== undefined) {
     const decode = rec.totalLatency - rec.ttft;
-    if (tokens > 1) visit("tpot", toMicros(decode / (tokens - 1)));
+    // Decode time is observed only between two token-carrying chunks; a reply whose text came in
+    // one chunk (a 1-token reply, or one text token plus a text-less EOS token) has none.
+    if (tokens > 1 && rec.itl.length > 0) visit("tpot", toMicros(decode / (tokens - 1)));
     if (tokens > 0) visit("latency_per_token", toMicros(decode / tokens));
     if (rec.chars > 0) visit("latency_per_char", toMicros(decode / rec.chars));
   }

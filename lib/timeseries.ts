@@ -101,12 +101,20 @@ export function pointFromView(view: LiveView, previousNow: number): TimePoint {
 
 /**
  * Returns a function that turns each live view into a point of `series`, remembering when the
- * previous view was taken.
+ * previous view was taken. The series covers the measured window only: when stats reset after
+ * warm-up, the warm-up points are dropped and the next point starts at the reset, so the points
+ * always add up to the run's results.
  */
 export function feedSeries(series: TimeSeries): (view: LiveView) => void {
   let previousNow: number | undefined;
+  let windowStart: number | undefined;
   return function addView(view: LiveView) {
-    series.add(pointFromView(view, previousNow ?? view.startedAt));
+    if (windowStart !== undefined && view.windowStart !== windowStart) {
+      series.clear();
+      previousNow = view.windowStart;
+    }
+    windowStart = view.windowStart;
+    series.add(pointFromView(view, previousNow ?? view.windowStart));
     previousNow = view.now;
   };
 }
@@ -193,12 +201,14 @@ export class TimeSeries {
   // Recent points evicted but not yet enough to fill one older point.
   #pending: TimePoint[] = [];
   #olderSpanMs: number;
+  readonly #initialOlderSpanMs: number;
 
   /** Creates an empty series. */
   constructor(options: TimeSeriesOptions = {}) {
     this.#recentLimit = Math.max(1, options.recent ?? 600);
     this.#olderLimit = Math.max(2, options.older ?? 600);
     this.#olderSpanMs = Math.max(1, options.olderSpanMs ?? 10_000);
+    this.#initialOlderSpanMs = this.#olderSpanMs;
   }
 
   /** Appends the newest point; a very short one (a run's last partial second) joins the previous. */
@@ -210,6 +220,14 @@ export class TimeSeries {
     }
     this.#recent.push(point);
     if (this.#recent.length > this.#recentLimit) this.#age(this.#recent.shift()!);
+  }
+
+  /** Drops every point (the run's stats were reset); sizes start over as when new. */
+  clear(): void {
+    this.#recent = [];
+    this.#older = [];
+    this.#pending = [];
+    this.#olderSpanMs = this.#initialOlderSpanMs;
   }
 
   /** Every point, oldest first: folded older points, then the recent one-second points. */

@@ -96,6 +96,8 @@ export interface RunConfig {
   readonly maxFailRatio?: number;
   /** Stop after this many requests have completed or failed. */
   readonly maxRequests?: number;
+  /** Send on even when the first requests all fail the same way (no early stop). */
+  readonly keepGoing: boolean;
   /** How long in-flight requests may finish after a graceful stop (ms). */
   readonly stopGraceMs: number;
 }

@@ -83,7 +83,12 @@ export function liveView(config: RunConfig, parts: ViewParts = {}): LiveView {
     load: { users: parts.users ?? config.users, qps: parts.qps ?? config.qps },
     warnings: parts.warnings ?? [],
     generationTokens: "Constant(5)",
-    client: { cpu: parts.cpu ?? 0.1, loopLagMs: 1, saturated: parts.saturated ?? false },
+    client: {
+      cpu: parts.cpu ?? 0.1,
+      loopLagMs: 1,
+      saturated: parts.saturated ?? false,
+      delayed: false,
+    },
   };
 }
 

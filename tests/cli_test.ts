@@ -61,6 +61,7 @@ Deno.test("no arguments runs a load test with the seed's defaults", () => {
     n: 1,
     showResponse: false,
     preflight: false,
+    keepGoing: false,
     stopGraceMs: 10_000,
   };
   assert.deepEqual(run([]), expected);
@@ -135,6 +136,7 @@ Deno.test("every run option is read from its flag", () => {
     "2",
     "--show-response",
     "--preflight",
+    "--keep-going",
     "--serve",
     "0.0.0.0:9090",
     "--serve-token",
@@ -184,6 +186,7 @@ Deno.test("every run option is read from its flag", () => {
     n: 2,
     showResponse: true,
     preflight: true,
+    keepGoing: true,
     serve: { hostname: "0.0.0.0", port: 9090 },
     serveToken: "tok",
     serveLingerMs: 5000,

@@ -115,7 +115,15 @@ Deno.test("README's Results JSON table lists every top-level field of real resul
     startedAt: 0,
     endedAt: 1000,
     durationMs: 1000,
-    client: { peakCpu: 0.5, peakLoopLagMs: 1, saturatedSamples: 0, samples: 1 },
+    client: {
+      verdict: "ok",
+      peakCpu: 0.5,
+      peakLoopLagMs: 1,
+      saturatedSamples: 0,
+      delayedSamples: 0,
+      peakDelayMs: 0,
+      samples: 1,
+    },
     warnings: [],
   });
   const fields = Object.keys(results);

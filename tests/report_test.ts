@@ -198,8 +198,16 @@ Deno.test("formatPythonFloat and centerPython follow Python", () => {
 
 Deno.test("metric table: aligned rows for metrics with samples, failures, tokens, throughput", () => {
   const results = resultsOf([
-    record({ ttft: 1.25, ttfvt: 1.25, totalLatency: 100, outputTokens: 11, maxTokens: 32 }),
-    record({ ttft: 2, ttfvt: 2, totalLatency: 300, outputTokens: 31, maxTokens: 32 }),
+    // Streamed in more than one chunk (an ITL gap each), so tpot has decode time to divide.
+    record({
+      ttft: 1.25,
+      ttfvt: 1.25,
+      totalLatency: 100,
+      outputTokens: 11,
+      maxTokens: 32,
+      itl: [9],
+    }),
+    record({ ttft: 2, ttfvt: 2, totalLatency: 300, outputTokens: 31, maxTokens: 32, itl: [9] }),
   ], {
     durationMs: 2000,
     provider: "vllm",
@@ -226,6 +234,7 @@ Deno.test("metric table: aligned rows for metrics with samples, failures, tokens
     "ttfvt",
     "total_latency",
     "tpot",
+    "itl",
     "latency_per_token",
     "overall_latency_per_token",
     "latency_per_char",
@@ -240,7 +249,7 @@ Deno.test("metric table: aligned rows for metrics with samples, failures, tokens
       .concat(["300.00", "300.00"]),
   );
   assert.deepEqual(
-    table[8].split(/\s+/),
+    table[9].split(/\s+/),
     ["num_tokens", "tokens", "2", "21.00", "11", "11", "31", "31", "31", "31", "31"],
   );
 

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { runAgainst, withMock, withTempDir } from "./_harness.ts";
 import type { MockRecord } from "../lib/mock.ts";
+import { runLoadTest } from "../lib/coordinator.ts";
+import { runConfig } from "./_fixtures.ts";
 
 type Body = Record<string, unknown>;
 
@@ -292,4 +294,72 @@ Deno.test("--preflight probes the server first and a run that ignores length con
       );
     },
   );
+});
+
+/** A server whose replies carry `texts` as separate chunks and report `tokens` in `usage`. */
+async function withChunkServer<T>(
+  texts: readonly string[],
+  tokens: number,
+  body: (url: string) => Promise<T>,
+): Promise<T> {
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
+    const path = new URL(request.url).pathname;
+    if (path === "/v1/models") {
+      return Response.json({
+        object: "list",
+        data: [{ id: "m", object: "model", owned_by: "vllm" }],
+      });
+    }
+    await request.arrayBuffer();
+    const event = (choice: string, usage?: object) =>
+      `data: ${
+        JSON.stringify({
+          id: "c",
+          object: "text_completion",
+          model: "m",
+          choices: usage ? [] : [{ index: 0, text: choice, finish_reason: null }],
+          ...(usage ? { usage } : {}),
+        })
+      }\n\n`;
+    const stream = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        const encoder = new TextEncoder();
+        for (const text of texts) {
+          controller.enqueue(encoder.encode(event(text)));
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        controller.enqueue(
+          encoder.encode(event("", { prompt_tokens: 16, completion_tokens: tokens })),
+        );
+        controller.enqueue(encoder.encode("data: [DONE]\n\n"));
+        controller.close();
+      },
+    });
+    return new Response(stream, { headers: { "content-type": "text/event-stream" } });
+  });
+  try {
+    return await body(`http://127.0.0.1:${server.addr.port}`);
+  } finally {
+    await server.shutdown();
+  }
+}
+
+Deno.test("tpot needs decode time: none for one token, nor for two with one text-less", async () => {
+  const cases: Array<[string[], number, boolean]> = [
+    [[" the"], 1, false], // one token: no decode at all
+    [[" the", ""], 2, false], // one text token and a text-less EOS token: nothing decoded between
+    [[" the", " cat"], 2, true], // two text chunks 20 ms apart: tpot ≈ 20 ms/token
+  ];
+  for (const [texts, tokens, hasTpot] of cases) {
+    await withChunkServer(texts, tokens, async (url) => {
+      const config = runConfig(["-H", url, "-u", "1", "-o", String(tokens), "--max-requests", "3"]);
+      const outcome = await runLoadTest(config, { log: () => {} });
+      const label = `${JSON.stringify(texts)} with ${tokens} tokens`;
+      assert.equal(outcome.aggregate.counts().ok, 3, label);
+      const tpot = outcome.aggregate.metric("tpot");
+      assert.equal(tpot !== undefined, hasTpot, `${label}: tpot ${JSON.stringify(tpot)}`);
+      if (tpot) assert.ok(tpot.p50 >= 15, `${label}: tpot p50 ${tpot.p50} ms`);
+      assert.ok(outcome.aggregate.metric("latency_per_token") !== undefined, label);
+    });
+  }
 });

@@ -3,6 +3,8 @@ import { feedSeries, foldPoints, pointFromView, TimeSeries } from "../lib/timese
 import type { TimePoint } from "../lib/timeseries.ts";
 import { aggregateOf, liveView, requestRecord } from "./_server_harness.ts";
 import { runConfig } from "./_fixtures.ts";
+import { withMock } from "./_harness.ts";
+import { runLoadTest } from "../lib/coordinator.ts";
 
 const config = runConfig(["-u", "4"]);
 
@@ -133,4 +135,35 @@ Deno.test("a day-long run stays within the bound, covers the whole run and loses
   // The newest minute keeps one-second resolution.
   assert.ok(points.slice(-60).every((p) => p.durationMs === 1000));
   assert.ok(series.olderSpanMs > 5000);
+});
+
+Deno.test("the live points add up to the final results for every run shape", async () => {
+  const shapes = [
+    ["-u", "3", "-t", "2500ms", "--warmup", "0"],
+    ["-u", "4", "-r", "4", "-t", "2500ms"], // steady-state reset after the last spawn
+    ["-u", "3", "-t", "3s", "--warmup", "1s"],
+    ["--qps", "15", "-u", "10", "-t", "2500ms"],
+    ["-u", "3", "-r", "100", "--burst", "0.5", "-t", "2500ms"],
+    ["-u", "2", "--max-requests", "25"],
+  ];
+  await withMock({ ttftMs: 5, itlMs: 2 }, async (mock) => {
+    for (const shape of shapes) {
+      const series = new TimeSeries();
+      const runConfigured = runConfig(["-H", mock.url, "-o", "4", "-p", "16", ...shape]);
+      const outcome = await runLoadTest(runConfigured, {
+        log: () => {},
+        live: feedSeries(series),
+      });
+      const points = series.points();
+      const sum = (pick: (point: TimePoint) => number) =>
+        points.reduce((total, point) => total + pick(point), 0);
+      const counts = outcome.aggregate.counts();
+      const label = shape.join(" ");
+      assert.ok(counts.ok > 0, `${label}: nothing measured`);
+      assert.equal(sum((point) => point.requests), counts.ok, `${label}: requests`);
+      assert.equal(sum((point) => point.failures), counts.failed, `${label}: failures`);
+      assert.equal(sum((point) => point.outputTokens), counts.outputTokens, `${label}: tokens`);
+      assert.ok(points[0].t >= outcome.windowStart - 1, `${label}: a point before the window`);
+    }
+  });
 });

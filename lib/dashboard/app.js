@@ -241,10 +241,24 @@
       live ? formatDuration(live.elapsedMs) : formatDuration(results.durationMs),
     );
     if (live && !done) {
-      const saturated = live.client.saturated ? " (saturated)" : "";
-      setTile("tile-client", `${Math.round(live.client.cpu * 100)}%${saturated}`, "Client CPU");
+      // CPU-bound needs more workers; delayed needs free cores: the tile says which.
+      const state = live.client.saturated
+        ? " (saturated)"
+        : live.client.delayed
+        ? ` (delayed ${Math.round(live.client.loopLagMs)} ms by other processes)`
+        : "";
+      setTile("tile-client", `${Math.round(live.client.cpu * 100)}%${state}`, "Client CPU");
     } else if (results.client) {
-      setTile("tile-client", `${Math.round(results.client.peakCpu * 100)}%`, "Client CPU (peak)");
+      const verdict = results.client.verdict === "cpu-bound"
+        ? " (saturated)"
+        : results.client.verdict === "delayed"
+        ? ` (delayed up to ${Math.round(results.client.peakDelayMs)} ms by other processes)`
+        : "";
+      setTile(
+        "tile-client",
+        `${Math.round(results.client.peakCpu * 100)}%${verdict}`,
+        "Client CPU (peak)",
+      );
     }
   }
 
