@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { checkFileLimit, FILE_HEADROOM, openFileLimit } from "../lib/limits.ts";
 import { UsageError } from "../lib/errors.ts";
+import { needing, toolPath } from "./_tools.ts";
 
 Deno.test("the open-file limit is read from /proc/self/limits, else from the shell", async () => {
   const sample = "Limit                     Soft Limit           Hard Limit           Units\n" +
@@ -38,19 +39,22 @@ Deno.test("too many users for the limit is a usage error that says how to raise 
   );
 });
 
-Deno.test("llmload -u 20000 under 'ulimit -n 256' refuses before the run", async () => {
-  if (Deno.build.os === "windows") return;
-  const main = new URL("../main.ts", import.meta.url).pathname;
-  const script =
-    `ulimit -n 256 && exec "${Deno.execPath()}" run -A "${main}" -H http://127.0.0.1:9 ` +
-    `-m m -u 20000 -t 1s`;
-  const output = await new Deno.Command("bash", {
-    args: ["-c", script],
-    stdout: "piped",
-    stderr: "piped",
-  })
-    .output();
-  const stderr = new TextDecoder().decode(output.stderr);
-  assert.equal(output.code, 2, stderr);
-  assert.match(stderr, /^llmload: Cannot open 20000 connections: the open-file limit is 256/);
-});
+Deno.test(needing(["bash"], {
+  name: "llmload -u 20000 under 'ulimit -n 256' refuses before the run",
+  ignore: Deno.build.os === "windows",
+  fn: async () => {
+    const main = new URL("../main.ts", import.meta.url).pathname;
+    const script =
+      `ulimit -n 256 && exec "${Deno.execPath()}" run -A "${main}" -H http://127.0.0.1:9 ` +
+      `-m m -u 20000 -t 1s`;
+    const output = await new Deno.Command(toolPath("bash")!, {
+      args: ["-c", script],
+      stdout: "piped",
+      stderr: "piped",
+    })
+      .output();
+    const stderr = new TextDecoder().decode(output.stderr);
+    assert.equal(output.code, 2, stderr);
+    assert.match(stderr, /^llmload: Cannot open 20000 connections: the open-file limit is 256/);
+  },
+}));
