@@ -11,6 +11,7 @@
  * @module
  */
 import { UsageError } from "./errors.ts";
+import { maskUrl } from "./secrets.ts";
 import type { RunConfig } from "./types.ts";
 import {
   dialectOf,
@@ -88,7 +89,7 @@ export async function resolveTarget(
       const first = entries.find((entry) => typeof entry.id === "string" && entry.id !== "");
       if (!first) {
         throw new UsageError(
-          `No model given and ${config.host}/v1/models lists none: pass -m/--model`,
+          `No model given and ${maskUrl(config.host)}/v1/models lists none: pass -m/--model`,
         );
       }
       model = first.id as string;
@@ -97,7 +98,7 @@ export async function resolveTarget(
     if (provider === undefined) {
       const chosen = model;
       const entry = entries.find((candidate) => candidate.id === chosen);
-      provider = guessFromOwner(config.host, chosen, entry?.owned_by);
+      provider = guessFromOwner(maskUrl(config.host), chosen, entry?.owned_by);
       providerReason = `/v1/models says ${chosen} is owned_by '${entry?.owned_by}'`;
     }
   }
@@ -143,29 +144,30 @@ async function listModels(
   const headers: Record<string, string> = { ...config.headers };
   if (config.apiKey) headers.authorization = `Bearer ${config.apiKey}`;
   const url = `${config.host}/v1/models`;
+  const shown = maskUrl(url);
   let response: Response;
   try {
     response = await fetch(url, { headers, signal: AbortSignal.timeout(LIST_TIMEOUT_MS) });
   } catch (error) {
     throw new UsageError(
-      `Cannot reach ${url} to ${purpose} (${
-        (error as Error).message
+      `Cannot reach ${shown} to ${purpose} (${
+        maskUrl((error as Error).message)
       }): check -H/--host or pass ${hint}`,
     );
   }
   if (!response.ok) {
     await response.body?.cancel();
-    throw new UsageError(`Cannot list models at ${url}: HTTP ${response.status}; pass ${hint}`);
+    throw new UsageError(`Cannot list models at ${shown}: HTTP ${response.status}; pass ${hint}`);
   }
   let list: unknown;
   try {
     list = await response.json();
   } catch {
-    throw new UsageError(`Cannot read the model list at ${url}: not JSON; pass ${hint}`);
+    throw new UsageError(`Cannot read the model list at ${shown}: not JSON; pass ${hint}`);
   }
   const data = Array.isArray(list) ? list : (list as { data?: unknown })?.data;
   if (!Array.isArray(data)) {
-    throw new UsageError(`Cannot read the model list at ${url}: no data array; pass ${hint}`);
+    throw new UsageError(`Cannot read the model list at ${shown}: no data array; pass ${hint}`);
   }
   return data.filter((entry): entry is ModelEntry => typeof entry === "object" && entry !== null);
 }
