@@ -16,6 +16,7 @@ import {
   secretsOf,
   writeHtmlReport,
 } from "./html_report.ts";
+import { counted } from "./progress.ts";
 import { formatMetricTable, formatSummaryBlock } from "./report.ts";
 import type { SummaryInfo } from "./report.ts";
 import { buildResults, writeResultsJson } from "./results.ts";
@@ -96,7 +97,8 @@ async function runAndReport(
   output.out(formatMetricTable(results));
   if (outcome.cancelled > 0) {
     output.log(
-      `${outcome.cancelled} requests still in flight at the stop were cut off (not counted)`,
+      `${counted(outcome.cancelled, "request")} still in flight at the stop ` +
+        `${outcome.cancelled === 1 ? "was" : "were"} cut off (not counted)`,
     );
   }
   for (const warning of outcome.warnings) output.log(`Warning: ${warning}`);
