@@ -13,6 +13,8 @@
   const POLL_MS = 1000;
   const POLL_DONE_MS = 5000;
   let renders = 0;
+  // What an empty chart says: a finished run without a point ended before its first second.
+  let emptyNote = "no data yet";
 
   const $ = (id) => document.getElementById(id);
 
@@ -62,10 +64,9 @@
 
   /**
    * Draws one line chart into a figure: `series` are {label, color, dashed, values: [[x, y]]}
-   * with x in seconds since load started and y possibly null (a gap); `empty` is said when
-   * there is no point at all.
+   * with x in seconds since load started and y possibly null (a gap).
    */
-  function drawChart(figure, series, xMax, empty) {
+  function drawChart(figure, series, xMax) {
     const plot = figure.querySelector(".plot");
     const legend = figure.querySelector(".legend");
     const chart = svg("svg", {
@@ -139,14 +140,14 @@
       chart.append(path);
     }
     if (points === 0) {
-      const note = svg("text", {
+      const empty = svg("text", {
         class: "empty",
         x: WIDTH / 2,
         y: HEIGHT / 2,
         "text-anchor": "middle",
       });
-      note.textContent = empty;
-      chart.append(note);
+      empty.textContent = emptyNote;
+      chart.append(empty);
     }
     plot.replaceChildren(chart);
     legend.replaceChildren(
@@ -163,9 +164,7 @@
     figure.dataset.last = first.length > 0 ? String(first[first.length - 1][1]) : "";
   }
 
-  function drawCharts(timeseries, done) {
-    // A finished run without a point ended before its first second was recorded.
-    const empty = done ? "run too short for a time series" : "no data yet";
+  function drawCharts(timeseries) {
     const start = timeseries.startedAt ?? timeseries.points[0]?.t ?? 0;
     const at = (p) => (p.t + p.durationMs - start) / 1000;
     const pick = (field) => timeseries.points.map((p) => [at(p), p[field]]);
@@ -173,65 +172,35 @@
       ? at(timeseries.points[timeseries.points.length - 1])
       : 0;
     const hasQps = timeseries.points.some((p) => p.targetQps !== null);
-    drawChart(
-      $("chart-requests"),
-      [
-        { label: "requests/s", color: COLORS.main, values: pick("requestsPerSec") },
-        ...(hasQps
-          ? [{ label: "target QPS", color: COLORS.guide, dashed: true, values: pick("targetQps") }]
-          : []),
-      ],
-      xMax,
-      empty,
-    );
-    drawChart(
-      $("chart-tokens"),
-      [
-        { label: "output tokens/s", color: COLORS.main, values: pick("outputTokensPerSec") },
-      ],
-      xMax,
-      empty,
-    );
-    drawChart(
-      $("chart-ttft"),
-      [
-        { label: "p50", color: COLORS.main, values: pick("ttftP50") },
-        { label: "p99", color: COLORS.tail, values: pick("ttftP99") },
-      ],
-      xMax,
-      empty,
-    );
-    drawChart(
-      $("chart-itl"),
-      [
-        { label: "p50", color: COLORS.main, values: pick("itlP50") },
-        { label: "p99", color: COLORS.tail, values: pick("itlP99") },
-      ],
-      xMax,
-      empty,
-    );
-    drawChart(
-      $("chart-errors"),
-      [
-        { label: "failures/s", color: COLORS.bad, values: pick("failuresPerSec") },
-      ],
-      xMax,
-      empty,
-    );
-    drawChart(
-      $("chart-inflight"),
-      [
-        { label: "in flight", color: COLORS.main, values: pick("inFlight") },
-        {
-          label: hasQps ? "in-flight cap" : "users",
-          color: COLORS.guide,
-          dashed: true,
-          values: pick("users"),
-        },
-      ],
-      xMax,
-      empty,
-    );
+    drawChart($("chart-requests"), [
+      { label: "requests/s", color: COLORS.main, values: pick("requestsPerSec") },
+      ...(hasQps
+        ? [{ label: "target QPS", color: COLORS.guide, dashed: true, values: pick("targetQps") }]
+        : []),
+    ], xMax);
+    drawChart($("chart-tokens"), [
+      { label: "output tokens/s", color: COLORS.main, values: pick("outputTokensPerSec") },
+    ], xMax);
+    drawChart($("chart-ttft"), [
+      { label: "p50", color: COLORS.main, values: pick("ttftP50") },
+      { label: "p99", color: COLORS.tail, values: pick("ttftP99") },
+    ], xMax);
+    drawChart($("chart-itl"), [
+      { label: "p50", color: COLORS.main, values: pick("itlP50") },
+      { label: "p99", color: COLORS.tail, values: pick("itlP99") },
+    ], xMax);
+    drawChart($("chart-errors"), [
+      { label: "failures/s", color: COLORS.bad, values: pick("failuresPerSec") },
+    ], xMax);
+    drawChart($("chart-inflight"), [
+      { label: "in flight", color: COLORS.main, values: pick("inFlight") },
+      {
+        label: hasQps ? "in-flight cap" : "users",
+        color: COLORS.guide,
+        dashed: true,
+        values: pick("users"),
+      },
+    ], xMax);
   }
 
   function setTile(id, value, label) {
@@ -337,7 +306,8 @@
     $("state").textContent = results.state;
     $("target").textContent = `${results.model} · ${results.provider} · ${results.config.host}`;
     drawTiles(results, timeseries);
-    drawCharts(timeseries, results.state === "done");
+    emptyNote = results.state === "done" ? "run too short for a time series" : "no data yet";
+    drawCharts(timeseries);
     drawTables(results);
     $("footer").textContent = `${results.tool.name} ${results.tool.version} · results schema ` +
       `${results.schemaVersion} · window ${results.startedAt} – ${results.endedAt}`;
