@@ -1,6 +1,7 @@
 /**
  * Credentials and how they are kept out of every output: which headers carry them, what the
- * secret strings of a request are, and masking them in text quoted from a server.
+ * secret strings of a request are, masking them in text quoted from a server, and masking the
+ * password of a host URL wherever the URL is shown.
  *
  * @module
  */
@@ -76,8 +77,8 @@ export function maskUrl(text: string): string {
 
 /**
  * `text` with every secret replaced by `***`, in each form a server may echo it: as given, in
- * any letter case, URL-encoded (`encodeURIComponent`), and in base64 and base64url (padding
- * aside). Unless `cut` is false, a start of a secret (four characters or more, any case) at the
+ * any letter case, URL-encoded (`encodeURIComponent`), and in base64 and base64url (padded or
+ * not). Unless `cut` is false, a start of a secret (four characters or more, any case) at the
  * very end is removed too: text quoted from a server is cut at a limit, and the cut may fall
  * inside an echoed key. Runs on messages, not on streamed chunks.
  *
@@ -118,11 +119,11 @@ function patternOf(secrets: readonly string[]): RegExp | undefined {
   for (const secret of secrets) {
     if (secret === "") continue;
     const padded = encodeBase64(secret);
-    // A secret that is base64 itself (a Basic token) is also echoed in its base64url form.
     const base64Forms = [padded, padded.replace(/=+$/, ""), toBase64url(padded)];
     for (const form of [secret, encodeURIComponent(secret), ...base64Forms]) {
       forms.add(form);
     }
+    // A secret that is base64 itself (a Basic token) may be echoed in its base64url form.
     forms.add(toBase64url(secret));
   }
   const sorted = [...forms].sort((a, b) => b.length - a.length);
