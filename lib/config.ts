@@ -11,6 +11,7 @@ import { FAULT_NAMES, parseFault } from "./mock_faults.ts";
 import type { FaultSpec } from "./mock_faults.ts";
 import { DURATION_FORMS, MAX_DURATION_MS, MAX_DURATION_TEXT, parseDuration } from "./duration.ts";
 import { PROVIDER_NAMES } from "../providers/mod.ts";
+import { maskUrl } from "./secrets.ts";
 import type { ArrivalDistribution, LengthDistribution, RunConfig, TransportKind } from "./types.ts";
 
 /** Help group titles, in the order of the seed README's sections. */
@@ -959,7 +960,7 @@ function formatMs(ms: number): string {
 
 function describeValue(setting: RawSetting): string {
   const place = setting.where === undefined ? "" : ` (${setting.where})`;
-  return `${setting.label} '${String(setting.value)}'${place}`;
+  return `${setting.label} '${maskUrl(String(setting.value))}'${place}`;
 }
 
 function describe(setting: RawSetting): string {

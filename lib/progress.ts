@@ -100,3 +100,16 @@ export function terminalColumns(): number | undefined {
     return undefined;
   }
 }
+
+/**
+ * `count` and the noun that goes with it: singular for exactly 1, plural otherwise.
+ *
+ * @example
+ * ```ts
+ * counted(1, "user"); // "1 user"
+ * counted(8, "user"); // "8 users"
+ * ```
+ */
+export function counted(count: number, singular: string, plural = `${singular}s`): string {
+  return `${count} ${count === 1 ? singular : plural}`;
+}

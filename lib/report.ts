@@ -8,6 +8,7 @@
 import { FAILURE_KINDS, METRIC_NAMES, type MetricName } from "./stats.ts";
 import type { MetricResult, Results } from "./results.ts";
 import { SERVER_TOKENIZER, TIKTOKEN_ENCODINGS } from "./tokenizer.ts";
+import { counted } from "./progress.ts";
 
 /** Settings the summary block shows that the results object does not carry in this form. */
 export interface SummaryInfo {
@@ -275,8 +276,8 @@ function throughputLines(results: Results): string[] {
   ];
   if (results.capped > 0) {
     lines.push(
-      `In-flight cap reached: ${results.capped} sends were delayed, so the offered load was ` +
-        `lower than asked; raise -u`,
+      `In-flight cap reached: ${counted(results.capped, "send")} waited for a free slot, so the ` +
+        `offered load was lower than asked; raise -u`,
     );
   }
   return lines;

@@ -24,7 +24,7 @@
  *
  * @module
  */
-import { credentialsIn, maskSecrets } from "./secrets.ts";
+import { credentialsIn, maskSecrets, urlCredentials } from "./secrets.ts";
 import { createEventDecoder } from "./stream_decoder.ts";
 import { TimeoutError } from "./errors.ts";
 import type { Transport } from "./transport.ts";
@@ -430,13 +430,7 @@ const secretsCache = new WeakMap<RequestContext, readonly string[]>();
 function secretsOfContext(context: RequestContext): readonly string[] {
   let secrets = secretsCache.get(context);
   if (secrets === undefined) {
-    const found = [...credentialsIn(context.headers)];
-    try {
-      const password = decodeURIComponent(new URL(context.host).password);
-      if (password) found.push(password);
-    } catch {
-      // Not a URL the transport can use either: nothing to hide in it.
-    }
+    const found = [...credentialsIn(context.headers), ...urlCredentials(context.host)];
     secrets = found.sort((a, b) => b.length - a.length);
     secretsCache.set(context, secrets);
   }

@@ -18,7 +18,7 @@ import {
   type TokenStats,
 } from "./stats.ts";
 import { writeFileAtomic } from "./atomic_write.ts";
-import { CREDENTIAL_HEADERS } from "./secrets.ts";
+import { CREDENTIAL_HEADERS, maskUrl } from "./secrets.ts";
 import type { ClientSummary } from "./client_monitor.ts";
 import type { FailureKind, RunConfig } from "./types.ts";
 
@@ -159,21 +159,7 @@ export function redactConfig(config: RunConfig): RedactedConfig {
     if (apiKey && value.includes(apiKey)) continue;
     headers[name] = value;
   }
-  return { ...rest, host: redactHost(config.host), headers };
-}
-
-function redactHost(host: string): string {
-  let url: URL;
-  try {
-    url = new URL(host);
-  } catch {
-    return host;
-  }
-  if (!url.password) return host;
-  url.password = "***";
-  // URL adds a trailing slash to a bare origin; keep the host as the user wrote it otherwise.
-  const text = url.toString();
-  return host.endsWith("/") || !text.endsWith("/") ? text : text.slice(0, -1);
+  return { ...rest, host: maskUrl(config.host), headers };
 }
 
 function perSecond(amount: number, durationMs: number): number {

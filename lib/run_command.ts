@@ -16,6 +16,7 @@ import {
   secretsOf,
   writeHtmlReport,
 } from "./html_report.ts";
+import { counted } from "./progress.ts";
 import { formatMetricTable, formatSummaryBlock } from "./report.ts";
 import type { SummaryInfo } from "./report.ts";
 import { buildResults, writeResultsJson } from "./results.ts";
@@ -133,7 +134,7 @@ export function cutOffLine(
     ? ` after waiting ${seconds(wait.max)} s`
     : ` after waiting ${seconds(wait.min)}–${seconds(wait.max)} s`;
   const one = outcome.cancelled === 1;
-  return `${outcome.cancelled} request${one ? "" : "s"} still in flight ${
+  return `${counted(outcome.cancelled, "request")} still in flight ${
     one ? "was" : "were"
   } cut off at the stop${waited} (not counted)`;
 }

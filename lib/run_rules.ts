@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { counted } from "./progress.ts";
 import { usersNeeded } from "./schedule.ts";
 import type { Aggregate, FailureStats } from "./stats.ts";
 import type { FailureKind } from "./types.ts";
@@ -111,15 +112,17 @@ export function warmupReason(config: RunConfig): string {
 export function capWarning(config: RunConfig, aggregate: Aggregate): string {
   const meanLatency = aggregate.metric("total_latency")?.mean ?? 0;
   const needed = usersNeeded(config.qps!, meanLatency || 1000);
+  // Raised once, early: the count is the one so far; the end-of-run line gives the total.
   return `--users ${config.users} caps requests in flight below what --qps ${config.qps} needs: ` +
-    `${aggregate.counts().capped} sends waited for a free slot; about ${needed} users would be needed ` +
+    `so far ${counted(aggregate.counts().capped, "send")} waited for a free slot; about ` +
+    `${counted(needed, "user")} would be needed ` +
     `(${config.qps} req/s × ${(meanLatency / 1000).toFixed(2)} s mean latency); raise -u`;
 }
 
 /** A load change, for the log. */
 export function describeCurrentLoad(load: CurrentLoad): string {
   return load.qps === undefined
-    ? `${load.users} users`
+    ? counted(load.users, "user")
     : `${load.qps} QPS, at most ${load.users} in flight`;
 }
 
@@ -128,8 +131,8 @@ export function describeLoad(config: RunConfig, shards: number): string {
   const load = config.qps !== undefined
     ? `${config.qps} QPS (${config.qpsDistribution}), at most ${config.users} in flight`
     : config.burstSeconds !== undefined
-    ? `${config.users} users in bursts every ${config.burstSeconds}s`
-    : `${config.users} users spawned at ${config.spawnRate}/s`;
+    ? `${counted(config.users, "user")} in bursts every ${config.burstSeconds}s`
+    : `${counted(config.users, "user")} spawned at ${config.spawnRate}/s`;
   const time = config.runTimeMs === undefined ? "until Ctrl+C" : `for ${config.runTimeMs / 1000}s`;
-  return `Load: ${load}, ${time}, on ${shards} worker shard${shards === 1 ? "" : "s"}`;
+  return `Load: ${load}, ${time}, on ${counted(shards, "worker shard")}`;
 }

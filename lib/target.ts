@@ -16,6 +16,7 @@
  * @module
  */
 import { UsageError } from "./errors.ts";
+import { maskUrl } from "./secrets.ts";
 import type { RunConfig } from "./types.ts";
 import type { ContextSource } from "../providers/mod.ts";
 import {
@@ -109,7 +110,7 @@ export async function resolveTarget(
       const first = entries.find((entry) => typeof entry.id === "string" && entry.id !== "");
       if (!first) {
         throw new UsageError(
-          `No model given and ${config.host}/v1/models lists none: pass -m/--model`,
+          `No model given and ${maskUrl(config.host)}/v1/models lists none: pass -m/--model`,
         );
       }
       model = first.id as string;
@@ -124,7 +125,7 @@ export async function resolveTarget(
             `send ${chosen} anyway`,
         );
       }
-      provider = guessFromOwner(config.host, chosen, entry.owned_by);
+      provider = guessFromOwner(maskUrl(config.host), chosen, entry.owned_by);
       providerReason = `/v1/models says ${chosen} is owned_by '${entry?.owned_by}'`;
     }
   }
@@ -177,6 +178,7 @@ async function listModels(
     .filter((flag) => flag !== "").join(" and ");
   const purpose = missing.model ? "pick a model" : "guess the provider";
   const url = `${config.host}/v1/models`;
+  const shown = maskUrl(url);
   let response: Response;
   try {
     response = await discover(config, "/v1/models", {
@@ -186,24 +188,24 @@ async function listModels(
   } catch (error) {
     if (error instanceof UsageError) throw error;
     throw new UsageError(
-      `Cannot reach ${url} to ${purpose} (${
-        (error as Error).message
+      `Cannot reach ${shown} to ${purpose} (${
+        maskUrl((error as Error).message)
       }): check -H/--host or pass ${hint}`,
     );
   }
   if (!response.ok) {
     await response.body?.cancel();
-    throw new UsageError(`Cannot list models at ${url}: HTTP ${response.status}; pass ${hint}`);
+    throw new UsageError(`Cannot list models at ${shown}: HTTP ${response.status}; pass ${hint}`);
   }
   let list: unknown;
   try {
     list = await response.json();
   } catch {
-    throw new UsageError(`Cannot read the model list at ${url}: not JSON; pass ${hint}`);
+    throw new UsageError(`Cannot read the model list at ${shown}: not JSON; pass ${hint}`);
   }
   const entries = modelEntries(list);
   if (entries === undefined) {
-    throw new UsageError(`Cannot read the model list at ${url}: no data array; pass ${hint}`);
+    throw new UsageError(`Cannot read the model list at ${shown}: no data array; pass ${hint}`);
   }
   return entries;
 }
@@ -253,17 +255,21 @@ async function discover(
     const next = new URL(location, url);
     if (next.origin !== origin) {
       throw new UsageError(
-        `${url} redirects to ${next.href}, another origin: llmload follows redirects within ` +
+        `${maskUrl(url)} redirects to ${
+          maskUrl(next.href)
+        }, another origin: llmload follows redirects within ` +
           `${origin} only, so no credentials go there; pass -H/--host ${next.origin} if that ` +
           `is the server`,
       );
     }
     if (options.body !== undefined || hop >= MAX_REDIRECTS) {
       throw new UsageError(
-        `${url} redirects to ${next.href}: pass -H/--host with the base URL the server answers at`,
+        `${maskUrl(url)} redirects to ${
+          maskUrl(next.href)
+        }: pass -H/--host with the base URL the server answers at`,
       );
     }
-    options.log?.(`${url} redirects to ${next.href} (same origin): followed`);
+    options.log?.(`${maskUrl(url)} redirects to ${maskUrl(next.href)} (same origin): followed`);
     url = next.href;
   }
 }

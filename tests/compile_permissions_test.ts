@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { loadTokenizer } from "../lib/tokenizer.ts";
 import { compileArgs, ENTRY_POINT, INCLUDES } from "../tools/compile.ts";
+import { needing, toolPath } from "./_tools.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const decoder = new TextDecoder();
@@ -249,14 +250,14 @@ Deno.test("each compile permission is needed: without it llmload fails", async (
   }
 });
 
-Deno.test({
+Deno.test(needing(["sh"], {
   name: "--allow-run=sh is what lets llmload refuse -u beyond the open-file limit before the run",
   ignore: Deno.build.os === "windows",
   async fn() {
     const underUlimit = async (flags: string[]) => {
       const command = [Deno.execPath(), "run", "--frozen", ...flags, ENTRY_POINT]
         .map((word) => `'${word}'`).join(" ");
-      const output = await new Deno.Command("sh", {
+      const output = await new Deno.Command(toolPath("sh")!, {
         args: ["-c", `ulimit -n 256 && exec ${command} -H http://127.0.0.1:9 -m m -u 20000 -t 1s`],
         cwd: ROOT,
         stdout: "piped",
@@ -271,4 +272,4 @@ Deno.test({
     const withheld = await underUlimit(PERMISSION_FLAGS.filter((f) => f !== "--allow-run=sh"));
     assert.doesNotMatch(withheld.stderr, /open-file limit/);
   },
-});
+}));

@@ -9,8 +9,8 @@ import fs from "node:fs";
 import type { Browser, Page } from "playwright-core";
 import { withMock, withTempDir } from "./_harness.ts";
 import { startServedRun, waitFor } from "./_server_harness.ts";
+import { needing, toolPath } from "./_tools.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 const CHROMIUM_ARGS = [
   "--no-sandbox",
   "--headless",
@@ -42,14 +42,6 @@ async function loadPlaywright() {
   }
 }
 
-function chromiumInstalled(): boolean {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-}
-
 /** Points drawn per chart, and whether each chart has a drawn line. */
 function chartState(page: Page) {
   return page.evaluate((ids: string[]) =>
@@ -67,9 +59,8 @@ function text(page: Page, selector: string): Promise<string> {
   return page.locator(selector).innerText();
 }
 
-Deno.test({
+Deno.test(needing(["chromium"], {
   name: "the dashboard draws a live run in Chromium, steers it, and the HTML report opens offline",
-  ignore: !chromiumInstalled(),
   fn: async () => {
     await Deno.mkdir(ARTIFACTS, { recursive: true });
     await withMock({ ttftMs: 20, itlMs: 5 }, async (mock) => {
@@ -95,7 +86,10 @@ Deno.test({
         try {
           const url = await run.url;
           const { chromium } = await loadPlaywright();
-          browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+          browser = await chromium.launch({
+            executablePath: toolPath("chromium"),
+            args: CHROMIUM_ARGS,
+          });
           const page = await browser.newPage({ viewport: { width: 1280, height: 1400 } });
           await page.goto(`${url}/`);
           await page.waitForFunction(
@@ -197,7 +191,4 @@ Deno.test({
       });
     });
   },
-});
-if (!chromiumInstalled()) {
-  console.warn(`Skipping the browser test: ${CHROMIUM} is missing (apt-get install chromium)`);
-}
+}));

@@ -1,12 +1,14 @@
 /**
  * The README against the code: every option, dialect, results-server route, metric and results
  * field the program has must be documented, the quick start must stay as it is, and statements
- * that used to be true (and are not any more) must not come back. Fast and offline: it reads
- * README.md and the tables the program itself is built from.
+ * that used to be true (and are not any more) must not come back. Offline: it reads README.md
+ * and the tables the program itself is built from, and one test compares the sample console
+ * output with a real 3 s demo run.
  */
 import assert from "node:assert/strict";
 import { parseCommandLine } from "../lib/cli.ts";
 import { envVarName, MOCK_OPTIONS, resolveRunConfig, RUN_OPTIONS } from "../lib/config.ts";
+import { formatProgress } from "../lib/progress.ts";
 import { buildResults } from "../lib/results.ts";
 import { Aggregate, METRIC_NAMES } from "../lib/stats.ts";
 import { PROVIDER_NAMES } from "../providers/mod.ts";
@@ -157,4 +159,72 @@ Deno.test("--help mentions every run option", () => {
     shorts.filter((spec) => !help.includes(`-${spec.short}, --${spec.name}`)).map((s) => s.name),
     [],
   );
+});
+
+/** The fenced `text` blocks of `markdown`, in order. */
+function textBlocks(markdown: string): string[] {
+  return [...markdown.matchAll(/^```text\n([\s\S]*?)\n```$/gm)].map((match) => match[1]);
+}
+
+/**
+ * A line's form: every number becomes `N` and runs of spaces one space, so a line from another
+ * run (other timings, another port) reads the same while any other change shows.
+ */
+function form(line: string): string {
+  return line.replace(/\d+(\.\d+)?/g, "N").replace(/ +/g, " ").trimEnd();
+}
+
+/** The first column of the metric table and the keys of the summary block of `text`. */
+function metricsAndKeys(text: string): { metrics: string[]; keys: string[] } {
+  const lines = text.split("\n");
+  const header = lines.findIndex((line) => line.startsWith("metric "));
+  const metrics = lines.slice(header + 1, lines.indexOf("", header)).map((l) => l.split(" ")[0]);
+  const summary = lines.findIndex((line) => / Summary =+$/.test(line));
+  const keys = lines.slice(summary + 1, lines.indexOf("=".repeat(80), summary))
+    .map((line) => line.split(":")[0].trim());
+  return { metrics, keys };
+}
+
+Deno.test("README's sample console output has the form of a real demo run", async () => {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [
+      ...["run", "--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-sys"],
+      ...[new URL("../main.ts", import.meta.url).pathname, "demo", "-t", "3s"],
+    ],
+    env: { NO_COLOR: "1", LLMLOAD_API_KEY: "", OPENAI_API_KEY: "" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(60_000),
+  }).output();
+  const decoder = new TextDecoder();
+  const stdout = decoder.decode(output.stdout).trimEnd();
+  const stderr = decoder.decode(output.stderr);
+  assert.equal(output.code, 0, stderr);
+  const [startup, progress, results] = textBlocks(section("### Console"));
+
+  // Before the load: the same lines, in the same order.
+  // A loaded test machine may add a saturation warning; that is not part of the form.
+  const realStartup = stderr.split("\n")
+    .filter((line) => !line.startsWith("[") && !line.startsWith("Warning: "));
+  assert.deepEqual(startup.split("\n").map(form), realStartup.slice(0, 4).map(form));
+  // The progress line (a 3 s run prints none when not on a terminal, so the formatter's own).
+  const figures = { elapsedMs: 5000, completed: 21, failed: 0, inFlight: 8, requestsPerSec: 4.2 };
+  assert.equal(
+    form(progress),
+    form(formatProgress({ ...figures, tokensPerSec: 271, ttftP50: 53 })),
+  );
+  // After it: the same metrics, summary keys and lines, numbers aside.
+  const documented = metricsAndKeys(results);
+  assert.deepEqual(documented.metrics.slice(0, 2), ["ttft", "ttfvt"]);
+  assert.deepEqual(documented.keys.slice(0, 2), ["Provider", "Model"]);
+  assert.deepEqual(documented, metricsAndKeys(stdout));
+  assert.deepEqual(results.split("\n").map(form), stdout.split("\n").map(form));
+});
+
+Deno.test("README says how the mock counts prompt tokens as the mock does", () => {
+  for (const stale of ["as a word count", "the prompt's word count", "hence 505"]) {
+    assert.ok(!README.includes(stale), `README still says '${stale}'`);
+  }
+  assert.ok(section("## Mock server").includes("o200k_base"));
 });

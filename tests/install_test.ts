@@ -9,11 +9,14 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { assetName, TARGETS } from "../tools/compile.ts";
+import { needing, type ToolName, toolPath } from "./_tools.ts";
 
 const INSTALL_SH = new URL("../install.sh", import.meta.url);
 const ON_WINDOWS = Deno.build.os === "windows";
 const UNIX_TARGETS = TARGETS.filter((target) => target.os !== "Windows");
 const decoder = new TextDecoder();
+/** install.sh runs under bash or sh and downloads with curl. */
+const INSTALL_TOOLS: ToolName[] = ["bash", "sh", "curl"];
 
 /** A fake binary: a script that says which asset it is. */
 function fakeBinary(triple: string): string {
@@ -70,7 +73,7 @@ interface InstallRun {
  */
 async function install(
   dir: string,
-  options: { baseUrl: string; args?: string[]; shell?: string; uname?: [string, string] },
+  options: { baseUrl: string; args?: string[]; shell?: "bash" | "sh"; uname?: [string, string] },
 ): Promise<InstallRun> {
   let path = Deno.env.get("PATH") ?? "/usr/bin:/bin";
   if (options.uname) {
@@ -83,7 +86,7 @@ async function install(
     );
     path = `${fakeBin}:${path}`;
   }
-  const output = await new Deno.Command(options.shell ?? "bash", {
+  const output = await new Deno.Command(toolPath(options.shell ?? "bash")!, {
     args: [INSTALL_SH.pathname, ...(options.args ?? [])],
     clearEnv: true,
     env: { PATH: path, HOME: `${dir}/home`, LLMLOAD_INSTALL_BASE_URL: options.baseUrl },
@@ -108,7 +111,7 @@ async function exists(path: string): Promise<boolean> {
   return await Deno.stat(path).then(() => true, () => false);
 }
 
-Deno.test({
+Deno.test(needing(INSTALL_TOOLS, {
   name: "install.sh installs this machine's binary into PREFIX/bin after checking its SHA-256",
   ignore: ON_WINDOWS,
   fn: () =>
@@ -132,9 +135,9 @@ Deno.test({
         assert.equal(decoder.decode(run.stdout).trim(), `fake llmload for ${Deno.build.target}`);
       })
     ),
-});
+}));
 
-Deno.test({
+Deno.test(needing(INSTALL_TOOLS, {
   name: "install.sh under a POSIX sh defaults to ~/.local/bin and replaces an older llmload",
   ignore: ON_WINDOWS,
   fn: () =>
@@ -153,9 +156,9 @@ Deno.test({
         ]);
       })
     ),
-});
+}));
 
-Deno.test({
+Deno.test(needing(INSTALL_TOOLS, {
   name: "install.sh maps every supported uname to its release asset",
   ignore: ON_WINDOWS,
   fn: () =>
@@ -185,9 +188,9 @@ Deno.test({
         }));
       })
     ),
-});
+}));
 
-Deno.test({
+Deno.test(needing(INSTALL_TOOLS, {
   name: "install.sh refuses a checksum mismatch, an unlisted asset and a failed download",
   ignore: ON_WINDOWS,
   fn: () =>
@@ -233,9 +236,10 @@ Deno.test({
         "something was installed",
       );
     }),
-});
+}));
 
-Deno.test({
+// Nothing is downloaded here, so curl is not needed.
+Deno.test(needing(["bash"], {
   name: "install.sh explains an unsupported platform and downloads nothing",
   ignore: ON_WINDOWS,
   fn: () =>
@@ -270,25 +274,17 @@ Deno.test({
         assert.match(usage.stderr, /Unknown option '--prefx': expected --prefix DIR or --version/);
       })
     ),
-});
+}));
 
-const shellcheck = ON_WINDOWS ? undefined : await new Deno.Command("shellcheck", {
-  args: ["--version"],
-  stdout: "null",
-  stderr: "null",
-}).output().then((output) => output.success ? "shellcheck" : undefined, () => undefined);
-
-Deno.test({
-  name: shellcheck
-    ? "install.sh passes shellcheck"
-    : "install.sh passes shellcheck (skipped: shellcheck is not installed; apt-get install shellcheck)",
-  ignore: !shellcheck,
+Deno.test(needing(["shellcheck"], {
+  name: "install.sh passes shellcheck",
+  ignore: ON_WINDOWS,
   fn: async () => {
-    const output = await new Deno.Command("shellcheck", {
+    const output = await new Deno.Command(toolPath("shellcheck")!, {
       args: ["--shell=sh", INSTALL_SH.pathname],
       stdout: "piped",
       stderr: "piped",
     }).output();
     assert.equal(output.code, 0, decoder.decode(output.stdout) + decoder.decode(output.stderr));
   },
-});
+}));

@@ -3,6 +3,7 @@ import { countInBuckets, formatNumber, formatPrometheus, RunMetrics } from "../l
 import { Aggregate, Recorder } from "../lib/stats.ts";
 import { withMock, withTempDir } from "./_harness.ts";
 import { runConfig } from "./_fixtures.ts";
+import { needing, toolPath } from "./_tools.ts";
 import {
   aggregateOf,
   liveView,
@@ -11,20 +12,9 @@ import {
   waitFor,
 } from "./_server_harness.ts";
 
-const PROMTOOL = "/usr/bin/promtool";
-const PROMETHEUS = "/usr/bin/prometheus";
-
-function installed(path: string): boolean {
-  try {
-    return Deno.statSync(path).isFile;
-  } catch {
-    return false;
-  }
-}
-
 /** Runs `promtool check metrics` on `text`; resolves to its exit code and output. */
 async function promtoolCheck(text: string): Promise<{ code: number; output: string }> {
-  const child = new Deno.Command(PROMTOOL, {
+  const child = new Deno.Command(toolPath("promtool")!, {
     args: ["check", "metrics"],
     stdin: "piped",
     stdout: "piped",
@@ -163,9 +153,8 @@ Deno.test("run metrics: counters add up every interval and survive the warm-up r
   assert.doesNotMatch(text, /^llmload_target_qps\{/m);
 });
 
-Deno.test({
+Deno.test(needing(["promtool"], {
   name: "promtool check metrics accepts /metrics",
-  ignore: !installed(PROMTOOL),
   fn: async () => {
     const config = runConfig(["--qps", "4", "-u", "8", "-m", 'odd "model"\\name']);
     const metrics = new RunMetrics();
@@ -181,10 +170,7 @@ Deno.test({
     const bad = await promtoolCheck("# HELP x_count c\n# TYPE x_count counter\nx_count 1\n");
     assert.notEqual(bad.code, 0);
   },
-});
-if (!installed(PROMTOOL)) {
-  console.warn(`Skipping the promtool test: ${PROMTOOL} is missing (apt-get install prometheus)`);
-}
+}));
 
 /** A free TCP port on 127.0.0.1 (asked of the OS, then released). */
 function freePort(): number {
@@ -194,9 +180,8 @@ function freePort(): number {
   return port;
 }
 
-Deno.test({
+Deno.test(needing(["prometheus"], {
   name: "a real Prometheus scrapes /metrics during a run and answers queries for llmload series",
-  ignore: !installed(PROMETHEUS),
   // Prometheus and the run are stopped in `finally`; its child process is awaited there.
   fn: async () => {
     await withMock({ ttftMs: 5, itlMs: 2 }, async (mock) => {
@@ -225,7 +210,7 @@ Deno.test({
           ].join("\n") + "\n",
         );
         const port = freePort();
-        const prometheus = new Deno.Command(PROMETHEUS, {
+        const prometheus = new Deno.Command(toolPath("prometheus")!, {
           args: [
             `--config.file=${dir}/prometheus.yml`,
             `--storage.tsdb.path=${dir}/data`,
@@ -284,9 +269,4 @@ Deno.test({
       });
     });
   },
-});
-if (!installed(PROMETHEUS)) {
-  console.warn(
-    `Skipping the Prometheus scrape test: ${PROMETHEUS} is missing (apt-get install prometheus)`,
-  );
-}
+}));

@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
 import denoJson from "../deno.json" with { type: "json" };
 import { ENTRY_POINT, INCLUDES, TARGETS } from "../tools/compile.ts";
+import { needing, toolPath } from "./_tools.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const decoder = new TextDecoder();
@@ -249,14 +250,8 @@ Deno.test("the Docker build is sent, and copies, every file the binary is built 
   }
 });
 
-const shellcheck = await new Deno.Command("shellcheck", { args: ["--version"], stdout: "null" })
-  .output().then((output) => output.success, () => false);
-
-Deno.test({
-  name: shellcheck
-    ? "the workflows' bash scripts pass shellcheck"
-    : "the workflows' bash scripts pass shellcheck (skipped: shellcheck is not installed)",
-  ignore: !shellcheck,
+Deno.test(needing(["shellcheck"], {
+  name: "the workflows' bash scripts pass shellcheck",
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "llmload-workflows-" });
     try {
@@ -273,7 +268,7 @@ Deno.test({
           }
         }
       }
-      const output = await new Deno.Command("shellcheck", {
+      const output = await new Deno.Command(toolPath("shellcheck")!, {
         args: ["--shell=bash", "--severity=style", ...files],
         stdout: "piped",
       }).output();
@@ -283,4 +278,4 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
-});
+}));

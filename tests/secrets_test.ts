@@ -7,6 +7,12 @@
  */
 import assert from "node:assert/strict";
 import { withMock, withTempDir } from "./_harness.ts";
+import { runConfig } from "./_fixtures.ts";
+import { UsageError } from "../lib/errors.ts";
+import { redactConfig } from "../lib/results.ts";
+import { runCommand } from "../lib/run_command.ts";
+import { credentialsIn, maskSecrets, urlCredentials } from "../lib/secrets.ts";
+import { resolveTarget } from "../lib/target.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const KEY = "sk-live-4f9c2e7a1b8d6053e1f0";
@@ -127,4 +133,145 @@ Deno.test("the API key and the serve token appear in no output, file or endpoint
       assert.match(final["/api/results"], /Incorrect API key provided: \*\*\*/);
     });
   });
+});
+
+/** A key whose URL-encoded, base64 and base64url forms all differ from it and each other. */
+const ODD_KEY = "sk-Live/4f9c+2e7a~1b8d??>x7";
+const BASIC_PASSWORD = "hunter2/pw+x?";
+
+function base64url(text: string): string {
+  return btoa(text).replace(/=+$/, "").replaceAll("+", "-").replaceAll("/", "_");
+}
+
+/** Every echoed form the README promises to mask, as a server might quote it. */
+const ECHOES = [
+  ODD_KEY.toUpperCase(),
+  ODD_KEY.toLowerCase(),
+  encodeURIComponent(ODD_KEY),
+  btoa(ODD_KEY),
+  base64url(ODD_KEY),
+  BASIC_PASSWORD.toUpperCase(),
+  `bob:${BASIC_PASSWORD}`,
+  encodeURIComponent(BASIC_PASSWORD),
+  btoa(BASIC_PASSWORD),
+  base64url(`bob:${BASIC_PASSWORD}`),
+];
+
+Deno.test("maskSecrets masks a key in any case, URL-encoded, base64 and base64url", () => {
+  const secrets = credentialsIn({
+    authorization: `Bearer ${ODD_KEY}`,
+    "proxy-authorization": `Basic ${btoa(`bob:${BASIC_PASSWORD}`)}`,
+  });
+  for (const echo of ECHOES) {
+    const expected = echo.startsWith("bob:") ? "said [bob:***]" : "said [***]";
+    assert.equal(maskSecrets(`said [${echo}]`, secrets), expected, echo);
+  }
+  assert.equal(maskSecrets(`padded ${btoa(ODD_KEY)}.`, secrets), "padded ***.");
+  // A cut echo at the end goes in any case too.
+  assert.equal(maskSecrets(`cut ${ODD_KEY.toUpperCase().slice(0, 9)}`, secrets), "cut ");
+  assert.equal(maskSecrets("nothing secret here", secrets), "nothing secret here");
+  // A password in the host URL: fetch sends it as Basic base64(user:password).
+  const inUrl = urlCredentials(`http://bob:${encodeURIComponent(BASIC_PASSWORD)}@127.0.0.1:1`);
+  const header = `Basic ${btoa(`bob:${BASIC_PASSWORD}`)}`;
+  assert.equal(
+    maskSecrets(`echo ${header} bob:${BASIC_PASSWORD}`, inUrl),
+    "echo Basic *** bob:***",
+  );
+});
+
+Deno.test("an upper-cased, URL-encoded or base64 echo of a credential reaches no output", async () => {
+  let replies = 0;
+  // Two forms per reply keep each quoted message under the 200-character message cap, so a form
+  // that escaped the masking could not be cut off instead.
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
+    await request.body?.cancel();
+    const pair = (replies++ % (ECHOES.length / 2)) * 2;
+    const message = `echo ${pair}: ${ECHOES[pair]} ${ECHOES[pair + 1]}`;
+    return Response.json({ error: { message } }, { status: 401 });
+  });
+  try {
+    await withTempDir(async (dir) => {
+      const config = runConfig([
+        ...["-H", `http://127.0.0.1:${server.addr.port}`, "-m", "m", "--provider", "vllm"],
+        ...[
+          "-k",
+          ODD_KEY,
+          "--header",
+          `Proxy-Authorization: Basic ${btoa(`bob:${BASIC_PASSWORD}`)}`,
+        ],
+        ...["-u", "1", "--max-requests", "10", "--warmup", "0", "-t", "20s"],
+        ...["--json", `${dir}/results.json`, "--html", `${dir}/report.html`],
+      ]);
+      const printed: string[] = [];
+      const exitCode = await runCommand(config, {
+        out: (text) => printed.push(text),
+        log: (line) => printed.push(line),
+      });
+      assert.equal(exitCode, 1, printed.join("\n"));
+      const outputs = {
+        console: printed.join("\n"),
+        json: await Deno.readTextFile(`${dir}/results.json`),
+        html: await Deno.readTextFile(`${dir}/report.html`),
+      };
+      for (const [label, text] of Object.entries(outputs)) {
+        for (const echo of ECHOES) assert.ok(!text.includes(echo), `${label} holds ${echo}`);
+        const lower = text.toLowerCase();
+        assert.ok(!lower.includes(ODD_KEY.toLowerCase()), `${label} holds the key`);
+        assert.ok(!lower.includes(BASIC_PASSWORD.toLowerCase()), `${label} holds the password`);
+      }
+      // The messages themselves are kept, each echo masked.
+      const results = JSON.parse(outputs.json);
+      assert.deepEqual(results.failures.http_4xx.messages.slice(0, 2), [
+        "HTTP 401: echo 0: *** ***",
+        "HTTP 401: echo 2: *** ***",
+      ]);
+    });
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("a password in the host URL is masked in every message that shows the URL", async () => {
+  const PASSWORD = "pw-7c1e9b";
+  const answers: Record<string, () => Response> = {
+    "401": () => new Response("no", { status: 401 }),
+    "not JSON": () => new Response("<html>"),
+    "no data": () => Response.json({ models: [] }),
+    "empty": () => Response.json({ data: [] }),
+    "unknown owner": () => Response.json({ data: [{ id: "m", owned_by: "someone" }] }),
+  };
+  let answer = answers["401"];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => answer());
+  const host = `http://bob:${PASSWORD}@127.0.0.1:${server.addr.port}`;
+  const shown = `http://bob:***@127.0.0.1:${server.addr.port}`;
+  try {
+    const expected: Record<string, string> = {
+      "401": `Cannot list models at ${shown}/v1/models: HTTP 401`,
+      "not JSON": `Cannot read the model list at ${shown}/v1/models: not JSON`,
+      "no data": `Cannot read the model list at ${shown}/v1/models: no data array`,
+      "empty": `No model given and ${shown}/v1/models lists none`,
+      "unknown owner": `Cannot tell which API dialect ${shown} speaks`,
+    };
+    for (const [name, respond] of Object.entries(answers)) {
+      answer = respond;
+      const error = await resolveTarget(runConfig(["-H", host])).catch((error) => error);
+      assert.ok(error instanceof UsageError, `${name}: ${error}`);
+      assert.ok(error.message.startsWith(expected[name]), `${name}: ${error.message}`);
+      assert.ok(!error.message.includes(PASSWORD), error.message);
+    }
+  } finally {
+    await server.shutdown();
+  }
+  const refused = await resolveTarget(runConfig(["-H", `http://bob:${PASSWORD}@127.0.0.1:9`]))
+    .catch((error) => error);
+  assert.match(refused.message, /^Cannot reach http:\/\/bob:\*\*\*@127\.0\.0\.1:9\/v1\/models /);
+  assert.ok(!refused.message.includes(PASSWORD), refused.message);
+  // A rejected value is quoted back, masked too.
+  assert.throws(
+    () => runConfig(["-H", `ftp://bob:${PASSWORD}@host`]),
+    (error: Error) =>
+      error.message.startsWith("Invalid --host 'ftp://bob:***@host': expected") &&
+      !error.message.includes(PASSWORD),
+  );
+  assert.equal(redactConfig(runConfig(["-H", host, "-m", "m"])).host, shown);
 });

@@ -13,6 +13,8 @@
   const POLL_MS = 1000;
   const POLL_DONE_MS = 5000;
   let renders = 0;
+  // What an empty chart says: a finished run without a point ended before its first second.
+  let emptyNote = "no data yet";
 
   const $ = (id) => document.getElementById(id);
 
@@ -144,7 +146,7 @@
         y: HEIGHT / 2,
         "text-anchor": "middle",
       });
-      empty.textContent = "no data yet";
+      empty.textContent = emptyNote;
       chart.append(empty);
     }
     plot.replaceChildren(chart);
@@ -234,7 +236,9 @@
     const qps = live ? live.targetQps : last ? last.targetQps : results.config.qps ?? null;
     setTile(
       "tile-load",
-      qps === null || qps === undefined ? `${users} users` : `${formatNumber(qps)} QPS`,
+      qps === null || qps === undefined
+        ? `${users} ${users === 1 ? "user" : "users"}`
+        : `${formatNumber(qps)} QPS`,
     );
     setTile(
       "tile-elapsed",
@@ -316,6 +320,7 @@
     $("state").textContent = results.state;
     $("target").textContent = `${results.model} · ${results.provider} · ${results.config.host}`;
     drawTiles(results, timeseries);
+    emptyNote = results.state === "done" ? "run too short for a time series" : "no data yet";
     drawCharts(timeseries);
     drawTables(results);
     $("footer").textContent = `${results.tool.name} ${results.tool.version} · results schema ` +
