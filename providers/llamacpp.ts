@@ -14,6 +14,7 @@ import { createOpenAIProvider } from "./openai.ts";
 interface WireTimings {
   prompt_n?: number;
   predicted_n?: number;
+  cache_n?: number;
 }
 
 /**
@@ -53,9 +54,11 @@ export function createLlamacppProvider(settings: ProviderOptions): Provider {
     const probabilities = payload.completion_probabilities ?? payload.probs;
     const timings = (payload.timings ?? {}) as WireTimings;
     // Counts come with the final event only. `tokens_evaluated` is the whole prompt;
-    // `timings.prompt_n` leaves out the part served from the prompt cache.
+    // `timings.prompt_n` leaves out the part served from the prompt cache, `timings.cache_n` is
+    // that part. (`tokens_cached` is the slot's whole history, generated tokens included, so
+    // it is not a count of cached prompt tokens.)
     const done = payload.stop === true;
-    return {
+    const chunk: Chunk = {
       text: textOr(payload.content),
       reasoning: "",
       logprobTokens: Array.isArray(probabilities) ? probabilities.length : undefined,
@@ -63,9 +66,12 @@ export function createLlamacppProvider(settings: ProviderOptions): Provider {
         ? usageOf(
           numberOr(payload.tokens_evaluated) ?? timings.prompt_n,
           numberOr(payload.tokens_predicted) ?? timings.predicted_n,
+          numberOr(timings.cache_n),
         )
         : undefined,
     };
+    // Set when the prompt plus the reply passed the context size: the reply was cut there.
+    return done && payload.truncated === true ? { ...chunk, truncated: true } : chunk;
   }
 
   return {

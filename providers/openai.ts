@@ -6,7 +6,7 @@
  * @module
  */
 import type { Chunk, Provider, ProviderOptions, Sample, Usage } from "../lib/types.ts";
-import { usageOf } from "./_shared.ts";
+import { numberOr, serverErrorEvent, usageOf } from "./_shared.ts";
 
 /** Request fields a derived dialect adds to every body (e.g. `ignore_eos`). */
 export type RequestExtras = (sample: Sample) => Record<string, unknown>;
@@ -26,6 +26,7 @@ interface WireMessage {
 }
 
 interface WireChoice {
+  index?: number;
   text?: string | null;
   delta?: WireMessage | null;
   message?: WireMessage | null;
@@ -34,8 +35,16 @@ interface WireChoice {
 
 interface WirePayload {
   choices?: WireChoice[] | null;
-  usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
-  error?: { message?: string } | string | null;
+  usage?: {
+    prompt_tokens?: number;
+    completion_tokens?: number;
+    prompt_tokens_details?: { cached_tokens?: number } | null;
+  } | null;
+  /** llama.cpp: timings of the finish chunk, `cache_n` = prompt tokens reused from its cache. */
+  timings?: { cache_n?: number } | null;
+  /** llama.cpp: the reply was cut at the context size. */
+  truncated?: boolean;
+  error?: unknown;
 }
 
 /**
@@ -101,16 +110,16 @@ export function createOpenAIProvider(
  * Reads one OpenAI-style chunk or body: text from `choices[].text` or the delta/message
  * `content`, reasoning from `reasoning_content` or `reasoning`, logprob entries counted, usage
  * wherever it appears (its own chunk, the last token chunk, or the body). Every choice is read,
- * so `n > 1` bodies count all their text.
+ * so `n > 1` bodies count all their text. Usage in a chunk of exactly one choice is marked with
+ * that choice's index: llama.cpp sends one usage per choice, and the request sums them. Cached
+ * prompt tokens come from `usage.prompt_tokens_details.cached_tokens` (OpenAI, vLLM) or
+ * llama.cpp's `timings.cache_n`; llama.cpp's `truncated: true` is passed on.
  */
 export function parseOpenAIPayload(payload: WirePayload): Chunk {
   if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
     throw new Error(`Expected a JSON object, got ${JSON.stringify(payload)?.slice(0, 80)}`);
   }
-  if (payload.error) {
-    const message = typeof payload.error === "string" ? payload.error : payload.error.message;
-    throw new Error(`Server error event: ${message ?? "unknown"}`);
-  }
+  if (payload.error) throw serverErrorEvent(payload.error);
   const choices = payload.choices ?? [];
   let text = "";
   let reasoning = "";
@@ -122,8 +131,14 @@ export function parseOpenAIPayload(payload: WirePayload): Chunk {
     const entries = choice.logprobs?.content ?? choice.logprobs?.tokens;
     if (Array.isArray(entries)) logprobTokens = (logprobTokens ?? 0) + entries.length;
   }
-  const usage: Usage | undefined = payload.usage
-    ? usageOf(payload.usage.prompt_tokens, payload.usage.completion_tokens)
-    : undefined;
-  return { text, reasoning, logprobTokens, usage };
+  let usage: Usage | undefined;
+  if (payload.usage) {
+    const cached = numberOr(payload.usage.prompt_tokens_details?.cached_tokens) ??
+      numberOr(payload.timings?.cache_n);
+    usage = usageOf(payload.usage.prompt_tokens, payload.usage.completion_tokens, cached);
+    const index = choices.length === 1 ? numberOr(choices[0].index) : undefined;
+    if (usage && index !== undefined) usage = { ...usage, choice: index };
+  }
+  const chunk: Chunk = { text, reasoning, logprobTokens, usage };
+  return payload.truncated === true ? { ...chunk, truncated: true } : chunk;
 }
