@@ -425,6 +425,26 @@ export const MOCK_OPTIONS: readonly OptionSpec[] = [
     default: "false",
   },
   {
+    name: "empty-rate",
+    value: "amount",
+    help: "share of replies in which the model stops on its first token (no text, one token " +
+      "in usage), e.g. 10%: OpenAI and llama.cpp routes",
+    default: "0",
+  },
+  {
+    name: "context",
+    value: "n",
+    help: "context size in tokens: a reply whose prompt plus max_tokens passes it is cut there " +
+      "and llama.cpp routes mark it truncated: true",
+    unset: "no limit",
+  },
+  {
+    name: "prompt-cache",
+    help: "report a repeated prompt as served from the prompt cache (cached_tokens, " +
+      "llama.cpp timings.cache_n)",
+    default: "false",
+  },
+  {
     name: "fault",
     value: "kind[:rate]",
     repeatable: true,
@@ -455,6 +475,12 @@ export interface MockCommandOptions {
   readonly stopEarly: boolean;
   /** With `stopEarly`, ignore `ignore_eos`/`min_tokens` too. */
   readonly ignoreLengthControls: boolean;
+  /** Share of replies that stop on their first token. */
+  readonly emptyRate: number;
+  /** Context size in tokens, if limited. */
+  readonly context?: number;
+  /** Report repeated prompts as served from the prompt cache. */
+  readonly promptCache: boolean;
   /** Faults to inject, with their rates. */
   readonly faults: readonly FaultSpec[];
 }
@@ -726,6 +752,9 @@ export function resolveMockOptions(flags: FlagValues): MockCommandOptions {
     dialect: validated(first("dialect"), provider),
     stopEarly: validated(first("stop-early"), boolean),
     ignoreLengthControls: validated(first("ignore-length-controls"), boolean),
+    emptyRate: validated(first("empty-rate"), jitter),
+    ...(layer.has("context") ? { context: validated(first("context"), wholeNumber(1)) } : {}),
+    promptCache: validated(first("prompt-cache"), boolean),
     faults: Object.freeze(faultsOf(layer.get("fault") ?? [])),
   });
 }

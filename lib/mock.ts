@@ -116,6 +116,21 @@ export interface MockOptions {
   readonly stopEarly?: boolean;
   /** With `stopEarly`, disregard `ignore_eos` and `min_tokens` too, as some servers do. */
   readonly ignoreLengthControls?: boolean;
+  /**
+   * Share of replies (0 to 1) in which the "model" stops on its first token: no text, one token
+   * in usage, `finish_reason: "stop"` (OpenAI and llama.cpp routes). Default 0.
+   */
+  readonly emptyRate?: number;
+  /**
+   * Context size in tokens: a reply whose prompt plus `max_tokens` would pass it is cut there
+   * (at least one token) and llama.cpp's routes mark it `truncated: true`. Default: no limit.
+   */
+  readonly context?: number;
+  /**
+   * Remember the prompts seen and report a repeated prompt as served from the prompt cache
+   * (`usage.prompt_tokens_details.cached_tokens`, llama.cpp `timings.cache_n`). Default false.
+   */
+  readonly promptCache?: boolean;
   /** Seed of the random source of jitter, early stops and faults; `undefined` uses `Math.random`. */
   readonly seed?: number;
   /**
@@ -208,6 +223,10 @@ interface MockState {
   readonly flavour: OpenAIFlavour;
   readonly stopEarly: boolean;
   readonly ignoreLengthControls: boolean;
+  readonly emptyRate: number;
+  readonly context?: number;
+  /** Prompts seen, when the prompt cache is imitated. */
+  readonly seenPrompts?: Set<string>;
   readonly maxRecords: number;
   readonly random: () => number;
   readonly faults: readonly FaultSpec[];
@@ -342,6 +361,11 @@ function createState(options: MockOptions, countTokens: CountTokens): MockState 
     flavour: flavourOf(dialect),
     stopEarly: options.stopEarly ?? false,
     ignoreLengthControls: options.ignoreLengthControls ?? false,
+    emptyRate: checkNumber("emptyRate", options.emptyRate ?? 0, { max: 1 }),
+    context: options.context === undefined
+      ? undefined
+      : checkNumber("context", options.context, {}),
+    seenPrompts: options.promptCache ? new Set() : undefined,
     maxRecords: options.maxRecords === undefined
       ? Infinity
       : checkNumber("maxRecords", options.maxRecords, {}),
@@ -579,6 +603,27 @@ function addRecord(state: MockState, record: LiveRecord): void {
   }
 }
 
+/** Prompts the imitated prompt cache remembers at most; past that it starts afresh. */
+const PROMPT_CACHE_SIZE = 4096;
+
+/**
+ * The cached prompt tokens of a request when the prompt cache is imitated: none the first
+ * time a prompt is seen, all of it on a repeat.
+ */
+function cachedPrompt(
+  state: MockState,
+  parsed: ParsedRequest,
+): { cachedPromptTokens?: number } {
+  const seen = state.seenPrompts;
+  if (seen === undefined || parsed.promptKey === undefined || parsed.promptTokens === undefined) {
+    return {};
+  }
+  if (seen.has(parsed.promptKey)) return { cachedPromptTokens: parsed.promptTokens };
+  if (seen.size >= PROMPT_CACHE_SIZE) seen.clear();
+  seen.add(parsed.promptKey);
+  return { cachedPromptTokens: 0 };
+}
+
 /** How many tokens a reply carries: all asked for, or fewer when the "model" stops early. */
 function replyLength(state: MockState, parsed: ParsedRequest): number {
   const honoured = parsed.fullLength && !state.ignoreLengthControls;
@@ -640,12 +685,21 @@ async function generate(
     record.doneAt = now();
     return withConnectionFault(new Response(null), "drop");
   }
-  const tokens = replyLength(state, parsed);
+  let tokens = replyLength(state, parsed);
+  const prompt = parsed.promptTokens;
+  const truncated = state.context !== undefined && prompt !== undefined &&
+    prompt + tokens > state.context;
+  if (truncated) tokens = Math.max(1, Math.min(tokens, state.context! - prompt!));
+  const empty = state.emptyRate > 0 && state.random() < state.emptyRate;
+  if (empty) tokens = 1;
   const reply = parsed.reply({
     id: `mock${state.idTag}${record.seq}`,
     created: Math.floor(record.receivedAt / 1000),
     tokens,
-    finishReason: tokens === parsed.maxTokens ? "length" : "stop",
+    finishReason: tokens === parsed.maxTokens && !empty ? "length" : "stop",
+    ...(empty ? { empty } : {}),
+    ...(truncated ? { truncated } : {}),
+    ...cachedPrompt(state, parsed),
   });
   record.maxTokens = parsed.maxTokens;
   record.tokens = tokens;

@@ -89,6 +89,12 @@ export interface ReplySpec {
   readonly flavour?: OpenAIFlavour;
   /** Whether the reply is streamed (only used by {@link openAIReply}). */
   readonly stream?: boolean;
+  /** No text at all: the model stopped on its first token (`tokens` is 1, counted in usage). */
+  readonly empty?: boolean;
+  /** Cut at the context size: the llamacpp flavour says `truncated: true` in its finish chunk. */
+  readonly truncated?: boolean;
+  /** Prompt tokens served from the prompt cache, reported as `cached_tokens` (and `cache_n`). */
+  readonly cachedPromptTokens?: number;
 }
 
 /** Settings of the OpenAI routes that do not come from the request. */
@@ -136,10 +142,16 @@ export function parseOpenAIRequest(
   const streamOptions = fields.stream_options as { include_usage?: unknown } | null | undefined;
   const minTokens = fields.min_tokens;
   const named = model;
+  const promptTokens = countPromptTokens(fields, {
+    chat: options.chat,
+    countTokens: options.countTokens,
+  });
   return {
     model: named,
     maxTokens,
     stream,
+    promptKey: JSON.stringify(options.chat ? fields.messages : fields.prompt),
+    promptTokens,
     fullLength: fields.ignore_eos === true ||
       (typeof minTokens === "number" && minTokens >= maxTokens),
     reply: (common) =>
@@ -149,15 +161,15 @@ export function parseOpenAIRequest(
         created: common.created,
         model: named,
         tokens: common.tokens,
-        promptTokens: countPromptTokens(fields, {
-          chat: options.chat,
-          countTokens: options.countTokens,
-        }),
+        promptTokens,
         logprobs: logprobs !== undefined && logprobs !== null && logprobs !== false,
         includeUsage: stream && streamOptions?.include_usage === true,
         finishReason: common.finishReason,
         flavour: options.flavour,
         stream,
+        empty: common.empty,
+        truncated: common.truncated,
+        cachedPromptTokens: common.cachedPromptTokens,
       }),
   };
 }
@@ -201,12 +213,15 @@ export function streamParts(spec: ReplySpec): StreamParts {
       `${usageNull}}\n\n`;
   }
   let cycle: string[] | null = null;
-  if (spec.chat || !spec.logprobs) cycle = MOCK_WORDS.map((_, i) => tokenChunk(spec, i, 0));
+  // An empty reply's one write is the tail alone.
+  if (spec.empty) cycle = [""];
+  else if (spec.chat || !spec.logprobs) cycle = MOCK_WORDS.map((_, i) => tokenChunk(spec, i, 0));
   const finishPart = spec.chat ? `"delta":{}` : `"text":""`;
   let finishUsage = usageNull;
   if (usageInFinish) {
     finishUsage = `,"usage":${usageJson(spec)}`;
     if (flavour === "llamacpp") finishUsage += `,"timings":${timingsJson(spec)}`;
+    if (flavour === "llamacpp" && spec.truncated) finishUsage += `,"truncated":true`;
   }
   const finish = `${open}"choices":[{"index":0,${finishPart},"logprobs":null,` +
     `"finish_reason":"${spec.finishReason ?? "length"}"}]${finishUsage}}\n\n`;
@@ -221,6 +236,7 @@ export function streamParts(spec: ReplySpec): StreamParts {
  * allocates, so the cycle is preferred on the hot path.
  */
 export function tokenEvent(spec: ReplySpec, k: number): string {
+  if (spec.empty) return "";
   return tokenChunk(spec, k % MOCK_WORDS.length, offsetOf(k));
 }
 
@@ -233,14 +249,15 @@ export function wholeStream(spec: ReplySpec): string {
 export function jsonReply(spec: ReplySpec): string {
   const n = spec.tokens;
   const words = MOCK_WORDS.length;
-  const text = generatedText(n);
+  const text = spec.empty ? "" : generatedText(n);
   const model = JSON.stringify(spec.model);
   const finish = spec.finishReason ?? "length";
-  const extra = spec.flavour === "llamacpp" ? `,"timings":${timingsJson(spec)}` : "";
+  let extra = spec.flavour === "llamacpp" ? `,"timings":${timingsJson(spec)}` : "";
+  if (spec.flavour === "llamacpp" && spec.truncated) extra += `,"truncated":true`;
   const usage = usageJson(spec);
   if (spec.chat) {
     let logprobs = "null";
-    if (spec.logprobs) {
+    if (spec.logprobs && !spec.empty) {
       const entries = new Array<string>(n);
       for (let k = 0; k < n; k++) entries[k] = CHAT_LOGPROB_ENTRIES[k % words];
       logprobs = `{"content":[${entries.join(",")}]}`;
@@ -250,7 +267,7 @@ export function jsonReply(spec: ReplySpec): string {
       `"logprobs":${logprobs},"finish_reason":"${finish}"}],"usage":${usage}${extra}}`;
   }
   let logprobs = "null";
-  if (spec.logprobs) {
+  if (spec.logprobs && !spec.empty) {
     const tokens = new Array<string>(n);
     const values = new Array<number>(n);
     const offsets = new Array<number>(n);
@@ -346,11 +363,15 @@ function offsetOf(k: number): number {
 }
 
 function usageJson(spec: ReplySpec): string {
+  const cached = spec.cachedPromptTokens === undefined
+    ? ""
+    : `,"prompt_tokens_details":{"cached_tokens":${spec.cachedPromptTokens}}`;
   return `{"prompt_tokens":${spec.promptTokens},"completion_tokens":${spec.tokens},` +
-    `"total_tokens":${spec.promptTokens + spec.tokens}}`;
+    `"total_tokens":${spec.promptTokens + spec.tokens}${cached}}`;
 }
 
 function timingsJson(spec: ReplySpec): string {
-  return `{"prompt_n":${spec.promptTokens},"prompt_ms":1,"predicted_n":${spec.tokens},` +
-    `"predicted_ms":1}`;
+  const cached = spec.cachedPromptTokens ?? 0;
+  return `{"cache_n":${cached},"prompt_n":${spec.promptTokens - cached},"prompt_ms":1,` +
+    `"predicted_n":${spec.tokens},"predicted_ms":1}`;
 }

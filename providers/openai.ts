@@ -87,13 +87,15 @@ export function createOpenAIProvider(
     return { path, body: JSON.stringify(body), stream: options.stream };
   }
 
+  const perChoice = { choices: options.n ?? 1 };
+
   function parseEvent(data: string): Chunk | null {
     if (data === "[DONE]") return null;
-    return parseOpenAIPayload(JSON.parse(data));
+    return parseOpenAIPayload(JSON.parse(data), perChoice);
   }
 
   function parseBody(body: string): Chunk {
-    return parseOpenAIPayload(JSON.parse(body));
+    return parseOpenAIPayload(JSON.parse(body), perChoice);
   }
 
   return {
@@ -110,12 +112,16 @@ export function createOpenAIProvider(
  * Reads one OpenAI-style chunk or body: text from `choices[].text` or the delta/message
  * `content`, reasoning from `reasoning_content` or `reasoning`, logprob entries counted, usage
  * wherever it appears (its own chunk, the last token chunk, or the body). Every choice is read,
- * so `n > 1` bodies count all their text. Usage in a chunk of exactly one choice is marked with
- * that choice's index: llama.cpp sends one usage per choice, and the request sums them. Cached
+ * so `n > 1` bodies count all their text. With `options.choices` above 1, usage in a chunk of
+ * exactly one choice is marked with that choice's index: llama.cpp sends one usage per choice,
+ * and the request sums them. Cached
  * prompt tokens come from `usage.prompt_tokens_details.cached_tokens` (OpenAI, vLLM) or
  * llama.cpp's `timings.cache_n`; llama.cpp's `truncated: true` is passed on.
  */
-export function parseOpenAIPayload(payload: WirePayload): Chunk {
+export function parseOpenAIPayload(
+  payload: WirePayload,
+  options: { readonly choices?: number } = {},
+): Chunk {
   if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
     throw new Error(`Expected a JSON object, got ${JSON.stringify(payload)?.slice(0, 80)}`);
   }
@@ -136,7 +142,8 @@ export function parseOpenAIPayload(payload: WirePayload): Chunk {
     const cached = numberOr(payload.usage.prompt_tokens_details?.cached_tokens) ??
       numberOr(payload.timings?.cache_n);
     usage = usageOf(payload.usage.prompt_tokens, payload.usage.completion_tokens, cached);
-    const index = choices.length === 1 ? numberOr(choices[0].index) : undefined;
+    const perChoice = (options.choices ?? 1) > 1 && choices.length === 1;
+    const index = perChoice ? numberOr(choices[0].index) : undefined;
     if (usage && index !== undefined) usage = { ...usage, choice: index };
   }
   const chunk: Chunk = { text, reasoning, logprobTokens, usage };

@@ -19,6 +19,7 @@ import { createProvider } from "../providers/mod.ts";
 import type { RequestRecord, TransportKind } from "../lib/types.ts";
 import { aggregateOf } from "./_server_harness.ts";
 import { runConfig } from "./_fixtures.ts";
+import { runAgainst, withMock, withTempDir } from "./_harness.ts";
 
 const KEY = "sk-request-test-9f8e7d6c";
 const TRANSPORTS: readonly TransportKind[] = ["node", "fetch"];
@@ -481,5 +482,68 @@ Deno.test("load requests never follow redirects, on either transport", async () 
   } finally {
     await redirect.close();
     await target.close();
+  }
+});
+
+Deno.test("a run against a mock that sends empty replies counts them ok, reports them, and exits 0", async () => {
+  await withMock({ ttftMs: 1, itlMs: 1, emptyRate: 0.5, seed: 7 }, async (mock) => {
+    await withTempDir(async (dir) => {
+      const json = `${dir}/results.json`;
+      const run = await runAgainst(mock, [
+        ..."-m mock-model -u 2 -o 8 --stream --max-requests 20 --warmup 0 --json".split(" "),
+        json,
+      ]);
+      assert.equal(run.exitCode, 0, run.out);
+      const results = JSON.parse(await Deno.readTextFile(json));
+      assert.equal(results.requests.ok, 20);
+      assert.equal(results.requests.failed, 0);
+      const empty = results.tokens.empty;
+      assert.ok(empty > 0 && empty < 20, `empty ${empty}`);
+      assert.equal(results.metrics.ttft.count, 20 - empty, "empty replies have no ttft");
+      assert.match(run.out, new RegExp(`Empty replies: ${empty} of 20 requests`));
+    });
+  });
+});
+
+Deno.test("a llama.cpp mock with a small context marks cut replies truncated, and the run reports them", async () => {
+  await withMock({ ttftMs: 1, itlMs: 1, context: 40 }, async (mock) => {
+    await withTempDir(async (dir) => {
+      const json = `${dir}/results.json`;
+      const run = await runAgainst(mock, [
+        ..."--provider llamacpp -m mock-model -u 1 -p 32 -o 16 --stream --max-requests 3".split(
+          " ",
+        ),
+        ..."--warmup 0 --json".split(" "),
+        json,
+      ]);
+      const results = JSON.parse(await Deno.readTextFile(json));
+      assert.equal(results.requests.ok, 3, run.out);
+      assert.equal(results.tokens.truncated, 3);
+      assert.match(run.out, /Truncated replies: 3 of 3 requests were cut at the server's context/);
+      assert.ok(mock.records().every((record) => record.tokens < 16));
+    });
+  });
+});
+
+Deno.test("a mock that serves repeated prompts from its cache makes the run suggest --prompt-randomize", async () => {
+  for (const provider of ["vllm", "llamacpp"]) {
+    await withMock({ ttftMs: 1, itlMs: 1, promptCache: true }, async (mock) => {
+      await withTempDir(async (dir) => {
+        const json = `${dir}/results.json`;
+        const args =
+          `--provider ${provider} -m mock-model -u 1 -p 16 -o 2 --stream --max-requests 4`;
+        const run = await runAgainst(mock, [
+          ...args.split(" "),
+          "--warmup",
+          "0",
+          "--json",
+          json,
+        ]);
+        const { promptCache } = JSON.parse(await Deno.readTextFile(json)).tokens;
+        assert.equal(promptCache.requests, 4, provider);
+        assert.equal(promptCache.cachedTokens, promptCache.promptTokens * 3 / 4, provider);
+        assert.match(run.out, /Prompt cache: .* \(75\.0%\) .*pass --prompt-randomize/, provider);
+      });
+    });
   }
 });
