@@ -95,6 +95,12 @@ export interface ReplySpec {
   readonly truncated?: boolean;
   /** Prompt tokens served from the prompt cache, reported as `cached_tokens` (and `cache_n`). */
   readonly cachedPromptTokens?: number;
+  /**
+   * Completions in a streamed reply (`n`), each of `tokens` tokens, their events interleaved.
+   * The llamacpp flavour ends each choice with its own finish chunk and that choice's usage, as
+   * llama.cpp does; the others report one usage for the whole reply. Default 1.
+   */
+  readonly choices?: number;
 }
 
 /** Settings of the OpenAI routes that do not come from the request. */
@@ -142,6 +148,11 @@ export function parseOpenAIRequest(
   const streamOptions = fields.stream_options as { include_usage?: unknown } | null | undefined;
   const minTokens = fields.min_tokens;
   const named = model;
+  // Only streams generate `n` completions; a body carries one.
+  const choices = stream && typeof fields.n === "number" && Number.isInteger(fields.n) &&
+      fields.n > 1
+    ? fields.n
+    : 1;
   const promptTokens = countPromptTokens(fields, {
     chat: options.chat,
     countTokens: options.countTokens,
@@ -170,6 +181,7 @@ export function parseOpenAIRequest(
         empty: common.empty,
         truncated: common.truncated,
         cachedPromptTokens: common.cachedPromptTokens,
+        choices,
       }),
   };
 }
@@ -177,7 +189,7 @@ export function parseOpenAIRequest(
 /** The reply of a spec, for the server's timing loop. */
 export function openAIReply(spec: ReplySpec): MockReply {
   return {
-    tokens: spec.tokens,
+    tokens: spec.tokens * (spec.stream ? spec.choices ?? 1 : 1),
     stream: spec.stream ?? false,
     contentType: spec.stream ? SSE_TYPE : JSON_TYPE,
     streamParts: () => streamParts(spec),
@@ -204,29 +216,39 @@ export function streamParts(spec: ReplySpec): StreamParts {
     flavour === "llamacpp";
   const usageNull = spec.includeUsage && !usageInFinish ? `,"usage":null` : "";
   const open = chunkOpen(spec);
+  const choices = spec.choices ?? 1;
   let head = "";
-  if (spec.chat) {
-    head = `${open}"choices":[{"index":0,"delta":{"role":"assistant","content":""},` +
-      `"logprobs":null,"finish_reason":null}]${usageNull}}\n\n`;
-  } else if (flavour === "sglang") {
-    head = `${open}"choices":[{"index":0,"text":"","logprobs":null,"finish_reason":null}]` +
-      `${usageNull}}\n\n`;
+  for (let index = 0; index < choices; index++) {
+    if (spec.chat) {
+      head += `${open}"choices":[{"index":${index},"delta":{"role":"assistant","content":""},` +
+        `"logprobs":null,"finish_reason":null}]${usageNull}}\n\n`;
+    } else if (flavour === "sglang") {
+      head += `${open}"choices":[{"index":${index},"text":"","logprobs":null,` +
+        `"finish_reason":null}]${usageNull}}\n\n`;
+    }
   }
   let cycle: string[] | null = null;
   // An empty reply's one write is the tail alone.
   if (spec.empty) cycle = [""];
-  else if (spec.chat || !spec.logprobs) cycle = MOCK_WORDS.map((_, i) => tokenChunk(spec, i, 0));
-  const finishPart = spec.chat ? `"delta":{}` : `"text":""`;
-  let finishUsage = usageNull;
-  if (usageInFinish) {
-    finishUsage = `,"usage":${usageJson(spec)}`;
-    if (flavour === "llamacpp") finishUsage += `,"timings":${timingsJson(spec)}`;
-    if (flavour === "llamacpp" && spec.truncated) finishUsage += `,"truncated":true`;
+  else if (choices === 1 && (spec.chat || !spec.logprobs)) {
+    cycle = MOCK_WORDS.map((_, i) => tokenChunk(spec, i, 0));
   }
-  const finish = `${open}"choices":[{"index":0,${finishPart},"logprobs":null,` +
-    `"finish_reason":"${spec.finishReason ?? "length"}"}]${finishUsage}}\n\n`;
+  const finishPart = spec.chat ? `"delta":{}` : `"text":""`;
+  let finish = "";
+  for (let index = 0; index < choices; index++) {
+    // llama.cpp ends every choice with that choice's usage; the others count once, at the end.
+    const counted = flavour === "llamacpp" || index === choices - 1;
+    let finishUsage = usageNull;
+    if (usageInFinish && counted) {
+      finishUsage = `,"usage":${usageJson(spec, flavour === "llamacpp" ? 1 : choices)}`;
+      if (flavour === "llamacpp") finishUsage += `,"timings":${timingsJson(spec)}`;
+      if (flavour === "llamacpp" && spec.truncated) finishUsage += `,"truncated":true`;
+    }
+    finish += `${open}"choices":[{"index":${index},${finishPart},"logprobs":null,` +
+      `"finish_reason":"${spec.finishReason ?? "length"}"}]${finishUsage}}\n\n`;
+  }
   const usage = spec.includeUsage && !usageInFinish
-    ? `${open}"choices":[],"usage":${usageJson(spec)}}\n\n`
+    ? `${open}"choices":[],"usage":${usageJson(spec, choices)}}\n\n`
     : "";
   return { head, cycle, tail: `${finish}${usage}data: [DONE]\n\n` };
 }
@@ -237,7 +259,10 @@ export function streamParts(spec: ReplySpec): StreamParts {
  */
 export function tokenEvent(spec: ReplySpec, k: number): string {
   if (spec.empty) return "";
-  return tokenChunk(spec, k % MOCK_WORDS.length, offsetOf(k));
+  // With several choices, their events take turns: event k is token k / n of choice k % n.
+  const choices = spec.choices ?? 1;
+  const position = Math.floor(k / choices);
+  return tokenChunk(spec, position % MOCK_WORDS.length, offsetOf(position), k % choices);
 }
 
 /** The whole streamed reply as one string: head, every token event, tail. */
@@ -332,13 +357,13 @@ function chunkOpen(spec: ReplySpec): string {
 }
 
 /** The SSE chunk of word `i` (index into `MOCK_WORDS`) at character `offset`. */
-function tokenChunk(spec: ReplySpec, i: number, offset: number): string {
+function tokenChunk(spec: ReplySpec, i: number, offset: number, index = 0): string {
   const flavour = spec.flavour ?? "vllm";
   const usageInFinish = flavour === "fireworks" || flavour === "together" ||
     flavour === "llamacpp";
   const usageNull = spec.includeUsage && !usageInFinish ? `,"usage":null` : "";
   const token = flavour === "together" ? `"token":${TOGETHER_TOKENS[i]},` : "";
-  return `${chunkOpen(spec)}${token}"choices":[{"index":0,${tokenFields(spec, i, offset)},` +
+  return `${chunkOpen(spec)}${token}"choices":[{"index":${index},${tokenFields(spec, i, offset)},` +
     `"finish_reason":null}]${usageNull}}\n\n`;
 }
 
@@ -362,12 +387,14 @@ function offsetOf(k: number): number {
   return Math.floor(k / words) * CYCLE_CHARS + CYCLE_OFFSETS[k % words];
 }
 
-function usageJson(spec: ReplySpec): string {
+/** Usage of `choices` completions of `spec.tokens` tokens each. */
+function usageJson(spec: ReplySpec, choices = 1): string {
   const cached = spec.cachedPromptTokens === undefined
     ? ""
     : `,"prompt_tokens_details":{"cached_tokens":${spec.cachedPromptTokens}}`;
-  return `{"prompt_tokens":${spec.promptTokens},"completion_tokens":${spec.tokens},` +
-    `"total_tokens":${spec.promptTokens + spec.tokens}${cached}}`;
+  const completion = spec.tokens * choices;
+  return `{"prompt_tokens":${spec.promptTokens},"completion_tokens":${completion},` +
+    `"total_tokens":${spec.promptTokens + completion}${cached}}`;
 }
 
 function timingsJson(spec: ReplySpec): string {

@@ -547,3 +547,22 @@ Deno.test("a mock that serves repeated prompts from its cache makes the run sugg
     });
   }
 });
+
+Deno.test("-n 2 against a llama.cpp-shaped mock that reports usage per choice counts every token", async () => {
+  // The OpenAI dialect against llama.cpp's OpenAI route, as the report came from.
+  for (const dialect of ["llamacpp", "vllm"]) {
+    await withMock({ ttftMs: 1, itlMs: 1, dialect }, async (mock) => {
+      await withTempDir(async (dir) => {
+        const json = `${dir}/results.json`;
+        const args = `--provider openai --chat -m mock-model -u 1 -o 16 -n 2 --stream ` +
+          "--max-requests 2 --warmup 0 --json";
+        const run = await runAgainst(mock, [...args.split(" "), json]);
+        const results = JSON.parse(await Deno.readTextFile(json));
+        assert.equal(results.requests.ok, 2, `${dialect}: ${run.out}`);
+        assert.equal(results.tokens.output, 64, dialect);
+        assert.equal(results.tokens.mismatches.count, 0, `${dialect}: ${run.out}`);
+        assert.doesNotMatch(run.out, /asked 32 got 16/);
+      });
+    });
+  }
+});
