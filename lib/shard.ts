@@ -172,15 +172,18 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
     else recorder.recordFailure(outcome.failure);
   }
 
-  async function send(intendedStart?: number) {
-    if (sendBudget <= 0) return;
+  /** Sends one request and records it; resolves whether it succeeded. */
+  async function send(intendedStart?: number): Promise<boolean> {
+    if (sendBudget <= 0) return false;
     sendBudget--;
     inFlight++;
     const sample = { prompt: nextPrompt(), maxTokens: sampler.sample() };
-    record(await runRequest(context, sample, { intendedStart, stopSignal }));
+    const outcome = await runRequest(context, sample, { intendedStart, stopSignal });
+    record(outcome);
     inFlight--;
     slotWaiters.shift()?.();
     if (inFlight === 0) idleWaiters.splice(0).forEach((wake) => wake());
+    return outcome.ok;
   }
 
   async function userLoop(userIndex: number, spawnAt: number) {
@@ -194,11 +197,11 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
         await sleepUntil(intended, stopSignal);
         if (stopping) break;
       }
-      await send(intended);
       // A request can fail without waiting for any I/O (a header the HTTP client rejects):
       // without a turn of the event loop here the user would resend in a microtask loop that
-      // starves timers, deltas and the stop message.
-      await hop.next();
+      // starves timers, deltas and the stop message. A success read a response, so the loop
+      // has turned already: the hot path needs no hop.
+      if (!await send(intended)) await hop.next();
     }
     running.delete(userIndex);
   }
