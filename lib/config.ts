@@ -435,11 +435,26 @@ export const MOCK_OPTIONS: readonly OptionSpec[] = [
     default: "false",
   },
   {
+    name: "empty-rate",
+    value: "amount",
+    help: "share of replies in which the model stops on its first token (no text, one token " +
+      "in usage), e.g. 10%: OpenAI and llama.cpp routes",
+    default: "0",
+  },
+  {
     name: "context",
     value: "n",
-    help: "tokens one request may hold, prompt and max_tokens together; reported where the " +
-      "--dialect's server reports it (/v1/models, /props, /info) and enforced with its error",
+    help: "context size in tokens, reported where the --dialect's server reports it (/v1/models, " +
+      "/props, /info); prompt + max_tokens over it is refused with that server's error, but " +
+      "llama.cpp routes refuse only a prompt that fills it and cut longer replies there " +
+      "(truncated: true)",
     unset: "no limit",
+  },
+  {
+    name: "prompt-cache",
+    help: "report a repeated prompt as served from the prompt cache (cached_tokens, " +
+      "llama.cpp timings.cache_n)",
+    default: "false",
   },
   {
     name: "fault",
@@ -479,8 +494,12 @@ export interface MockCommandOptions {
   readonly stopEarly: boolean;
   /** With `stopEarly`, ignore `ignore_eos`/`min_tokens` too. */
   readonly ignoreLengthControls: boolean;
-  /** Tokens one request may hold (prompt and `max_tokens`); `undefined`: no limit. */
+  /** Share of replies that stop on their first token. */
+  readonly emptyRate: number;
+  /** Context size in tokens, if limited. */
   readonly context?: number;
+  /** Report repeated prompts as served from the prompt cache. */
+  readonly promptCache: boolean;
   /** Faults to inject, with their rates. */
   readonly faults: readonly FaultSpec[];
   /** Tokenizer the mock counts prompts with (`--tokenizer`). */
@@ -879,7 +898,9 @@ export function resolveMockOptions(flags: FlagValues): MockCommandOptions {
     dialect: validated(first("dialect"), provider),
     stopEarly: validated(first("stop-early"), boolean),
     ignoreLengthControls: validated(first("ignore-length-controls"), boolean),
+    emptyRate: validated(first("empty-rate"), jitter),
     ...(layer.has("context") ? { context: validated(first("context"), wholeNumber(1)) } : {}),
+    promptCache: validated(first("prompt-cache"), boolean),
     faults: Object.freeze(faultsOf(layer.get("fault") ?? [])),
     tokenizer: validated(first("tokenizer"), text),
   });

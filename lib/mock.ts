@@ -119,6 +119,11 @@ export interface MockOptions {
   /** With `stopEarly`, disregard `ignore_eos` and `min_tokens` too, as some servers do. */
   readonly ignoreLengthControls?: boolean;
   /**
+   * Share of replies (0 to 1) in which the "model" stops on its first token: no text, one token
+   * in usage, `finish_reason: "stop"` (OpenAI and llama.cpp routes). Default 0.
+   */
+  readonly emptyRate?: number;
+  /**
    * Tokens one request may hold, prompt and `max_tokens` together, as a server's context size
    * per request (slot). Reported where the `dialect`'s server reports it (`/v1/models`
    * `max_model_len` for vLLM and SGLang, `context_length` for Together, llama.cpp's `/props` and
@@ -126,6 +131,11 @@ export interface MockOptions {
    * Default: no limit.
    */
   readonly context?: number;
+  /**
+   * Remember the prompts seen and report a repeated prompt as served from the prompt cache
+   * (`usage.prompt_tokens_details.cached_tokens`, llama.cpp `timings.cache_n`). Default false.
+   */
+  readonly promptCache?: boolean;
   /** Seed of the random source of jitter, early stops and faults; `undefined` uses `Math.random`. */
   readonly seed?: number;
   /**
@@ -226,6 +236,9 @@ interface MockState {
   readonly ignoreLengthControls: boolean;
   readonly dialect: string;
   readonly context?: number;
+  readonly emptyRate: number;
+  /** Prompts seen, when the prompt cache is imitated. */
+  readonly seenPrompts?: Set<string>;
   readonly maxRecords: number;
   readonly random: () => number;
   readonly faults: readonly FaultSpec[];
@@ -364,9 +377,11 @@ function createState(options: MockOptions, tokenizer: Tokenizer): MockState {
     stopEarly: options.stopEarly ?? false,
     ignoreLengthControls: options.ignoreLengthControls ?? false,
     dialect,
+    emptyRate: checkNumber("emptyRate", options.emptyRate ?? 0, { max: 1 }),
     context: options.context === undefined
       ? undefined
       : checkNumber("context", options.context, {}),
+    seenPrompts: options.promptCache ? new Set() : undefined,
     maxRecords: options.maxRecords === undefined
       ? Infinity
       : checkNumber("maxRecords", options.maxRecords, {}),
@@ -489,16 +504,25 @@ interface GenerationRoute {
   errorBody(message: string, status: number): string;
   /** That server's message and status for a request over the context; default vLLM's. */
   contextError?(over: OverContext): [message: string, status: number];
+  /**
+   * llama.cpp refuses only a prompt that fills the context and cuts generation short at its
+   * edge (`truncated: true`); the other servers refuse prompt + `max_tokens` over it.
+   */
+  cutsAtContext?: boolean;
 }
 
 /**
- * Whether a request's prompt and `max_tokens` together exceed the context. Every dialect counts
- * both here; llama.cpp itself refuses only a prompt that fills the context and cuts generation
- * short at its end, which a load test reads as short replies.
+ * Whether the server refuses a request for its context: prompt and `max_tokens` together over
+ * it, or (where the route cuts replies at the context instead) a prompt that fills it.
  */
-function overContext(state: MockState, parsed: ParsedRequest): OverContext | undefined {
+function overContext(
+  state: MockState,
+  parsed: ParsedRequest,
+  route: GenerationRoute,
+): OverContext | undefined {
   if (state.context === undefined || parsed.promptTokens === undefined) return undefined;
-  if (parsed.promptTokens + parsed.maxTokens <= state.context) return undefined;
+  const asked = parsed.promptTokens + (route.cutsAtContext ? 0 : parsed.maxTokens);
+  if (route.cutsAtContext ? asked < state.context : asked <= state.context) return undefined;
   return { prompt: parsed.promptTokens, maxTokens: parsed.maxTokens, limit: state.context };
 }
 
@@ -515,7 +539,7 @@ function openAIContextError(over: OverContext): [string, number] {
 /** llama.cpp's words for a request over the slot's context. */
 function llamacppContextError(over: OverContext): [string, number] {
   return [
-    `request (${over.prompt + over.maxTokens} tokens) exceeds the available context size ` +
+    `request (${over.prompt} tokens) exceeds the available context size ` +
     `(${over.limit} tokens), try increasing it`,
     400,
   ];
@@ -557,6 +581,7 @@ function generationRoute(state: MockState, path: string): GenerationRoute | unde
         parse: (body) => parseOpenAIRequest(body, { ...options, flavour: state.flavour }),
         errorBody: openAIError,
         contextError: state.flavour === "llamacpp" ? llamacppContextError : openAIContextError,
+        cutsAtContext: state.flavour === "llamacpp",
       };
     }
     case "/generate":
@@ -573,6 +598,7 @@ function generationRoute(state: MockState, path: string): GenerationRoute | unde
         parse: (body) => parseLlamacppRequest(body, { model, countTokens }),
         errorBody: llamacppErrorBody,
         contextError: llamacppContextError,
+        cutsAtContext: true,
       };
     case "/api/generate":
     case "/api/chat": {
@@ -713,6 +739,27 @@ function addRecord(state: MockState, record: LiveRecord): void {
   }
 }
 
+/** Prompts the imitated prompt cache remembers at most; past that it starts afresh. */
+const PROMPT_CACHE_SIZE = 4096;
+
+/**
+ * The cached prompt tokens of a request when the prompt cache is imitated: none the first
+ * time a prompt is seen, all of it on a repeat.
+ */
+function cachedPrompt(
+  state: MockState,
+  parsed: ParsedRequest,
+): { cachedPromptTokens?: number } {
+  const seen = state.seenPrompts;
+  if (seen === undefined || parsed.promptKey === undefined || parsed.promptTokens === undefined) {
+    return {};
+  }
+  if (seen.has(parsed.promptKey)) return { cachedPromptTokens: parsed.promptTokens };
+  if (seen.size >= PROMPT_CACHE_SIZE) seen.clear();
+  seen.add(parsed.promptKey);
+  return { cachedPromptTokens: 0 };
+}
+
 /** How many tokens a reply carries: all asked for, or fewer when the "model" stops early. */
 function replyLength(state: MockState, parsed: ParsedRequest): number {
   const honoured = parsed.fullLength && !state.ignoreLengthControls;
@@ -759,7 +806,7 @@ async function generate(
   record.body = body;
   const parsed = target.route.parse(body);
   if (typeof parsed === "string") return fail(parsed);
-  const over = overContext(state, parsed);
+  const over = overContext(state, parsed, target.route);
   if (over !== undefined) {
     const refused = target.route.contextError ?? openAIContextError;
     return fail(...refused(over));
@@ -779,12 +826,21 @@ async function generate(
     record.doneAt = now();
     return withConnectionFault(new Response(null), "drop");
   }
-  const tokens = replyLength(state, parsed);
+  let tokens = replyLength(state, parsed);
+  const prompt = parsed.promptTokens;
+  const truncated = state.context !== undefined && prompt !== undefined &&
+    prompt + tokens > state.context;
+  if (truncated) tokens = Math.max(1, Math.min(tokens, state.context! - prompt!));
+  const empty = state.emptyRate > 0 && state.random() < state.emptyRate;
+  if (empty) tokens = 1;
   const reply = parsed.reply({
     id: `mock${state.idTag}${record.seq}`,
     created: Math.floor(record.receivedAt / 1000),
     tokens,
-    finishReason: tokens === parsed.maxTokens ? "length" : "stop",
+    finishReason: tokens === parsed.maxTokens && !empty ? "length" : "stop",
+    ...(empty ? { empty } : {}),
+    ...(truncated ? { truncated } : {}),
+    ...cachedPrompt(state, parsed),
   });
   record.maxTokens = parsed.maxTokens;
   record.tokens = tokens;

@@ -63,9 +63,11 @@ export function parseLlamacppRequest(
     maxTokens,
     stream,
     fullLength: fields.ignore_eos === true,
+    promptKey: fields.prompt,
     promptTokens,
     reply: (common) => {
       const n = common.tokens;
+      const cached = common.cachedPromptTokens ?? 0;
       const event = (k: number) => {
         const i = k % MOCK_WORDS.length;
         const probabilities = probs ? `,"completion_probabilities":[${PROBABILITIES[i]}]` : "";
@@ -78,7 +80,8 @@ export function parseLlamacppRequest(
         `{"index":0,"content":${JSON.stringify(content)},"tokens":[],"id_slot":0,"stop":true,` +
         `"model":${model},"tokens_predicted":${n},"tokens_evaluated":${promptTokens},` +
         `"stop_type":"${common.finishReason === "length" ? "limit" : "eos"}","stopping_word":"",` +
-        `"tokens_cached":0,"truncated":false,"timings":{"prompt_n":${promptTokens},` +
+        `"tokens_cached":${cached + n},"truncated":${common.truncated === true},` +
+        `"timings":{"cache_n":${cached},"prompt_n":${promptTokens - cached},` +
         `"prompt_ms":1,"predicted_n":${n},"predicted_ms":1}}`;
       return {
         tokens: n,
@@ -86,11 +89,12 @@ export function parseLlamacppRequest(
         contentType: stream ? SSE_TYPE : JSON_TYPE,
         streamParts: () => ({
           head: "",
-          cycle: MOCK_WORDS.map((_, i) => event(i)),
+          // An empty reply's one write is the final event alone.
+          cycle: common.empty ? [""] : MOCK_WORDS.map((_, i) => event(i)),
           tail: sseEvent(final("")),
         }),
-        tokenEvent: event,
-        json: () => final(generatedText(n)),
+        tokenEvent: (k) => common.empty ? "" : event(k),
+        json: () => final(common.empty ? "" : generatedText(n)),
       };
     },
   };

@@ -77,8 +77,18 @@ export interface ReplySpec {
   readonly model: string;
   /** Tokens each choice carries, exactly. */
   readonly tokens: number;
-  /** Choices generated (the request's `n`); tokens of the choices interleave. Default 1. */
+  /**
+   * Choices generated (the request's `n`); tokens of the choices interleave. The llamacpp
+   * flavour ends each streamed choice with that choice's usage, as llama.cpp does; the others
+   * report one usage for the whole reply. Default 1.
+   */
   readonly choices?: number;
+  /** No text at all: the model stopped on its first token (`tokens` is 1, counted in usage). */
+  readonly empty?: boolean;
+  /** Cut at the context size: the llamacpp flavour says `truncated: true` in its finish chunk. */
+  readonly truncated?: boolean;
+  /** Prompt tokens served from the prompt cache, reported as `cached_tokens` (and `cache_n`). */
+  readonly cachedPromptTokens?: number;
   /** Prompt tokens reported in `usage`. */
   readonly promptTokens: number;
   /** Whether each token carries logprobs. */
@@ -151,6 +161,7 @@ export function parseOpenAIRequest(
     model: named,
     maxTokens,
     stream,
+    promptKey: JSON.stringify(options.chat ? fields.messages : fields.prompt),
     fullLength: fields.ignore_eos === true ||
       (typeof minTokens === "number" && minTokens >= maxTokens),
     promptTokens,
@@ -168,6 +179,9 @@ export function parseOpenAIRequest(
         finishReason: common.finishReason,
         flavour: options.flavour,
         stream,
+        empty: common.empty,
+        truncated: common.truncated,
+        cachedPromptTokens: common.cachedPromptTokens,
       }),
   };
 }
@@ -216,20 +230,25 @@ export function streamParts(spec: ReplySpec): StreamParts {
     ).join("");
   }
   let cycle: string[] | null = null;
-  if ((spec.chat || !spec.logprobs) && indices.length === 1) {
+  // An empty reply's one write is the tail alone.
+  if (spec.empty) cycle = [""];
+  else if ((spec.chat || !spec.logprobs) && indices.length === 1) {
     cycle = MOCK_WORDS.map((_, i) => tokenChunk(spec, i, 0));
   }
   const finishPart = spec.chat ? `"delta":{}` : `"text":""`;
+  // One finish chunk per choice. llama.cpp ends every choice with that choice's usage; usage of
+  // the other flavours that rides on a finish chunk counts every choice, on the last one.
+  const perChoice = flavour === "llamacpp";
   let finishUsage = usageNull;
   if (usageInFinish) {
-    finishUsage = `,"usage":${usageJson(spec)}`;
+    finishUsage = `,"usage":${usageJson(spec, perChoice ? 1 : indices.length)}`;
     if (flavour === "llamacpp") finishUsage += `,"timings":${timingsJson(spec)}`;
+    if (flavour === "llamacpp" && spec.truncated) finishUsage += `,"truncated":true`;
   }
-  // One finish chunk per choice; usage that rides on a finish chunk goes on the last one.
   const finish = indices.map((index) =>
     `${open}"choices":[{"index":${index},${finishPart},"logprobs":null,` +
     `"finish_reason":"${spec.finishReason ?? "length"}"}]` +
-    `${index === indices.length - 1 ? finishUsage : usageNull}}\n\n`
+    `${perChoice || index === indices.length - 1 ? finishUsage : usageNull}}\n\n`
   ).join("");
   const usage = spec.includeUsage && !usageInFinish
     ? `${open}"choices":[],"usage":${usageJson(spec)}}\n\n`
@@ -242,6 +261,7 @@ export function streamParts(spec: ReplySpec): StreamParts {
  * allocates, so the cycle is preferred on the hot path.
  */
 export function tokenEvent(spec: ReplySpec, k: number): string {
+  if (spec.empty) return "";
   // With several choices their tokens take turns: event k is token k / n of choice k % n.
   const choices = spec.choices ?? 1;
   const position = Math.floor(k / choices);
@@ -257,14 +277,15 @@ export function wholeStream(spec: ReplySpec): string {
 export function jsonReply(spec: ReplySpec): string {
   const n = spec.tokens;
   const words = MOCK_WORDS.length;
-  const text = generatedText(n);
+  const text = spec.empty ? "" : generatedText(n);
   const model = JSON.stringify(spec.model);
   const finish = spec.finishReason ?? "length";
-  const extra = spec.flavour === "llamacpp" ? `,"timings":${timingsJson(spec)}` : "";
+  let extra = spec.flavour === "llamacpp" ? `,"timings":${timingsJson(spec)}` : "";
+  if (spec.flavour === "llamacpp" && spec.truncated) extra += `,"truncated":true`;
   const usage = usageJson(spec);
   if (spec.chat) {
     let logprobs = "null";
-    if (spec.logprobs) {
+    if (spec.logprobs && !spec.empty) {
       const entries = new Array<string>(n);
       for (let k = 0; k < n; k++) entries[k] = CHAT_LOGPROB_ENTRIES[k % words];
       logprobs = `{"content":[${entries.join(",")}]}`;
@@ -277,7 +298,7 @@ export function jsonReply(spec: ReplySpec): string {
       `"model":${model},"choices":[${choices.join(",")}],"usage":${usage}${extra}}`;
   }
   let logprobs = "null";
-  if (spec.logprobs) {
+  if (spec.logprobs && !spec.empty) {
     const tokens = new Array<string>(n);
     const values = new Array<number>(n);
     const offsets = new Array<number>(n);
@@ -376,15 +397,20 @@ function offsetOf(k: number): number {
   return Math.floor(k / words) * CYCLE_CHARS + CYCLE_OFFSETS[k % words];
 }
 
-function usageJson(spec: ReplySpec): string {
-  const tokens = totalTokens(spec);
-  return `{"prompt_tokens":${spec.promptTokens},"completion_tokens":${tokens},` +
-    `"total_tokens":${spec.promptTokens + tokens}}`;
+/** Usage of `choices` completions (default: all of them), with the cached prompt tokens. */
+function usageJson(spec: ReplySpec, choices = spec.choices ?? 1): string {
+  const cached = spec.cachedPromptTokens === undefined
+    ? ""
+    : `,"prompt_tokens_details":{"cached_tokens":${spec.cachedPromptTokens}}`;
+  const completion = spec.tokens * choices;
+  return `{"prompt_tokens":${spec.promptTokens},"completion_tokens":${completion},` +
+    `"total_tokens":${spec.promptTokens + completion}${cached}}`;
 }
 
 function timingsJson(spec: ReplySpec): string {
-  return `{"prompt_n":${spec.promptTokens},"prompt_ms":1,"predicted_n":${totalTokens(spec)},` +
-    `"predicted_ms":1}`;
+  const cached = spec.cachedPromptTokens ?? 0;
+  return `{"cache_n":${cached},"prompt_n":${spec.promptTokens - cached},"prompt_ms":1,` +
+    `"predicted_n":${spec.tokens},"predicted_ms":1}`;
 }
 
 /** Tokens of all choices together, as `usage` counts them. */

@@ -48,6 +48,15 @@ export interface ReplyCommon {
   readonly tokens: number;
   /** `"length"` when `tokens` is the length asked for. */
   readonly finishReason: FinishReason;
+  /**
+   * The "model" stopped on its first token: the reply carries no text, and its one token is
+   * only counted in usage (`tokens` is 1, `finishReason` `"stop"`). OpenAI and llama.cpp routes.
+   */
+  readonly empty?: boolean;
+  /** The reply was cut at the context size: llama.cpp marks it `truncated: true`. */
+  readonly truncated?: boolean;
+  /** Prompt tokens served from the prompt cache (the prompt was seen before), if any. */
+  readonly cachedPromptTokens?: number;
 }
 
 /** The pieces of one streamed reply. */
@@ -94,6 +103,8 @@ export interface ParsedRequest {
   readonly stream: boolean;
   /** Whether it asked the model not to stop before `maxTokens` (`ignore_eos`, `min_tokens`). */
   readonly fullLength: boolean;
+  /** The prompt, as the prompt cache remembers it (routes that report cached tokens). */
+  readonly promptKey?: string;
   /** Prompt tokens as the server counts them; absent where the dialect counts none (Triton). */
   readonly promptTokens?: number;
   /** Builds the reply once the server has fixed id, time and length. */

@@ -217,13 +217,44 @@ function failureLines(results: Results): string[] {
   return lines;
 }
 
+/** Share of prompt tokens served from the server's cache above which a warning is shown. */
+export const PROMPT_CACHE_WARN_SHARE = 0.5;
+
 function tokenLines(results: Results): string[] {
   const { sources, mismatches, promptMismatches } = results.tokens;
   const lines: string[] = [];
+  const ok = results.requests.ok;
   const counted = Object.entries(sources).filter(([, count]) => count > 0);
   if (counted.length > 0) {
     const parts = counted.map(([source, count]) => `${source} ${count}`).join(", ");
     lines.push(`Output tokens counted from: ${parts}`);
+  }
+  // Results written before these counts existed have none of them.
+  const empty = results.tokens.empty ?? 0;
+  if (empty > 0) {
+    lines.push(
+      `Empty replies: ${empty} of ${ok} requests ended without generated text (the model ` +
+        `stopped on its first token); counted as successes, left out of ttft and itl`,
+    );
+  }
+  const truncated = results.tokens.truncated ?? 0;
+  if (truncated > 0) {
+    lines.push(
+      `Truncated replies: ${truncated} of ${ok} requests were cut at the server's context ` +
+        `size (truncated: true); shorten the prompt (-p) or --max-tokens`,
+    );
+  }
+  const cache = results.tokens.promptCache;
+  if (cache !== undefined && cache.requests > 0) {
+    const share = cache.promptTokens > 0 ? cache.cachedTokens / cache.promptTokens : 0;
+    const advice = share >= PROMPT_CACHE_WARN_SHARE && !results.config.promptRandomize
+      ? "; the server skipped most of the prompt work, pass --prompt-randomize to measure it"
+      : "";
+    lines.push(
+      `Prompt cache: ${cache.cachedTokens} of ${cache.promptTokens} prompt tokens ` +
+        `(${(share * 100).toFixed(1)}%) served from the server's cache in ${cache.requests} ` +
+        `requests${advice}`,
+    );
   }
   if (mismatches.count > 0) {
     const examples = mismatches.examples.map(({ asked, got }) => `asked ${asked} got ${got}`);

@@ -4,8 +4,11 @@
  * {@link RequestFailure}. This is the hot path: per chunk it does only what a metric needs.
  *
  * Whatever the server does, a request ends exactly once, as a record or as one failure:
- * - an HTTP status outside 2xx: `http_4xx`, `http_5xx` or `http_other`, with the status and the
- *   server's error message;
+ * - an HTTP status outside 2xx: `http_3xx` (a redirect, never followed: it names its
+ *   `Location`), `http_4xx`, `http_5xx` or `http_other`, with the status and the server's error
+ *   message;
+ * - a request that cannot even be sent (the provider or the HTTP client throws, e.g. on a header
+ *   value it rejects): `connect`, with the reason;
  * - no response at all (refused, dropped before the status line, DNS): `connect`. llmload never
  *   retries: the server may have read the request, and a retry would make it see more requests
  *   than llmload counts. (Deno's HTTP client, under both transports, does resend on its own a
@@ -17,6 +20,9 @@
  *   {@link MAX_BODY_CHARS}, a stream without `text/event-stream`, an empty body): `bad_response`,
  *   ended as soon as it is known, without reading the rest;
  * - the run stopping: `aborted`.
+ * A 2xx stream or body that carries an error report (`{"error": ...}`) is a `bad_response`
+ * quoting it: `Server sent an error event: {...}`. A complete reply without generated text (the
+ * model stopped on its first token) is a success, marked `empty`, with no TTFT or ITL.
  * Invalid UTF-8 is decoded with replacement characters (U+FFFD), as browsers do: the request
  * counts if its JSON still parses. Failure messages never hold the credentials the request
  * carried (the `Authorization` header and its token, API-key headers): a server that echoes them
@@ -26,8 +32,8 @@
  */
 import { credentialsIn, maskSecrets, urlCredentials } from "./secrets.ts";
 import { createEventDecoder } from "./stream_decoder.ts";
-import { TimeoutError } from "./errors.ts";
-import type { Transport } from "./transport.ts";
+import { ServerErrorEvent, TimeoutError } from "./errors.ts";
+import type { ResponseHead, Transport } from "./transport.ts";
 import type {
   Chunk,
   FailureKind,
@@ -36,6 +42,7 @@ import type {
   RequestRecord,
   Sample,
   TokenSource,
+  Usage,
 } from "./types.ts";
 
 export { MAX_EVENT_CHARS } from "./stream_decoder.ts";
@@ -90,6 +97,11 @@ class StopError extends Error {
   override name = "StopError";
 }
 
+/** The transport threw instead of returning a promise: nothing was sent. */
+class SendError extends Error {
+  override name = "SendError";
+}
+
 const ERROR_BODY_LIMIT = 2048;
 const MESSAGE_LIMIT = 200;
 const CONNECT_CODES = new Set([
@@ -115,7 +127,12 @@ export async function runRequest(
   options: RunRequestOptions = {},
 ): Promise<RequestOutcome> {
   const secrets = secretsOfContext(context);
-  const spec = context.provider.request(sample);
+  let spec: ReturnType<Provider["request"]>;
+  try {
+    spec = context.provider.request(sample);
+  } catch (error) {
+    return failed(failure("connect", `Cannot build the request (${messageOf(error)})`), secrets);
+  }
   const controller = new AbortController();
   const reader = createResponseReader(context.provider, {
     stream: spec.stream,
@@ -138,12 +155,17 @@ export async function runRequest(
 
   const startedAt = performance.now();
   try {
-    const sending = context.transport.send({
-      url: context.host + spec.path,
-      headers: context.headers,
-      body: spec.body,
-      signal: controller.signal,
-    }, reader);
+    let sending: Promise<void>;
+    try {
+      sending = context.transport.send({
+        url: context.host + spec.path,
+        headers: context.headers,
+        body: spec.body,
+        signal: controller.signal,
+      }, reader);
+    } catch (error) {
+      throw new SendError(`Cannot send the request (${messageOf(error)})`);
+    }
     sending.catch(() => {}); // it may still settle after the request has ended
     await Promise.race([sending, aborted]);
     reader.end();
@@ -159,7 +181,8 @@ export async function runRequest(
     return failed(failure("bad_response", reader.failure.message), secrets);
   }
   if (!isSuccess(reader.status)) {
-    return failed(httpFailure(reader.status, maskSecrets(reader.errorBody(), secrets)), secrets);
+    const body = maskSecrets(reader.errorBody(), secrets);
+    return failed(httpFailure(reader.status, body, reader.location), secrets);
   }
   try {
     const onResponse = context.onResponse &&
@@ -186,6 +209,10 @@ function createResponseReader(
   let chars = 0;
   let logprobTokens: number | undefined;
   let usage: Chunk["usage"];
+  // Usage reported per choice (llama.cpp with n > 1), by choice index; usually never used.
+  let choiceUsage: Map<number, Usage> | undefined;
+  let truncated = false;
+  let location: string | undefined;
   let refused: BadResponseError | undefined;
   let sawEnd = false;
   let sawMarker = false;
@@ -203,7 +230,8 @@ function createResponseReader(
   }
 
   function take(chunk: Chunk) {
-    if (chunk.usage) usage = chunk.usage;
+    if (chunk.usage) takeUsage(chunk.usage);
+    if (chunk.truncated) truncated = true;
     if (chunk.logprobTokens !== undefined) {
       logprobTokens = (logprobTokens ?? 0) + chunk.logprobTokens;
     }
@@ -216,6 +244,20 @@ function createResponseReader(
     chars += generated;
     if (chunk.reasoning) pieces.push(chunk.reasoning);
     if (chunk.text) pieces.push(chunk.text);
+  }
+
+  function takeUsage(next: Usage) {
+    if (next.choice === undefined && choiceUsage === undefined) {
+      usage = next;
+      return;
+    }
+    // Each choice's latest counts, summed; a count for the whole response is kept under -1.
+    if (choiceUsage === undefined) {
+      choiceUsage = new Map();
+      if (usage !== undefined) choiceUsage.set(-1, usage);
+    }
+    choiceUsage.set(next.choice ?? -1, next);
+    usage = sumUsage(choiceUsage);
   }
 
   function onEvent(data: string) {
@@ -231,7 +273,9 @@ function createResponseReader(
       if (chunk === null) sawEnd = true;
       else take(chunk);
     } catch (error) {
-      refuse(`Unreadable event: ${messageOf(error)}`);
+      refuse(
+        error instanceof ServerErrorEvent ? error.message : `Unreadable event: ${messageOf(error)}`,
+      );
     }
   }
 
@@ -246,8 +290,13 @@ function createResponseReader(
     get failure(): BadResponseError | undefined {
       return refused;
     },
-    head(head: { status: number; contentType: string }) {
+    /** The `Location` of a redirect, if the response had one. */
+    get location(): string | undefined {
+      return location;
+    },
+    head(head: ResponseHead) {
       status = head.status;
+      location = head.location;
       const sse = stream && provider.framing === "sse";
       if (sse && isSuccess(status) && !head.contentType.includes("text/event-stream")) {
         refuse(`Expected text/event-stream, got '${head.contentType || "no content type"}'`);
@@ -300,19 +349,22 @@ function createResponseReader(
           `Stream ended without ${endMarker}: the response may be cut short`,
         );
       }
-      if (firstTokenAt === undefined) {
+      // A reply without text is complete, not cut short, when the stream ended as the dialect
+      // ends it or the server counted it: the model stopped on its first token.
+      const empty = firstTokenAt === undefined;
+      if (empty && !sawEnd && usage === undefined) {
         throw new BadResponseError(
-          sawEnd ? "Response ended without generated text" : "Empty response",
+          stream ? "Response ended without generated text" : "Empty response",
         );
       }
-      const end = lastByteAt || firstTokenAt;
+      const end = lastByteAt || firstTokenAt || startedAt;
       const counted = await countOutputTokens(context, usage, logprobTokens, pieces);
       context.onResponse?.(pieces.join(""));
       const timeOrigin = performance.timeOrigin;
       return {
         start: timeOrigin + startedAt,
         intendedStart: options.intendedStart,
-        ttft: stream ? firstTokenAt - startedAt : undefined,
+        ttft: stream && firstTokenAt !== undefined ? firstTokenAt - startedAt : undefined,
         ttfvt: stream && firstVisibleAt !== undefined ? firstVisibleAt - startedAt : undefined,
         totalLatency: end - startedAt,
         itl,
@@ -326,9 +378,34 @@ function createResponseReader(
           : undefined,
         serverPromptTokens: usage?.promptTokens,
         localPromptTokens: context.comparePromptTokens ? context.localPromptTokens : undefined,
+        ...(usage?.cachedPromptTokens === undefined
+          ? {}
+          : { cachedPromptTokens: usage.cachedPromptTokens }),
+        ...(empty ? { empty: true } : {}),
+        ...(truncated ? { truncated: true } : {}),
       };
     },
   };
+}
+
+/**
+ * Per-choice counts summed: generated tokens add up, while the prompt (and its cached part) is
+ * the same for every choice, so the largest count stands.
+ */
+function sumUsage(byChoice: ReadonlyMap<number, Usage>): Usage {
+  let completion: number | undefined;
+  let prompt: number | undefined;
+  let cached: number | undefined;
+  for (const part of byChoice.values()) {
+    if (part.completionTokens !== undefined) {
+      completion = (completion ?? 0) + part.completionTokens;
+    }
+    if (part.promptTokens !== undefined) prompt = Math.max(prompt ?? 0, part.promptTokens);
+    if (part.cachedPromptTokens !== undefined) {
+      cached = Math.max(cached ?? 0, part.cachedPromptTokens);
+    }
+  }
+  return { promptTokens: prompt, completionTokens: completion, cachedPromptTokens: cached };
 }
 
 async function countOutputTokens(
@@ -351,6 +428,7 @@ function classifyError(
   if (error instanceof TimeoutError) return failure("timeout", error.message);
   if (error instanceof StopError) return failure("aborted", error.message);
   if (error instanceof BadResponseError) return failure("bad_response", error.message);
+  if (error instanceof SendError) return failure("connect", error.message);
   const code = (error as { code?: string })?.code;
   if (response.status === 0) {
     if (code === undefined || CONNECT_CODES.has(code)) {
@@ -376,7 +454,15 @@ function connectMessage(error: unknown, code: string | undefined): string {
   return `Cannot connect (${detail})`;
 }
 
-function httpFailure(status: number, body: string): RequestFailure {
+function httpFailure(status: number, body: string, location?: string): RequestFailure {
+  if (status >= 300 && status < 400) {
+    const where = location ? ` to ${location}` : " without a Location";
+    return {
+      kind: "http_3xx",
+      status,
+      message: `HTTP ${status} redirect${where}, not followed: point -H at the final URL`,
+    };
+  }
   const kind: FailureKind = status >= 500 ? "http_5xx" : status >= 400 ? "http_4xx" : "http_other";
   return { kind, status, message: `HTTP ${status}: ${errorDetail(body)}` };
 }
@@ -431,6 +517,11 @@ function secretsOfContext(context: RequestContext): readonly string[] {
   let secrets = secretsCache.get(context);
   if (secrets === undefined) {
     const found = [...credentialsIn(context.headers), ...urlCredentials(context.host)];
+    // A client's error may quote a header value escaped (`"a\nb"`): mask that form too.
+    for (const secret of [...found]) {
+      const escaped = JSON.stringify(secret).slice(1, -1);
+      if (escaped !== secret) found.push(escaped);
+    }
     secrets = found.sort((a, b) => b.length - a.length);
     secretsCache.set(context, secrets);
   }

@@ -4,14 +4,31 @@
  * @module
  */
 /// <reference lib="deno.worker" />
-import { startShard } from "./shard.ts";
+import { maskedError, shardSecrets, startShard } from "./shard.ts";
 import type { Shard, ToShard } from "./shard.ts";
 
 let shard: Shard | undefined;
+let secrets: readonly string[] = [];
+let shardIndex = 0;
+
+// An error that escapes every handler would print its stack, which can quote a request (its
+// headers, the API key): report it masked instead, and let the coordinator fail the run.
+function reportEscaped(event: Event, error: unknown) {
+  event.preventDefault();
+  self.postMessage({
+    type: "error",
+    shardIndex,
+    message: maskedError(error, secrets, { stack: true }),
+  });
+}
+self.addEventListener("error", (event) => reportEscaped(event, event.error));
+self.addEventListener("unhandledrejection", (event) => reportEscaped(event, event.reason));
 
 self.onmessage = (event: MessageEvent<ToShard>) => {
   const message = event.data;
   if (message.type === "start") {
+    secrets = shardSecrets(message.init.config);
+    shardIndex = message.init.shardIndex;
     shard = startShard(message.init, (out) => self.postMessage(out));
   } else if (message.type === "reset") shard?.reset(message.epoch);
   else if (message.type === "stop") shard?.stop(message.graceMs);

@@ -69,6 +69,7 @@ export const METRIC_UNITS: Readonly<Record<MetricName, MetricUnit>> = {
 
 /** Every failure kind, in display order. */
 export const FAILURE_KINDS: readonly FailureKind[] = [
+  "http_3xx",
   "http_4xx",
   "http_5xx",
   "http_other",
@@ -148,6 +149,22 @@ export interface TokenStats {
     /** The first ones, at most `MAX_EXAMPLES`. */
     examples: PromptMismatchExample[];
   };
+  /** Successful replies without generated text (the model stopped on its first token). */
+  empty: number;
+  /** Successful replies the server cut at its context size (llama.cpp `truncated: true`). */
+  truncated: number;
+  /** The server's prompt cache, over the requests whose server reported cached tokens. */
+  promptCache: PromptCacheStats;
+}
+
+/** Prompt tokens served from the server's prompt cache. */
+export interface PromptCacheStats {
+  /** Requests whose server reported how many prompt tokens it had cached. */
+  requests: number;
+  /** Cached prompt tokens summed over those requests. */
+  cachedTokens: number;
+  /** Prompt tokens summed over the same requests: the share is `cachedTokens / promptTokens`. */
+  promptTokens: number;
 }
 
 /** Everything a `Recorder` saw since its last `takeDelta()`. Plain data: safe to `postMessage`. */
@@ -232,6 +249,9 @@ function emptyTokens(): TokenStats {
     sources: { usage: 0, logprobs: 0, tokenizer: 0 },
     mismatches: { count: 0, examples: [] },
     promptMismatches: { count: 0, examples: [] },
+    empty: 0,
+    truncated: 0,
+    promptCache: { requests: 0, cachedTokens: 0, promptTokens: 0 },
   };
 }
 
@@ -305,6 +325,12 @@ function addTokens(into: TokenStats, part: TokenStats) {
     if (into.promptMismatches.examples.length >= MAX_EXAMPLES) break;
     into.promptMismatches.examples.push({ ...example });
   }
+  // Results written before these counts existed merge as zeros.
+  into.empty += part.empty ?? 0;
+  into.truncated += part.truncated ?? 0;
+  into.promptCache.requests += part.promptCache?.requests ?? 0;
+  into.promptCache.cachedTokens += part.promptCache?.cachedTokens ?? 0;
+  into.promptCache.promptTokens += part.promptCache?.promptTokens ?? 0;
 }
 
 function cloneTokens(tokens: TokenStats): TokenStats {
@@ -368,6 +394,13 @@ export class Recorder {
       if (tokens.mismatches.examples.length < MAX_EXAMPLES) {
         tokens.mismatches.examples.push({ asked: expected, got: rec.outputTokens });
       }
+    }
+    if (rec.empty) tokens.empty++;
+    if (rec.truncated) tokens.truncated++;
+    if (rec.cachedPromptTokens !== undefined) {
+      tokens.promptCache.requests++;
+      tokens.promptCache.cachedTokens += rec.cachedPromptTokens;
+      tokens.promptCache.promptTokens += rec.promptTokens ?? rec.cachedPromptTokens;
     }
     const { serverPromptTokens: server, localPromptTokens: local } = rec;
     if (server !== undefined && local !== undefined && server !== local) {

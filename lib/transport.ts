@@ -14,6 +14,8 @@ export interface ResponseHead {
   readonly status: number;
   /** `content-type` header, lower-cased, or `""`. */
   readonly contentType: string;
+  /** `location` header of a redirect (never followed), if any. */
+  readonly location?: string;
 }
 
 /** Receives a response as it arrives. Called synchronously from the transport's I/O callbacks. */
@@ -24,7 +26,7 @@ export interface ResponseSink {
   text(text: string, now: number): void;
 }
 
-/** One POST request. */
+/** One POST request. Redirects are never followed: a 3xx is the response. */
 export interface TransportRequest {
   /** Absolute URL. */
   readonly url: string;

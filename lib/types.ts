@@ -126,6 +126,13 @@ export interface Usage {
   readonly promptTokens?: number;
   /** Generated tokens counted by the server. */
   readonly completionTokens?: number;
+  /** Prompt tokens the server served from its prompt cache, when it says. */
+  readonly cachedPromptTokens?: number;
+  /**
+   * The choice these counts belong to, when the server reports usage per choice (llama.cpp
+   * with `n > 1`); absent when they cover the whole response.
+   */
+  readonly choice?: number;
 }
 
 /** What a provider reads out of one streamed event or one whole body. */
@@ -138,6 +145,8 @@ export interface Chunk {
   readonly logprobTokens?: number;
   /** Usage, if this chunk carries it. */
   readonly usage?: Usage;
+  /** The server says the reply was cut at its context size (llama.cpp `truncated: true`). */
+  readonly truncated?: boolean;
 }
 
 /** How a streamed response is framed on the wire. */
@@ -233,10 +242,17 @@ export interface RequestRecord {
   readonly serverPromptTokens?: number;
   /** Prompt tokens by the local tokenizer, where comparable with the server's (not chat). */
   readonly localPromptTokens?: number;
+  /** Prompt tokens the server served from its prompt cache, when it said. */
+  readonly cachedPromptTokens?: number;
+  /** A complete reply without any generated text (the model stopped on its first token). */
+  readonly empty?: boolean;
+  /** The server cut the reply at its context size. */
+  readonly truncated?: boolean;
 }
 
 /** The kinds a failed request is counted under. */
 export type FailureKind =
+  | "http_3xx"
   | "http_4xx"
   | "http_5xx"
   | "http_other"

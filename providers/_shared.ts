@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { ServerErrorEvent } from "../lib/errors.ts";
 import type { Usage } from "../lib/types.ts";
 
 /** A parsed payload: a JSON object whose fields are read defensively. */
@@ -21,14 +22,26 @@ export function parseObject(text: string): Payload {
   return value as Payload;
 }
 
-/** Throws when a payload is an error report (`{"error": "..."}` or `{"error": {"message"}}`). */
+/** Longest part of a server's error report quoted in a failure message. */
+const ERROR_QUOTE_LIMIT = 200;
+
+/**
+ * Throws a {@link ServerErrorEvent} quoting the report when a payload is one (`{"error": "..."}`
+ * or `{"error": {"message", ...}}`), so the failure reads as the server's error, not as an
+ * unreadable event. The quote is cut at 200 characters; secrets are masked by the request path.
+ */
 export function throwIfError(payload: Payload): void {
   const error = payload.error;
-  if (error === undefined || error === null) return;
-  const message = typeof error === "string"
-    ? error
-    : (error as { message?: unknown }).message ?? JSON.stringify(error);
-  throw new Error(`Server error event: ${String(message).slice(0, 200)}`);
+  if (error === undefined || error === null || error === false) return;
+  throw serverErrorEvent(error);
+}
+
+/** The error that quotes a server's error report (JSON, at most 200 characters). */
+export function serverErrorEvent(error: unknown): ServerErrorEvent {
+  const quoted = JSON.stringify(error) ?? String(error);
+  return new ServerErrorEvent(
+    `Server sent an error event: ${quoted.slice(0, ERROR_QUOTE_LIMIT)}`,
+  );
 }
 
 /** The value if it is a finite number, else `undefined`. */
@@ -41,12 +54,21 @@ export function textOr(value: unknown): string {
   return typeof value === "string" ? value : "";
 }
 
-/** Usage from two optional counts; `undefined` when the server sent neither. */
-export function usageOf(promptTokens: unknown, completionTokens: unknown): Usage | undefined {
+/**
+ * Usage from two optional counts, plus the prompt tokens served from the server's cache when it
+ * says; `undefined` when the server sent no count at all.
+ */
+export function usageOf(
+  promptTokens: unknown,
+  completionTokens: unknown,
+  cachedPromptTokens?: unknown,
+): Usage | undefined {
   const prompt = numberOr(promptTokens);
   const completion = numberOr(completionTokens);
-  if (prompt === undefined && completion === undefined) return undefined;
-  return { promptTokens: prompt, completionTokens: completion };
+  const cached = numberOr(cachedPromptTokens);
+  if (prompt === undefined && completion === undefined && cached === undefined) return undefined;
+  const usage: Usage = { promptTokens: prompt, completionTokens: completion };
+  return cached === undefined ? usage : { ...usage, cachedPromptTokens: cached };
 }
 
 /** How many prompts an echo tracker keeps while their replies are outstanding. */

@@ -40,6 +40,7 @@ import { createOpenAIProvider } from "./openai.ts";
 interface WireTimings {
   prompt_n?: number;
   predicted_n?: number;
+  cache_n?: number;
 }
 
 /**
@@ -79,19 +80,31 @@ export function createLlamacppProvider(settings: ProviderOptions): Provider {
     const probabilities = payload.completion_probabilities ?? payload.probs;
     const timings = (payload.timings ?? {}) as WireTimings;
     // Counts come with the final event only. `tokens_evaluated` is the whole prompt;
-    // `timings.prompt_n` leaves out the part served from the prompt cache.
+    // `timings.prompt_n` leaves out the part served from the prompt cache, `timings.cache_n` is
+    // that part (older servers lack it: the difference says the same). `tokens_cached` is the
+    // slot's whole history, generated tokens included, so it is not a count of cached prompt
+    // tokens.
     const done = payload.stop === true;
-    return {
+    const evaluated = numberOr(payload.tokens_evaluated);
+    const fresh = numberOr(timings.prompt_n);
+    const cached = numberOr(timings.cache_n) ??
+      (evaluated !== undefined && fresh !== undefined && evaluated >= fresh
+        ? evaluated - fresh
+        : undefined);
+    const chunk: Chunk = {
       text: textOr(payload.content),
       reasoning: "",
       logprobTokens: Array.isArray(probabilities) ? probabilities.length : undefined,
       usage: done
         ? usageOf(
-          numberOr(payload.tokens_evaluated) ?? timings.prompt_n,
+          evaluated ?? fresh,
           numberOr(payload.tokens_predicted) ?? timings.predicted_n,
+          cached,
         )
         : undefined,
     };
+    // Set when the prompt plus the reply passed the context size: the reply was cut there.
+    return done && payload.truncated === true ? { ...chunk, truncated: true } : chunk;
   }
 
   return {

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Chunk, Provider, ProviderOptions, Sample, Usage } from "../lib/types.ts";
-import { type ContextSource, usageOf } from "./_shared.ts";
+import { type ContextSource, numberOr, serverErrorEvent, usageOf } from "./_shared.ts";
 
 /**
  * Where OpenAI-compatible servers report their context: vLLM and SGLang put `max_model_len`
@@ -34,6 +34,7 @@ interface WireMessage {
 }
 
 interface WireChoice {
+  index?: number;
   text?: string | null;
   delta?: WireMessage | null;
   message?: WireMessage | null;
@@ -42,8 +43,16 @@ interface WireChoice {
 
 interface WirePayload {
   choices?: WireChoice[] | null;
-  usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
-  error?: { message?: string } | string | null;
+  usage?: {
+    prompt_tokens?: number;
+    completion_tokens?: number;
+    prompt_tokens_details?: { cached_tokens?: number } | null;
+  } | null;
+  /** llama.cpp: timings of the finish chunk, `cache_n` = prompt tokens reused from its cache. */
+  timings?: { cache_n?: number } | null;
+  /** llama.cpp: the reply was cut at the context size. */
+  truncated?: boolean;
+  error?: unknown;
 }
 
 /**
@@ -86,13 +95,15 @@ export function createOpenAIProvider(
     return { path, body: JSON.stringify(body), stream: options.stream };
   }
 
+  const perChoice = { choices: options.n ?? 1 };
+
   function parseEvent(data: string): Chunk | null {
     if (data === "[DONE]") return null;
-    return parseOpenAIPayload(JSON.parse(data));
+    return parseOpenAIPayload(JSON.parse(data), perChoice);
   }
 
   function parseBody(body: string): Chunk {
-    return parseOpenAIPayload(JSON.parse(body));
+    return parseOpenAIPayload(JSON.parse(body), perChoice);
   }
 
   return {
@@ -109,16 +120,20 @@ export function createOpenAIProvider(
  * Reads one OpenAI-style chunk or body: text from `choices[].text` or the delta/message
  * `content`, reasoning from `reasoning_content` or `reasoning`, logprob entries counted, usage
  * wherever it appears (its own chunk, the last token chunk, or the body). Every choice is read,
- * so `n > 1` bodies count all their text.
+ * so `n > 1` bodies count all their text. With `options.choices` above 1, usage in a chunk of
+ * exactly one choice is marked with that choice's index: llama.cpp sends one usage per choice,
+ * and the request sums them. Cached
+ * prompt tokens come from `usage.prompt_tokens_details.cached_tokens` (OpenAI, vLLM) or
+ * llama.cpp's `timings.cache_n`; llama.cpp's `truncated: true` is passed on.
  */
-export function parseOpenAIPayload(payload: WirePayload): Chunk {
+export function parseOpenAIPayload(
+  payload: WirePayload,
+  options: { readonly choices?: number } = {},
+): Chunk {
   if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
     throw new Error(`Expected a JSON object, got ${JSON.stringify(payload)?.slice(0, 80)}`);
   }
-  if (payload.error) {
-    const message = typeof payload.error === "string" ? payload.error : payload.error.message;
-    throw new Error(`Server error event: ${message ?? "unknown"}`);
-  }
+  if (payload.error) throw serverErrorEvent(payload.error);
   const choices = payload.choices ?? [];
   let text = "";
   let reasoning = "";
@@ -130,8 +145,15 @@ export function parseOpenAIPayload(payload: WirePayload): Chunk {
     const entries = choice.logprobs?.content ?? choice.logprobs?.tokens;
     if (Array.isArray(entries)) logprobTokens = (logprobTokens ?? 0) + entries.length;
   }
-  const usage: Usage | undefined = payload.usage
-    ? usageOf(payload.usage.prompt_tokens, payload.usage.completion_tokens)
-    : undefined;
-  return { text, reasoning, logprobTokens, usage };
+  let usage: Usage | undefined;
+  if (payload.usage) {
+    const cached = numberOr(payload.usage.prompt_tokens_details?.cached_tokens) ??
+      numberOr(payload.timings?.cache_n);
+    usage = usageOf(payload.usage.prompt_tokens, payload.usage.completion_tokens, cached);
+    const perChoice = (options.choices ?? 1) > 1 && choices.length === 1;
+    const index = perChoice ? numberOr(choices[0].index) : undefined;
+    if (usage && index !== undefined) usage = { ...usage, choice: index };
+  }
+  const chunk: Chunk = { text, reasoning, logprobTokens, usage };
+  return payload.truncated === true ? { ...chunk, truncated: true } : chunk;
 }

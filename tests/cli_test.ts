@@ -568,6 +568,8 @@ Deno.test("mock reads durations, jitter as a percentage or fraction, and repeate
         dialect: "ollama",
         stopEarly: true,
         ignoreLengthControls: false,
+        emptyRate: 0,
+        promptCache: false,
         faults: [{ kind: "http_429", rate: 0.05 }, { kind: "stall", rate: 0.01 }],
         tokenizer: "o200k_base",
       },

@@ -206,10 +206,21 @@ Deno.test("resolveMockOptions applies defaults and validates", () => {
     dialect: "vllm",
     stopEarly: false,
     ignoreLengthControls: false,
+    emptyRate: 0,
+    promptCache: false,
     faults: [],
     tokenizer: "o200k_base",
   });
   assert.equal(resolveMockOptions({ jitter: "0.25" }).jitter, 0.25);
+  const shaped = resolveMockOptions({ "empty-rate": "10%", context: "4096", "prompt-cache": true });
+  assert.deepEqual(
+    [shaped.emptyRate, shaped.context, shaped.promptCache],
+    [0.1, 4096, true],
+  );
+  assertUsageError(
+    () => resolveMockOptions({ context: "0" }),
+    "Invalid --context '0': expected a whole number of at least 1",
+  );
   assertUsageError(
     () => resolveMockOptions({ jitter: "150%" }),
     "Invalid --jitter '150%': expected a percentage such as 10% or a fraction such as 0.1, " +

@@ -327,7 +327,7 @@ Deno.test("secrets: masked in failure messages, even when a quoted body cuts one
   });
   assert.equal(
     streamed.ok ? "" : streamed.failure.message,
-    "Unreadable event: Server error event: denied for ***",
+    `Server sent an error event: {"message":"denied for ***"}`,
   );
   const shown: string[] = [];
   const echoed = await runRequest(

@@ -43,7 +43,8 @@ Deno.test("llamacpp native stream: probabilities per token, counts on the stop e
   assert.deepEqual(chunks.map((chunk) => chunk?.usage), [
     undefined,
     undefined,
-    { promptTokens: 9, completionTokens: 2 },
+    // 9 prompt tokens evaluated, of which timings.prompt_n 4 were not in the prompt cache.
+    { promptTokens: 9, completionTokens: 2, cachedPromptTokens: 5 },
   ]);
   const sum = totals(chunks);
   assert.equal(sum.text, " Blue sky");
@@ -55,7 +56,7 @@ Deno.test("llamacpp native body and OpenAI chat stream with reasoning", () => {
     testdata("llamacpp/completion.json"),
   );
   assert.equal(body.text, " Blue sky.");
-  assert.deepEqual(body.usage, { promptTokens: 9, completionTokens: 3 });
+  assert.deepEqual(body.usage, { promptTokens: 9, completionTokens: 3, cachedPromptTokens: 0 });
   const chat = totals(
     parseRecordedStream(
       createLlamacppProvider({ ...settings, chat: true }),

@@ -273,6 +273,9 @@ Deno.test("takeDelta starts afresh and deltas are small plain data", () => {
       sources: { usage: 0, logprobs: 0, tokenizer: 0 },
       mismatches: { count: 0, examples: [] },
       promptMismatches: { count: 0, examples: [] },
+      empty: 0,
+      truncated: 0,
+      promptCache: { requests: 0, cachedTokens: 0, promptTokens: 0 },
     },
     capped: 0,
   };
