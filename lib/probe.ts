@@ -228,10 +228,13 @@ function unsuccessful(feature: string, probed: Probed): ProbeRow {
   const { seen } = probed;
   const answered = seen.status >= 200 && seen.status < 300;
   const empty = seen.bodyChars === 0 || (seen.events > 0 && seen.chars === 0 && !seen.unreadable);
-  if (answered && empty) {
-    return { feature, verdict: "inconclusive", detail: `empty reply (HTTP ${seen.status})` };
-  }
+  if (answered && empty) return emptyReply(feature, probed);
   return { feature, verdict: "failed", detail: probed.outcome.failure.message };
+}
+
+/** A reply without text (a model that stopped on its first token) shows nothing of a feature. */
+function emptyReply(feature: string, probed: Probed): ProbeRow {
+  return { feature, verdict: "inconclusive", detail: `empty reply (HTTP ${probed.seen.status})` };
 }
 
 function notInDialect(feature: string, provider: string, what: string): ProbeRow {
@@ -242,6 +245,7 @@ function streamRow(probed: Probed | undefined, provider: string): ProbeRow {
   const feature = "streaming";
   if (probed === undefined) return notInDialect(feature, provider, "streaming");
   if (!probed.outcome.ok) return unsuccessful(feature, probed);
+  if (probed.outcome.record.empty) return emptyReply(feature, probed);
   const { record } = probed.outcome;
   return {
     feature,
@@ -315,6 +319,7 @@ function logprobsRow(probed: Probed | undefined, provider: string): ProbeRow {
   const feature = "logprobs";
   if (probed === undefined) return notInDialect(feature, provider, "logprobs");
   if (!probed.outcome.ok) return unsuccessful(feature, probed);
+  if (probed.outcome.record.empty) return emptyReply(feature, probed);
   const tokens = probed.seen.logprobTokens;
   return tokens > 0
     ? { feature, verdict: "yes", detail: `${tokens} tokens came with logprobs` }
@@ -325,12 +330,14 @@ function chatRow(probed: Probed | undefined, provider: string): ProbeRow {
   const feature = "chat";
   if (probed === undefined) return notInDialect(feature, provider, "chat route");
   if (!probed.outcome.ok) return unsuccessful(feature, probed);
+  if (probed.outcome.record.empty) return emptyReply(feature, probed);
   return { feature, verdict: "yes", detail: `${probed.outcome.record.outputTokens} tokens` };
 }
 
 function wholeRow(probed: Probed): ProbeRow {
   const feature = "non-streamed";
   if (!probed.outcome.ok) return unsuccessful(feature, probed);
+  if (probed.outcome.record.empty) return emptyReply(feature, probed);
   const { record } = probed.outcome;
   return {
     feature,

@@ -168,9 +168,9 @@ export function largestMaxTokens(config: RunConfig): number {
 
 /**
  * Checks the prompt and the largest `max_tokens` against the context the server reported.
- * Throws a `UsageError` with the numbers when a request would not fit a limit the server
- * enforces; returns warnings for the training length and for a distribution without a cap
- * whose larger draws would not fit.
+ * Throws a `UsageError` with the numbers when the server would refuse the requests; returns
+ * warnings for replies a server cuts at its context (llama.cpp), for the training length, and
+ * for a distribution without a cap whose larger draws would not fit.
  */
 export function checkContext(
   config: RunConfig,
@@ -182,14 +182,14 @@ export function checkContext(
   const largest = largestMaxTokens(config);
   const typical = Math.round(config.maxTokens);
   for (const limit of options.limits) {
-    const server = limit.kind === "limit"
+    const server = limit.kind !== "trained"
       ? `the server's ${limit.bounds === "prompt" ? "prompt limit" : "context"}`
       : "the model's training context";
     const from = `${limit.tokens} (from ${limit.source})`;
     if (limit.bounds === "prompt") {
       if (prompt <= limit.tokens) continue;
       const message = `prompt ${prompt} tokens exceed ${server} of ${from}: lower ${promptFlag}`;
-      if (limit.kind === "limit") throw new UsageError(capitalized(message));
+      if (limit.kind !== "trained") throw new UsageError(capitalized(message));
       warnings.push(capitalized(message));
       continue;
     }
@@ -198,8 +198,16 @@ export function checkContext(
       const most = asked === typical ? "" : " (the largest -o draws)";
       const message = `prompt ${prompt} + max_tokens ${asked}${most} = ${prompt + asked} tokens ` +
         `exceed ${server} of ${from}: lower ${promptFlag}/-o`;
-      if (limit.kind === "limit") throw new UsageError(capitalized(message));
-      warnings.push(`${capitalized(message)}; the server may refuse such requests`);
+      // llama.cpp refuses only a prompt that fills its slot; a longer reply it cuts there.
+      if (limit.kind === "limit" || (limit.kind === "cuts" && prompt >= limit.tokens)) {
+        throw new UsageError(capitalized(message));
+      }
+      warnings.push(
+        limit.kind === "cuts"
+          ? `${capitalized(message)}; the server cuts such replies at its context (reported as ` +
+            `truncated), so they end short of max_tokens`
+          : `${capitalized(message)}; the server may refuse such requests`,
+      );
     } else if (!Number.isFinite(largest)) {
       const room = limit.tokens - prompt;
       warnings.push(

@@ -280,8 +280,11 @@ export interface ContextLimit {
   readonly tokens: number;
   /** Prompt and `max_tokens` together (`total`), or the prompt alone. */
   readonly bounds: "total" | "prompt";
-  /** Refused over it (`limit`), or only the model's training length (`trained`). */
-  readonly kind: "limit" | "trained";
+  /**
+   * Refused over it (`limit`); a prompt that fills it refused and longer replies cut there
+   * (`cuts`); or only the model's training length (`trained`).
+   */
+  readonly kind: "limit" | "cuts" | "trained";
   /** Where it was read, e.g. `/props default_generation_settings.n_ctx`. */
   readonly source: string;
 }
@@ -306,7 +309,7 @@ export interface ServerFacts {
  * @example
  * ```ts
  * const facts = await inspectServer(config, target, { log: console.error });
- * facts.context; // [{ tokens: 512, bounds: "total", kind: "limit", source: "/props ..." }]
+ * facts.context; // [{ tokens: 512, bounds: "total", kind: "cuts", source: "/props ..." }]
  * ```
  */
 export async function inspectServer(

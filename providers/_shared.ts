@@ -127,8 +127,9 @@ export interface ContextSource {
   /** What it bounds: prompt and `max_tokens` together, or the prompt alone. */
   readonly bounds: "total" | "prompt";
   /**
-   * `limit`: the server refuses (or cuts short) a request over it. `trained`: the length the
-   * model was trained on, which a server may be set to exceed, so going over it is a warning.
+   * `limit`: the server refuses a request over it. `cuts`: the server refuses only a prompt that
+   * fills it and cuts a longer reply at it (llama.cpp, `truncated: true`). `trained`: the length
+   * the model was trained on, which a server may be set to exceed, so going over it is a warning.
    */
-  readonly kind: "limit" | "trained";
+  readonly kind: "limit" | "cuts" | "trained";
 }

@@ -30,9 +30,9 @@ export const LLAMACPP_CONTEXT: readonly ContextSource[] = [
     path: "/props",
     field: ["default_generation_settings", "n_ctx"],
     bounds: "total",
-    kind: "limit",
+    kind: "cuts",
   },
-  { path: "/v1/models", field: ["meta", "n_ctx"], bounds: "total", kind: "limit" },
+  { path: "/v1/models", field: ["meta", "n_ctx"], bounds: "total", kind: "cuts" },
   { path: "/v1/models", field: ["meta", "n_ctx_train"], bounds: "total", kind: "trained" },
 ];
 import { createOpenAIProvider } from "./openai.ts";

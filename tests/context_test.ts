@@ -144,3 +144,19 @@ Deno.test("the largest max_tokens of the distribution is checked, not its mean",
     "(from t): lower -p/-o; the server may refuse such requests",
   ]);
 });
+
+Deno.test("llama.cpp's slot refuses a prompt that fills it and cuts longer replies: a warning", () => {
+  const cuts = [{ tokens: 520, bounds: "total", kind: "cuts", source: "/props n_ctx" }] as const;
+  assert.deepEqual(checkContext(runConfig([]), { limits: cuts, promptTokens: 500 }), [
+    "Prompt 500 + max_tokens 64 = 564 tokens exceed the server's context of 520 " +
+    "(from /props n_ctx): lower -p/-o; the server cuts such replies at its context (reported " +
+    "as truncated), so they end short of max_tokens",
+  ]);
+  assert.throws(
+    () => checkContext(runConfig([]), { limits: cuts, promptTokens: 520 }),
+    new UsageError(
+      "Prompt 520 + max_tokens 64 = 584 tokens exceed the server's context of 520 " +
+        "(from /props n_ctx): lower -p/-o",
+    ),
+  );
+});

@@ -185,6 +185,8 @@ Deno.test("an upper-cased, URL-encoded or base64 echo of a credential reaches no
   // that escaped the masking could not be cut off instead.
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
     await request.body?.cancel();
+    // Only the load's requests are echoed; what llmload asks before the load finds nothing.
+    if (request.method !== "POST") return new Response(null, { status: 404 });
     const pair = (replies++ % (ECHOES.length / 2)) * 2;
     const message = `echo ${pair}: ${ECHOES[pair]} ${ECHOES[pair + 1]}`;
     return Response.json({ error: { message } }, { status: 401 });
