@@ -33,6 +33,7 @@ export const TOOLS = {
   sh: { debianPackage: "dash", probeArgs: ["-c", "exit 0"] },
   curl: { debianPackage: "curl", probeArgs: ["--version"] },
   mkfifo: { debianPackage: "coreutils", probeArgs: ["--version"] },
+  tmux: { debianPackage: "tmux", probeArgs: ["-V"] },
 } as const satisfies Record<string, ToolSpec>;
 
 /** The name of an optional program in {@link TOOLS}. */

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { formatProgress } from "../lib/progress.ts";
 import type { ProgressFigures } from "../lib/progress.ts";
 import { withMock } from "./_harness.ts";
+import { needing, toolPath } from "./_tools.ts";
 
 const figures: ProgressFigures = {
   elapsedMs: 12_000,
@@ -48,35 +49,18 @@ Deno.test("the progress line fits the width, dropping the least important parts 
   }
 });
 
-/** Whether `tmux` can be started; the TTY test needs it (Debian package `tmux`). */
-async function hasTmux(): Promise<boolean> {
-  try {
-    const { success } = await new Deno.Command("tmux", {
-      args: ["-V"],
-      stdout: "null",
-      stderr: "null",
-    })
-      .output();
-    return success;
-  } catch {
-    return false;
-  }
-}
-
-const tmuxFound = await hasTmux();
-if (!tmuxFound) {
-  console.log("progress_test: tmux not found, TTY test skipped (apt-get install tmux)");
-}
-
 async function tmux(...args: string[]): Promise<string> {
-  const output = await new Deno.Command("tmux", { args, stdout: "piped", stderr: "piped" })
+  const output = await new Deno.Command(toolPath("tmux")!, {
+    args,
+    stdout: "piped",
+    stderr: "piped",
+  })
     .output();
   return new TextDecoder().decode(output.stdout);
 }
 
-Deno.test({
+Deno.test(needing(["tmux"], {
   name: "in a 60-column terminal each progress rewrite replaces the last, leaving no wrapped line",
-  ignore: !tmuxFound,
   async fn() {
     await withMock({ ttftMs: 20, itlMs: 5 }, async (mock) => {
       const session = `llmload-progress-${Deno.pid}`;
@@ -114,4 +98,4 @@ Deno.test({
       }
     });
   },
-});
+}));
