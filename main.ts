@@ -12,7 +12,7 @@ import { startMock } from "./lib/mock.ts";
 import { runProbeCommand } from "./lib/probe.ts";
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, runCommand } from "./lib/run_command.ts";
 import type { CommandOutput } from "./lib/run_command.ts";
-import type { RunConfig } from "./lib/types.ts";
+import type { RunConfig } from "./options/types.ts";
 
 /** The version printed by `--version`. */
 export const VERSION: string =

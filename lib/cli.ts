@@ -22,7 +22,7 @@ import {
   unknownEnvWarnings,
 } from "./config.ts";
 import type { FlagValues, MockCommandOptions, OptionSpec } from "./config.ts";
-import type { RunConfig } from "./types.ts";
+import type { RunConfig } from "../options/types.ts";
 
 /**
  * What the command line asks for. `warnings` are about settings that are used, but not as

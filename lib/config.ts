@@ -12,7 +12,8 @@ import type { FaultSpec } from "./mock_faults.ts";
 import { DURATION_FORMS, MAX_DURATION_MS, MAX_DURATION_TEXT, parseDuration } from "./duration.ts";
 import { PROVIDER_NAMES } from "../providers/mod.ts";
 import { maskUrl } from "./secrets.ts";
-import type { ArrivalDistribution, LengthDistribution, RunConfig, TransportKind } from "./types.ts";
+import type { ArrivalDistribution, LengthDistribution, RunConfig } from "../options/types.ts";
+import type { TransportKind } from "../transport/types.ts";
 
 /** Help group titles, in the order of the seed README's sections. */
 export const OPTION_GROUPS = [

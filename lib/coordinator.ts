@@ -25,7 +25,8 @@ import {
 import type { CurrentLoad } from "./run_rules.ts";
 import { clientWarning, createClientMonitor } from "./client_monitor.ts";
 import type { ClientLoad, ClientSummary } from "./client_monitor.ts";
-import type { FailureKind, RunConfig } from "./types.ts";
+import type { FailureKind } from "../request/types.ts";
+import type { RunConfig } from "../options/types.ts";
 
 /** Where a run is in its life. */
 export type RunState = "starting" | "running" | "stopping" | "done";

@@ -22,12 +22,3 @@ export class StartError extends Error {
   /** Always `"StartError"`. */
   override name = "StartError";
 }
-
-/**
- * A 2xx response that carried an error report instead of tokens (an SSE event or a body such as
- * `{"error": {...}}`): read fine, so it is quoted as the server's error, not as unreadable.
- */
-export class ServerErrorEvent extends Error {
-  /** Always `"ServerErrorEvent"`. */
-  override name = "ServerErrorEvent";
-}

@@ -22,7 +22,7 @@ import type { CurrentLoad, RunState } from "./coordinator.ts";
 import type { ClientLoad } from "./client_monitor.ts";
 import type { Results } from "./results.ts";
 import type { TimePoint, TimeSeries } from "./timeseries.ts";
-import type { RunConfig } from "./types.ts";
+import type { RunConfig } from "../options/types.ts";
 
 /** The dashboard page's three files. */
 export interface DashboardAssets {

@@ -17,8 +17,9 @@ import type { ServerFacts, Target } from "./target.ts";
 import { loadTokenizer, localTokenizerSpec } from "./tokenizer.ts";
 import type { Tokenizer } from "./tokenizer.ts";
 import { createTransport } from "./transport.ts";
-import type { Transport } from "./transport.ts";
-import type { Chunk, Provider, RunConfig } from "./types.ts";
+import type { Transport } from "../transport/types.ts";
+import type { Chunk, Provider } from "../providers/types.ts";
+import type { RunConfig } from "../options/types.ts";
 
 /** Tokens each probe request asks for. */
 export const PROBE_TOKENS = 32;

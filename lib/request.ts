@@ -32,18 +32,11 @@
  */
 import { credentialsIn, maskSecrets, urlCredentials } from "./secrets.ts";
 import { createEventDecoder } from "./stream_decoder.ts";
-import { ServerErrorEvent, TimeoutError } from "./errors.ts";
-import type { ResponseHead, Transport } from "./transport.ts";
-import type {
-  Chunk,
-  FailureKind,
-  Provider,
-  RequestFailure,
-  RequestRecord,
-  Sample,
-  TokenSource,
-  Usage,
-} from "./types.ts";
+import { TimeoutError } from "./errors.ts";
+import { ServerErrorEvent } from "../providers/server_error.ts";
+import type { ResponseHead, Transport } from "../transport/types.ts";
+import type { Chunk, Provider, Sample, Usage } from "../providers/types.ts";
+import type { FailureKind, RequestFailure, RequestRecord, TokenSource } from "../request/types.ts";
 
 export { MAX_EVENT_CHARS } from "./stream_decoder.ts";
 

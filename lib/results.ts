@@ -20,7 +20,8 @@ import {
 import { writeFileAtomic } from "./atomic_write.ts";
 import { CREDENTIAL_HEADERS, maskUrl } from "./secrets.ts";
 import type { ClientSummary } from "./client_monitor.ts";
-import type { FailureKind, RunConfig } from "./types.ts";
+import type { FailureKind } from "../request/types.ts";
+import type { RunConfig } from "../options/types.ts";
 
 /** Version of the `Results` layout; bumped on any incompatible change. */
 export const RESULTS_SCHEMA_VERSION = 1;

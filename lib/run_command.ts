@@ -25,7 +25,7 @@ import { isLoopback, startResultsServer } from "./server.ts";
 import type { ResultsServer } from "./server.ts";
 import { appendSummaryRow, summaryRow } from "./summary_csv.ts";
 import { feedSeries, TimeSeries } from "./timeseries.ts";
-import type { RunConfig } from "./types.ts";
+import type { RunConfig } from "../options/types.ts";
 
 /** Exit code of a run where every request succeeded. */
 export const EXIT_OK = 0;

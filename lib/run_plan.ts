@@ -23,7 +23,7 @@ import {
 } from "./tokenizer.ts";
 import { requestHeaders } from "./shard.ts";
 import { createLengthSampler } from "./workload.ts";
-import type { RunConfig } from "./types.ts";
+import type { RunConfig } from "../options/types.ts";
 
 /** What a run settles before it sends anything. */
 export interface RunPlan {

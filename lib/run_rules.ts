@@ -7,8 +7,8 @@
 import { counted } from "./progress.ts";
 import { usersNeeded } from "./schedule.ts";
 import type { Aggregate, FailureStats } from "./stats.ts";
-import type { FailureKind } from "./types.ts";
-import type { RunConfig } from "./types.ts";
+import type { FailureKind } from "../request/types.ts";
+import type { RunConfig } from "../options/types.ts";
 
 /** The current load: users (closed loop or in-flight cap) and the QPS target. */
 export interface CurrentLoad {

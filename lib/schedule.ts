@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { ArrivalDistribution } from "./types.ts";
+import type { ArrivalDistribution } from "../options/types.ts";
 import type { Random } from "./random.ts";
 
 /**

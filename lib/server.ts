@@ -38,7 +38,7 @@ import { buildResults, redactConfig } from "./results.ts";
 import type { Results } from "./results.ts";
 import { Aggregate } from "./stats.ts";
 import { feedSeries, TimeSeries } from "./timeseries.ts";
-import type { RunConfig } from "./types.ts";
+import type { RunConfig } from "../options/types.ts";
 
 /** Largest `users` that `POST /api/load` accepts. */
 export const MAX_USERS = 100_000;

@@ -25,7 +25,7 @@ import type { Tokenizer } from "./tokenizer.ts";
 import { createTransport } from "./transport.ts";
 import { credentialsIn, maskSecrets } from "./secrets.ts";
 import { createLengthSampler } from "./workload.ts";
-import type { RunConfig } from "./types.ts";
+import type { RunConfig } from "../options/types.ts";
 
 /** How often a shard posts its stats delta. */
 export const DELTA_INTERVAL_MS = 250;

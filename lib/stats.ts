@@ -21,7 +21,7 @@
  */
 
 import * as hdr from "hdr-histogram-js";
-import type { FailureKind, RequestFailure, RequestRecord, TokenSource } from "./types.ts";
+import type { FailureKind, RequestFailure, RequestRecord, TokenSource } from "../request/types.ts";
 
 /** Time metrics, recorded in microseconds. Order is the display order. */
 export const TIME_METRICS = [

@@ -6,7 +6,7 @@
  * @module
  */
 import { createParser } from "eventsource-parser";
-import type { StreamFraming } from "./types.ts";
+import type { StreamFraming } from "../providers/types.ts";
 
 /**
  * Largest event accepted, in characters (256 KiB of ASCII JSON). A token event is a few hundred characters, a

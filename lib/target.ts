@@ -17,7 +17,7 @@
  */
 import { UsageError } from "./errors.ts";
 import { maskUrl } from "./secrets.ts";
-import type { RunConfig } from "./types.ts";
+import type { RunConfig } from "../options/types.ts";
 import type { ContextSource } from "../providers/mod.ts";
 import {
   dialectOf,

@@ -10,7 +10,7 @@
 import { get_encoding, type Tiktoken } from "tiktoken";
 import type { Tokenizer as HfTokenizer } from "@huggingface/tokenizers";
 import { UsageError } from "./errors.ts";
-import type { TokenizeSpec } from "./types.ts";
+import type { TokenizeSpec } from "../providers/types.ts";
 
 /** A tokenizer loaded by {@linkcode loadTokenizer}. */
 export interface Tokenizer {

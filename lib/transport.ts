@@ -1,50 +1,12 @@
 /**
- * The one interface every request goes through, and the factory that picks an implementation:
- * `node:http` by default (far cheaper per received chunk in Deno 2.9), `fetch` on request.
+ * The factory that picks a transport: `node:http` by default (far cheaper per received chunk in
+ * Deno 2.9), `fetch` on request.
  *
  * @module
  */
-import type { TransportKind } from "./types.ts";
+import type { Transport, TransportKind } from "../transport/types.ts";
 import { createNodeTransport } from "./transport_node.ts";
 import { createFetchTransport } from "./transport_fetch.ts";
-
-/** Status line facts, delivered once before any body text. */
-export interface ResponseHead {
-  /** HTTP status code. */
-  readonly status: number;
-  /** `content-type` header, lower-cased, or `""`. */
-  readonly contentType: string;
-  /** `location` header of a redirect (never followed), if any. */
-  readonly location?: string;
-}
-
-/** Receives a response as it arrives. Called synchronously from the transport's I/O callbacks. */
-export interface ResponseSink {
-  /** The status line and headers arrived. */
-  head(head: ResponseHead): void;
-  /** Decoded body text arrived at `now` (`performance.now()`). Never splits a UTF-8 character. */
-  text(text: string, now: number): void;
-}
-
-/** One POST request. Redirects are never followed: a 3xx is the response. */
-export interface TransportRequest {
-  /** Absolute URL. */
-  readonly url: string;
-  /** Request headers, content-type included. */
-  readonly headers: Readonly<Record<string, string>>;
-  /** Request body. */
-  readonly body: string;
-  /** Aborts the request; the rejection carries the signal's reason. */
-  readonly signal: AbortSignal;
-}
-
-/** Sends requests over kept-alive connections. */
-export interface Transport {
-  /** Resolves when the body has been read to its end; rejects on a network error or abort. */
-  send(request: TransportRequest, sink: ResponseSink): Promise<void>;
-  /** Closes idle connections. */
-  close(): void;
-}
 
 /** Creates the transport named by `--transport`. */
 export function createTransport(kind: TransportKind): Transport {

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { ResponseSink, Transport, TransportRequest } from "./transport.ts";
+import type { ResponseSink, Transport, TransportRequest } from "../transport/types.ts";
 
 /** Creates a `fetch` transport. */
 export function createFetchTransport(): Transport {

@@ -6,7 +6,7 @@
  */
 import http from "node:http";
 import https from "node:https";
-import type { ResponseSink, Transport, TransportRequest } from "./transport.ts";
+import type { ResponseSink, Transport, TransportRequest } from "../transport/types.ts";
 
 /** Creates a `node:http` transport with its own connection pools. */
 export function createNodeTransport(): Transport {

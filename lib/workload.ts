@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { LengthDistribution } from "./types.ts";
+import type { LengthDistribution } from "../options/types.ts";
 import type { Random } from "./random.ts";
 
 /** Settings of a {@linkcode LengthSampler}, straight from the `--max-tokens*` flags. */

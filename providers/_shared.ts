@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { ServerErrorEvent } from "../lib/errors.ts";
-import type { Usage } from "../lib/types.ts";
+import { ServerErrorEvent } from "./server_error.ts";
+import type { Usage } from "./types.ts";
 
 /** A parsed payload: a JSON object whose fields are read defensively. */
 export type Payload = Record<string, unknown>;

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Provider, ProviderOptions } from "../lib/types.ts";
+import type { Provider, ProviderOptions } from "./types.ts";
 import { createOpenAIProvider } from "./openai.ts";
 
 /** Builds the Anyscale provider: OpenAI routes and body, named `anyscale`. */

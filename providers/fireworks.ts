@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Provider, ProviderOptions } from "../lib/types.ts";
+import type { Provider, ProviderOptions } from "./types.ts";
 import { createOpenAIProvider } from "./openai.ts";
 
 /** Builds the Fireworks provider: OpenAI routes, `min_tokens = max_tokens`. */

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Provider, ProviderOptions } from "../lib/types.ts";
+import type { Provider, ProviderOptions } from "./types.ts";
 import { createAnyscaleProvider } from "./anyscale.ts";
 import { createFireworksProvider } from "./fireworks.ts";
 import { createLlamacppProvider, LLAMACPP_CONTEXT } from "./llamacpp.ts";
@@ -18,7 +18,7 @@ import { createTritonInferProvider } from "./triton_infer.ts";
 import { createVllmProvider, VLLM_CONTEXT } from "./vllm.ts";
 import type { ContextSource } from "./_shared.ts";
 
-export type { ProviderOptions } from "../lib/types.ts";
+export type { ProviderOptions } from "./types.ts";
 export type { ContextSource } from "./_shared.ts";
 
 /** What one dialect is and can do. */

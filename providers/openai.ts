@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Chunk, Provider, ProviderOptions, Sample, Usage } from "../lib/types.ts";
+import type { Chunk, Provider, ProviderOptions, Sample, Usage } from "./types.ts";
 import { type ContextSource, numberOr, serverErrorEvent, usageOf } from "./_shared.ts";
 
 /**

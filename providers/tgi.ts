@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { Chunk, Provider, ProviderOptions, Sample, TokenizeSpec } from "../lib/types.ts";
+import type { Chunk, Provider, ProviderOptions, Sample, TokenizeSpec } from "./types.ts";
 import {
   type ContextSource,
   numberOr,

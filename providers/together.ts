@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Provider, ProviderOptions } from "../lib/types.ts";
+import type { Provider, ProviderOptions } from "./types.ts";
 import { createOpenAIProvider } from "./openai.ts";
 import type { ContextSource } from "./_shared.ts";
 

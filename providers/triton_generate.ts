@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Chunk, Provider, ProviderOptions, Sample } from "../lib/types.ts";
+import type { Chunk, Provider, ProviderOptions, Sample } from "./types.ts";
 import { createEchoTracker, parseObject, textOr, throwIfError } from "./_shared.ts";
 
 /**

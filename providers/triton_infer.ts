@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Chunk, Provider, ProviderOptions, Sample } from "../lib/types.ts";
+import type { Chunk, Provider, ProviderOptions, Sample } from "./types.ts";
 import { createEchoTracker, parseObject, throwIfError } from "./_shared.ts";
 
 interface WireTensor {

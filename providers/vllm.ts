@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Provider, ProviderOptions, TokenizeSpec } from "../lib/types.ts";
+import type { Provider, ProviderOptions, TokenizeSpec } from "./types.ts";
 import { numberOr } from "./_shared.ts";
 import { createOpenAIProvider, OPENAI_COMPATIBLE_CONTEXT } from "./openai.ts";
 import type { ContextSource } from "./_shared.ts";

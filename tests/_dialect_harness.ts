@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { createEventDecoder } from "../lib/stream_decoder.ts";
 import type { MockOptions, MockRecord } from "../lib/mock.ts";
-import type { Chunk, Provider } from "../lib/types.ts";
+import type { Chunk, Provider } from "../providers/types.ts";
 import { type CapturedRun, runAgainst, withMock } from "./_harness.ts";
 
 /** Reads a file under `tests/testdata/`. */

@@ -4,7 +4,7 @@
  * @module
  */
 import { parseCommandLine } from "../lib/cli.ts";
-import type { RunConfig } from "../lib/types.ts";
+import type { RunConfig } from "../options/types.ts";
 
 /**
  * A run configuration as the command line gives it for `args` (no environment, no config file),

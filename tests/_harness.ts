@@ -9,7 +9,7 @@ import { startMock } from "../lib/mock.ts";
 import type { MockOptions, MockServer } from "../lib/mock.ts";
 import { runCommand } from "../lib/run_command.ts";
 import type { RunIo } from "../lib/coordinator.ts";
-import type { RunConfig } from "../lib/types.ts";
+import type { RunConfig } from "../options/types.ts";
 
 /** What one in-process run printed and returned. */
 export interface CapturedRun {

@@ -10,7 +10,8 @@ import type { MockServer } from "../lib/mock.ts";
 import { runCommand } from "../lib/run_command.ts";
 import type { RunSignals } from "../lib/run_command.ts";
 import { Aggregate, Recorder } from "../lib/stats.ts";
-import type { RequestFailure, RequestRecord, RunConfig } from "../lib/types.ts";
+import type { RequestFailure, RequestRecord } from "../request/types.ts";
+import type { RunConfig } from "../options/types.ts";
 import { runConfig } from "./_fixtures.ts";
 
 /** A successful request of `ttftMs`, `itlMs` between tokens and `tokens` tokens. */

@@ -3,7 +3,7 @@ import { parseCommandLine, readCommandLine } from "../lib/cli.ts";
 import type { CommandLineOptions, ParsedCommand } from "../lib/cli.ts";
 import { invalidUtf8Offset, OPTION_GROUPS, readUtf8File, RUN_OPTIONS } from "../lib/config.ts";
 import { UsageError } from "../lib/errors.ts";
-import type { RunConfig } from "../lib/types.ts";
+import type { RunConfig } from "../options/types.ts";
 
 const HELP_SNAPSHOT = new URL("./testdata/help.txt", import.meta.url);
 

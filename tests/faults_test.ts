@@ -10,9 +10,9 @@ import { FAULT_NAMES, type FaultKind, type FaultSpec } from "../lib/mock_faults.
 import type { MockRecord } from "../lib/mock.ts";
 import { MAX_EVENT_CHARS, type RequestContext, runRequest } from "../lib/request.ts";
 import { credentialsIn, maskSecrets } from "../lib/secrets.ts";
-import type { ResponseSink, Transport } from "../lib/transport.ts";
+import type { ResponseSink, Transport } from "../transport/types.ts";
 import { createProvider } from "../providers/mod.ts";
-import type { FailureKind } from "../lib/types.ts";
+import type { FailureKind } from "../request/types.ts";
 
 /** How llmload reports a request that got each fault: a failure kind, or `ok` when it counts. */
 const REPORTED: Readonly<Record<FaultKind, FailureKind | "ok">> = {

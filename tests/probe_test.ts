@@ -9,7 +9,7 @@ import {
 } from "../lib/probe.ts";
 import type { ProbeReport } from "../lib/probe.ts";
 import type { MockOptions } from "../lib/mock.ts";
-import type { RunConfig } from "../lib/types.ts";
+import type { RunConfig } from "../options/types.ts";
 import { withMock } from "./_harness.ts";
 
 function probeConfig(host: string, args: string[] = []): RunConfig {

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { runRequest } from "../lib/request.ts";
 import type { RequestContext } from "../lib/request.ts";
-import type { ResponseSink, Transport } from "../lib/transport.ts";
+import type { ResponseSink, Transport } from "../transport/types.ts";
 import { createProvider, PROVIDER_NAMES } from "../providers/mod.ts";
 import { FAILURE_KINDS } from "../lib/stats.ts";
 

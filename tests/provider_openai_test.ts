@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createOpenAIProvider } from "../providers/openai.ts";
 import { createEventDecoder } from "../lib/stream_decoder.ts";
-import type { Chunk } from "../lib/types.ts";
+import type { Chunk } from "../providers/types.ts";
 import { runDialect } from "./_dialect_harness.ts";
 
 const base = { model: "m", temperature: 0.5 };

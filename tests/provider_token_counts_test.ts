@@ -4,7 +4,8 @@ import { runRequest } from "../lib/request.ts";
 import type { RequestContext } from "../lib/request.ts";
 import { createTransport } from "../lib/transport.ts";
 import { loadTokenizer } from "../lib/tokenizer.ts";
-import type { Provider, RequestRecord } from "../lib/types.ts";
+import type { Provider } from "../providers/types.ts";
+import type { RequestRecord } from "../request/types.ts";
 import { withMock } from "./_harness.ts";
 
 /** The provider with every `usage` removed, as a server that never reports it. */

@@ -8,7 +8,7 @@ import {
 } from "../lib/report.ts";
 import { buildResults, type Results } from "../lib/results.ts";
 import { Aggregate, Recorder } from "../lib/stats.ts";
-import type { RequestFailure, RequestRecord } from "../lib/types.ts";
+import type { RequestFailure, RequestRecord } from "../request/types.ts";
 import { runConfig } from "./_fixtures.ts";
 
 const config = runConfig([

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import * as hdr from "hdr-histogram-js";
 import { buildResults, type Results, writeResultsJson } from "../lib/results.ts";
 import { Aggregate, Recorder } from "../lib/stats.ts";
-import type { RequestRecord } from "../lib/types.ts";
+import type { RequestRecord } from "../request/types.ts";
 import { runConfig } from "./_fixtures.ts";
 
 const API_KEY = "sk-test-0123456789abcdef";

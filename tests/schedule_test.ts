@@ -7,7 +7,7 @@ import {
   spawnOffset,
   usersNeeded,
 } from "../lib/schedule.ts";
-import type { ArrivalDistribution } from "../lib/types.ts";
+import type { ArrivalDistribution } from "../options/types.ts";
 
 function take(options: ArrivalOptions, count: number, seed = 1): number[] {
   const arrivals = createArrivals(options, createRandom(seed));

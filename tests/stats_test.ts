@@ -8,7 +8,7 @@ import {
   Recorder,
   type StatsDelta,
 } from "../lib/stats.ts";
-import type { RequestFailure, RequestRecord, TokenSource } from "../lib/types.ts";
+import type { RequestFailure, RequestRecord, TokenSource } from "../request/types.ts";
 
 function record(overrides: Partial<RequestRecord> = {}): RequestRecord {
   return {

@@ -4,7 +4,7 @@ import type { SummaryInfo } from "../lib/report.ts";
 import { buildResults, type Results } from "../lib/results.ts";
 import { Aggregate, Recorder } from "../lib/stats.ts";
 import { appendSummaryRow, summaryRow } from "../lib/summary_csv.ts";
-import type { RequestRecord } from "../lib/types.ts";
+import type { RequestRecord } from "../request/types.ts";
 import { runConfig } from "./_fixtures.ts";
 
 const config = runConfig([

@@ -1,0 +1,113 @@
+/**
+ * The provider contract: what a dialect turns a sample into and what it reads out of a reply.
+ * Pure types; providers import nothing outside this folder.
+ *
+ * @module
+ */
+
+/** One request's worth of workload: what to ask and how long the answer may be. */
+export interface Sample {
+  /** The prompt text. */
+  readonly prompt: string;
+  /** `max_tokens` for this request. */
+  readonly maxTokens: number;
+}
+
+/** What a provider wants sent for one sample. */
+export interface HttpRequestSpec {
+  /** Path appended to the host, e.g. `/v1/completions`. */
+  readonly path: string;
+  /** JSON body, already serialised. */
+  readonly body: string;
+  /** Whether the response is a stream of events. */
+  readonly stream: boolean;
+}
+
+/** Token usage as reported by the server. */
+export interface Usage {
+  /** Prompt tokens counted by the server. */
+  readonly promptTokens?: number;
+  /** Generated tokens counted by the server. */
+  readonly completionTokens?: number;
+  /** Prompt tokens the server served from its prompt cache, when it says. */
+  readonly cachedPromptTokens?: number;
+  /**
+   * The choice these counts belong to, when the server reports usage per choice (llama.cpp
+   * with `n > 1`); absent when they cover the whole response.
+   */
+  readonly choice?: number;
+}
+
+/** What a provider reads out of one streamed event or one whole body. */
+export interface Chunk {
+  /** Visible generated text in this chunk (may be empty). */
+  readonly text: string;
+  /** Reasoning text in this chunk (may be empty). */
+  readonly reasoning: string;
+  /** Tokens in this chunk known from logprobs, if the server sent them. */
+  readonly logprobTokens?: number;
+  /** Usage, if this chunk carries it. */
+  readonly usage?: Usage;
+  /** The server says the reply was cut at its context size (llama.cpp `truncated: true`). */
+  readonly truncated?: boolean;
+}
+
+/** How a streamed response is framed on the wire. */
+export type StreamFraming = "sse" | "ndjson";
+
+/** Settings every provider receives once, at construction. */
+export interface ProviderOptions {
+  /** Model name to put in requests. */
+  readonly model: string;
+  /** Chat API instead of completions. */
+  readonly chat: boolean;
+  /** Ask for a streamed response. */
+  readonly stream: boolean;
+  /** Sampling temperature. */
+  readonly temperature: number;
+  /** `logprobs` parameter, if asked for. */
+  readonly logprobs?: number;
+  /** Completions per request (`n`), when more than one. */
+  readonly n?: number;
+}
+
+/**
+ * One API dialect: data in, data out. The HTTP loop never branches on a provider's name.
+ */
+export interface Provider {
+  /** Dialect name, as given to `--provider`. */
+  readonly name: string;
+  /** Wire framing of streamed responses. */
+  readonly framing: StreamFraming;
+  /**
+   * Payload of the event that ends every complete stream (`[DONE]` in the OpenAI dialects), when
+   * the dialect has one: a stream that ends without it was cut short and is a `bad_response`.
+   * Wrappers of a provider must pass it on.
+   */
+  readonly endMarker?: string;
+  /** Builds the request for one sample. */
+  request(sample: Sample): HttpRequestSpec;
+  /**
+   * Parses the payload of one streamed event (an SSE `data:` field or an NDJSON line).
+   * Returns `null` for the end-of-stream marker or an event that carries nothing.
+   * Throws on a payload it cannot read.
+   */
+  parseEvent(data: string): Chunk | null;
+  /** Parses a whole non-streamed response body. Throws on a body it cannot read. */
+  parseBody(body: string): Chunk;
+  /** The server's tokenize endpoint (`--tokenizer server`), when the dialect has one. */
+  readonly tokenize?: TokenizeSpec;
+}
+
+/** A server's tokenize endpoint, as data: where to send a text and how to read its count. */
+export interface TokenizeSpec {
+  /** Path appended to the host, e.g. `/tokenize`. */
+  readonly path: string;
+  /**
+   * JSON body that asks for the tokens of `text`; `special` asks for the special tokens (BOS)
+   * the server adds to a prompt, where the endpoint lets the client choose.
+   */
+  body(text: string, special: boolean): string;
+  /** Tokens in the parsed JSON reply. Throws on a reply it cannot read. */
+  count(reply: unknown): number;
+}

@@ -1,0 +1,48 @@
+/**
+ * The one interface every request goes through: a response arrives as a head and decoded text
+ * pieces, pushed synchronously from the transport's I/O callbacks.
+ *
+ * @module
+ */
+
+/** Which HTTP client carries the requests. */
+export type TransportKind = "node" | "fetch";
+
+
+/** Status line facts, delivered once before any body text. */
+export interface ResponseHead {
+  /** HTTP status code. */
+  readonly status: number;
+  /** `content-type` header, lower-cased, or `""`. */
+  readonly contentType: string;
+  /** `location` header of a redirect (never followed), if any. */
+  readonly location?: string;
+}
+
+/** Receives a response as it arrives. Called synchronously from the transport's I/O callbacks. */
+export interface ResponseSink {
+  /** The status line and headers arrived. */
+  head(head: ResponseHead): void;
+  /** Decoded body text arrived at `now` (`performance.now()`). Never splits a UTF-8 character. */
+  text(text: string, now: number): void;
+}
+
+/** One POST request. Redirects are never followed: a 3xx is the response. */
+export interface TransportRequest {
+  /** Absolute URL. */
+  readonly url: string;
+  /** Request headers, content-type included. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** Request body. */
+  readonly body: string;
+  /** Aborts the request; the rejection carries the signal's reason. */
+  readonly signal: AbortSignal;
+}
+
+/** Sends requests over kept-alive connections. */
+export interface Transport {
+  /** Resolves when the body has been read to its end; rejects on a network error or abort. */
+  send(request: TransportRequest, sink: ResponseSink): Promise<void>;
+  /** Closes idle connections. */
+  close(): void;
+}
