@@ -11,8 +11,17 @@ FROM --platform=$BUILDPLATFORM denoland/deno:${DENO_VERSION} AS build
 ARG TARGETARCH
 WORKDIR /src
 COPY deno.json deno.lock main.ts ./
-COPY lib/ lib/
+COPY cli/ cli/
+COPY common/ common/
+COPY load/ load/
+COPY mock/ mock/
+COPY options/ options/
+COPY output/ output/
 COPY providers/ providers/
+COPY request/ request/
+COPY run/ run/
+COPY stats/ stats/
+COPY transport/ transport/
 COPY tools/compile.ts tools/
 RUN case "$TARGETARCH" in \
       amd64) target=x86_64-unknown-linux-gnu ;; \

@@ -5,13 +5,13 @@
  * @module
  */
 import denoJson from "./deno.json" with { type: "json" };
-import { readCommandLine } from "./lib/cli.ts";
-import type { MockCommandOptions } from "./lib/config.ts";
-import { StartError, UsageError } from "./lib/errors.ts";
-import { startMock } from "./lib/mock.ts";
-import { runProbeCommand } from "./lib/probe.ts";
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, runCommand } from "./lib/run_command.ts";
-import type { CommandOutput } from "./lib/run_command.ts";
+import { readCommandLine } from "./cli/command_line.ts";
+import type { MockCommandOptions } from "./options/config.ts";
+import { StartError, UsageError } from "./common/errors.ts";
+import { startMock } from "./mock/server.ts";
+import { runProbeCommand } from "./run/probe.ts";
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, runCommand } from "./cli/run.ts";
+import type { CommandOutput } from "./cli/run.ts";
 import type { RunConfig } from "./options/types.ts";
 
 /** The version printed by `--version`. */

@@ -11,7 +11,7 @@ export type ArrivalDistribution = "constant" | "uniform" | "exponential";
 /** How `max_tokens` is sampled for each request. */
 export type LengthDistribution = "constant" | "uniform" | "normal" | "exponential";
 
-/** Validated, frozen configuration of one load test. Built by `lib/config.ts`. */
+/** Validated, frozen configuration of one load test. Built by `options/config.ts`. */
 export interface RunConfig {
   /** Target base URL without a trailing slash, e.g. `http://localhost:80`. */
   readonly host: string;

@@ -1,6 +1,6 @@
 /**
  * SGLang: the OpenAI dialect plus `ignore_eos`. Its streams may open with an empty chunk, which
- * never counts as the first token (see `lib/request.ts`). Its `POST /tokenize` takes and returns
+ * never counts as the first token (see `request/run_request.ts`). Its `POST /tokenize` takes and returns
  * what vLLM's does.
  *
  * @module

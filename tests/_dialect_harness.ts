@@ -6,8 +6,8 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { createEventDecoder } from "../lib/stream_decoder.ts";
-import type { MockOptions, MockRecord } from "../lib/mock.ts";
+import { createEventDecoder } from "../request/stream_decoder.ts";
+import type { MockOptions, MockRecord } from "../mock/server.ts";
 import type { Chunk, Provider } from "../providers/types.ts";
 import { type CapturedRun, runAgainst, withMock } from "./_harness.ts";
 
@@ -27,7 +27,7 @@ export function parseRecordedStream(provider: Provider, path: string): Array<Chu
   return chunks;
 }
 
-/** What the chunks of one response add up to, the way `lib/request.ts` adds them. */
+/** What the chunks of one response add up to, the way `request/run_request.ts` adds them. */
 export interface Totals {
   /** Visible text. */
   readonly text: string;

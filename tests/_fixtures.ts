@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { parseCommandLine } from "../lib/cli.ts";
+import { parseCommandLine } from "../cli/command_line.ts";
 import type { RunConfig } from "../options/types.ts";
 
 /**

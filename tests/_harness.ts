@@ -5,10 +5,10 @@
  * @module
  */
 import { runConfig } from "./_fixtures.ts";
-import { startMock } from "../lib/mock.ts";
-import type { MockOptions, MockServer } from "../lib/mock.ts";
-import { runCommand } from "../lib/run_command.ts";
-import type { RunIo } from "../lib/coordinator.ts";
+import { startMock } from "../mock/server.ts";
+import type { MockOptions, MockServer } from "../mock/server.ts";
+import { runCommand } from "../cli/run.ts";
+import type { RunIo } from "../run/coordinator.ts";
 import type { RunConfig } from "../options/types.ts";
 
 /** What one in-process run printed and returned. */

@@ -5,11 +5,11 @@
  *
  * @module
  */
-import type { LiveView, RunState } from "../lib/coordinator.ts";
-import type { MockServer } from "../lib/mock.ts";
-import { runCommand } from "../lib/run_command.ts";
-import type { RunSignals } from "../lib/run_command.ts";
-import { Aggregate, Recorder } from "../lib/stats.ts";
+import type { LiveView, RunState } from "../run/coordinator.ts";
+import type { MockServer } from "../mock/server.ts";
+import { runCommand } from "../cli/run.ts";
+import type { RunSignals } from "../cli/run.ts";
+import { Aggregate, Recorder } from "../stats/stats.ts";
 import type { RequestFailure, RequestRecord } from "../request/types.ts";
 import type { RunConfig } from "../options/types.ts";
 import { runConfig } from "./_fixtures.ts";

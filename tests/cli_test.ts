@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { parseCommandLine, readCommandLine } from "../lib/cli.ts";
-import type { CommandLineOptions, ParsedCommand } from "../lib/cli.ts";
-import { invalidUtf8Offset, OPTION_GROUPS, readUtf8File, RUN_OPTIONS } from "../lib/config.ts";
-import { UsageError } from "../lib/errors.ts";
+import { parseCommandLine, readCommandLine } from "../cli/command_line.ts";
+import type { CommandLineOptions, ParsedCommand } from "../cli/command_line.ts";
+import { invalidUtf8Offset, OPTION_GROUPS, readUtf8File, RUN_OPTIONS } from "../options/config.ts";
+import { UsageError } from "../common/errors.ts";
 import type { RunConfig } from "../options/types.ts";
 
 const HELP_SNAPSHOT = new URL("./testdata/help.txt", import.meta.url);

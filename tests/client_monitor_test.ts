@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { classifyClient, clientWarning, createClientMonitor } from "../lib/client_monitor.ts";
-import { startShard } from "../lib/shard.ts";
-import type { FromShard } from "../lib/shard.ts";
-import { absoluteNow } from "../lib/clock.ts";
+import { classifyClient, clientWarning, createClientMonitor } from "../run/client_monitor.ts";
+import { startShard } from "../load/shard.ts";
+import type { FromShard } from "../load/shard.ts";
+import { absoluteNow } from "../load/clock.ts";
 import { withMock } from "./_harness.ts";
 import { runConfig } from "./_fixtures.ts";
 

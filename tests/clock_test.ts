@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { absoluteNow, sleepUntil } from "../lib/clock.ts";
+import { absoluteNow, sleepUntil } from "../load/clock.ts";
 
 Deno.test("sleepUntil never wakes before its deadline", async () => {
   for (const ahead of [0.3, 1, 4, 12]) {

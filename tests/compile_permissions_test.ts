@@ -8,7 +8,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { loadTokenizer } from "../lib/tokenizer.ts";
+import { loadTokenizer } from "../load/tokenizer.ts";
 import { compileArgs, ENTRY_POINT, INCLUDES } from "../tools/compile.ts";
 import { needing, toolPath } from "./_tools.ts";
 

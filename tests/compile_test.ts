@@ -148,7 +148,7 @@ async function denoTask(args: string[], env: Record<string, string>) {
 }
 
 /**
- * Reads deno compile's "Embedded Files" tree into paths: `lib/shard_worker.ts`, and `dir/*` for
+ * Reads deno compile's "Embedded Files" tree into paths: `load/worker.ts`, and `dir/*` for
  * a directory embedded whole.
  */
 function embeddedPaths(report: string): string[] {
@@ -211,7 +211,7 @@ Deno.test("every Worker entry and every non-module file in the source is embedde
     }
   }
   assert.deepEqual(problems, []);
-  assert.ok(reachable.has("lib/shard.ts"), "the module graph walk found no shard code");
+  assert.ok(reachable.has("load/shard.ts"), "the module graph walk found no shard code");
 });
 
 Deno.test("the compile argument list has the flags the release relies on", async () => {
@@ -339,7 +339,7 @@ Deno.test("the compile argument list builds here, with deno standing in for deno
 
 Deno.test("the include scanner sees literal, template and computed references", () => {
   const refs = runtimeReferences(
-    "lib/server.ts",
+    "output/server.ts",
     [
       'new Worker(new URL("./shard_worker.ts", import.meta.url), { type: "module" });',
       'await Deno.readTextFile(new URL("./dashboard/index.html", import.meta.url));',
@@ -352,9 +352,9 @@ Deno.test("the include scanner sees literal, template and computed references", 
     ].join("\n"),
   );
   assert.deepEqual(refs.map((ref) => ref.path ?? ref.problem?.split(" ")[0]), [
-    "lib/shard_worker.ts",
-    "lib/dashboard/index.html",
-    "lib/dashboard",
+    "load/worker.ts",
+    "output/dashboard/index.html",
+    "output/dashboard",
     "new",
     "providers/mod.ts",
     "import.meta.dirname",
@@ -387,9 +387,9 @@ Deno.test("the Embedded Files report is read into paths", () => {
     ".deno_compile_node_modules/localhost/tiktoken/1.0.22/*",
     "deno.json",
     "lib",
-    "lib/dashboard",
-    "lib/dashboard/index.html",
-    "lib/shard_worker.ts",
+    "output/dashboard",
+    "output/dashboard/index.html",
+    "load/worker.ts",
     "providers/*",
   ]);
 });

@@ -9,8 +9,8 @@ import {
   resolveRunConfig,
   RUN_OPTIONS,
   settingsFromEnv,
-} from "../lib/config.ts";
-import { UsageError } from "../lib/errors.ts";
+} from "../options/config.ts";
+import { UsageError } from "../common/errors.ts";
 
 function assertUsageError(action: () => unknown, message: string): void {
   assert.throws(action, (error: unknown) => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { UsageError } from "../lib/errors.ts";
-import { resolveMockOptions } from "../lib/config.ts";
-import { checkContext, largestMaxTokens, planRun } from "../lib/run_plan.ts";
+import { UsageError } from "../common/errors.ts";
+import { resolveMockOptions } from "../options/config.ts";
+import { checkContext, largestMaxTokens, planRun } from "../run/plan.ts";
 import { runAgainst, withMock } from "./_harness.ts";
 import { runConfig } from "./_fixtures.ts";
 

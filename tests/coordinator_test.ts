@@ -6,9 +6,9 @@ import {
   MIN_REQUESTS_FOR_FAIL_RATIO,
   noResetNote,
   warmupReason,
-} from "../lib/run_rules.ts";
-import { cutOffLine } from "../lib/run_command.ts";
-import type { MockRecord } from "../lib/mock.ts";
+} from "../run/rules.ts";
+import { cutOffLine } from "../cli/run.ts";
+import type { MockRecord } from "../mock/server.ts";
 import { runAgainst, withMock, withTempDir } from "./_harness.ts";
 import { runConfig } from "./_fixtures.ts";
 

@@ -6,16 +6,16 @@
  * output with a real 3 s demo run.
  */
 import assert from "node:assert/strict";
-import { parseCommandLine } from "../lib/cli.ts";
-import { envVarName, MOCK_OPTIONS, resolveRunConfig, RUN_OPTIONS } from "../lib/config.ts";
-import { formatProgress } from "../lib/progress.ts";
-import { buildResults } from "../lib/results.ts";
-import { Aggregate, METRIC_NAMES } from "../lib/stats.ts";
+import { parseCommandLine } from "../cli/command_line.ts";
+import { envVarName, MOCK_OPTIONS, resolveRunConfig, RUN_OPTIONS } from "../options/config.ts";
+import { formatProgress } from "../output/progress.ts";
+import { buildResults } from "../output/results.ts";
+import { Aggregate, METRIC_NAMES } from "../stats/stats.ts";
 import { PROVIDER_NAMES } from "../providers/mod.ts";
 
 const README = Deno.readTextFileSync(new URL("../README.md", import.meta.url));
 
-/** Routes of the results server (lib/server.ts). */
+/** Routes of the results server (output/server.ts). */
 const SERVER_ROUTES = [
   "/api/results",
   "/api/timeseries",

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DURATION_FORMS, formatDuration, parseDuration } from "../lib/duration.ts";
+import { DURATION_FORMS, formatDuration, parseDuration } from "../options/duration.ts";
 
 Deno.test("parseDuration reads every documented form in milliseconds", () => {
   const cases: [string, number][] = [

@@ -6,10 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { runAgainst, withMock, withTempDir } from "./_harness.ts";
-import { FAULT_NAMES, type FaultKind, type FaultSpec } from "../lib/mock_faults.ts";
-import type { MockRecord } from "../lib/mock.ts";
-import { MAX_EVENT_CHARS, type RequestContext, runRequest } from "../lib/request.ts";
-import { credentialsIn, maskSecrets } from "../lib/secrets.ts";
+import { FAULT_NAMES, type FaultKind, type FaultSpec } from "../mock/faults.ts";
+import type { MockRecord } from "../mock/server.ts";
+import { MAX_EVENT_CHARS, type RequestContext, runRequest } from "../request/run_request.ts";
+import { credentialsIn, maskSecrets } from "../common/secrets.ts";
 import type { ResponseSink, Transport } from "../transport/types.ts";
 import { createProvider } from "../providers/mod.ts";
 import type { FailureKind } from "../request/types.ts";

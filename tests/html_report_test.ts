@@ -6,10 +6,10 @@ import {
   renderHtmlReport,
   scrubSecrets,
   writeHtmlReport,
-} from "../lib/html_report.ts";
-import type { ReportData } from "../lib/html_report.ts";
-import { buildResults } from "../lib/results.ts";
-import { TimeSeries } from "../lib/timeseries.ts";
+} from "../output/html_report.ts";
+import type { ReportData } from "../output/html_report.ts";
+import { buildResults } from "../output/results.ts";
+import { TimeSeries } from "../output/timeseries.ts";
 import { needing, toolPath } from "./_tools.ts";
 import { runAgainst, withMock, withTempDir } from "./_harness.ts";
 import { runConfig } from "./_fixtures.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { checkFileLimit, FILE_HEADROOM, openFileLimit } from "../lib/limits.ts";
-import { UsageError } from "../lib/errors.ts";
-import { createResultsApp } from "../lib/server.ts";
+import { checkFileLimit, FILE_HEADROOM, openFileLimit } from "../run/limits.ts";
+import { UsageError } from "../common/errors.ts";
+import { createResultsApp } from "../output/server.ts";
 import { runConfig } from "./_fixtures.ts";
 import { liveView } from "./_server_harness.ts";
 import { needing, toolPath } from "./_tools.ts";
@@ -31,7 +31,7 @@ Deno.test("the open-file limit is read from /proc/self/limits, else from the she
 Deno.test(needing(["sh"], {
   name: "the real open-file limit is learnt where /proc cannot be read, from sh",
   ignore: Deno.build.os !== "linux",
-  // The test task grants --allow-run but not --allow-all, so lib/limits.ts spawns sh.
+  // The test task grants --allow-run but not --allow-all, so run/limits.ts spawns sh.
   fn: async () => assert.ok((await openFileLimit())! > 0),
 }));
 

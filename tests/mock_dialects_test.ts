@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { type MockOptions, type MockServer, startMock } from "../lib/mock.ts";
-import { generatedText } from "../lib/mock_wire.ts";
-import { UsageError } from "../lib/errors.ts";
+import { type MockOptions, type MockServer, startMock } from "../mock/server.ts";
+import { generatedText } from "../mock/wire.ts";
+import { UsageError } from "../common/errors.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;

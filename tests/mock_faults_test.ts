@@ -5,16 +5,16 @@ import {
   HUGE_EVENT_CHARS,
   parseFault,
   pickFault,
-} from "../lib/mock_faults.ts";
-import type { FaultyBody } from "../lib/mock_faults.ts";
-import { type MockOptions, type MockServer, startMock } from "../lib/mock.ts";
-import { openAIReply, wholeStream } from "../lib/mock_payload.ts";
-import { parseLlamacppRequest } from "../lib/mock_llamacpp.ts";
-import { parseOllamaRequest } from "../lib/mock_ollama.ts";
-import { parseTgiRequest } from "../lib/mock_tgi.ts";
-import { parseTritonGenerate } from "../lib/mock_triton.ts";
-import type { MockReply, ParsedRequest } from "../lib/mock_wire.ts";
-import { UsageError } from "../lib/errors.ts";
+} from "../mock/faults.ts";
+import type { FaultyBody } from "../mock/faults.ts";
+import { type MockOptions, type MockServer, startMock } from "../mock/server.ts";
+import { openAIReply, wholeStream } from "../mock/openai.ts";
+import { parseLlamacppRequest } from "../mock/llamacpp.ts";
+import { parseOllamaRequest } from "../mock/ollama.ts";
+import { parseTgiRequest } from "../mock/tgi.ts";
+import { parseTritonGenerate } from "../mock/triton.ts";
+import type { MockReply, ParsedRequest } from "../mock/wire.ts";
+import { UsageError } from "../common/errors.ts";
 
 const common = { id: "x", created: 0, tokens: 6, finishReason: "length" as const };
 

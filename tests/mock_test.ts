@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { get_encoding } from "tiktoken";
-import { type MockOptions, type MockServer, startMock } from "../lib/mock.ts";
+import { type MockOptions, type MockServer, startMock } from "../mock/server.ts";
 import {
   countPromptTokens,
   countWords,
@@ -9,8 +9,8 @@ import {
   streamParts,
   tokenEvent,
   wholeStream,
-} from "../lib/mock_payload.ts";
-import { UsageError } from "../lib/errors.ts";
+} from "../mock/openai.ts";
+import { UsageError } from "../common/errors.ts";
 
 /** One SSE event as the client saw it: its `data` and the absolute time its bytes arrived. */
 interface Received {

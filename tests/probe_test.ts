@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
-import { parseCommandLine } from "../lib/cli.ts";
+import { parseCommandLine } from "../cli/command_line.ts";
 import {
   formatProbeTable,
   PROBE_TOKENS,
   probeTarget,
   probeWarnings,
   runProbeCommand,
-} from "../lib/probe.ts";
-import type { ProbeReport } from "../lib/probe.ts";
-import type { MockOptions } from "../lib/mock.ts";
+} from "../run/probe.ts";
+import type { ProbeReport } from "../run/probe.ts";
+import type { MockOptions } from "../mock/server.ts";
 import type { RunConfig } from "../options/types.ts";
 import { withMock } from "./_harness.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { formatProgress } from "../lib/progress.ts";
-import type { ProgressFigures } from "../lib/progress.ts";
+import { formatProgress } from "../output/progress.ts";
+import type { ProgressFigures } from "../output/progress.ts";
 import { withMock } from "./_harness.ts";
 import { needing, toolPath } from "./_tools.ts";
 

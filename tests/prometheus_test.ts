@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
-import { countInBuckets, formatNumber, formatPrometheus, RunMetrics } from "../lib/prometheus.ts";
-import { Aggregate, Recorder } from "../lib/stats.ts";
+import {
+  countInBuckets,
+  formatNumber,
+  formatPrometheus,
+  RunMetrics,
+} from "../output/prometheus.ts";
+import { Aggregate, Recorder } from "../stats/stats.ts";
 import { withMock, withTempDir } from "./_harness.ts";
 import { runConfig } from "./_fixtures.ts";
 import { needing, toolPath } from "./_tools.ts";

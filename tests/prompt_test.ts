@@ -5,10 +5,10 @@ import {
   createPromptSource,
   MAX_ROUND_TRIPS,
   PROMPT_REQUEST,
-} from "../lib/prompt.ts";
-import { createRandom } from "../lib/random.ts";
-import { loadTokenizer, TIKTOKEN_ENCODINGS } from "../lib/tokenizer.ts";
-import type { Tokenizer } from "../lib/tokenizer.ts";
+} from "../load/prompt.ts";
+import { createRandom } from "../load/random.ts";
+import { loadTokenizer, TIKTOKEN_ENCODINGS } from "../load/tokenizer.ts";
+import type { Tokenizer } from "../load/tokenizer.ts";
 import { metricMean, runDialect } from "./_dialect_harness.ts";
 
 const LENGTHS = [1, 5, 10, 100, 512, 4000];

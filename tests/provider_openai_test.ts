@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createOpenAIProvider } from "../providers/openai.ts";
-import { createEventDecoder } from "../lib/stream_decoder.ts";
+import { createEventDecoder } from "../request/stream_decoder.ts";
 import type { Chunk } from "../providers/types.ts";
 import { runDialect } from "./_dialect_harness.ts";
 

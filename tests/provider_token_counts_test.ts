@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { createProvider } from "../providers/mod.ts";
-import { runRequest } from "../lib/request.ts";
-import type { RequestContext } from "../lib/request.ts";
-import { createTransport } from "../lib/transport.ts";
-import { loadTokenizer } from "../lib/tokenizer.ts";
+import { runRequest } from "../request/run_request.ts";
+import type { RequestContext } from "../request/run_request.ts";
+import { createTransport } from "../transport/mod.ts";
+import { loadTokenizer } from "../load/tokenizer.ts";
 import type { Provider } from "../providers/types.ts";
 import type { RequestRecord } from "../request/types.ts";
 import { withMock } from "./_harness.ts";

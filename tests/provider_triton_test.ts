@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createTritonGenerateProvider } from "../providers/triton_generate.ts";
 import { createTritonInferProvider } from "../providers/triton_infer.ts";
-import { loadTokenizer } from "../lib/tokenizer.ts";
+import { loadTokenizer } from "../load/tokenizer.ts";
 import {
   parseRecordedStream,
   runDialect,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createRandom, deriveSeed, randomSeed } from "../lib/random.ts";
+import { createRandom, deriveSeed, randomSeed } from "../load/random.ts";
 
 const SAMPLES = 20_000;
 

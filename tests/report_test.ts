@@ -5,9 +5,9 @@ import {
   formatPythonFloat,
   formatSummaryBlock,
   type SummaryInfo,
-} from "../lib/report.ts";
-import { buildResults, type Results } from "../lib/results.ts";
-import { Aggregate, Recorder } from "../lib/stats.ts";
+} from "../output/report.ts";
+import { buildResults, type Results } from "../output/results.ts";
+import { Aggregate, Recorder } from "../stats/stats.ts";
 import type { RequestFailure, RequestRecord } from "../request/types.ts";
 import { runConfig } from "./_fixtures.ts";
 

@@ -7,14 +7,14 @@
  */
 import assert from "node:assert/strict";
 import net from "node:net";
-import { type RequestContext, type RequestOutcome, runRequest } from "../lib/request.ts";
-import { createTransport } from "../lib/transport.ts";
+import { type RequestContext, type RequestOutcome, runRequest } from "../request/run_request.ts";
+import { createTransport } from "../transport/mod.ts";
 import type { Transport } from "../transport/types.ts";
-import { formatMetricTable } from "../lib/report.ts";
-import { buildResults } from "../lib/results.ts";
-import { maskedError, startShard } from "../lib/shard.ts";
-import type { FromShard } from "../lib/shard.ts";
-import { absoluteNow } from "../lib/clock.ts";
+import { formatMetricTable } from "../output/report.ts";
+import { buildResults } from "../output/results.ts";
+import { maskedError, startShard } from "../load/shard.ts";
+import type { FromShard } from "../load/shard.ts";
+import { absoluteNow } from "../load/clock.ts";
 import { createProvider } from "../providers/mod.ts";
 import type { RequestRecord } from "../request/types.ts";
 import type { TransportKind } from "../transport/types.ts";

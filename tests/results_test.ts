@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as hdr from "hdr-histogram-js";
-import { buildResults, type Results, writeResultsJson } from "../lib/results.ts";
-import { Aggregate, Recorder } from "../lib/stats.ts";
+import { buildResults, type Results, writeResultsJson } from "../output/results.ts";
+import { Aggregate, Recorder } from "../stats/stats.ts";
 import type { RequestRecord } from "../request/types.ts";
 import { runConfig } from "./_fixtures.ts";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { runAgainst, withMock, withTempDir } from "./_harness.ts";
-import type { MockRecord } from "../lib/mock.ts";
-import { runLoadTest } from "../lib/coordinator.ts";
+import type { MockRecord } from "../mock/server.ts";
+import { runLoadTest } from "../run/coordinator.ts";
 import { runConfig } from "./_fixtures.ts";
 
 type Body = Record<string, unknown>;

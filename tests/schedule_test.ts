@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { createRandom } from "../lib/random.ts";
+import { createRandom } from "../load/random.ts";
 import {
   type ArrivalOptions,
   createArrivals,
   nextBurstOffset,
   spawnOffset,
   usersNeeded,
-} from "../lib/schedule.ts";
+} from "../load/schedule.ts";
 import type { ArrivalDistribution } from "../options/types.ts";
 
 function take(options: ArrivalOptions, count: number, seed = 1): number[] {

@@ -8,11 +8,11 @@
 import assert from "node:assert/strict";
 import { withMock, withTempDir } from "./_harness.ts";
 import { runConfig } from "./_fixtures.ts";
-import { UsageError } from "../lib/errors.ts";
-import { redactConfig } from "../lib/results.ts";
-import { runCommand } from "../lib/run_command.ts";
-import { credentialsIn, maskSecrets, urlCredentials } from "../lib/secrets.ts";
-import { resolveTarget } from "../lib/target.ts";
+import { UsageError } from "../common/errors.ts";
+import { redactConfig } from "../output/results.ts";
+import { runCommand } from "../cli/run.ts";
+import { credentialsIn, maskSecrets, urlCredentials } from "../common/secrets.ts";
+import { resolveTarget } from "../run/target.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const KEY = "sk-live-4f9c2e7a1b8d6053e1f0";

@@ -1,15 +1,15 @@
 import assert from "node:assert/strict";
-import type { RunControl } from "../lib/coordinator.ts";
-import { UsageError } from "../lib/errors.ts";
-import { buildResults } from "../lib/results.ts";
+import type { RunControl } from "../run/coordinator.ts";
+import { UsageError } from "../common/errors.ts";
+import { buildResults } from "../output/results.ts";
 import {
   createResultsApp,
   etagMatches,
   parseLoadChange,
   startResultsServer,
-} from "../lib/server.ts";
-import type { ResultsApp } from "../lib/server.ts";
-import type { MockRecord } from "../lib/mock.ts";
+} from "../output/server.ts";
+import type { ResultsApp } from "../output/server.ts";
+import type { MockRecord } from "../mock/server.ts";
 import { withMock, withTempDir } from "./_harness.ts";
 import { runConfig } from "./_fixtures.ts";
 import {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { autoWorkerCount, shardUsers } from "../lib/shards.ts";
+import { autoWorkerCount, shardUsers } from "../load/sharding.ts";
 
 Deno.test("closed-loop shards: one per 64 users, within [1, cores]", () => {
   assert.equal(autoWorkerCount({ cores: 8, users: 1 }), 1);

@@ -7,7 +7,7 @@ import {
   type MetricName,
   Recorder,
   type StatsDelta,
-} from "../lib/stats.ts";
+} from "../stats/stats.ts";
 import type { RequestFailure, RequestRecord, TokenSource } from "../request/types.ts";
 
 function record(overrides: Partial<RequestRecord> = {}): RequestRecord {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createEventDecoder } from "../lib/stream_decoder.ts";
+import { createEventDecoder } from "../request/stream_decoder.ts";
 
 function decode(framing: "sse" | "ndjson", pieces: string[]): string[] {
   const events: string[] = [];

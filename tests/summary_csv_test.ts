@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { SummaryInfo } from "../lib/report.ts";
-import { buildResults, type Results } from "../lib/results.ts";
-import { Aggregate, Recorder } from "../lib/stats.ts";
-import { appendSummaryRow, summaryRow } from "../lib/summary_csv.ts";
+import type { SummaryInfo } from "../output/report.ts";
+import { buildResults, type Results } from "../output/results.ts";
+import { Aggregate, Recorder } from "../stats/stats.ts";
+import { appendSummaryRow, summaryRow } from "../output/summary_csv.ts";
 import type { RequestRecord } from "../request/types.ts";
 import { runConfig } from "./_fixtures.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { inspectServer, resolveTarget } from "../lib/target.ts";
-import { UsageError } from "../lib/errors.ts";
+import { inspectServer, resolveTarget } from "../run/target.ts";
+import { UsageError } from "../common/errors.ts";
 import { PROVIDER_NAMES, providerForHost, providerForOwner } from "../providers/mod.ts";
 import { withMock } from "./_harness.ts";
 import { runConfig } from "./_fixtures.ts";

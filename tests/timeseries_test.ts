@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { feedSeries, foldPoints, pointFromView, TimeSeries } from "../lib/timeseries.ts";
-import type { TimePoint } from "../lib/timeseries.ts";
+import { feedSeries, foldPoints, pointFromView, TimeSeries } from "../output/timeseries.ts";
+import type { TimePoint } from "../output/timeseries.ts";
 import { aggregateOf, liveView, requestRecord } from "./_server_harness.ts";
 import { runConfig } from "./_fixtures.ts";
 import { withMock } from "./_harness.ts";
-import { runLoadTest } from "../lib/coordinator.ts";
+import { runLoadTest } from "../run/coordinator.ts";
 
 const config = runConfig(["-u", "4"]);
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { UsageError } from "../lib/errors.ts";
-import type { MockServer } from "../lib/mock.ts";
-import { loadTokenizer, TIKTOKEN_ENCODINGS } from "../lib/tokenizer.ts";
+import { UsageError } from "../common/errors.ts";
+import type { MockServer } from "../mock/server.ts";
+import { loadTokenizer, TIKTOKEN_ENCODINGS } from "../load/tokenizer.ts";
 import { metricMean, runDialect, tokenSources } from "./_dialect_harness.ts";
 import { runAgainst, withMock } from "./_harness.ts";
 

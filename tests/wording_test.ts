@@ -3,13 +3,13 @@
  * for the in-flight cap during and after a run, and an empty chart of a finished run says why.
  */
 import assert from "node:assert/strict";
-import { counted } from "../lib/progress.ts";
-import { formatMetricTable } from "../lib/report.ts";
-import { dashboardResults, dashboardTimeseries } from "../lib/html_report.ts";
-import { buildResults } from "../lib/results.ts";
-import { capWarning, describeCurrentLoad, describeLoad } from "../lib/run_rules.ts";
-import { Aggregate, Recorder } from "../lib/stats.ts";
-import { TimeSeries } from "../lib/timeseries.ts";
+import { counted } from "../output/progress.ts";
+import { formatMetricTable } from "../output/report.ts";
+import { dashboardResults, dashboardTimeseries } from "../output/html_report.ts";
+import { buildResults } from "../output/results.ts";
+import { capWarning, describeCurrentLoad, describeLoad } from "../run/rules.ts";
+import { Aggregate, Recorder } from "../stats/stats.ts";
+import { TimeSeries } from "../output/timeseries.ts";
 import { runConfig } from "./_fixtures.ts";
 import { runAgainst, withMock } from "./_harness.ts";
 
@@ -76,7 +76,7 @@ Deno.test("one request cut off at the stop is reported in the singular", async (
   });
 });
 
-/** Just enough of a DOM element for lib/dashboard/app.js to render into, and to be read back. */
+/** Just enough of a DOM element for output/dashboard/app.js to render into, and to be read back. */
 class FakeElement {
   textContent = "";
   hidden = false;
@@ -136,7 +136,7 @@ async function renderReport(config: ReturnType<typeof runConfig>, state: "runnin
     createElement: () => new FakeElement(),
     createElementNS: () => new FakeElement(),
   };
-  const script = await Deno.readTextFile(new URL("../lib/dashboard/app.js", import.meta.url));
+  const script = await Deno.readTextFile(new URL("../output/dashboard/app.js", import.meta.url));
   new Function("document", script)(document);
   return byId;
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { createRandom } from "../lib/random.ts";
-import { createLengthSampler, type LengthSamplerOptions } from "../lib/workload.ts";
+import { createRandom } from "../load/random.ts";
+import { createLengthSampler, type LengthSamplerOptions } from "../load/workload.ts";
 
 const SAMPLES = 20_000;
 

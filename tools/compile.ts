@@ -36,9 +36,9 @@ export const PERMISSIONS: readonly string[] = [
  * starts one that is missing here.
  */
 export const INCLUDES: readonly string[] = [
-  "lib/shard_worker.ts",
-  // The dashboard page's files, read by lib/html_report.ts for --serve and --html.
-  "lib/dashboard",
+  "load/worker.ts",
+  // The dashboard page's files, read by output/html_report.ts for --serve and --html.
+  "output/dashboard",
 ];
 
 /** A platform the release ships a binary for. */

@@ -8,7 +8,6 @@
 /** Which HTTP client carries the requests. */
 export type TransportKind = "node" | "fetch";
 
-
 /** Status line facts, delivered once before any body text. */
 export interface ResponseHead {
   /** HTTP status code. */

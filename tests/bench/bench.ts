@@ -8,8 +8,8 @@
  *
  * @module
  */
-import type { MockRecord } from "../../lib/mock.ts";
-import type { Results } from "../../lib/results.ts";
+import type { MockRecord } from "../../mock/server.ts";
+import type { Results } from "../../output/results.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const CORES = navigator.hardwareConcurrency;

@@ -1,0 +1,420 @@
+/**
+ * A load shard: runs its share of the users or of the QPS schedule, measures every request into
+ * a {@link Recorder}, and posts stats deltas every ~250 ms. Self-contained so that it runs in a
+ * Web Worker (`shard_worker.ts`) or, in tests, in-process.
+ *
+ * @module
+ */
+import { createProvider } from "../providers/mod.ts";
+import { absoluteNow, sleepUntil } from "./clock.ts";
+import { createRandom, deriveSeed } from "./random.ts";
+import { runRequest } from "../request/run_request.ts";
+import type { RequestContext, RequestOutcome } from "../request/run_request.ts";
+import { createArrivals, nextBurstOffset, spawnOffset } from "./schedule.ts";
+import { shardUsers } from "./sharding.ts";
+import { Recorder } from "../stats/stats.ts";
+import type { StatsDelta } from "../stats/stats.ts";
+import { createPromptSource } from "./prompt.ts";
+import {
+  createServerCounter,
+  loadTokenizer,
+  localTokenizerSpec,
+  SERVER_TOKENIZER,
+} from "./tokenizer.ts";
+import type { Tokenizer } from "./tokenizer.ts";
+import { createTransport } from "../transport/mod.ts";
+import { credentialsIn, maskSecrets } from "../common/secrets.ts";
+import { createLengthSampler } from "./workload.ts";
+import type { RunConfig } from "../options/types.ts";
+
+/** How often a shard posts its stats delta. */
+export const DELTA_INTERVAL_MS = 250;
+
+/** What a shard needs to start: the run, its place among the shards and the shared start time. */
+export interface ShardInit {
+  /** The validated run, with `model` and `provider` resolved. */
+  readonly config: RunConfig & { readonly model: string; readonly provider: string };
+  /** The prompt every request sends. */
+  readonly prompt: string;
+  /** Prompt tokens by the local tokenizer. */
+  readonly localPromptTokens?: number;
+  /** This shard's index, from 0. */
+  readonly shardIndex: number;
+  /** Number of shards in the run. */
+  readonly shardCount: number;
+  /** Absolute time (ms) of the run's time zero; every schedule counts from it. */
+  readonly startAt: number;
+  /** Seed of this run's random source. */
+  readonly seed: number;
+}
+
+/** Messages from the coordinator to a shard. */
+export type ToShard =
+  | { readonly type: "start"; readonly init: ShardInit }
+  | { readonly type: "reset"; readonly epoch: number }
+  | { readonly type: "load"; readonly load: LoadChange }
+  | { readonly type: "stop"; readonly graceMs: number };
+
+/** A change of load in the middle of a run, effective for every shard at the same instant. */
+export interface LoadChange {
+  /** New total of users (closed loop) or of the in-flight cap (QPS mode). */
+  readonly users?: number;
+  /** New QPS target (QPS mode only). */
+  readonly qps?: number;
+  /** Absolute ms when the new load starts; new users spawn and new arrivals count from here. */
+  readonly at: number;
+}
+
+/** Progress facts posted with every delta. */
+export interface ShardStatus {
+  /** Requests currently in flight. */
+  readonly inFlight: number;
+  /** Requests cut off by the stop (not failures). */
+  readonly cancelled: number;
+  /** Shortest and longest wait, in ms, of the requests cut off by the stop; absent before any. */
+  readonly cutOffWaitMs?: { readonly min: number; readonly max: number };
+  /** Worst lateness of this shard's event loop since the last delta, in ms. */
+  readonly loopLagMs: number;
+}
+
+/** Messages from a shard to the coordinator. */
+export type FromShard =
+  | { readonly type: "ready" }
+  | {
+    readonly type: "delta";
+    readonly shardIndex: number;
+    readonly epoch: number;
+    readonly delta: StatsDelta;
+    readonly status: ShardStatus;
+  }
+  | { readonly type: "done"; readonly shardIndex: number }
+  | { readonly type: "error"; readonly shardIndex: number; readonly message: string };
+
+/** A running shard. */
+export interface Shard {
+  /** Starts a new stats epoch; the delta of the old one is posted first. */
+  reset(epoch: number): void;
+  /** Stops sending; in-flight requests get `graceMs`, then are cut off. */
+  stop(graceMs: number): void;
+  /** Changes the number of users or the QPS target. */
+  setLoad(load: LoadChange): void;
+  /** Resolves after the final delta and the `done` message were posted. */
+  readonly finished: Promise<void>;
+}
+
+/** Starts a shard that reports through `post`. */
+export function startShard(init: ShardInit, post: (message: FromShard) => void): Shard {
+  const { config } = init;
+  const random = createRandom(deriveSeed(init.seed, init.shardIndex));
+  const sampler = createLengthSampler({
+    distribution: config.maxTokensDistribution,
+    mean: config.maxTokens,
+    alpha: config.maxTokensRange,
+    cap: config.maxTokensCap,
+    jitter: config.maxTokensJitter,
+  }, random);
+  const transport = createTransport(config.transport);
+  const hop = createEventLoopHop();
+  const recorder = new Recorder();
+  const stopController = new AbortController();
+  const stopSignal = stopController.signal;
+  let tokenizer: Promise<Tokenizer> | undefined;
+  const provider = createProvider(config.provider, {
+    model: config.model,
+    chat: config.chat,
+    stream: config.stream,
+    temperature: config.temperature,
+    logprobs: config.logprobs,
+    n: config.n,
+  });
+  const headers = requestHeaders(config);
+  // With --tokenizer server, output without usage is counted by the server's tokenize endpoint
+  // (the plan checked it has one); `runRequest` counts after the response's times are taken.
+  const serverCounter = config.tokenizer === SERVER_TOKENIZER && provider.tokenize
+    ? createServerCounter(provider.tokenize, {
+      host: config.host,
+      headers,
+      timeoutMs: config.timeoutMs,
+    })
+    : undefined;
+  const localSpec = localTokenizerSpec(config.tokenizer);
+  const secrets = shardSecrets(config);
+  const context: RequestContext = {
+    provider,
+    transport,
+    host: config.host,
+    headers,
+    timeoutMs: config.timeoutMs,
+    localPromptTokens: init.localPromptTokens,
+    comparePromptTokens: !config.chat,
+    completions: config.n,
+    countTokens: serverCounter
+      ? (text) => serverCounter.count(text, false)
+      : async (text) => (await (tokenizer ??= loadTokenizer(localSpec))).count(text),
+    onResponse: config.showResponse ? (text) => console.log(`---\n${text}\n---`) : undefined,
+  };
+  // With --prompt-randomize every request gets its own random padding (set up in run()).
+  let nextPrompt = () => init.prompt;
+
+  let epoch = 0;
+  let stopping = false;
+  let users = config.users;
+  // `--max-requests` is split like users, so the shards together send exactly that many.
+  let sendBudget = config.maxRequests === undefined
+    ? Infinity
+    : shardUsers(config.maxRequests, init.shardIndex, init.shardCount).length;
+  let arrivalGeneration = 0;
+  const running = new Set<number>();
+  const loops: Promise<void>[] = [];
+  let inFlight = 0;
+  let cancelled = 0;
+  let cutOffWaitMs: ShardStatus["cutOffWaitMs"];
+  let lastDeltaAt = performance.now();
+  const slotWaiters: Array<() => void> = [];
+  const idleWaiters: Array<() => void> = [];
+
+  function postDelta() {
+    const now = performance.now();
+    // The delta timer itself is the lag probe: how late did it fire?
+    const loopLagMs = Math.max(0, now - lastDeltaAt - DELTA_INTERVAL_MS);
+    lastDeltaAt = now;
+    post({
+      type: "delta",
+      shardIndex: init.shardIndex,
+      epoch,
+      delta: recorder.takeDelta(),
+      status: { inFlight, cancelled, loopLagMs, ...(cutOffWaitMs ? { cutOffWaitMs } : {}) },
+    });
+  }
+
+  function record(outcome: RequestOutcome, sentAt: number) {
+    if (outcome.ok) recorder.recordRequest(outcome.record);
+    else if (outcome.failure.kind === "aborted" && stopping) noteCutOff(performance.now() - sentAt);
+    else recorder.recordFailure(outcome.failure);
+  }
+
+  // A stalled server shows only here: how many requests the stop cut off, and how long they hung.
+  function noteCutOff(waitedMs: number) {
+    cancelled++;
+    cutOffWaitMs = {
+      min: Math.min(cutOffWaitMs?.min ?? waitedMs, waitedMs),
+      max: Math.max(cutOffWaitMs?.max ?? waitedMs, waitedMs),
+    };
+  }
+
+  /** Sends one request and records it; resolves whether it succeeded. */
+  async function send(intendedStart?: number): Promise<boolean> {
+    if (sendBudget <= 0) return false;
+    sendBudget--;
+    inFlight++;
+    const sample = { prompt: nextPrompt(), maxTokens: sampler.sample() };
+    const sentAt = performance.now();
+    const outcome = await runRequest(context, sample, { intendedStart, stopSignal });
+    record(outcome, sentAt);
+    inFlight--;
+    slotWaiters.shift()?.();
+    if (inFlight === 0) idleWaiters.splice(0).forEach((wake) => wake());
+    return outcome.ok;
+  }
+
+  async function userLoop(userIndex: number, spawnAt: number) {
+    running.add(userIndex);
+    await sleepUntil(spawnAt, stopSignal);
+    const periodMs = config.burstSeconds === undefined ? undefined : config.burstSeconds * 1000;
+    let intended: number | undefined;
+    while (!stopping && userIndex < users && sendBudget > 0) {
+      if (periodMs !== undefined) {
+        intended = nextBurst(intended, periodMs);
+        await sleepUntil(intended, stopSignal);
+        if (stopping) break;
+      }
+      // A request can fail without waiting for any I/O (a header the HTTP client rejects):
+      // without a turn of the event loop here the user would resend in a microtask loop that
+      // starves timers, deltas and the stop message. A success read a response, so the loop
+      // has turned already: the hot path needs no hop.
+      if (!await send(intended)) await hop.next();
+    }
+    running.delete(userIndex);
+  }
+
+  /** Starts the users of this shard that are not running, spawning them from `from`. */
+  function spawnUsers(from: number, firstIndex: number) {
+    for (const userIndex of shardUsers(users, init.shardIndex, init.shardCount)) {
+      if (running.has(userIndex)) continue;
+      const spawnAt = from + spawnOffset(userIndex - firstIndex, config.spawnRate);
+      loops.push(userLoop(userIndex, spawnAt));
+    }
+  }
+
+  function nextBurst(previous: number | undefined, periodMs: number): number {
+    const now = absoluteNow();
+    if (previous === undefined) {
+      return init.startAt + nextBurstOffset(now - init.startAt, periodMs);
+    }
+    let next = previous + periodMs;
+    // A user more than a whole period late skips the bursts it missed instead of piling up.
+    while (next + periodMs <= now) next += periodMs;
+    return next;
+  }
+
+  async function arrivalLoop(rate: number, from: number) {
+    const generation = ++arrivalGeneration;
+    const arrivals = createArrivals({
+      qps: rate,
+      distribution: config.qpsDistribution,
+      shardIndex: init.shardIndex,
+      shardCount: init.shardCount,
+    }, random);
+    while (!stopping && generation === arrivalGeneration && sendBudget > 0) {
+      const intended = from + arrivals.next();
+      await sleepUntil(intended, stopSignal);
+      if (stopping || generation !== arrivalGeneration) break;
+      if (inFlight >= capacity()) recorder.noteCapped();
+      while (inFlight >= capacity() && !stopping) {
+        await new Promise<void>((wake) => slotWaiters.push(wake));
+      }
+      if (stopping) break;
+      void send(intended);
+    }
+  }
+
+  /** Requests this shard may have in flight in QPS mode: its share of `-u`. */
+  function capacity(): number {
+    return Math.max(1, shardUsers(users, init.shardIndex, init.shardCount).length);
+  }
+
+  function whenIdle(): Promise<void> {
+    return inFlight === 0 ? Promise.resolve() : new Promise((wake) => idleWaiters.push(wake));
+  }
+
+  let stopRequested: (graceMs: number) => void = () => {};
+  // Aborted when the grace period is over, or at once by a second, immediate stop.
+  const graceOver = new AbortController();
+  const stopped = new Promise<number>((resolve) => stopRequested = resolve);
+
+  async function run() {
+    const interval = setInterval(postDelta, DELTA_INTERVAL_MS);
+    try {
+      if (config.promptRandomize && config.promptText === undefined) {
+        const prompts = createPromptSource(
+          config.promptTokens,
+          await (tokenizer ??= loadTokenizer(localSpec)),
+          { random: createRandom(deriveSeed(init.seed, init.shardCount + init.shardIndex)) },
+        );
+        nextPrompt = prompts.next;
+      }
+      if (config.qps === undefined) spawnUsers(init.startAt, 0);
+      else loops.push(arrivalLoop(config.qps, init.startAt));
+      const graceMs = await stopped;
+      const graceTimer = setTimeout(() => graceOver.abort(), graceMs);
+      await Promise.race([whenIdle(), new Promise((wake) => graceOver.signal.onabort = wake)]);
+      clearTimeout(graceTimer);
+      stopController.abort();
+      await Promise.all(loops);
+      await whenIdle();
+    } catch (error) {
+      post({ type: "error", shardIndex: init.shardIndex, message: maskedError(error, secrets) });
+    } finally {
+      clearInterval(interval);
+      hop.close();
+      transport.close();
+      postDelta();
+      post({ type: "done", shardIndex: init.shardIndex });
+    }
+  }
+
+  const finished = run();
+
+  return {
+    reset(next: number) {
+      postDelta();
+      epoch = next;
+    },
+    setLoad(load: LoadChange) {
+      if (stopping) return;
+      const before = users;
+      if (load.users !== undefined) users = load.users;
+      if (config.qps === undefined) {
+        if (users > before) spawnUsers(load.at, before);
+      } else {
+        slotWaiters.splice(0).forEach((wake) => wake());
+        if (load.qps !== undefined) loops.push(arrivalLoop(load.qps, load.at));
+      }
+    },
+    stop(graceMs: number) {
+      if (stopping) {
+        if (graceMs === 0) graceOver.abort();
+        return;
+      }
+      stopping = true;
+      slotWaiters.splice(0).forEach((wake) => wake());
+      stopRequested(graceMs);
+    },
+    finished,
+  };
+}
+
+/**
+ * The credentials a shard's requests carry (credential headers, the API key, a password in the
+ * host URL), longest first: no message a shard posts may hold one.
+ */
+export function shardSecrets(config: RunConfig): string[] {
+  const found = new Set(credentialsIn(requestHeaders(config)));
+  if (config.apiKey) found.add(config.apiKey);
+  try {
+    const password = decodeURIComponent(new URL(config.host).password);
+    if (password) found.add(password);
+  } catch {
+    // Not a URL: no password in it.
+  }
+  return [...found].sort((a, b) => b.length - a.length);
+}
+
+/**
+ * An error's text (with `stack`, its stack trace) with every secret masked, for a message that
+ * leaves the shard.
+ */
+export function maskedError(
+  error: unknown,
+  secrets: readonly string[],
+  options: { readonly stack?: boolean } = {},
+): string {
+  const stack = options.stack && error instanceof Error ? error.stack : undefined;
+  return maskSecrets(stack ?? String(error), secrets, { cut: false });
+}
+
+/**
+ * One turn of the event loop at a time, through a `MessageChannel` (a hop costs ~5 µs in
+ * Deno 2.9, against ~2 ms for `setTimeout(0)`), which lets timers and I/O run in between.
+ */
+function createEventLoopHop(): { next(): Promise<void>; close(): void } {
+  let channel: MessageChannel | undefined;
+  const waiting: Array<() => void> = [];
+  return {
+    next() {
+      if (channel === undefined) {
+        channel = new MessageChannel();
+        channel.port1.onmessage = () => waiting.shift()?.();
+      }
+      const { promise, resolve } = Promise.withResolvers<void>();
+      waiting.push(resolve);
+      channel.port2.postMessage(0);
+      return promise;
+    },
+    close() {
+      channel?.port1.close();
+      channel?.port2.close();
+      channel = undefined;
+      waiting.splice(0).forEach((wake) => wake());
+    },
+  };
+}
+
+/** Headers sent with every request (and tokenize calls); the API key goes only here. */
+export function requestHeaders(config: RunConfig): Record<string, string> {
+  return {
+    "content-type": "application/json",
+    ...config.headers,
+    ...(config.apiKey ? { authorization: `Bearer ${config.apiKey}` } : {}),
+  };
+}

@@ -1,0 +1,227 @@
+/**
+ * The dashboard's data and page: what `/api/results` and `/api/timeseries` serve, the page's
+ * files (`output/dashboard/`), and `--html`, which inlines the same page, its script and the
+ * run's data into one file that opens offline.
+ *
+ * The page files are read through `new URL("./dashboard/...", import.meta.url)` so that
+ * `deno compile --include output/dashboard` embeds them in the binary.
+ *
+ * @example
+ * ```ts
+ * const page = renderHtmlReport(await readDashboardAssets(), {
+ *   results: dashboardResults(results, { state: "done" }),
+ *   timeseries: dashboardTimeseries(series, { state: "done", startedAt }),
+ * });
+ * ```
+ *
+ * @module
+ */
+import { maskSecrets } from "../common/secrets.ts";
+import { writeFileAtomic } from "./atomic_write.ts";
+import type { CurrentLoad, RunState } from "../run/coordinator.ts";
+import type { ClientLoad } from "../run/client_monitor.ts";
+import type { Results } from "./results.ts";
+import type { TimePoint, TimeSeries } from "./timeseries.ts";
+import type { RunConfig } from "../options/types.ts";
+
+/** The dashboard page's three files. */
+export interface DashboardAssets {
+  /** `index.html`. */
+  readonly html: string;
+  /** `app.js`: fetches or reads the data and draws the charts and tables. */
+  readonly script: string;
+  /** `style.css`. */
+  readonly style: string;
+}
+
+/** What a run looks like right now, beyond the results. */
+export interface LiveFacts {
+  /** When these facts were true, ISO 8601. */
+  updatedAt: string;
+  /** Milliseconds since load started. */
+  elapsedMs: number;
+  /** Requests in flight. */
+  inFlight: number;
+  /** Users, or the in-flight cap in QPS mode. */
+  users: number;
+  /** QPS target; `null` outside QPS mode. */
+  targetQps: number | null;
+  /** The client's own load over the last second. */
+  client: ClientLoad;
+}
+
+/** `/api/results`: the `--json` results plus where the run is. */
+export type DashboardResults = Results & {
+  /** `starting`, `running`, `stopping` or `done`. */
+  state: RunState;
+  /** Facts of the moment; absent before the first live view. */
+  live?: LiveFacts;
+};
+
+/** `/api/timeseries`: the run's points, oldest first. */
+export interface DashboardTimeseries {
+  /** Layout version, `1`. */
+  schemaVersion: 1;
+  /** `starting`, `running`, `stopping` or `done`. */
+  state: RunState;
+  /** When load started, epoch milliseconds; `null` before it has. */
+  startedAt: number | null;
+  /** Longest span of a folded older point, in ms; newer points span about a second. */
+  olderSpanMs: number;
+  /** The points. */
+  points: TimePoint[];
+}
+
+/** What `--html` inlines into the page. */
+export interface ReportData {
+  /** The final results. */
+  readonly results: DashboardResults;
+  /** The run's points. */
+  readonly timeseries: DashboardTimeseries;
+}
+
+/** Reads the dashboard's files (embedded in a compiled binary). */
+export async function readDashboardAssets(): Promise<DashboardAssets> {
+  const [html, script, style] = await Promise.all([
+    Deno.readTextFile(new URL("./dashboard/index.html", import.meta.url)),
+    Deno.readTextFile(new URL("./dashboard/app.js", import.meta.url)),
+    Deno.readTextFile(new URL("./dashboard/style.css", import.meta.url)),
+  ]);
+  return { html, script, style };
+}
+
+/**
+ * The secrets of a run: the API key, the serve token, and the values of the credential headers
+ * that `redactConfig` drops. Empty strings are no secret.
+ */
+export function secretsOf(config: RunConfig, redactedHeaders: Readonly<Record<string, string>>) {
+  const secrets = [config.apiKey, config.serveToken];
+  for (const [name, value] of Object.entries(config.headers)) {
+    if (!(name in redactedHeaders)) secrets.push(value);
+  }
+  return secrets.filter((secret): secret is string => !!secret);
+}
+
+/**
+ * Replaces every secret inside the string values of `value` (deeply) with `***`. Failure
+ * messages and warnings quote what servers answered, and a server may quote the key back.
+ * The `histograms` field is left alone: its base64 text is data, and a short key could occur
+ * in it by chance.
+ */
+export function scrubSecrets<T>(value: T, secrets: readonly string[]): T {
+  if (secrets.length === 0) return value;
+  function walk(node: unknown, key?: string): unknown {
+    if (typeof node === "string") {
+      return maskSecrets(node, secrets, { cut: false });
+    }
+    if (Array.isArray(node)) return node.map((item) => walk(item));
+    if (node && typeof node === "object" && key !== "histograms") {
+      const copy: Record<string, unknown> = {};
+      for (const [name, child] of Object.entries(node)) {
+        copy[walk(name) as string] = walk(child, name);
+      }
+      return copy;
+    }
+    return node;
+  }
+  return walk(value) as T;
+}
+
+/** What {@link dashboardResults} adds to the results. */
+export interface DashboardResultsOptions {
+  /** Where the run is. */
+  readonly state: RunState;
+  /** Facts of the moment, from the latest live view. */
+  readonly live?: LiveFacts;
+  /** Strings to scrub from every text value; see {@link secretsOf}. */
+  readonly secrets?: readonly string[];
+}
+
+/** The results with the run state in front and live facts added, secrets scrubbed. */
+export function dashboardResults(
+  results: Results,
+  options: DashboardResultsOptions,
+): DashboardResults {
+  const { schemaVersion, ...rest } = results;
+  const live = options.live ? { live: options.live } : {};
+  return scrubSecrets(
+    { schemaVersion, state: options.state, ...live, ...rest },
+    options.secrets ?? [],
+  );
+}
+
+/** Live facts from what a view knows. */
+export function liveFacts(
+  view: {
+    readonly now: number;
+    readonly startedAt: number;
+    readonly inFlight: number;
+    readonly load: CurrentLoad;
+    readonly client: ClientLoad;
+  },
+): LiveFacts {
+  return {
+    updatedAt: new Date(view.now).toISOString(),
+    elapsedMs: Math.max(0, view.now - view.startedAt),
+    inFlight: view.inFlight,
+    users: view.load.users,
+    targetQps: view.load.qps ?? null,
+    client: view.client,
+  };
+}
+
+/** The series as `/api/timeseries` serves it. */
+export function dashboardTimeseries(
+  series: TimeSeries,
+  options: { readonly state: RunState; readonly startedAt?: number },
+): DashboardTimeseries {
+  return {
+    schemaVersion: 1,
+    state: options.state,
+    startedAt: options.startedAt ?? null,
+    olderSpanMs: series.olderSpanMs,
+    points: series.points(),
+  };
+}
+
+const STYLE_TAG = '<link rel="stylesheet" href="assets/style.css">';
+const SCRIPT_TAG = '<script src="assets/app.js"></script>';
+
+/**
+ * The dashboard page as one self-contained document: style, script and data inline, nothing
+ * fetched, so it opens offline and can be mailed around.
+ */
+export function renderHtmlReport(assets: DashboardAssets, data: ReportData): string {
+  if (!assets.html.includes(STYLE_TAG) || !assets.html.includes(SCRIPT_TAG)) {
+    throw new Error("Cannot build the HTML report: index.html lacks the style or script tag");
+  }
+  if (/<\/script/i.test(assets.script) || /<\/style/i.test(assets.style)) {
+    throw new Error("Cannot build the HTML report: app.js or style.css closes its own tag");
+  }
+  // `<` escaped: no text in the data can close the script element early or open a comment.
+  const json = JSON.stringify(data).replaceAll("<", "\\u003c");
+  const title = `llmload report: ${data.results.model} (${data.results.provider})`;
+  return assets.html
+    .replace(/<title>[^<]*<\/title>/, () => `<title>${escapeHtml(title)}</title>`)
+    .replace(STYLE_TAG, () => `<style>\n${assets.style}</style>`)
+    .replace(
+      SCRIPT_TAG,
+      () =>
+        `<script type="application/json" id="llmload-data">${json}</script>\n` +
+        `<script>\n${assets.script}</script>`,
+    );
+}
+
+function escapeHtml(text: string): string {
+  return text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;")
+    .replaceAll('"', "&quot;");
+}
+
+/**
+ * Writes the report. The text goes to a temporary file next to `path` that is then renamed over
+ * it, so a failed write never leaves half a report; a path that is not a regular file (a pipe,
+ * `/dev/stdout`) is written in place, since renaming over it would replace the device.
+ */
+export async function writeHtmlReport(path: string, page: string): Promise<void> {
+  await writeFileAtomic(path, new TextEncoder().encode(page), "the HTML report");
+}

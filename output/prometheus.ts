@@ -1,0 +1,329 @@
+/**
+ * Prometheus exposition of a run: a small formatter for the text format (version 0.0.4) and
+ * `RunMetrics`, which turns the coordinator's live views into llmload's counters, histograms and
+ * gauges.
+ *
+ * Counters and histograms count every request since load started, warm-up included, so they
+ * never go backwards when the stats window resets; `/api/results` is where the measured window
+ * lives. Histogram buckets are counted from the HDR histograms, so a bucket boundary is as exact
+ * as HDR's 3 significant digits.
+ *
+ * @example
+ * ```ts
+ * const metrics = new RunMetrics();
+ * metrics.observe(view); // about once a second
+ * const text = metrics.format("running");
+ * ```
+ *
+ * @module
+ */
+import * as hdr from "hdr-histogram-js";
+import type { LiveView, RunState } from "../run/coordinator.ts";
+import { FAILURE_KINDS, type MetricName } from "../stats/stats.ts";
+
+/** Content type of the text format served at `/metrics`. */
+export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+/** Label names to values. */
+export type Labels = Readonly<Record<string, string>>;
+
+/** One value of a counter or gauge. */
+export interface ScalarSample {
+  /** Labels of this series. */
+  readonly labels: Labels;
+  /** Its value. */
+  readonly value: number;
+}
+
+/** One series of a histogram. */
+export interface HistogramSample {
+  /** Labels of this series (without `le`). */
+  readonly labels: Labels;
+  /** Upper bounds, ascending, with the cumulative count of observations at or below each. */
+  readonly buckets: readonly { readonly le: number; readonly count: number }[];
+  /** Sum of all observations. */
+  readonly sum: number;
+  /** Number of observations; also the `+Inf` bucket. */
+  readonly count: number;
+}
+
+/** A metric family: name, help text, type and its series. */
+export type MetricFamily =
+  | {
+    readonly type: "counter" | "gauge";
+    readonly name: string;
+    readonly help: string;
+    readonly samples: readonly ScalarSample[];
+  }
+  | {
+    readonly type: "histogram";
+    readonly name: string;
+    readonly help: string;
+    readonly samples: readonly HistogramSample[];
+  };
+
+const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/**
+ * Formats metric families in the Prometheus text format: `# HELP`, `# TYPE`, then one line per
+ * sample; histograms get cumulative `_bucket` lines (ending with `le="+Inf"`), `_sum` and
+ * `_count`. Throws on a name the format does not allow: that is a bug, not input.
+ */
+export function formatPrometheus(families: readonly MetricFamily[]): string {
+  const lines: string[] = [];
+  for (const family of families) {
+    if (!METRIC_NAME.test(family.name)) throw new Error(`Invalid metric name '${family.name}'`);
+    lines.push(`# HELP ${family.name} ${escapeHelp(family.help)}`);
+    lines.push(`# TYPE ${family.name} ${family.type}`);
+    if (family.type === "histogram") {
+      for (const sample of family.samples) {
+        for (const bucket of sample.buckets) {
+          lines.push(sampleLine(`${family.name}_bucket`, sample.labels, bucket.count, bucket.le));
+        }
+        lines.push(sampleLine(`${family.name}_bucket`, sample.labels, sample.count, Infinity));
+        lines.push(sampleLine(`${family.name}_sum`, sample.labels, sample.sum));
+        lines.push(sampleLine(`${family.name}_count`, sample.labels, sample.count));
+      }
+    } else {
+      for (const sample of family.samples) {
+        lines.push(sampleLine(family.name, sample.labels, sample.value));
+      }
+    }
+  }
+  return lines.length > 0 ? lines.join("\n") + "\n" : "";
+}
+
+function sampleLine(name: string, labels: Labels, value: number, le?: number): string {
+  const pairs = Object.entries(labels).map(([label, text]) => {
+    if (!LABEL_NAME.test(label) || label.startsWith("__")) {
+      throw new Error(`Invalid label name '${label}'`);
+    }
+    return `${label}="${escapeLabelValue(text)}"`;
+  });
+  if (le !== undefined) pairs.push(`le="${formatNumber(le)}"`);
+  const labelText = pairs.length > 0 ? `{${pairs.join(",")}}` : "";
+  return `${name}${labelText} ${formatNumber(value)}`;
+}
+
+/** A number as the text format writes it: `+Inf`, `-Inf`, `NaN`, else the shortest exact digits. */
+export function formatNumber(value: number): string {
+  if (Number.isNaN(value)) return "NaN";
+  if (value === Infinity) return "+Inf";
+  if (value === -Infinity) return "-Inf";
+  return String(value);
+}
+
+function escapeLabelValue(text: string): string {
+  return text.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
+}
+
+function escapeHelp(text: string): string {
+  return text.replaceAll("\\", "\\\\").replaceAll("\n", "\\n");
+}
+
+/** Bucket upper bounds in seconds, per histogram. */
+export const HISTOGRAM_BUCKETS: Readonly<Record<HistogramMetric, readonly number[]>> = {
+  // From a cached prefix on a local GPU (~10 ms) to a long prompt queued behind a busy batch.
+  ttft: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+  // Decode steps: a fast small model streams a token every few ms, a loaded server every 100+.
+  itl: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1],
+  tpot: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1],
+  total_latency: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300],
+};
+
+/** Metrics exposed as Prometheus histograms. */
+export type HistogramMetric = Extract<MetricName, "ttft" | "itl" | "tpot" | "total_latency">;
+
+const HISTOGRAM_HELP: Readonly<Record<HistogramMetric, string>> = {
+  ttft: "Time to first token: from sending the request to the first chunk with generated text",
+  itl: "Inter-token latency: gap between consecutive token-carrying chunks, pooled over requests",
+  tpot: "Time per output token: (total latency - TTFT) / (output tokens - 1)",
+  total_latency: "Total latency: from sending the request to the last byte of the response",
+};
+
+const MICROS_PER_SECOND = 1_000_000;
+
+/**
+ * Counts the observations of an encoded HDR histogram (microseconds,
+ * `encodeIntoCompressedBase64`) per bucket: slot `i` holds the values in
+ * `(bounds[i-1], bounds[i]]` (seconds), the last slot those above the last bound. A value counts
+ * as at or below a bound when the HDR bucket holding it starts there or lower.
+ */
+export function countInBuckets(encoded: string, bounds: readonly number[]): number[] {
+  const histogram = hdr.decodeFromCompressedBase64(encoded, 64, false) as hdr.JsHistogram;
+  const micros = bounds.map((bound) => bound * MICROS_PER_SECOND);
+  const slots: number[] = Array(bounds.length + 1).fill(0);
+  const iterator = histogram.recordedValuesIterator;
+  iterator.reset();
+  let slot = 0;
+  // Recorded values come in ascending order, so the slot only moves forward.
+  while (iterator.hasNext()) {
+    const step = iterator.next();
+    const lowest = histogram.lowestEquivalentValue(step.valueIteratedTo);
+    while (slot < micros.length && lowest > micros[slot]) slot++;
+    slots[slot] += step.countAtValueIteratedTo;
+  }
+  return slots;
+}
+
+interface HistogramState {
+  /** Per-slot counts, not cumulative; the last slot is above every bound. */
+  slots: number[];
+  sum: number;
+  count: number;
+}
+
+const STATES: readonly RunState[] = ["starting", "running", "stopping", "done"];
+
+/**
+ * llmload's Prometheus metrics for one run, fed by the coordinator's live views. All series carry
+ * `provider` and `model` labels.
+ */
+export class RunMetrics {
+  #labels: Labels | undefined;
+  #requests = new Map<string, { outcome: string; status: string; count: number }>();
+  #tokens = { input: 0, output: 0 };
+  #histograms = new Map<HistogramMetric, HistogramState>();
+  #view: LiveView | undefined;
+
+  /** Adds what the view's interval measured, and keeps the view for the gauges. */
+  observe(view: LiveView): void {
+    this.#labels = { provider: view.target.provider, model: view.target.model };
+    this.#view = view;
+    const delta = view.interval.toDelta();
+    if (delta.ok > 0) this.#countRequests("ok", "2xx", delta.ok);
+    for (const kind of FAILURE_KINDS) {
+      const failure = delta.failures[kind];
+      if (!failure) continue;
+      let withStatus = 0;
+      for (const [status, count] of Object.entries(failure.statuses)) {
+        this.#countRequests(kind, status, count);
+        withStatus += count;
+      }
+      if (failure.count > withStatus) this.#countRequests(kind, "none", failure.count - withStatus);
+    }
+    this.#tokens.input += delta.tokens.prompt;
+    this.#tokens.output += delta.tokens.output;
+    for (const name of Object.keys(HISTOGRAM_BUCKETS) as HistogramMetric[]) {
+      const part = delta.metrics[name];
+      if (!part) continue;
+      let state = this.#histograms.get(name);
+      if (!state) {
+        state = { slots: Array(HISTOGRAM_BUCKETS[name].length + 1).fill(0), sum: 0, count: 0 };
+        this.#histograms.set(name, state);
+      }
+      const counts = countInBuckets(part.histogram, HISTOGRAM_BUCKETS[name]);
+      counts.forEach((count, slot) => state.slots[slot] += count);
+      state.sum += part.sum / MICROS_PER_SECOND;
+      state.count += part.count;
+    }
+  }
+
+  /** Every family, in a stable order. Series appear once the first view has named the target. */
+  families(state: RunState): MetricFamily[] {
+    const labels = this.#labels;
+    const view = this.#view;
+    const scalar = (value: number, extra: Labels = {}): ScalarSample[] =>
+      labels ? [{ labels: { ...labels, ...extra }, value }] : [];
+    const requests = [...this.#requests.values()]
+      .sort((a, b) => a.outcome.localeCompare(b.outcome) || a.status.localeCompare(b.status))
+      .flatMap(({ outcome, status, count }) => scalar(count, { outcome, status }));
+    const families: MetricFamily[] = [
+      {
+        type: "counter",
+        name: "llmload_requests_total",
+        help: 'Requests finished, by outcome ("ok" or the failure kind) and HTTP status',
+        samples: requests,
+      },
+      {
+        type: "counter",
+        name: "llmload_tokens_total",
+        help: "Tokens of successful requests: prompt (input) and generated (output)",
+        samples: [
+          ...scalar(this.#tokens.input, { direction: "input" }),
+          ...scalar(this.#tokens.output, { direction: "output" }),
+        ],
+      },
+    ];
+    for (const name of Object.keys(HISTOGRAM_BUCKETS) as HistogramMetric[]) {
+      families.push({
+        type: "histogram",
+        name: `llmload_${name}_seconds`,
+        help: HISTOGRAM_HELP[name],
+        samples: labels ? [this.#histogramSample(name, labels)] : [],
+      });
+    }
+    families.push(
+      {
+        type: "gauge",
+        name: "llmload_requests_in_flight",
+        help: "Requests sent and not yet finished",
+        samples: view ? scalar(view.inFlight) : [],
+      },
+      {
+        type: "gauge",
+        name: "llmload_users",
+        help: "Concurrent users, or the in-flight cap in QPS mode",
+        samples: view ? scalar(view.load.users) : [],
+      },
+      {
+        type: "gauge",
+        name: "llmload_target_qps",
+        help: "Requests per second the QPS schedule aims at (QPS mode only)",
+        samples: view?.load.qps !== undefined ? scalar(view.load.qps) : [],
+      },
+      {
+        type: "gauge",
+        name: "llmload_client_cpu_ratio",
+        help: "CPU time of the llmload process over wall time, as a share of the cores it uses",
+        samples: view ? scalar(view.client.cpu) : [],
+      },
+      {
+        type: "gauge",
+        name: "llmload_client_event_loop_lag_seconds",
+        help: "Worst event-loop lag of the load shards over the last second",
+        samples: view ? scalar(view.client.loopLagMs / 1000) : [],
+      },
+      {
+        type: "gauge",
+        name: "llmload_client_saturated",
+        help: "1 when the client itself is saturated (its latencies then include client delay)",
+        samples: view ? scalar(view.client.saturated ? 1 : 0) : [],
+      },
+      {
+        type: "gauge",
+        name: "llmload_run_state",
+        help: "1 for the state the run is in (starting, running, stopping, done), else 0",
+        samples: STATES.map((name) => ({
+          labels: { ...labels, state: name },
+          value: name === state ? 1 : 0,
+        })),
+      },
+    );
+    return families;
+  }
+
+  /** The text `/metrics` serves. */
+  format(state: RunState): string {
+    return formatPrometheus(this.families(state));
+  }
+
+  #countRequests(outcome: string, status: string, count: number) {
+    const key = `${outcome} ${status}`;
+    const entry = this.#requests.get(key);
+    if (entry) entry.count += count;
+    else this.#requests.set(key, { outcome, status, count });
+  }
+
+  #histogramSample(name: HistogramMetric, labels: Labels): HistogramSample {
+    const bounds = HISTOGRAM_BUCKETS[name];
+    const state = this.#histograms.get(name);
+    let cumulative = 0;
+    const buckets = bounds.map((le, i) => {
+      cumulative += state?.slots[i] ?? 0;
+      return { le, count: cumulative };
+    });
+    return { labels, buckets, sum: state?.sum ?? 0, count: state?.count ?? 0 };
+  }
+}

@@ -1,0 +1,223 @@
+/**
+ * The results of a run as one versioned, self-contained object: what was run, what was measured,
+ * and the histograms themselves so runs can be merged later. Written as JSON by
+ * `writeResultsJson`, served live at `/api/results`.
+ *
+ * @module
+ */
+
+import denoConfig from "../deno.json" with { type: "json" };
+import {
+  type Aggregate,
+  type FailureStats,
+  METRIC_NAMES,
+  METRIC_UNITS,
+  type MetricName,
+  type MetricSummary,
+  type MetricUnit,
+  type TokenStats,
+} from "../stats/stats.ts";
+import { writeFileAtomic } from "./atomic_write.ts";
+import { CREDENTIAL_HEADERS, maskUrl } from "../common/secrets.ts";
+import type { ClientSummary } from "../run/client_monitor.ts";
+import type { FailureKind } from "../request/types.ts";
+import type { RunConfig } from "../options/types.ts";
+
+/** Version of the `Results` layout; bumped on any incompatible change. */
+export const RESULTS_SCHEMA_VERSION = 1;
+
+/** The run configuration as written out: no API key, no credential headers. */
+export type RedactedConfig = Omit<RunConfig, "apiKey" | "serveToken">;
+
+/** One metric's summary together with its unit. */
+export interface MetricResult extends MetricSummary {
+  /** `ms`, `ms/token`, `ms/char` or `tokens`; every number of this metric is in it. */
+  unit: MetricUnit;
+}
+
+/** Everything a run produced. Version 1. */
+export interface Results {
+  /** Layout version, `1`. */
+  schemaVersion: typeof RESULTS_SCHEMA_VERSION;
+  /** The program that measured. */
+  tool: {
+    /** Always `llmload`. */
+    name: string;
+    /** Its version. */
+    version: string;
+  };
+  /** Provider dialect used (given or guessed). */
+  provider: string;
+  /** Model the requests named. */
+  model: string;
+  /** The run configuration, without the API key and without credential headers. */
+  config: RedactedConfig;
+  /** Start of the measured window (after warm-up), ISO 8601. */
+  startedAt: string;
+  /** End of the measured window, ISO 8601. */
+  endedAt: string;
+  /** Length of the measured window in milliseconds; every rate is computed over it. */
+  durationMs: number;
+  /** `true` when these are live results of a run still going, or of a run cut short. */
+  partial: boolean;
+  /** Request counts. */
+  requests: {
+    /** Requests that completed successfully. */
+    ok: number;
+    /** Requests that failed, any kind. */
+    failed: number;
+    /** `ok + failed`. */
+    total: number;
+  };
+  /** Rates over `durationMs`. */
+  throughput: {
+    /** Successful requests per second. */
+    requestsPerSec: number;
+    /** Generated tokens per second, successful requests only. */
+    outputTokensPerSec: number;
+    /** Prompt plus generated tokens per second, successful requests only. */
+    totalTokensPerSec: number;
+  };
+  /**
+   * Per-metric summaries (count, mean, min, max, p50, p90, p95, p99, p999), keyed by metric name
+   * (`ttft`, `ttfvt`, `total_latency`, `tpot`, `itl`, `latency_per_token`,
+   * `overall_latency_per_token`, `latency_per_char`, `send_lag`, `ttft_intended`,
+   * `total_latency_intended`, `num_tokens`, `prompt_tokens`). Metrics without samples are absent.
+   */
+  metrics: Partial<Record<MetricName, MetricResult>>;
+  /** Failures by kind (`http_4xx`, `http_5xx`, ...); kinds without failures are absent. */
+  failures: Partial<Record<FailureKind, FailureStats>>;
+  /** Token and character totals, where counts came from, and `max_tokens` mismatches. */
+  tokens: TokenStats;
+  /** Sends delayed because the in-flight cap (`-u` in QPS mode) was reached. */
+  capped: number;
+  /**
+   * The client's own load: `verdict` (`ok`, `cpu-bound` or `delayed` by other processes), peak
+   * CPU share of the cores its shards use, worst event-loop lag, and how many of the ~1 s
+   * samples were CPU-bound or delayed. Either means timings include delay not the server's.
+   */
+  client?: ClientSummary;
+  /**
+   * Requests still in flight when the stop cut them off (after `--stop-grace` or a second
+   * Ctrl+C), with the shortest and longest time they had waited; absent when there were none.
+   * They are neither `ok` nor `failed`.
+   */
+  cutOff?: CutOff;
+  /** Things the user should know about this run, one sentence each. */
+  warnings: string[];
+  /**
+   * HDR histograms per metric, `hdr-histogram-js` `encodeIntoCompressedBase64` (3 significant
+   * digits). Time metrics are recorded in integer microseconds, count metrics in tokens.
+   */
+  histograms: Partial<Record<MetricName, string>>;
+}
+
+/** What `buildResults` needs beyond the measurements. */
+export interface RunInfo {
+  /** Provider dialect used. */
+  provider: string;
+  /** Model the requests named. */
+  model: string;
+  /** The run configuration; redacted before it goes into the results. */
+  config: RunConfig;
+  /** Start of the measured window: a `Date` or epoch milliseconds. */
+  startedAt: Date | number;
+  /** End of the measured window: a `Date` or epoch milliseconds. */
+  endedAt: Date | number;
+  /** Length of the measured window in milliseconds. */
+  durationMs: number;
+  /** Live or cut-short results; default `false`. */
+  partial?: boolean;
+  /** How hard the client itself worked; absent for results not measured live. */
+  client?: ClientSummary;
+  /** Warnings to carry; default none. */
+  warnings?: readonly string[];
+  /** Requests cut off by the stop; absent when there were none. */
+  cutOff?: CutOff;
+}
+
+/** Requests cut off by the stop: how many, and how long they had waited (ms). */
+export interface CutOff {
+  /** Requests cut off. */
+  requests: number;
+  /** Shortest wait, from send to cut-off, in ms. */
+  minWaitMs: number;
+  /** Longest wait, from send to cut-off, in ms. */
+  maxWaitMs: number;
+}
+
+// Headers that carry credentials whatever their value; matched case-insensitively.
+
+/**
+ * Copies a config without its secrets: drops `apiKey`, `serveToken`, credential headers and any header whose
+ * value contains the key, and masks a password in the host URL.
+ */
+export function redactConfig(config: RunConfig): RedactedConfig {
+  const { apiKey, serveToken: _serveToken, ...rest } = config;
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(config.headers)) {
+    if (CREDENTIAL_HEADERS.has(name.toLowerCase())) continue;
+    if (apiKey && value.includes(apiKey)) continue;
+    headers[name] = value;
+  }
+  return { ...rest, host: maskUrl(config.host), headers };
+}
+
+function perSecond(amount: number, durationMs: number): number {
+  // JSON has no Infinity: an empty window has a rate of 0.
+  return durationMs > 0 ? amount / (durationMs / 1000) : 0;
+}
+
+/** Builds the results object from an aggregate and what the run knows about itself. */
+export function buildResults(aggregate: Aggregate, info: RunInfo): Results {
+  const snapshot = aggregate.snapshot();
+  const encoded = aggregate.toDelta().metrics;
+  const metrics: Partial<Record<MetricName, MetricResult>> = {};
+  const histograms: Partial<Record<MetricName, string>> = {};
+  for (const name of METRIC_NAMES) {
+    const summary = snapshot.metrics[name];
+    if (summary) metrics[name] = { unit: METRIC_UNITS[name], ...summary };
+    const part = encoded[name];
+    if (part) histograms[name] = part.histogram;
+  }
+  const { tokens } = snapshot;
+  return {
+    schemaVersion: RESULTS_SCHEMA_VERSION,
+    tool: { name: "llmload", version: denoConfig.version },
+    provider: info.provider,
+    model: info.model,
+    config: redactConfig(info.config),
+    startedAt: new Date(info.startedAt).toISOString(),
+    endedAt: new Date(info.endedAt).toISOString(),
+    durationMs: info.durationMs,
+    partial: info.partial ?? false,
+    requests: {
+      ok: snapshot.ok,
+      failed: snapshot.failed,
+      total: snapshot.ok + snapshot.failed,
+    },
+    throughput: {
+      requestsPerSec: perSecond(snapshot.ok, info.durationMs),
+      outputTokensPerSec: perSecond(tokens.output, info.durationMs),
+      totalTokensPerSec: perSecond(tokens.output + tokens.prompt, info.durationMs),
+    },
+    metrics,
+    failures: snapshot.failures,
+    tokens,
+    capped: snapshot.capped,
+    ...(info.client ? { client: info.client } : {}),
+    ...(info.cutOff ? { cutOff: { ...info.cutOff } } : {}),
+    warnings: [...(info.warnings ?? [])],
+    histograms,
+  };
+}
+
+/**
+ * Writes results as pretty JSON. The text goes to a temporary file next to `path` that is then
+ * renamed over it, so a failed write never leaves a truncated or half-written results file.
+ */
+export async function writeResultsJson(path: string, results: Results): Promise<void> {
+  // Serialise first: a throw here must happen before any file is touched.
+  const bytes = new TextEncoder().encode(JSON.stringify(results, null, 2) + "\n");
+  await writeFileAtomic(path, bytes, "results");
+}

@@ -1,0 +1,224 @@
+/**
+ * Everything settled before load starts: limits and reachability checked, the target resolved,
+ * the server inspected (does it list the model, what context does it report), the prompt built
+ * and counted and checked against that context, the random seed drawn, the shard count chosen.
+ *
+ * @module
+ */
+import { UsageError } from "../common/errors.ts";
+import { checkFileLimit, openFileLimit } from "./limits.ts";
+import { formatProbeTable, probeTarget, probeWarnings } from "./probe.ts";
+import { createProvider } from "../providers/mod.ts";
+import { buildPrompt, buildServerPrompt } from "../load/prompt.ts";
+import { createRandom, randomSeed } from "../load/random.ts";
+import { checkReachable } from "./reachability.ts";
+import { autoWorkerCount } from "../load/sharding.ts";
+import { inspectServer, resolveTarget } from "./target.ts";
+import type { ContextLimit, Target } from "./target.ts";
+import {
+  createServerCounter,
+  loadTokenizer,
+  localTokenizerSpec,
+  SERVER_TOKENIZER,
+} from "../load/tokenizer.ts";
+import { requestHeaders } from "../load/shard.ts";
+import { createLengthSampler } from "../load/workload.ts";
+import type { RunConfig } from "../options/types.ts";
+
+/** What a run settles before it sends anything. */
+export interface RunPlan {
+  /** Model and provider, with the reasons they were chosen. */
+  readonly target: Target;
+  /** The prompt every request sends (before any per-request randomisation). */
+  readonly prompt: string;
+  /** Prompt tokens by the local tokenizer, counted as the server does (BOS included). */
+  readonly localPromptTokens: number;
+  /** Seed of the run's random source. */
+  readonly seed: number;
+  /** The `max_tokens` distribution, described for the summary. */
+  readonly generationTokens: string;
+  /** Number of Worker shards. */
+  readonly shardCount: number;
+  /** Warnings the plan raised (e.g. what `--preflight` found the server ignores). */
+  readonly warnings: readonly string[];
+}
+
+/**
+ * Settles a run. Throws a `UsageError` or `StartError` (one line for the user) when the run
+ * cannot start.
+ */
+export async function planRun(config: RunConfig, log: (line: string) => void): Promise<RunPlan> {
+  checkFileLimit(config.users, await openFileLimit());
+  if (!usesProxy(config)) await checkReachable(config.host);
+  const target = await resolveTarget(config, { log });
+  log(
+    `Provider ${target.provider} (${target.providerReason}), model ${target.model} (${target.modelReason})`,
+  );
+  const server = await inspectServer(config, target, { log });
+  const warnings: string[] = [...server.warnings];
+  const tokenizer = await loadTokenizer(localTokenizerSpec(config.tokenizer));
+  let prompt: string;
+  let localPromptTokens: number;
+  if (config.tokenizer === SERVER_TOKENIZER) {
+    const countOnServer = serverPromptCounter(config, target);
+    prompt = config.promptText ??
+      await buildServerPrompt(config.promptTokens, tokenizer, countOnServer);
+    localPromptTokens = await countOnServer(prompt);
+    log(
+      `Prompt of ${localPromptTokens} tokens as the server's ${target.provider} tokenizer counts`,
+    );
+  } else {
+    prompt = config.promptText ?? buildPrompt(config.promptTokens, tokenizer);
+    // As the server counts it, special tokens (BOS) included: what its usage is checked against.
+    localPromptTokens = tokenizer.countPrompt(prompt);
+  }
+  warnings.push(
+    ...checkContext(config, { limits: server.context, promptTokens: localPromptTokens }),
+  );
+  if (config.preflight) {
+    const report = await probeTarget(config, { target, server });
+    log(formatProbeTable(report));
+    warnings.push(...probeWarnings(report));
+  }
+  const seed = config.seed ?? randomSeed();
+  const generationTokens = createLengthSampler({
+    distribution: config.maxTokensDistribution,
+    mean: config.maxTokens,
+    alpha: config.maxTokensRange,
+    cap: config.maxTokensCap,
+    jitter: config.maxTokensJitter,
+  }, createRandom(seed)).describe();
+  const shardCount = config.workers ||
+    autoWorkerCount({ cores: navigator.hardwareConcurrency, users: config.users, qps: config.qps });
+  return {
+    target,
+    prompt,
+    localPromptTokens,
+    seed,
+    generationTokens,
+    shardCount,
+    warnings,
+  };
+}
+
+/**
+ * Counts whole prompts, special tokens included, with the server's tokenize endpoint; any
+ * failure is the user's to fix before the load (wrong dialect, a server without the route).
+ */
+function serverPromptCounter(
+  config: RunConfig,
+  target: Target,
+): (prompt: string) => Promise<number> {
+  const fix = "pass --tokenizer with the model's tokenizer.json or a tiktoken encoding";
+  if (config.promptRandomize && config.promptText === undefined) {
+    throw new UsageError(
+      `Cannot use --prompt-randomize with --tokenizer server: random prompts are counted ` +
+        `locally; ${fix}`,
+    );
+  }
+  const provider = createProvider(target.provider, {
+    model: target.model,
+    chat: config.chat,
+    stream: config.stream,
+    temperature: config.temperature,
+  });
+  if (provider.tokenize === undefined) {
+    throw new UsageError(
+      `Cannot use --tokenizer server: the ${target.provider} API has no tokenize endpoint ` +
+        `(vllm, sglang, tgi and llamacpp have one); ${fix}`,
+    );
+  }
+  const counter = createServerCounter(provider.tokenize, {
+    host: config.host,
+    headers: requestHeaders(config),
+    timeoutMs: config.timeoutMs,
+  });
+  return async function countOnServer(prompt: string): Promise<number> {
+    try {
+      return await counter.count(prompt, true);
+    } catch (error) {
+      throw new UsageError(
+        `Cannot use --tokenizer server: ${(error as Error).message}; ${fix}`,
+      );
+    }
+  };
+}
+
+/** A fetch transport may go through an HTTP proxy, which a direct TCP check would not see. */
+function usesProxy(config: RunConfig): boolean {
+  const proxy = ["HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"]
+    .some((name) => Deno.env.get(name));
+  return config.transport === "fetch" && proxy;
+}
+
+/**
+ * The largest `max_tokens` a run's requests can ask for: the constant or the top of the uniform
+ * range (plus jitter), never above `--max-tokens-cap`; `Infinity` for a normal or exponential
+ * distribution without a cap. Mirrors `createLengthSampler` (load/workload.ts).
+ */
+export function largestMaxTokens(config: RunConfig): number {
+  const mean = config.maxTokens;
+  const top = config.maxTokensDistribution === "constant"
+    ? Math.round(mean)
+    : config.maxTokensDistribution === "uniform"
+    ? Math.floor(mean + mean * config.maxTokensRange)
+    : Infinity;
+  return Math.min(top + config.maxTokensJitter, config.maxTokensCap ?? Infinity);
+}
+
+/**
+ * Checks the prompt and the largest `max_tokens` against the context the server reported.
+ * Throws a `UsageError` with the numbers when the server would refuse the requests; returns
+ * warnings for replies a server cuts at its context (llama.cpp), for the training length, and
+ * for a distribution without a cap whose larger draws would not fit.
+ */
+export function checkContext(
+  config: RunConfig,
+  options: { limits: readonly ContextLimit[]; promptTokens: number },
+): string[] {
+  const warnings: string[] = [];
+  const prompt = options.promptTokens;
+  const promptFlag = config.promptText === undefined ? "-p" : "--prompt-text";
+  const largest = largestMaxTokens(config);
+  const typical = Math.round(config.maxTokens);
+  for (const limit of options.limits) {
+    const server = limit.kind !== "trained"
+      ? `the server's ${limit.bounds === "prompt" ? "prompt limit" : "context"}`
+      : "the model's training context";
+    const from = `${limit.tokens} (from ${limit.source})`;
+    if (limit.bounds === "prompt") {
+      if (prompt <= limit.tokens) continue;
+      const message = `prompt ${prompt} tokens exceed ${server} of ${from}: lower ${promptFlag}`;
+      if (limit.kind !== "trained") throw new UsageError(capitalized(message));
+      warnings.push(capitalized(message));
+      continue;
+    }
+    const asked = Number.isFinite(largest) ? largest : typical;
+    if (prompt + asked > limit.tokens) {
+      const most = asked === typical ? "" : " (the largest -o draws)";
+      const message = `prompt ${prompt} + max_tokens ${asked}${most} = ${prompt + asked} tokens ` +
+        `exceed ${server} of ${from}: lower ${promptFlag}/-o`;
+      // llama.cpp refuses only a prompt that fills its slot; a longer reply it cuts there.
+      if (limit.kind === "limit" || (limit.kind === "cuts" && prompt >= limit.tokens)) {
+        throw new UsageError(capitalized(message));
+      }
+      warnings.push(
+        limit.kind === "cuts"
+          ? `${capitalized(message)}; the server cuts such replies at its context (reported as ` +
+            `truncated), so they end short of max_tokens`
+          : `${capitalized(message)}; the server may refuse such requests`,
+      );
+    } else if (!Number.isFinite(largest)) {
+      const room = limit.tokens - prompt;
+      warnings.push(
+        `-o ${config.maxTokensDistribution} has no cap, and draws above ${room} tokens do not ` +
+          `fit ${server} of ${from} beside the ${prompt}-token prompt: set --max-tokens-cap ${room}`,
+      );
+    }
+  }
+  return warnings;
+}
+
+function capitalized(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
