@@ -9,9 +9,10 @@ import { readCommandLine } from "./cli/command_line.ts";
 import type { MockCommandOptions } from "./options/config.ts";
 import { StartError, UsageError } from "./common/errors.ts";
 import { startMock } from "./mock/server.ts";
-import { runProbeCommand } from "./run/probe.ts";
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, runCommand } from "./cli/run.ts";
-import type { CommandOutput } from "./cli/run.ts";
+import { runProbeCommand } from "./cli/probe.ts";
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from "./cli/exit_codes.ts";
+import { runCommand } from "./cli/run.ts";
+import type { CommandOutput } from "./cli/command_output.ts";
 import type { RunConfig } from "./options/types.ts";
 
 /** The version printed by `--version`. */

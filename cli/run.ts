@@ -7,7 +7,7 @@
  * @module
  */
 import { runLoadTest } from "../run/coordinator.ts";
-import type { LiveView, RunIo, RunOutcome } from "../run/coordinator.ts";
+import type { LiveView, RunIo, RunOutcome } from "../run/types.ts";
 import {
   dashboardResults,
   dashboardTimeseries,
@@ -26,23 +26,8 @@ import type { ResultsServer } from "../output/server.ts";
 import { appendSummaryRow, summaryRow } from "../output/summary_csv.ts";
 import { feedSeries, TimeSeries } from "../output/timeseries.ts";
 import type { RunConfig } from "../options/types.ts";
-
-/** Exit code of a run where every request succeeded. */
-export const EXIT_OK = 0;
-/** Exit code of a run where a request failed or none completed (the seed's rule). */
-export const EXIT_FAILED = 1;
-/** Exit code of a usage error. */
-export const EXIT_USAGE = 2;
-
-/** Where the command writes. */
-export interface CommandOutput {
-  /** Results: the table and the summary block. */
-  readonly out: (text: string) => void;
-  /** Progress and information lines. */
-  readonly log: (line: string) => void;
-  /** Rewrites the live progress line (TTY only). */
-  readonly status?: (line: string) => void;
-}
+import { EXIT_FAILED, EXIT_OK } from "./exit_codes.ts";
+import type { CommandOutput } from "./command_output.ts";
 
 /** Hooks of a run beyond its output: signals to stop it and a taker of its control. */
 export type RunSignals = Pick<RunIo, "stopSignal" | "abortSignal" | "control">;

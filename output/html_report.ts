@@ -18,7 +18,7 @@
  */
 import { maskSecrets } from "../common/secrets.ts";
 import { writeFileAtomic } from "./atomic_write.ts";
-import type { CurrentLoad, RunState } from "../run/coordinator.ts";
+import type { CurrentLoad, RunState } from "../run/types.ts";
 import type { ClientLoad } from "../run/client_monitor.ts";
 import type { Results } from "./results.ts";
 import type { TimePoint, TimeSeries } from "./timeseries.ts";

@@ -18,7 +18,7 @@
  * @module
  */
 import * as hdr from "hdr-histogram-js";
-import type { LiveView, RunState } from "../run/coordinator.ts";
+import type { LiveView, RunState } from "../run/types.ts";
 import { FAILURE_KINDS, type MetricName } from "../stats/stats.ts";
 
 /** Content type of the text format served at `/metrics`. */

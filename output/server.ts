@@ -21,7 +21,7 @@
 import { Hono } from "hono";
 import type { Context, MiddlewareHandler } from "hono";
 import { timingSafeEqual } from "node:crypto";
-import type { LiveView, RunControl, RunState } from "../run/coordinator.ts";
+import type { LiveView, RunControl, RunState } from "../run/types.ts";
 import { UsageError } from "../common/errors.ts";
 import { fileLimitProblem, openFileLimit } from "../run/limits.ts";
 import {

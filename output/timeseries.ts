@@ -14,7 +14,7 @@
  *
  * @module
  */
-import type { LiveView } from "../run/coordinator.ts";
+import type { LiveView } from "../run/types.ts";
 
 /** What happened during one stretch of a run (one second, or several once folded). */
 export interface TimePoint {

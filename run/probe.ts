@@ -11,7 +11,6 @@ import { dialectOf } from "../providers/mod.ts";
 import type { ProviderOptions } from "../providers/mod.ts";
 import { runRequest } from "../request/run_request.ts";
 import type { RequestContext, RequestOutcome } from "../request/run_request.ts";
-import type { CommandOutput } from "../cli/run.ts";
 import { inspectServer, lengthControlDialects, resolveTarget } from "./target.ts";
 import type { ServerFacts, Target } from "./target.ts";
 import { loadTokenizer, localTokenizerSpec } from "../load/tokenizer.ts";
@@ -29,11 +28,6 @@ export const PROBE_PROMPT = "Answer with one word only: what colour is a clear d
 
 /** Longest a probe request may take, whatever `--timeout` says. */
 const PROBE_TIMEOUT_MS = 60_000;
-
-/** Exit code when the server answered the basic probe (same as a successful run). */
-const EXIT_OK = 0;
-/** Exit code when it did not (same as a failed run). */
-const EXIT_FAILED = 1;
 
 /** What one feature's probe found. */
 export type Verdict = "yes" | "no" | "n/a" | "failed" | "inconclusive";
@@ -393,22 +387,4 @@ export function probeWarnings(report: ProbeReport): string[] {
     warnings.push(`Streams carry no usage (${usage.detail})`);
   }
   return warnings;
-}
-
-/**
- * `llmload probe`: resolves the target, probes it, prints the table and any warnings; resolves
- * to 0 when the server answered the basic request, 1 when it did not.
- */
-export async function runProbeCommand(config: RunConfig, output: CommandOutput): Promise<number> {
-  const target = await resolveTarget(config, { checkModes: false, log: output.log });
-  output.log(
-    `Provider ${target.provider} (${target.providerReason}), model ${target.model} (${target.modelReason})`,
-  );
-  const server = await inspectServer(config, target, { log: output.log });
-  const report = await probeTarget(config, { target, server });
-  output.out(formatProbeTable(report));
-  for (const warning of [...server.warnings, ...probeWarnings(report)]) {
-    output.log(`Warning: ${warning}`);
-  }
-  return report.answered ? EXIT_OK : EXIT_FAILED;
 }

@@ -9,14 +9,7 @@ import { usersNeeded } from "../load/schedule.ts";
 import type { Aggregate, FailureStats } from "../stats/stats.ts";
 import type { FailureKind } from "../request/types.ts";
 import type { RunConfig } from "../options/types.ts";
-
-/** The current load: users (closed loop or in-flight cap) and the QPS target. */
-export interface CurrentLoad {
-  /** Users, or the in-flight cap in QPS mode. */
-  readonly users: number;
-  /** QPS target, in QPS mode. */
-  readonly qps?: number;
-}
+import type { CurrentLoad } from "./types.ts";
 
 /** Minimum requests before `--max-fail-ratio` may stop a run. */
 export const MIN_REQUESTS_FOR_FAIL_RATIO = 20;

@@ -8,7 +8,7 @@ import { runConfig } from "./_fixtures.ts";
 import { startMock } from "../mock/server.ts";
 import type { MockOptions, MockServer } from "../mock/server.ts";
 import { runCommand } from "../cli/run.ts";
-import type { RunIo } from "../run/coordinator.ts";
+import type { RunIo } from "../run/types.ts";
 import type { RunConfig } from "../options/types.ts";
 
 /** What one in-process run printed and returned. */

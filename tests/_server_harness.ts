@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { LiveView, RunState } from "../run/coordinator.ts";
+import type { LiveView, RunState } from "../run/types.ts";
 import type { MockServer } from "../mock/server.ts";
 import { runCommand } from "../cli/run.ts";
 import type { RunSignals } from "../cli/run.ts";

@@ -1,12 +1,7 @@
 import assert from "node:assert/strict";
 import { parseCommandLine } from "../cli/command_line.ts";
-import {
-  formatProbeTable,
-  PROBE_TOKENS,
-  probeTarget,
-  probeWarnings,
-  runProbeCommand,
-} from "../run/probe.ts";
+import { formatProbeTable, PROBE_TOKENS, probeTarget, probeWarnings } from "../run/probe.ts";
+import { runProbeCommand } from "../cli/probe.ts";
 import type { ProbeReport } from "../run/probe.ts";
 import type { MockOptions } from "../mock/server.ts";
 import type { RunConfig } from "../options/types.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { RunControl } from "../run/coordinator.ts";
+import type { RunControl } from "../run/types.ts";
 import { UsageError } from "../common/errors.ts";
 import { buildResults } from "../output/results.ts";
 import {
