@@ -23,7 +23,11 @@ import {
 const ROOT = new URL("../", import.meta.url);
 const ROOT_PATH = fileURLToPath(ROOT);
 /** Where the program's code lives; tests/ and tools/ are not part of the binary. */
-const SOURCE_ROOTS = [ENTRY_POINT, "lib", "providers"];
+const SOURCE_ROOTS = [
+  ENTRY_POINT,
+  ...["cli", "common", "load", "mock", "options", "output", "providers", "request", "run"],
+  ...["stats", "transport"],
+];
 const MODULE_EXTENSIONS = /\.(ts|tsx|js|mjs|mts|jsx)$/;
 
 /** A path relative to the repository root, with forward slashes on every OS. */
@@ -341,7 +345,7 @@ Deno.test("the include scanner sees literal, template and computed references", 
   const refs = runtimeReferences(
     "output/server.ts",
     [
-      'new Worker(new URL("./shard_worker.ts", import.meta.url), { type: "module" });',
+      'new Worker(new URL("../load/worker.ts", import.meta.url), { type: "module" });',
       'await Deno.readTextFile(new URL("./dashboard/index.html", import.meta.url));',
       "await Deno.readFile(new URL(`./dashboard/${name}`, import.meta.url));",
       "new URL(name, import.meta.url);",
@@ -373,10 +377,11 @@ Deno.test("the Embedded Files report is read into paths", () => {
     "│ └─┬ localhost (25.17MB - 23.58MB unique)",
     "│   └── tiktoken/1.0.22/* (22.5MB - 20.92MB unique)",
     "├── deno.json (997B)",
-    "├─┬ lib (440.42KB)",
-    "│ ├─┬ dashboard (1KB)",
-    "│ │ └── index.html (1KB)",
-    "│ └── shard_worker.ts (1.71KB)",
+    "├─┬ load (40.42KB)",
+    "│ └── worker.ts (1.71KB)",
+    "├─┬ output (400KB)",
+    "│ └─┬ dashboard (1KB)",
+    "│   └── index.html (1KB)",
     "└── providers/* (9.74KB)",
     "",
     "Files: 24.06MB",
@@ -386,10 +391,11 @@ Deno.test("the Embedded Files report is read into paths", () => {
     ".deno_compile_node_modules/localhost",
     ".deno_compile_node_modules/localhost/tiktoken/1.0.22/*",
     "deno.json",
-    "lib",
+    "load",
+    "load/worker.ts",
+    "output",
     "output/dashboard",
     "output/dashboard/index.html",
-    "load/worker.ts",
     "providers/*",
   ]);
 });
