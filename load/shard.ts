@@ -12,8 +12,8 @@ import { runRequest } from "../request/run_request.ts";
 import type { RequestContext, RequestOutcome } from "../request/run_request.ts";
 import { createArrivals, nextBurstOffset, spawnOffset } from "./schedule.ts";
 import { shardUsers } from "./sharding.ts";
-import { Recorder } from "../stats/stats.ts";
-import type { StatsDelta } from "../stats/stats.ts";
+import { Recorder } from "../stats/recorder.ts";
+import type { StatsDelta } from "../stats/types.ts";
 import { createPromptSource } from "./prompt.ts";
 import {
   createServerCounter,

@@ -19,7 +19,7 @@
  */
 import * as hdr from "hdr-histogram-js";
 import type { LiveView, RunState } from "../run/types.ts";
-import { FAILURE_KINDS, type MetricName } from "../stats/stats.ts";
+import { FAILURE_KINDS, type MetricName } from "../stats/metrics.ts";
 
 /** Content type of the text format served at `/metrics`. */
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { FAILURE_KINDS, METRIC_NAMES, type MetricName } from "../stats/stats.ts";
+import { FAILURE_KINDS, METRIC_NAMES, type MetricName } from "../stats/metrics.ts";
 import type { MetricResult, Results } from "./results.ts";
 import { SERVER_TOKENIZER, TIKTOKEN_ENCODINGS } from "../load/tokenizer.ts";
 import { counted } from "./progress.ts";

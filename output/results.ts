@@ -7,16 +7,10 @@
  */
 
 import denoConfig from "../deno.json" with { type: "json" };
-import {
-  type Aggregate,
-  type FailureStats,
-  METRIC_NAMES,
-  METRIC_UNITS,
-  type MetricName,
-  type MetricSummary,
-  type MetricUnit,
-  type TokenStats,
-} from "../stats/stats.ts";
+import type { Aggregate } from "../stats/aggregate.ts";
+import type { MetricSummary } from "../stats/histogram.ts";
+import { METRIC_NAMES, METRIC_UNITS, type MetricName, type MetricUnit } from "../stats/metrics.ts";
+import type { FailureStats, TokenStats } from "../stats/types.ts";
 import { writeFileAtomic } from "./atomic_write.ts";
 import { CREDENTIAL_HEADERS, maskUrl } from "../common/secrets.ts";
 import type { ClientSummary } from "../run/client_monitor.ts";

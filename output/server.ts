@@ -36,7 +36,7 @@ import {
 import { PROMETHEUS_CONTENT_TYPE, RunMetrics } from "./prometheus.ts";
 import { buildResults, redactConfig } from "./results.ts";
 import type { Results } from "./results.ts";
-import { Aggregate } from "../stats/stats.ts";
+import { Aggregate } from "../stats/aggregate.ts";
 import { feedSeries, TimeSeries } from "./timeseries.ts";
 import type { RunConfig } from "../options/types.ts";
 

@@ -7,8 +7,8 @@
  */
 import { absoluteNow } from "../load/clock.ts";
 import type { FromShard, ShardInit, ShardStatus, ToShard } from "../load/shard.ts";
-import { Aggregate } from "../stats/stats.ts";
-import type { FailureStats, StatsDelta } from "../stats/stats.ts";
+import { Aggregate } from "../stats/aggregate.ts";
+import type { FailureStats, StatsDelta } from "../stats/types.ts";
 import { formatProgress, terminalColumns } from "../output/progress.ts";
 import { planRun } from "./plan.ts";
 import {

@@ -6,7 +6,8 @@
  */
 import { counted } from "../output/progress.ts";
 import { usersNeeded } from "../load/schedule.ts";
-import type { Aggregate, FailureStats } from "../stats/stats.ts";
+import type { Aggregate } from "../stats/aggregate.ts";
+import type { FailureStats } from "../stats/types.ts";
 import type { FailureKind } from "../request/types.ts";
 import type { RunConfig } from "../options/types.ts";
 import type { CurrentLoad } from "./types.ts";

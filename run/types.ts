@@ -5,7 +5,7 @@
  * @module
  */
 import type { RunConfig } from "../options/types.ts";
-import type { Aggregate } from "../stats/stats.ts";
+import type { Aggregate } from "../stats/aggregate.ts";
 import type { ClientLoad, ClientSummary } from "./client_monitor.ts";
 import type { Target } from "./target.ts";
 

@@ -10,7 +10,8 @@ import { parseCommandLine } from "../cli/command_line.ts";
 import { envVarName, MOCK_OPTIONS, resolveRunConfig, RUN_OPTIONS } from "../options/config.ts";
 import { formatProgress } from "../output/progress.ts";
 import { buildResults } from "../output/results.ts";
-import { Aggregate, METRIC_NAMES } from "../stats/stats.ts";
+import { Aggregate } from "../stats/aggregate.ts";
+import { METRIC_NAMES } from "../stats/metrics.ts";
 import { PROVIDER_NAMES } from "../providers/mod.ts";
 
 const README = Deno.readTextFileSync(new URL("../README.md", import.meta.url));

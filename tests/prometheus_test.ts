@@ -5,7 +5,8 @@ import {
   formatPrometheus,
   RunMetrics,
 } from "../output/prometheus.ts";
-import { Aggregate, Recorder } from "../stats/stats.ts";
+import { Aggregate } from "../stats/aggregate.ts";
+import { Recorder } from "../stats/recorder.ts";
 import { withMock, withTempDir } from "./_harness.ts";
 import { runConfig } from "./_fixtures.ts";
 import { needing, toolPath } from "./_tools.ts";

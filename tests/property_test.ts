@@ -9,7 +9,7 @@ import { runRequest } from "../request/run_request.ts";
 import type { RequestContext } from "../request/run_request.ts";
 import type { ResponseSink, Transport } from "../transport/types.ts";
 import { createProvider, PROVIDER_NAMES } from "../providers/mod.ts";
-import { FAILURE_KINDS } from "../stats/stats.ts";
+import { FAILURE_KINDS } from "../stats/metrics.ts";
 
 /** Plays a scripted response through the transport interface, in the given pieces. */
 function scriptedTransport(status: number, contentType: string, pieces: string[]): Transport {

@@ -7,7 +7,8 @@ import {
   type SummaryInfo,
 } from "../output/report.ts";
 import { buildResults, type Results } from "../output/results.ts";
-import { Aggregate, Recorder } from "../stats/stats.ts";
+import { Aggregate } from "../stats/aggregate.ts";
+import { Recorder } from "../stats/recorder.ts";
 import type { RequestFailure, RequestRecord } from "../request/types.ts";
 import { runConfig } from "./_fixtures.ts";
 

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as hdr from "hdr-histogram-js";
 import { buildResults, type Results, writeResultsJson } from "../output/results.ts";
-import { Aggregate, Recorder } from "../stats/stats.ts";
+import { Aggregate } from "../stats/aggregate.ts";
+import { Recorder } from "../stats/recorder.ts";
 import type { RequestRecord } from "../request/types.ts";
 import { runConfig } from "./_fixtures.ts";
 

@@ -1,13 +1,9 @@
 import assert from "node:assert/strict";
 import * as hdr from "hdr-histogram-js";
-import {
-  Aggregate,
-  MAX_EXAMPLES,
-  METRIC_NAMES,
-  type MetricName,
-  Recorder,
-  type StatsDelta,
-} from "../stats/stats.ts";
+import { Aggregate } from "../stats/aggregate.ts";
+import { MAX_EXAMPLES, METRIC_NAMES, type MetricName } from "../stats/metrics.ts";
+import { Recorder } from "../stats/recorder.ts";
+import type { StatsDelta } from "../stats/types.ts";
 import type { RequestFailure, RequestRecord, TokenSource } from "../request/types.ts";
 
 function record(overrides: Partial<RequestRecord> = {}): RequestRecord {

@@ -1,0 +1,92 @@
+/**
+ * The plain data a shard hands to the coordinator: a `StatsDelta` of histograms, failures and
+ * token totals. Every type here survives `postMessage` and JSON unchanged.
+ *
+ * @module
+ */
+
+import type { FailureKind, TokenSource } from "../request/types.ts";
+import type { MetricDelta } from "./histogram.ts";
+import type { MetricName } from "./metrics.ts";
+
+/** Failures of one kind. */
+export interface FailureStats {
+  /** Number of failures of this kind. */
+  count: number;
+  /** Failures per HTTP status (keys are status codes); failures without a status are not here. */
+  statuses: Record<string, number>;
+  /** The first distinct messages, at most `MAX_EXAMPLES`. */
+  messages: string[];
+}
+
+/** A request whose output token count differed from the `max_tokens` it asked for. */
+export interface MismatchExample {
+  /** `max_tokens` sent. */
+  asked: number;
+  /** Tokens generated. */
+  got: number;
+}
+
+/** A request whose prompt the server counted differently from the local tokenizer. */
+export interface PromptMismatchExample {
+  /** Prompt tokens by the server. */
+  server: number;
+  /** Prompt tokens by the local tokenizer. */
+  local: number;
+}
+
+/** Token and character totals of successful requests. */
+export interface TokenStats {
+  /** Sum of output tokens. */
+  output: number;
+  /** Sum of prompt tokens, over requests that know theirs. */
+  prompt: number;
+  /** Sum of generated characters (text and reasoning). */
+  chars: number;
+  /** Requests per source of the output token count. */
+  sources: Record<TokenSource, number>;
+  /** Requests whose output token count differed from `max_tokens`. */
+  mismatches: {
+    /** How many. */
+    count: number;
+    /** The first ones, at most `MAX_EXAMPLES`. */
+    examples: MismatchExample[];
+  };
+  /** Requests whose prompt the server counted differently from the local tokenizer. */
+  promptMismatches: {
+    /** How many. */
+    count: number;
+    /** The first ones, at most `MAX_EXAMPLES`. */
+    examples: PromptMismatchExample[];
+  };
+  /** Successful replies without generated text (the model stopped on its first token). */
+  empty: number;
+  /** Successful replies the server cut at its context size (llama.cpp `truncated: true`). */
+  truncated: number;
+  /** The server's prompt cache, over the requests whose server reported cached tokens. */
+  promptCache: PromptCacheStats;
+}
+
+/** Prompt tokens served from the server's prompt cache. */
+export interface PromptCacheStats {
+  /** Requests whose server reported how many prompt tokens it had cached. */
+  requests: number;
+  /** Cached prompt tokens summed over those requests. */
+  cachedTokens: number;
+  /** Prompt tokens summed over the same requests: the share is `cachedTokens / promptTokens`. */
+  promptTokens: number;
+}
+
+/** Everything a `Recorder` saw since its last `takeDelta()`. Plain data: safe to `postMessage`. */
+export interface StatsDelta {
+  /** Metrics with at least one sample. */
+  metrics: Partial<Record<MetricName, MetricDelta>>;
+  /** Successful requests. */
+  ok: number;
+  /** Failures by kind; kinds without failures are absent. */
+  failures: Partial<Record<FailureKind, FailureStats>>;
+  /** Token and character totals. */
+  tokens: TokenStats;
+  /** Sends delayed because the in-flight cap was reached. */
+  capped: number;
+}
