@@ -42,7 +42,7 @@
  */
 
 import { UsageError } from "../common/errors.ts";
-import { PROVIDER_NAMES } from "../providers/mod.ts";
+import { DIALECTS, PROVIDER_NAMES } from "../providers/mod.ts";
 import { loadTokenizer, type Tokenizer } from "../load/tokenizer.ts";
 import { tokenizeReply } from "./tokenize.ts";
 import { errorBody, type OpenAIFlavour, parseOpenAIRequest } from "./openai.ts";
@@ -68,18 +68,6 @@ export type { FaultKind, FaultSpec } from "./faults.ts";
 
 /** Dialects the mock can imitate on its OpenAI routes: every `--provider` name. */
 export const MOCK_DIALECTS: readonly string[] = PROVIDER_NAMES;
-
-/** `owned_by` the mock lists by default for each dialect, as that server reports it. */
-const DIALECT_OWNERS: Readonly<Record<string, string>> = {
-  openai: "openai",
-  anyscale: "system",
-  fireworks: "fireworks",
-  vllm: "vllm",
-  sglang: "sglang",
-  together: "together",
-  llamacpp: "llamacpp",
-  ollama: "library",
-};
 
 /** Settings of the mock server. */
 export interface MockOptions {
@@ -372,7 +360,8 @@ function createState(options: MockOptions, tokenizer: Tokenizer): MockState {
     itlMs: checkNumber("itlMs", options.itlMs ?? 20, {}),
     jitter: checkNumber("jitter", options.jitter ?? 0, { max: 1 }),
     models,
-    ownedBy: options.ownedBy ?? DIALECT_OWNERS[dialect] ?? dialect,
+    // The owner that dialect's server usually reports, from its file in providers/.
+    ownedBy: options.ownedBy ?? DIALECTS[dialect]?.ownedBy[0] ?? dialect,
     flavour: flavourOf(dialect),
     stopEarly: options.stopEarly ?? false,
     ignoreLengthControls: options.ignoreLengthControls ?? false,

@@ -7,6 +7,9 @@
 import type { Provider, ProviderOptions } from "./types.ts";
 import { createOpenAIProvider } from "./openai.ts";
 
+/** `owned_by` values Fireworks' `/v1/models` reports. */
+export const FIREWORKS_OWNED_BY: readonly string[] = ["fireworks"];
+
 /** Builds the Fireworks provider: OpenAI routes, `min_tokens = max_tokens`. */
 export function createFireworksProvider(settings: ProviderOptions): Provider {
   return createOpenAIProvider(settings, {

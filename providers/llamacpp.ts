@@ -37,6 +37,9 @@ export const LLAMACPP_CONTEXT: readonly ContextSource[] = [
 ];
 import { createOpenAIProvider } from "./openai.ts";
 
+/** `owned_by` values llama.cpp's `/v1/models` reports. */
+export const LLAMACPP_OWNED_BY: readonly string[] = ["llamacpp"];
+
 interface WireTimings {
   prompt_n?: number;
   predicted_n?: number;

@@ -5,17 +5,17 @@
  * @module
  */
 import type { Provider, ProviderOptions } from "./types.ts";
-import { createAnyscaleProvider } from "./anyscale.ts";
-import { createFireworksProvider } from "./fireworks.ts";
-import { createLlamacppProvider, LLAMACPP_CONTEXT } from "./llamacpp.ts";
-import { createOllamaProvider } from "./ollama.ts";
-import { createOpenAIProvider, OPENAI_COMPATIBLE_CONTEXT } from "./openai.ts";
-import { createSglangProvider, SGLANG_CONTEXT } from "./sglang.ts";
+import { ANYSCALE_OWNED_BY, createAnyscaleProvider } from "./anyscale.ts";
+import { createFireworksProvider, FIREWORKS_OWNED_BY } from "./fireworks.ts";
+import { createLlamacppProvider, LLAMACPP_CONTEXT, LLAMACPP_OWNED_BY } from "./llamacpp.ts";
+import { createOllamaProvider, OLLAMA_OWNED_BY } from "./ollama.ts";
+import { createOpenAIProvider, OPENAI_COMPATIBLE_CONTEXT, OPENAI_OWNED_BY } from "./openai.ts";
+import { createSglangProvider, SGLANG_CONTEXT, SGLANG_OWNED_BY } from "./sglang.ts";
 import { createTgiProvider, TGI_CONTEXT } from "./tgi.ts";
-import { createTogetherProvider, TOGETHER_CONTEXT } from "./together.ts";
+import { createTogetherProvider, TOGETHER_CONTEXT, TOGETHER_OWNED_BY } from "./together.ts";
 import { createTritonGenerateProvider } from "./triton_generate.ts";
 import { createTritonInferProvider } from "./triton_infer.ts";
-import { createVllmProvider, VLLM_CONTEXT } from "./vllm.ts";
+import { createVllmProvider, VLLM_CONTEXT, VLLM_OWNED_BY } from "./vllm.ts";
 import type { ContextSource } from "./_shared.ts";
 
 export type { ProviderOptions } from "./types.ts";
@@ -37,7 +37,10 @@ export interface Dialect {
   readonly lengthControl?: string;
   /** Model name used when `-m` is absent, for servers that have no `/v1/models`. */
   readonly defaultModel?: string;
-  /** `owned_by` values in `/v1/models` that identify this dialect's server. */
+  /**
+   * `owned_by` values in `/v1/models` that identify this dialect's server, the usual one first
+   * (the mock lists that one); each dialect's file holds its own.
+   */
   readonly ownedBy: readonly string[];
   /** Where its server reports the tokens one request may hold, most exact first; none if empty. */
   readonly context: readonly ContextSource[];
@@ -58,41 +61,41 @@ export const DIALECTS: Readonly<Record<string, Dialect>> = {
   openai: {
     create: (settings) => createOpenAIProvider(settings),
     ...openAICompatible,
-    ownedBy: ["openai", "system"],
+    ownedBy: OPENAI_OWNED_BY,
     hostRule: { describe: "openai.com", test: (host) => endsWithDomain(host, "openai.com") },
   },
   anyscale: {
     create: createAnyscaleProvider,
     ...openAICompatible,
-    ownedBy: [],
+    ownedBy: ANYSCALE_OWNED_BY,
     hostRule: { describe: "anyscale", test: (host) => host.includes("anyscale") },
   },
   fireworks: {
     create: createFireworksProvider,
     ...openAICompatible,
     lengthControl: "min_tokens",
-    ownedBy: ["fireworks"],
+    ownedBy: FIREWORKS_OWNED_BY,
     hostRule: { describe: "fireworks.ai", test: (host) => endsWithDomain(host, "fireworks.ai") },
   },
   vllm: {
     create: createVllmProvider,
     ...openAICompatible,
     lengthControl: "ignore_eos",
-    ownedBy: ["vllm"],
+    ownedBy: VLLM_OWNED_BY,
     context: VLLM_CONTEXT,
   },
   sglang: {
     create: createSglangProvider,
     ...openAICompatible,
     lengthControl: "ignore_eos",
-    ownedBy: ["sglang"],
+    ownedBy: SGLANG_OWNED_BY,
     context: SGLANG_CONTEXT,
   },
   together: {
     create: createTogetherProvider,
     ...openAICompatible,
     lengthControl: "ignore_eos",
-    ownedBy: ["together"],
+    ownedBy: TOGETHER_OWNED_BY,
     context: TOGETHER_CONTEXT,
     hostRule: { describe: "together", test: (host) => host.includes("together") },
   },
@@ -135,7 +138,7 @@ export const DIALECTS: Readonly<Record<string, Dialect>> = {
     // Through its OpenAI routes, which return n choices (the native /completion does not).
     multipleChoices: true,
     lengthControl: "ignore_eos",
-    ownedBy: ["llamacpp"],
+    ownedBy: LLAMACPP_OWNED_BY,
     context: LLAMACPP_CONTEXT,
   },
   ollama: {
@@ -144,8 +147,7 @@ export const DIALECTS: Readonly<Record<string, Dialect>> = {
     chat: true,
     logprobs: true,
     multipleChoices: false,
-    // Ollama's OpenAI-compatible /v1/models lists library models as owned by "library".
-    ownedBy: ["library", "ollama"],
+    ownedBy: OLLAMA_OWNED_BY,
     // Ollama cuts a prompt over num_ctx down without an error, and reports no limit to check.
     context: [],
   },

@@ -10,6 +10,12 @@
 import type { Chunk, Provider, ProviderOptions, Sample } from "./types.ts";
 import { parseObject, textOr, throwIfError, usageOf } from "./_shared.ts";
 
+/**
+ * `owned_by` values Ollama's `/v1/models` reports, the usual one first: its OpenAI-compatible
+ * route lists library models as owned by "library".
+ */
+export const OLLAMA_OWNED_BY: readonly string[] = ["library", "ollama"];
+
 interface WireMessage {
   content?: string;
   thinking?: string;

@@ -8,6 +8,9 @@
 import type { Chunk, Provider, ProviderOptions, Sample, Usage } from "./types.ts";
 import { type ContextSource, numberOr, serverErrorEvent, usageOf } from "./_shared.ts";
 
+/** `owned_by` values OpenAI's `/v1/models` reports, the usual one first. */
+export const OPENAI_OWNED_BY: readonly string[] = ["openai", "system"];
+
 /**
  * Where OpenAI-compatible servers report their context: vLLM and SGLang put `max_model_len`
  * in each `/v1/models` entry. OpenAI itself reports none, so the field is simply absent there.

@@ -10,6 +10,9 @@ import { createOpenAIProvider, OPENAI_COMPATIBLE_CONTEXT } from "./openai.ts";
 import { vllmTokenize } from "./vllm.ts";
 import type { ContextSource } from "./_shared.ts";
 
+/** `owned_by` values SGLang's `/v1/models` reports. */
+export const SGLANG_OWNED_BY: readonly string[] = ["sglang"];
+
 /**
  * SGLang's `/v1/models` entries carry `max_model_len` like vLLM's (its `/get_model_info` names
  * the model path, not the context).

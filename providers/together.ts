@@ -9,6 +9,9 @@ import type { Provider, ProviderOptions } from "./types.ts";
 import { createOpenAIProvider } from "./openai.ts";
 import type { ContextSource } from "./_shared.ts";
 
+/** `owned_by` values Together's `/v1/models` reports. */
+export const TOGETHER_OWNED_BY: readonly string[] = ["together"];
+
 /** Together's `/v1/models` (a bare array) gives each model's `context_length`. */
 export const TOGETHER_CONTEXT: readonly ContextSource[] = [
   { path: "/v1/models", field: ["context_length"], bounds: "total", kind: "limit" },

@@ -10,6 +10,9 @@ import { numberOr } from "./_shared.ts";
 import { createOpenAIProvider, OPENAI_COMPATIBLE_CONTEXT } from "./openai.ts";
 import type { ContextSource } from "./_shared.ts";
 
+/** `owned_by` values vLLM's `/v1/models` reports. */
+export const VLLM_OWNED_BY: readonly string[] = ["vllm"];
+
 /** vLLM reports `max_model_len` (prompt + max_tokens) in each `/v1/models` entry. */
 export const VLLM_CONTEXT: readonly ContextSource[] = OPENAI_COMPATIBLE_CONTEXT;
 
