@@ -26,6 +26,7 @@ import { createTransport } from "../transport/mod.ts";
 import { credentialsIn, maskSecrets } from "../common/secrets.ts";
 import { createLengthSampler } from "./workload.ts";
 import type { RunConfig } from "../options/types.ts";
+import { requestHeaders } from "../options/headers.ts";
 
 /** How often a shard posts its stats delta. */
 export const DELTA_INTERVAL_MS = 250;
@@ -407,14 +408,5 @@ function createEventLoopHop(): { next(): Promise<void>; close(): void } {
       channel = undefined;
       waiting.splice(0).forEach((wake) => wake());
     },
-  };
-}
-
-/** Headers sent with every request (and tokenize calls); the API key goes only here. */
-export function requestHeaders(config: RunConfig): Record<string, string> {
-  return {
-    "content-type": "application/json",
-    ...config.headers,
-    ...(config.apiKey ? { authorization: `Bearer ${config.apiKey}` } : {}),
   };
 }

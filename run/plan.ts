@@ -21,7 +21,7 @@ import {
   localTokenizerSpec,
   SERVER_TOKENIZER,
 } from "../load/tokenizer.ts";
-import { requestHeaders } from "../load/shard.ts";
+import { requestHeaders } from "../options/headers.ts";
 import { createLengthSampler } from "../load/workload.ts";
 import type { RunConfig } from "../options/types.ts";
 

@@ -19,6 +19,7 @@ import { createTransport } from "../transport/mod.ts";
 import type { Transport } from "../transport/types.ts";
 import type { Chunk, Provider } from "../providers/types.ts";
 import type { RunConfig } from "../options/types.ts";
+import { requestHeaders } from "../options/headers.ts";
 
 /** Tokens each probe request asks for. */
 export const PROBE_TOKENS = 32;
@@ -142,11 +143,7 @@ async function probeOnce(
     provider,
     transport: watched(request.transport, seen),
     host: config.host,
-    headers: {
-      "content-type": "application/json",
-      ...config.headers,
-      ...(config.apiKey ? { authorization: `Bearer ${config.apiKey}` } : {}),
-    },
+    headers: requestHeaders(config),
     timeoutMs: Math.min(config.timeoutMs, PROBE_TIMEOUT_MS),
     localPromptTokens: request.tokenizer.countPrompt(PROBE_PROMPT),
     countTokens: (text) => Promise.resolve(request.tokenizer.count(text)),

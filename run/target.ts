@@ -27,6 +27,7 @@ import {
   providerForOwner,
   unsupportedMode,
 } from "../providers/mod.ts";
+import { requestHeaders } from "../options/headers.ts";
 
 /** The resolved target of a run. */
 export interface Target {
@@ -235,9 +236,8 @@ async function discover(
   path: string,
   options: DiscoverOptions,
 ): Promise<Response> {
-  const headers: Record<string, string> = { ...config.headers };
-  if (config.apiKey) headers.authorization = `Bearer ${config.apiKey}`;
-  if (options.body !== undefined) headers["content-type"] = "application/json";
+  const headers = requestHeaders(config);
+  if (options.body === undefined) delete headers["content-type"];
   const origin = new URL(config.host).origin;
   const signal = AbortSignal.timeout(options.timeoutMs);
   let url = `${config.host}${path}`;
