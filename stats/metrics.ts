@@ -88,7 +88,7 @@ function toMicros(ms: number): number {
 
 /**
  * Calls `visit` once per sample that one request contributes, in recording units. Each rule
- * follows DESIGN.md's definitions; a metric whose inputs are missing gets no sample at all, so
+ * follows the README's metric definitions; a metric whose inputs are missing gets no sample at all, so
  * a non-streamed run never reports a TTFT of zero.
  */
 export function forEachSample(

@@ -112,7 +112,7 @@ Deno.test("merging shard deltas equals one recorder that saw every request", () 
   assert.deepEqual(again.snapshot().metrics, a.metrics);
 });
 
-Deno.test("a streamed request yields every metric by DESIGN.md's definitions", () => {
+Deno.test("a streamed request yields every metric by the README's definitions", () => {
   const snapshot = aggregateOf([record({ intendedStart: 1_000_000 - 10 })]).snapshot();
   const mean = (name: MetricName) => snapshot.metrics[name]?.mean;
   assert.equal(mean("ttft"), 100);

@@ -1,6 +1,6 @@
 /**
  * Transport over `node:http`/`node:https` with keep-alive agents: the default, because in
- * Deno 2.9 it costs several times less per received chunk than `fetch` (see DESIGN.md).
+ * Deno 2.9 it costs several times less per received chunk than `fetch` (measured; see the README's Performance section).
  *
  * @module
  */
