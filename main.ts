@@ -6,7 +6,7 @@
  */
 import denoJson from "./deno.json" with { type: "json" };
 import { readCommandLine } from "./cli/command_line.ts";
-import type { MockCommandOptions } from "./options/config.ts";
+import type { MockCommandOptions } from "./mock/options.ts";
 import { StartError, UsageError } from "./common/errors.ts";
 import { startMock } from "./mock/server.ts";
 import { runProbeCommand } from "./cli/probe.ts";

@@ -14,14 +14,14 @@ import {
   DEMO_DEFAULTS,
   envVarName,
   fileErrorReason,
-  MOCK_OPTIONS,
   readUtf8File,
-  resolveMockOptions,
   resolveRunConfig,
   RUN_OPTIONS,
   unknownEnvWarnings,
 } from "../options/config.ts";
-import type { FlagValues, MockCommandOptions, OptionSpec } from "../options/config.ts";
+import { MOCK_OPTIONS, resolveMockOptions } from "../mock/options.ts";
+import type { FlagValues, OptionSpec } from "../options/config.ts";
+import type { MockCommandOptions } from "../mock/options.ts";
 import type { RunConfig } from "../options/types.ts";
 
 /**

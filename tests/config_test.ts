@@ -2,14 +2,13 @@ import assert from "node:assert/strict";
 import {
   DEMO_DEFAULTS,
   envVarName,
-  MOCK_OPTIONS,
   OPTION_GROUPS,
   parseConfigFile,
-  resolveMockOptions,
   resolveRunConfig,
   RUN_OPTIONS,
   settingsFromEnv,
 } from "../options/config.ts";
+import { MOCK_OPTIONS, resolveMockOptions } from "../mock/options.ts";
 import { UsageError } from "../common/errors.ts";
 
 function assertUsageError(action: () => unknown, message: string): void {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { UsageError } from "../common/errors.ts";
-import { resolveMockOptions } from "../options/config.ts";
+import { resolveMockOptions } from "../mock/options.ts";
 import { checkContext, largestMaxTokens, planRun } from "../run/plan.ts";
 import { runAgainst, withMock } from "./_harness.ts";
 import { runConfig } from "./_fixtures.ts";

@@ -7,7 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { parseCommandLine } from "../cli/command_line.ts";
-import { envVarName, MOCK_OPTIONS, resolveRunConfig, RUN_OPTIONS } from "../options/config.ts";
+import { envVarName, resolveRunConfig, RUN_OPTIONS } from "../options/config.ts";
+import { MOCK_OPTIONS } from "../mock/options.ts";
 import { formatProgress } from "../output/progress.ts";
 import { buildResults } from "../output/results.ts";
 import { Aggregate } from "../stats/aggregate.ts";

@@ -58,16 +58,9 @@ for (const name of ["providers/", "transport/", "request/", "output/"]) {
   });
 }
 
-Deno.test({
-  // options/config.ts still imports mock/faults.ts for the fault names; the options split moves
-  // them out of mock/ and removes that edge, after which this test runs like the others.
-  name: "layer rule: only cli/ and main.ts import mock/ (ignored until the options split " +
-    "removes options/config.ts -> mock/faults.ts)",
-  ignore: true,
-  async fn() {
-    const edges = repositoryEdges(await graphOf("main.ts"), ROOT);
-    assert.deepEqual(ruleViolations(edges, programRule("only cli/")), []);
-  },
+Deno.test("layer rule: only cli/ and main.ts import mock/", async () => {
+  const edges = repositoryEdges(await graphOf("main.ts"), ROOT);
+  assert.deepEqual(ruleViolations(edges, programRule("only cli/")), []);
 });
 
 Deno.test(`layer rule: ${WORKER_RULE.name}`, async () => {

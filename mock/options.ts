@@ -1,0 +1,209 @@
+/**
+ * The options of `llmload mock`: the table its help and parser use, and their validation into
+ * frozen {@link MockCommandOptions}. The run's option machinery (options/) does the parsing;
+ * the mock's own vocabulary (fault kinds) stays in mock/.
+ *
+ * @module
+ */
+import { UsageError } from "../common/errors.ts";
+import {
+  boolean,
+  defaultsOf,
+  duration,
+  jitter,
+  port,
+  provider,
+  Rejected,
+  settingsFromFlags,
+  text,
+  validated,
+  wholeNumber,
+} from "../options/config.ts";
+import type { FlagValues, OptionSpec, RawSetting } from "../options/config.ts";
+import { FAULT_NAMES, parseFault } from "./faults.ts";
+import type { FaultSpec } from "./faults.ts";
+
+/** The options of `llmload mock`. */
+export const MOCK_OPTIONS: readonly OptionSpec[] = [
+  {
+    name: "hostname",
+    value: "name",
+    help: "address to listen on",
+    default: "127.0.0.1",
+  },
+  {
+    name: "port",
+    value: "n",
+    help: "port to listen on; 0 picks a free one: a whole number from 0 to 65535",
+    default: "8000",
+  },
+  {
+    name: "ttft",
+    value: "duration",
+    help: "delay before the first token, e.g. 50ms",
+    default: "50ms",
+  },
+  {
+    name: "itl",
+    value: "duration",
+    help: "delay between tokens, e.g. 20ms",
+    default: "20ms",
+  },
+  {
+    name: "jitter",
+    value: "amount",
+    help: "random spread of each delay: a percentage such as 10% or a fraction such as 0.1",
+    default: "0",
+  },
+  {
+    name: "model",
+    value: "name",
+    repeatable: true,
+    help: "model name the server lists and accepts; repeat for more",
+    default: "mock-model",
+  },
+  {
+    name: "dialect",
+    value: "name",
+    help: "server whose OpenAI-route replies the mock imitates (where usage goes, extra fields): " +
+      "openai, anyscale, fireworks, vllm, sglang, together, tgi, triton-generate, triton-infer, " +
+      "llamacpp or ollama; every dialect's native routes are always served",
+    default: "vllm",
+  },
+  {
+    name: "stop-early",
+    help: "the model stops at a random length below max_tokens unless the request sends " +
+      "ignore_eos or min_tokens",
+    default: "false",
+  },
+  {
+    name: "ignore-length-controls",
+    help: "with --stop-early, disregard ignore_eos and min_tokens too",
+    default: "false",
+  },
+  {
+    name: "empty-rate",
+    value: "amount",
+    help: "share of replies in which the model stops on its first token (no text, one token " +
+      "in usage), e.g. 10%: OpenAI and llama.cpp routes",
+    default: "0",
+  },
+  {
+    name: "context",
+    value: "n",
+    help: "context size in tokens, reported where the --dialect's server reports it (/v1/models, " +
+      "/props, /info); prompt + max_tokens over it is refused with that server's error, but " +
+      "llama.cpp routes refuse only a prompt that fills it and cut longer replies there " +
+      "(truncated: true)",
+    unset: "no limit",
+  },
+  {
+    name: "prompt-cache",
+    help: "report a repeated prompt as served from the prompt cache (cached_tokens, " +
+      "llama.cpp timings.cache_n)",
+    default: "false",
+  },
+  {
+    name: "fault",
+    value: "kind[:rate]",
+    repeatable: true,
+    help: `inject a fault into this share of requests (default all), e.g. http_503:10%; kinds: ${
+      FAULT_NAMES.join(", ")
+    }; repeat to combine (rates add up to at most 1)`,
+    unset: "none",
+  },
+  {
+    name: "tokenizer",
+    value: "name|path",
+    help: "tokenizer the mock counts prompts and POST /tokenize with, special tokens (BOS) " +
+      "included: a tiktoken encoding or a Hugging Face tokenizer.json file or folder",
+    default: "o200k_base",
+  },
+];
+
+/** Settings of the mock server, from `llmload mock`. */
+export interface MockCommandOptions {
+  /** Address to listen on. */
+  readonly hostname: string;
+  /** Port to listen on; 0 picks a free one. */
+  readonly port: number;
+  /** Delay before the first token, in milliseconds. */
+  readonly ttftMs: number;
+  /** Delay between tokens, in milliseconds. */
+  readonly itlMs: number;
+  /** Random spread of each delay as a fraction (0.1 = ±10%). */
+  readonly jitter: number;
+  /** Model names served; the first is the default. */
+  readonly models: readonly string[];
+  /** Dialect whose OpenAI-route replies the mock imitates. */
+  readonly dialect: string;
+  /** Stop early unless the request asks not to. */
+  readonly stopEarly: boolean;
+  /** With `stopEarly`, ignore `ignore_eos`/`min_tokens` too. */
+  readonly ignoreLengthControls: boolean;
+  /** Share of replies that stop on their first token. */
+  readonly emptyRate: number;
+  /** Context size in tokens, if limited. */
+  readonly context?: number;
+  /** Report repeated prompts as served from the prompt cache. */
+  readonly promptCache: boolean;
+  /** Faults to inject, with their rates. */
+  readonly faults: readonly FaultSpec[];
+  /** Tokenizer the mock counts prompts with (`--tokenizer`). */
+  readonly tokenizer: string;
+}
+
+/**
+ * Validates the flags of `llmload mock` into frozen {@link MockCommandOptions}; options not
+ * given take the defaults of {@link MOCK_OPTIONS}.
+ *
+ * @example
+ * ```ts
+ * resolveMockOptions({ jitter: "10%", ttft: "50ms" }).jitter; // 0.1
+ * ```
+ */
+export function resolveMockOptions(flags: FlagValues): MockCommandOptions {
+  const layer = settingsFromFlags(flags);
+  const defaults = defaultsOf(MOCK_OPTIONS);
+
+  function first(name: string): RawSetting {
+    return layer.get(name)?.[0] ?? { value: defaults[name], label: `--${name}`, where: "default" };
+  }
+
+  const models = (layer.get("model") ?? [first("model")]).map((item) => validated(item, text));
+  return Object.freeze({
+    hostname: validated(first("hostname"), text),
+    port: validated(first("port"), port),
+    ttftMs: validated(first("ttft"), duration({ allowZero: true })),
+    itlMs: validated(first("itl"), duration({ allowZero: true })),
+    jitter: validated(first("jitter"), jitter),
+    models: Object.freeze(models),
+    dialect: validated(first("dialect"), provider),
+    stopEarly: validated(first("stop-early"), boolean),
+    ignoreLengthControls: validated(first("ignore-length-controls"), boolean),
+    emptyRate: validated(first("empty-rate"), jitter),
+    ...(layer.has("context") ? { context: validated(first("context"), wholeNumber(1)) } : {}),
+    promptCache: validated(first("prompt-cache"), boolean),
+    faults: Object.freeze(faultsOf(layer.get("fault") ?? [])),
+    tokenizer: validated(first("tokenizer"), text),
+  });
+}
+
+function fault(value: string | boolean): FaultSpec {
+  try {
+    return parseFault(typeof value === "string" ? value : "");
+  } catch (error) {
+    throw new Rejected((error as Error).message);
+  }
+}
+
+function faultsOf(items: readonly RawSetting[]): FaultSpec[] {
+  const faults = items.map((item) => validated(item, fault));
+  const total = faults.reduce((sum, spec) => sum + spec.rate, 0);
+  if (total > 1 + 1e-9) {
+    throw new UsageError(
+      `Invalid --fault rates: they add up to ${Number(total.toFixed(6))}, expected at most 1`,
+    );
+  }
+  return faults;
+}
