@@ -67,6 +67,17 @@ export function parseFault(text: string): FaultSpec {
 }
 
 /**
+ * Why faults cannot be injected together, if they cannot: their rates take consecutive slices of
+ * one draw, so they may add up to at most 1. The one check of `--fault` and of `startMock`.
+ */
+export function faultRatesProblem(faults: readonly FaultSpec[]): string | undefined {
+  const total = faults.reduce((sum, fault) => sum + fault.rate, 0);
+  return total > 1 + 1e-9
+    ? `they add up to ${Number(total.toFixed(6))}, expected at most 1`
+    : undefined;
+}
+
+/**
  * Picks the fault for one request from a uniform draw `u` in [0, 1): faults take consecutive
  * slices of the unit interval in the order given, so their rates add up (the sum is at most 1).
  */

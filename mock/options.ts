@@ -20,7 +20,7 @@ import {
   wholeNumber,
 } from "../options/config.ts";
 import type { FlagValues, OptionSpec, RawSetting } from "../options/config.ts";
-import { FAULT_NAMES, parseFault } from "./faults.ts";
+import { FAULT_NAMES, faultRatesProblem, parseFault } from "./faults.ts";
 import type { FaultSpec } from "./faults.ts";
 
 /** The options of `llmload mock`. */
@@ -199,11 +199,7 @@ function fault(value: string | boolean): FaultSpec {
 
 function faultsOf(items: readonly RawSetting[]): FaultSpec[] {
   const faults = items.map((item) => validated(item, fault));
-  const total = faults.reduce((sum, spec) => sum + spec.rate, 0);
-  if (total > 1 + 1e-9) {
-    throw new UsageError(
-      `Invalid --fault rates: they add up to ${Number(total.toFixed(6))}, expected at most 1`,
-    );
-  }
+  const problem = faultRatesProblem(faults);
+  if (problem) throw new UsageError(`Invalid --fault rates: ${problem}`);
   return faults;
 }

@@ -51,6 +51,7 @@ import {
   FAULT_STATUS,
   type FaultEnding,
   type FaultKind,
+  faultRatesProblem,
   type FaultSpec,
   type FaultyBody,
   faultyBody,
@@ -397,11 +398,9 @@ function checkFaults(faults: readonly FaultSpec[]): readonly FaultSpec[] {
       );
     }
   }
-  const total = faults.reduce((sum, fault) => sum + fault.rate, 0);
-  if (total > 1 + 1e-9) {
-    throw new UsageError(
-      `Cannot start the mock server with fault rates adding up to ${total}: expected at most 1`,
-    );
+  const problem = faultRatesProblem(faults);
+  if (problem) {
+    throw new UsageError(`Cannot start the mock server with these fault rates: ${problem}`);
   }
   return faults;
 }

@@ -384,3 +384,11 @@ Deno.test("every fault kind is served on every generation route without breaking
     ),
   );
 });
+
+Deno.test("fault rates are checked once: --fault and startMock refuse rates adding up past 1 alike", async () => {
+  const faults = [{ kind: "http_500", rate: 0.6 }, { kind: "reset", rate: 0.6 }] as const;
+  await assert.rejects(
+    () => startMock({ faults: [...faults] }),
+    /^UsageError: Cannot start the mock server with these fault rates: they add up to 1\.2, expected at most 1$/,
+  );
+});
