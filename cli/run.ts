@@ -13,9 +13,9 @@ import {
   dashboardTimeseries,
   readDashboardAssets,
   renderHtmlReport,
-  secretsOf,
   writeHtmlReport,
 } from "../output/html_report.ts";
+import { secretsOf } from "../common/secrets.ts";
 import { counted } from "../output/progress.ts";
 import { formatMetricTable, formatSummaryBlock } from "../output/report.ts";
 import type { SummaryInfo } from "../output/report.ts";
@@ -183,7 +183,7 @@ async function writeReport(
   output: CommandOutput,
 ) {
   try {
-    const secrets = secretsOf(run.config, run.results.config.headers);
+    const secrets = secretsOf(run.config);
     const page = renderHtmlReport(await readDashboardAssets(), {
       results: dashboardResults(run.results, { state: "done", secrets }),
       timeseries: dashboardTimeseries(run.series, { state: "done", startedAt: run.startedAt }),

@@ -1,10 +1,26 @@
 /**
- * Credentials and how they are kept out of every output: which headers carry them, what the
- * secret strings of a request are, masking them in text quoted from a server, and masking the
- * password of a host URL wherever the URL is shown.
+ * Credentials and how they are kept out of every output, in one place: which headers carry
+ * them, what the secrets of a run are ({@link secretsOf}), masking them in text quoted from a
+ * server or in an error, scrubbing them from a value tree, the config as written out without
+ * them ({@link redactConfig}), and masking the password of a host URL wherever it is shown.
  *
  * @module
  */
+
+/**
+ * What a run's secrets come from: the structural part of a run config (or of a request
+ * context, whose headers already hold the `Authorization` the key becomes).
+ */
+export interface SecretSource {
+  /** Target base URL; a password in it is a secret. */
+  readonly host: string;
+  /** Headers sent with every request. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The API key (`-k`). */
+  readonly apiKey?: string;
+  /** The bearer token of the control routes (`--serve-token`). */
+  readonly serveToken?: string;
+}
 
 /** Headers whose values are credentials, lower-cased. */
 export const CREDENTIAL_HEADERS: ReadonlySet<string> = new Set([
@@ -38,6 +54,70 @@ export function credentialsIn(headers: Readonly<Record<string, string>>): string
     if (password) found.add(password);
   }
   return [...found].sort((a, b) => b.length - a.length);
+}
+
+/**
+ * Whether the header `name: value` is a secret as a whole: a credential header, or any header
+ * whose value holds the API key. {@link redactConfig} drops these, {@link secretsOf} masks them.
+ */
+function isSecretHeader(name: string, value: string, apiKey: string | undefined): boolean {
+  return CREDENTIAL_HEADERS.has(name.toLowerCase()) || (!!apiKey && value.includes(apiKey));
+}
+
+// Callers hold one config or request context per run or shard, so each list is built once (and
+// so one array, which `patternOf` caches its pattern by).
+const secretsCache = new WeakMap<SecretSource, readonly string[]>();
+
+/**
+ * The secrets of a run, longest first: the API key, the serve token, the credentials in the
+ * headers ({@link credentialsIn}), the whole value of any header that holds the key, and the
+ * password in the host URL with its Basic token ({@link urlCredentials}); each also in its
+ * JSON-escaped form when that differs, since a client's error may quote a header value escaped.
+ * The one definition of what no output may show.
+ *
+ * @example
+ * ```ts
+ * secretsOf({ host: "http://127.0.0.1:8000", headers: {}, apiKey: "sk-1234", serveToken: "t0ken" });
+ * // ["sk-1234", "t0ken"]
+ * ```
+ */
+export function secretsOf(source: SecretSource): readonly string[] {
+  const cached = secretsCache.get(source);
+  if (cached !== undefined) return cached;
+  const found = new Set([...credentialsIn(source.headers), ...urlCredentials(source.host)]);
+  for (const [name, value] of Object.entries(source.headers)) {
+    if (isSecretHeader(name, value, source.apiKey)) found.add(value);
+  }
+  if (source.apiKey) found.add(source.apiKey);
+  if (source.serveToken) found.add(source.serveToken);
+  for (const secret of [...found]) found.add(JSON.stringify(secret).slice(1, -1));
+  // Blank text is no secret: masking it would mask every space.
+  const secrets = [...found].filter((secret) => secret.trim() !== "")
+    .sort((a, b) => b.length - a.length);
+  secretsCache.set(source, secrets);
+  return secrets;
+}
+
+/** A config as written out: without the API key and the serve token. */
+export type Redacted<C extends SecretSource> = Omit<C, "apiKey" | "serveToken">;
+
+/**
+ * A copy of `config` fit to write out: without `apiKey` and `serveToken`, without credential
+ * headers and headers whose value holds the key, and with a password in the host URL masked.
+ *
+ * @example
+ * ```ts
+ * redactConfig({ host: "http://bob:pw@h", headers: { "x-api-key": "k", accept: "text/plain" }, apiKey: "k" });
+ * // { host: "http://bob:***@h", headers: { accept: "text/plain" } }
+ * ```
+ */
+export function redactConfig<C extends SecretSource>(config: C): Redacted<C> {
+  const { apiKey, serveToken: _serveToken, ...rest } = config;
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(config.headers)) {
+    if (!isSecretHeader(name, value, apiKey)) headers[name] = value;
+  }
+  return { ...rest, host: maskUrl(config.host), headers } as Redacted<C>;
 }
 
 /**
@@ -107,6 +187,56 @@ export function maskSecrets(
     }
   }
   return clean;
+}
+
+/**
+ * An error's text (with `stack`, its stack trace) with every secret masked, for a message that
+ * leaves a shard or a worker. Nothing is cut: an error's text is not a server's quote.
+ *
+ * @example
+ * ```ts
+ * maskError(new Error("bad key sk-1234"), ["sk-1234"]); // "Error: bad key ***"
+ * ```
+ */
+export function maskError(
+  error: unknown,
+  secrets: readonly string[],
+  options: { readonly stack?: boolean } = {},
+): string {
+  const stack = options.stack && error instanceof Error ? error.stack : undefined;
+  return maskSecrets(stack ?? String(error), secrets, { cut: false });
+}
+
+/**
+ * A copy of `value` with every secret masked ({@link maskSecrets}, nothing cut) in every string
+ * inside it, object keys included. The values under a key named in `keep` are left alone: the
+ * results' `histograms` are base64 data, where a short key could occur by chance.
+ *
+ * @example
+ * ```ts
+ * scrubSecrets({ warnings: ["key sk-1 rejected"] }, ["sk-1"]); // { warnings: ["key *** rejected"] }
+ * ```
+ */
+export function scrubSecrets<T>(
+  value: T,
+  secrets: readonly string[],
+  options: { readonly keep?: readonly string[] } = {},
+): T {
+  if (secrets.length === 0) return value;
+  const keep = new Set(options.keep);
+  function walk(node: unknown): unknown {
+    if (typeof node === "string") return maskSecrets(node, secrets, { cut: false });
+    if (Array.isArray(node)) return node.map(walk);
+    if (node && typeof node === "object") {
+      const copy: Record<string, unknown> = {};
+      for (const [name, child] of Object.entries(node)) {
+        copy[walk(name) as string] = keep.has(name) ? child : walk(child);
+      }
+      return copy;
+    }
+    return node;
+  }
+  return walk(value) as T;
 }
 
 // Callers keep one secrets array per run or request context, so each pattern is built once.

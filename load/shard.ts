@@ -23,7 +23,7 @@ import {
 } from "./tokenizer.ts";
 import type { Tokenizer } from "./tokenizer.ts";
 import { createTransport } from "../transport/mod.ts";
-import { credentialsIn, maskSecrets } from "../common/secrets.ts";
+import { maskError, secretsOf } from "../common/secrets.ts";
 import { createLengthSampler } from "./workload.ts";
 import type { RunConfig } from "../options/types.ts";
 import { requestHeaders } from "../options/headers.ts";
@@ -139,7 +139,7 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
     })
     : undefined;
   const localSpec = localTokenizerSpec(config.tokenizer);
-  const secrets = shardSecrets(config);
+  const secrets = secretsOf(config);
   const context: RequestContext = {
     provider,
     transport,
@@ -314,7 +314,7 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
       await Promise.all(loops);
       await whenIdle();
     } catch (error) {
-      post({ type: "error", shardIndex: init.shardIndex, message: maskedError(error, secrets) });
+      post({ type: "error", shardIndex: init.shardIndex, message: maskError(error, secrets) });
     } finally {
       clearInterval(interval);
       hop.close();
@@ -353,35 +353,6 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
     },
     finished,
   };
-}
-
-/**
- * The credentials a shard's requests carry (credential headers, the API key, a password in the
- * host URL), longest first: no message a shard posts may hold one.
- */
-export function shardSecrets(config: RunConfig): string[] {
-  const found = new Set(credentialsIn(requestHeaders(config)));
-  if (config.apiKey) found.add(config.apiKey);
-  try {
-    const password = decodeURIComponent(new URL(config.host).password);
-    if (password) found.add(password);
-  } catch {
-    // Not a URL: no password in it.
-  }
-  return [...found].sort((a, b) => b.length - a.length);
-}
-
-/**
- * An error's text (with `stack`, its stack trace) with every secret masked, for a message that
- * leaves the shard.
- */
-export function maskedError(
-  error: unknown,
-  secrets: readonly string[],
-  options: { readonly stack?: boolean } = {},
-): string {
-  const stack = options.stack && error instanceof Error ? error.stack : undefined;
-  return maskSecrets(stack ?? String(error), secrets, { cut: false });
 }
 
 /**

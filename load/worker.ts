@@ -4,7 +4,8 @@
  * @module
  */
 /// <reference lib="deno.worker" />
-import { maskedError, shardSecrets, startShard } from "./shard.ts";
+import { maskError, secretsOf } from "../common/secrets.ts";
+import { startShard } from "./shard.ts";
 import type { Shard, ToShard } from "./shard.ts";
 
 let shard: Shard | undefined;
@@ -18,7 +19,7 @@ function reportEscaped(event: Event, error: unknown) {
   self.postMessage({
     type: "error",
     shardIndex,
-    message: maskedError(error, secrets, { stack: true }),
+    message: maskError(error, secrets, { stack: true }),
   });
 }
 self.addEventListener("error", (event) => reportEscaped(event, event.error));
@@ -27,7 +28,7 @@ self.addEventListener("unhandledrejection", (event) => reportEscaped(event, even
 self.onmessage = (event: MessageEvent<ToShard>) => {
   const message = event.data;
   if (message.type === "start") {
-    secrets = shardSecrets(message.init.config);
+    secrets = secretsOf(message.init.config);
     shardIndex = message.init.shardIndex;
     shard = startShard(message.init, (out) => self.postMessage(out));
   } else if (message.type === "reset") shard?.reset(message.epoch);

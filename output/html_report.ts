@@ -16,13 +16,12 @@
  *
  * @module
  */
-import { maskSecrets } from "../common/secrets.ts";
+import { scrubSecrets } from "../common/secrets.ts";
 import { writeFileAtomic } from "./atomic_write.ts";
 import type { CurrentLoad, RunState } from "../run/types.ts";
 import type { ClientLoad } from "../run/client_monitor.ts";
 import type { Results } from "./results.ts";
 import type { TimePoint, TimeSeries } from "./timeseries.ts";
-import type { RunConfig } from "../options/types.ts";
 
 /** The dashboard page's three files. */
 export interface DashboardAssets {
@@ -90,50 +89,13 @@ export async function readDashboardAssets(): Promise<DashboardAssets> {
   return { html, script, style };
 }
 
-/**
- * The secrets of a run: the API key, the serve token, and the values of the credential headers
- * that `redactConfig` drops. Empty strings are no secret.
- */
-export function secretsOf(config: RunConfig, redactedHeaders: Readonly<Record<string, string>>) {
-  const secrets = [config.apiKey, config.serveToken];
-  for (const [name, value] of Object.entries(config.headers)) {
-    if (!(name in redactedHeaders)) secrets.push(value);
-  }
-  return secrets.filter((secret): secret is string => !!secret);
-}
-
-/**
- * Replaces every secret inside the string values of `value` (deeply) with `***`. Failure
- * messages and warnings quote what servers answered, and a server may quote the key back.
- * The `histograms` field is left alone: its base64 text is data, and a short key could occur
- * in it by chance.
- */
-export function scrubSecrets<T>(value: T, secrets: readonly string[]): T {
-  if (secrets.length === 0) return value;
-  function walk(node: unknown, key?: string): unknown {
-    if (typeof node === "string") {
-      return maskSecrets(node, secrets, { cut: false });
-    }
-    if (Array.isArray(node)) return node.map((item) => walk(item));
-    if (node && typeof node === "object" && key !== "histograms") {
-      const copy: Record<string, unknown> = {};
-      for (const [name, child] of Object.entries(node)) {
-        copy[walk(name) as string] = walk(child, name);
-      }
-      return copy;
-    }
-    return node;
-  }
-  return walk(value) as T;
-}
-
 /** What {@link dashboardResults} adds to the results. */
 export interface DashboardResultsOptions {
   /** Where the run is. */
   readonly state: RunState;
   /** Facts of the moment, from the latest live view. */
   readonly live?: LiveFacts;
-  /** Strings to scrub from every text value; see {@link secretsOf}. */
+  /** Strings to scrub from every text value: the run's `secretsOf` (common/secrets.ts). */
   readonly secrets?: readonly string[];
 }
 
@@ -147,6 +109,8 @@ export function dashboardResults(
   return scrubSecrets(
     { schemaVersion, state: options.state, ...live, ...rest },
     options.secrets ?? [],
+    // Failure messages and warnings quote servers, which may quote the key; histograms are data.
+    { keep: ["histograms"] },
   );
 }
 

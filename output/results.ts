@@ -12,16 +12,13 @@ import type { MetricSummary } from "../stats/histogram.ts";
 import { METRIC_NAMES, METRIC_UNITS, type MetricName, type MetricUnit } from "../stats/metrics.ts";
 import type { FailureStats, TokenStats } from "../stats/types.ts";
 import { writeFileAtomic } from "./atomic_write.ts";
-import { CREDENTIAL_HEADERS, maskUrl } from "../common/secrets.ts";
+import { redactConfig, type Redacted } from "../common/secrets.ts";
 import type { ClientSummary } from "../run/client_monitor.ts";
 import type { FailureKind } from "../request/types.ts";
 import type { RunConfig } from "../options/types.ts";
 
 /** Version of the `Results` layout; bumped on any incompatible change. */
 export const RESULTS_SCHEMA_VERSION = 1;
-
-/** The run configuration as written out: no API key, no credential headers. */
-export type RedactedConfig = Omit<RunConfig, "apiKey" | "serveToken">;
 
 /** One metric's summary together with its unit. */
 export interface MetricResult extends MetricSummary {
@@ -45,7 +42,7 @@ export interface Results {
   /** Model the requests named. */
   model: string;
   /** The run configuration, without the API key and without credential headers. */
-  config: RedactedConfig;
+  config: Redacted<RunConfig>;
   /** Start of the measured window (after warm-up), ISO 8601. */
   startedAt: string;
   /** End of the measured window, ISO 8601. */
@@ -138,23 +135,6 @@ export interface CutOff {
   minWaitMs: number;
   /** Longest wait, from send to cut-off, in ms. */
   maxWaitMs: number;
-}
-
-// Headers that carry credentials whatever their value; matched case-insensitively.
-
-/**
- * Copies a config without its secrets: drops `apiKey`, `serveToken`, credential headers and any header whose
- * value contains the key, and masks a password in the host URL.
- */
-export function redactConfig(config: RunConfig): RedactedConfig {
-  const { apiKey, serveToken: _serveToken, ...rest } = config;
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(config.headers)) {
-    if (CREDENTIAL_HEADERS.has(name.toLowerCase())) continue;
-    if (apiKey && value.includes(apiKey)) continue;
-    headers[name] = value;
-  }
-  return { ...rest, host: maskUrl(config.host), headers };
 }
 
 function perSecond(amount: number, durationMs: number): number {

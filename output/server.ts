@@ -31,10 +31,10 @@ import {
   type LiveFacts,
   liveFacts,
   readDashboardAssets,
-  secretsOf,
 } from "./html_report.ts";
 import { PROMETHEUS_CONTENT_TYPE, RunMetrics } from "./prometheus.ts";
-import { buildResults, redactConfig } from "./results.ts";
+import { buildResults } from "./results.ts";
+import { secretsOf } from "../common/secrets.ts";
 import type { Results } from "./results.ts";
 import { Aggregate } from "../stats/aggregate.ts";
 import { feedSeries, TimeSeries } from "./timeseries.ts";
@@ -77,7 +77,7 @@ export function createResultsApp(config: RunConfig, options: ResultsAppOptions =
   const series = options.series ?? new TimeSeries();
   const addView = feedSeries(series);
   const metrics = new RunMetrics();
-  const secrets = secretsOf(config, redactConfig(config).headers);
+  const secrets = secretsOf(config);
   const runId = crypto.randomUUID().slice(0, 8);
   let assets: Promise<DashboardAssets> | undefined = options.assets
     ? Promise.resolve(options.assets)

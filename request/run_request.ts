@@ -30,7 +30,7 @@
  *
  * @module
  */
-import { credentialsIn, maskSecrets, urlCredentials } from "../common/secrets.ts";
+import { maskSecrets, secretsOf } from "../common/secrets.ts";
 import { createEventDecoder } from "./stream_decoder.ts";
 import { TimeoutError } from "../common/errors.ts";
 import { ServerErrorEvent } from "../providers/server_error.ts";
@@ -119,7 +119,7 @@ export async function runRequest(
   sample: Sample,
   options: RunRequestOptions = {},
 ): Promise<RequestOutcome> {
-  const secrets = secretsOfContext(context);
+  const secrets = secretsOf(context);
   let spec: ReturnType<Provider["request"]>;
   try {
     spec = context.provider.request(sample);
@@ -500,23 +500,4 @@ function messageOf(error: unknown): string {
     "",
   );
   return `${message}: ${cause}`;
-}
-
-// Computed once per context: every request of a shard shares one.
-const secretsCache = new WeakMap<RequestContext, readonly string[]>();
-
-/** The credentials a request carries: those in its headers and a password in the host URL. */
-function secretsOfContext(context: RequestContext): readonly string[] {
-  let secrets = secretsCache.get(context);
-  if (secrets === undefined) {
-    const found = [...credentialsIn(context.headers), ...urlCredentials(context.host)];
-    // A client's error may quote a header value escaped (`"a\nb"`): mask that form too.
-    for (const secret of [...found]) {
-      const escaped = JSON.stringify(secret).slice(1, -1);
-      if (escaped !== secret) found.push(escaped);
-    }
-    secrets = found.sort((a, b) => b.length - a.length);
-    secretsCache.set(context, secrets);
-  }
-  return secrets;
 }

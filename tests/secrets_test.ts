@@ -9,10 +9,22 @@ import assert from "node:assert/strict";
 import { withMock, withTempDir } from "./_harness.ts";
 import { runConfig } from "./_fixtures.ts";
 import { UsageError } from "../common/errors.ts";
-import { redactConfig } from "../output/results.ts";
 import { runCommand } from "../cli/run.ts";
-import { credentialsIn, maskSecrets, urlCredentials } from "../common/secrets.ts";
+import {
+  CREDENTIAL_HEADERS,
+  credentialsIn,
+  maskError,
+  maskSecrets,
+  maskUrl,
+  redactConfig,
+  scrubSecrets,
+  secretsOf,
+  urlCredentials,
+} from "../common/secrets.ts";
 import { resolveTarget } from "../run/target.ts";
+import { buildResults } from "../output/results.ts";
+import { dashboardResults } from "../output/html_report.ts";
+import { aggregateOf, requestRecord } from "./_server_harness.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const KEY = "sk-live-4f9c2e7a1b8d6053e1f0";
@@ -276,4 +288,139 @@ Deno.test("a password in the host URL is masked in every message that shows the 
       !error.message.includes(PASSWORD),
   );
   assert.equal(redactConfig(runConfig(["-H", host, "-m", "m"])).host, shown);
+});
+
+/** A run with every kind of secret: key, serve token, Basic header, a header holding the key. */
+const BASIC = `Basic ${btoa(`ann:${BASIC_PASSWORD}`)}`;
+const SOURCE = {
+  host: "http://bob:pw%2F1@127.0.0.1:1",
+  headers: {
+    "Proxy-Authorization": BASIC,
+    "x-note": `key=${ODD_KEY}`,
+    Cookie: 'sid="a1"',
+    accept: "text/plain",
+  },
+  apiKey: ODD_KEY,
+  serveToken: TOKEN,
+};
+
+Deno.test("secretsOf lists every secret of a run, longest first, once per source", () => {
+  const secrets = secretsOf(SOURCE);
+  const expected = [
+    BASIC,
+    btoa(`ann:${BASIC_PASSWORD}`),
+    BASIC_PASSWORD,
+    "pw/1",
+    btoa("bob:pw/1"),
+    `key=${ODD_KEY}`,
+    ODD_KEY,
+    TOKEN,
+    'sid="a1"',
+    'sid=\\"a1\\"', // JSON-escaped, as a client's error may quote a header value
+  ];
+  assert.deepEqual([...secrets].sort(), [...expected].sort());
+  for (let i = 1; i < secrets.length; i++) {
+    assert.ok(secrets[i - 1].length >= secrets[i].length, `longest first: ${secrets}`);
+  }
+  assert.equal(secretsOf(SOURCE), secrets, "one array per source, so one mask pattern");
+  // A request context: the key arrives as the Bearer header it is sent in.
+  const context = { host: "http://127.0.0.1:1", headers: { authorization: `Bearer ${KEY}` } };
+  assert.deepEqual(secretsOf(context), [`Bearer ${KEY}`, KEY]);
+  // A run config from the command line fits as it is; empty values are no secret.
+  const config = runConfig(["-k", KEY, "--serve-token", TOKEN, "--header", "x-empty:"]);
+  assert.deepEqual([...secretsOf(config)].sort(), [KEY, TOKEN].sort());
+  assert.deepEqual(secretsOf({ host: "not a url", headers: { authorization: " " } }), []);
+});
+
+Deno.test("text masked with a run's secrets shows none of them, in any form", () => {
+  const text = [
+    `password ${BASIC_PASSWORD}`,
+    `encoded ${encodeURIComponent(ODD_KEY)}`,
+    `header key=${ODD_KEY}`,
+    `token ${TOKEN}`,
+    "url pw/1",
+    "kept text/plain",
+  ].join("; ");
+  assert.equal(
+    maskSecrets(text, secretsOf(SOURCE)),
+    "password ***; encoded ***; header ***; token ***; url ***; kept text/plain",
+  );
+});
+
+Deno.test("credentialsIn, urlCredentials and maskUrl find and mask credentials", () => {
+  assert.ok(["authorization", "x-api-key", "cookie"].every((name) => CREDENTIAL_HEADERS.has(name)));
+  assert.deepEqual(
+    credentialsIn({ "X-Api-Key": "k-1", Authorization: BASIC, accept: "text/plain" }),
+    [BASIC, btoa(`ann:${BASIC_PASSWORD}`), BASIC_PASSWORD, "k-1"],
+  );
+  assert.deepEqual(urlCredentials("http://bob:pw%2F1@h:1"), ["pw/1", btoa("bob:pw/1")]);
+  assert.deepEqual(urlCredentials("http://bob@h:1"), []);
+  assert.deepEqual(urlCredentials("not a url"), []);
+  assert.equal(
+    maskUrl("GET http://bob:pw%2F1@h:1/v1 and https://h/x"),
+    "GET http://bob:***@h:1/v1 and https://h/x",
+  );
+});
+
+Deno.test("redactConfig drops the key, the serve token and secret headers, and masks the URL", () => {
+  const redacted = redactConfig(SOURCE);
+  assert.deepEqual(redacted, {
+    host: "http://bob:***@127.0.0.1:1",
+    headers: { accept: "text/plain" },
+  });
+  const config = runConfig([
+    ...["-k", KEY, "--serve-token", TOKEN],
+    ...["--header", "X-API-KEY: k-2", "--header", `x-note: for ${KEY}`, "--header", "x-ok: 1"],
+  ]);
+  const fromConfig = redactConfig(config);
+  assert.ok(!("apiKey" in fromConfig) && !("serveToken" in fromConfig));
+  assert.deepEqual(fromConfig.headers, { "x-ok": "1" });
+  assert.equal(fromConfig.users, config.users, "the rest is kept");
+});
+
+Deno.test("secrets are scrubbed from every text value but the kept keys", () => {
+  const scrubbed = scrubSecrets(
+    {
+      warnings: ["key sk-1 rejected"],
+      nested: { list: [{ message: "sk-1sk-1" }], "sk-1": 1 },
+      histograms: { ttft: "abcsk-1" },
+      count: 3,
+    },
+    ["sk-1"],
+    { keep: ["histograms"] },
+  );
+  assert.deepEqual(scrubbed, {
+    warnings: ["key *** rejected"],
+    nested: { list: [{ message: "******" }], "***": 1 },
+    histograms: { ttft: "abcsk-1" },
+    count: 3,
+  });
+  const value = { message: "sk-1" };
+  assert.equal(scrubSecrets(value, []), value, "nothing to scrub: the value itself");
+});
+
+Deno.test("the dashboard's results are scrubbed of a run's secrets, histograms kept", () => {
+  const config = runConfig(["-k", KEY, "--serve-token", TOKEN, "-m", "m"]);
+  const results = buildResults(aggregateOf([requestRecord(30)]), {
+    provider: "vllm",
+    model: "m",
+    config,
+    startedAt: 0,
+    endedAt: 1000,
+    durationMs: 1000,
+    warnings: [`echoed ${KEY} and ${TOKEN}`],
+  });
+  const shown = dashboardResults(results, { state: "done", secrets: secretsOf(config) });
+  assert.deepEqual(shown.warnings, ["echoed *** and ***"]);
+  assert.ok(Object.keys(results.histograms).length > 0);
+  assert.deepEqual(shown.histograms, results.histograms);
+});
+
+Deno.test("a shard's error report masks the credentials, stack included", () => {
+  const error = new Error(`stream failed for Bearer ${KEY}`);
+  const text = maskError(error, [`Bearer ${KEY}`, KEY], { stack: true });
+  assert.match(text, /stream failed for \*\*\*/);
+  assert.match(text, /secrets_test\.ts/, "the stack is kept");
+  assert.ok(!text.includes(KEY));
+  assert.equal(maskError(`thrown ${KEY}`, secretsOf(runConfig(["-k", KEY]))), "thrown ***");
 });
