@@ -10,17 +10,13 @@
  */
 import { Command, CommanderError, Option } from "commander";
 import { UsageError } from "../common/errors.ts";
-import {
-  DEMO_DEFAULTS,
-  envVarName,
-  fileErrorReason,
-  readUtf8File,
-  resolveRunConfig,
-  RUN_OPTIONS,
-  unknownEnvWarnings,
-} from "../options/config.ts";
+import { resolveRunConfig } from "../options/config.ts";
+import { fileErrorReason, readUtf8File } from "../options/files.ts";
+import { envVarName, unknownEnvWarnings } from "../options/sources.ts";
+import { DEMO_DEFAULTS, RUN_OPTIONS } from "../options/table.ts";
 import { MOCK_OPTIONS, resolveMockOptions } from "../mock/options.ts";
-import type { FlagValues, OptionSpec } from "../options/config.ts";
+import type { FlagValues } from "../options/settings.ts";
+import type { OptionSpec } from "../options/spec.ts";
 import type { MockCommandOptions } from "../mock/options.ts";
 import type { RunConfig } from "../options/types.ts";
 

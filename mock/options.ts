@@ -8,18 +8,19 @@
 import { UsageError } from "../common/errors.ts";
 import {
   boolean,
-  defaultsOf,
   duration,
   jitter,
   port,
   provider,
   Rejected,
-  settingsFromFlags,
   text,
-  validated,
   wholeNumber,
-} from "../options/config.ts";
-import type { FlagValues, OptionSpec, RawSetting } from "../options/config.ts";
+} from "../options/parsers.ts";
+import { validated } from "../options/settings.ts";
+import type { FlagValues, RawSetting } from "../options/settings.ts";
+import { settingsFromFlags } from "../options/sources.ts";
+import { defaultsOf } from "../options/spec.ts";
+import type { OptionSpec } from "../options/spec.ts";
 import { FAULT_NAMES, faultRatesProblem, parseFault } from "./faults.ts";
 import type { FaultSpec } from "./faults.ts";
 

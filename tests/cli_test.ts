@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { parseCommandLine, readCommandLine } from "../cli/command_line.ts";
 import type { CommandLineOptions, ParsedCommand } from "../cli/command_line.ts";
-import { invalidUtf8Offset, OPTION_GROUPS, readUtf8File, RUN_OPTIONS } from "../options/config.ts";
+import { invalidUtf8Offset, readUtf8File } from "../options/files.ts";
+import { OPTION_GROUPS } from "../options/spec.ts";
+import { RUN_OPTIONS } from "../options/table.ts";
 import { UsageError } from "../common/errors.ts";
 import type { RunConfig } from "../options/types.ts";
 

@@ -1,15 +1,17 @@
 import assert from "node:assert/strict";
-import {
-  DEMO_DEFAULTS,
-  envVarName,
-  OPTION_GROUPS,
-  parseConfigFile,
-  resolveRunConfig,
-  RUN_OPTIONS,
-  settingsFromEnv,
-} from "../options/config.ts";
+import { isDeepStrictEqual } from "node:util";
+import { resolveRunConfig } from "../options/config.ts";
+import { envVarName, parseConfigFile, settingsFromEnv } from "../options/sources.ts";
+import { OPTION_GROUPS } from "../options/spec.ts";
+import { DEMO_DEFAULTS, RUN_OPTIONS } from "../options/table.ts";
 import { MOCK_OPTIONS, resolveMockOptions } from "../mock/options.ts";
 import { UsageError } from "../common/errors.ts";
+import type { RunConfig } from "../options/types.ts";
+
+/** A config's fields by name, to look them up by a key from the table. */
+function fieldsOf(config: RunConfig): Readonly<Record<string, unknown>> {
+  return { ...config };
+}
 
 function assertUsageError(action: () => unknown, message: string): void {
   assert.throws(action, (error: unknown) => {
@@ -37,6 +39,42 @@ Deno.test("the option table has unique names and short flags, and groups in seed
       spec.default !== undefined || spec.unset !== undefined,
       `${spec.name} shows a default`,
     );
+  }
+});
+
+Deno.test("every option of the table with a key lands in its RunConfig field, from each source", () => {
+  // Values of many kinds: each option takes the first its own parser accepts and that differs
+  // from what it resolves to unset, so the field shows the value really arrived.
+  const samples = ["7", "0.25", "false", "true", "uniform", "fetch", "openai", "some text"];
+  const keyed = RUN_OPTIONS.flatMap((spec) =>
+    spec.key === undefined ? [] : [{ name: spec.name, key: spec.key, parse: spec.parse }]
+  );
+  assert.ok(keyed.length > 0);
+  assert.equal(new Set(keyed.map((spec) => spec.key)).size, keyed.length, "keys are unique");
+  const unset = fieldsOf(resolveRunConfig({}));
+  for (const spec of RUN_OPTIONS) {
+    if (spec.key === undefined) continue;
+    const fallback = spec.default === undefined ? undefined : spec.parse(spec.default);
+    assert.deepEqual(unset[spec.key], fallback, `${spec.key} unset is --${spec.name}'s default`);
+    assert.equal(spec.key in unset, spec.default !== undefined, `${spec.key} absent when unset`);
+  }
+  for (const { name, key, parse } of keyed) {
+    const value = samples.find((sample) => {
+      try {
+        return !isDeepStrictEqual(parse(sample), unset[key]);
+      } catch {
+        return false;
+      }
+    });
+    assert.ok(value !== undefined, `no sample value fits --${name}`);
+    const sources = {
+      flag: resolveRunConfig({ [name]: value }),
+      environment: resolveRunConfig({}, { env: { [envVarName(name)]: value } }),
+      "config file": resolveRunConfig({}, { configText: `${name} = ${value}\n` }),
+    };
+    for (const [source, config] of Object.entries(sources)) {
+      assert.deepEqual(fieldsOf(config)[key], parse(value), `--${name} ${value} (${source})`);
+    }
   }
 });
 

@@ -7,7 +7,9 @@
  */
 import assert from "node:assert/strict";
 import { parseCommandLine } from "../cli/command_line.ts";
-import { envVarName, resolveRunConfig, RUN_OPTIONS } from "../options/config.ts";
+import { resolveRunConfig } from "../options/config.ts";
+import { envVarName } from "../options/sources.ts";
+import { RUN_OPTIONS } from "../options/table.ts";
 import { MOCK_OPTIONS } from "../mock/options.ts";
 import { formatProgress } from "../output/progress.ts";
 import { buildResults } from "../output/results.ts";

@@ -1,0 +1,457 @@
+/**
+ * The options of a load test, in one table: names, help and default for the command line, and,
+ * for each option that is one `RunConfig` field, that field's `key` and the `parse` that
+ * makes its value. `RunConfig`'s plain fields are derived from this table (`options/types.ts`),
+ * and `resolveRunConfig` fills them by walking it, so such an option is one entry here.
+ *
+ * The options without a `key` need more than their own value, so `resolveRunConfig` builds their
+ * fields: `host` (a trailing `/v1` is dropped, with a warning), `api-key` (falls back to
+ * `OPENAI_API_KEY`, clashes with an Authorization header), `header` (repeatable, merged by
+ * name), `prompt-text` (an `@file` is read), `workers` (bounded by the cores, cut to the users);
+ * `config` names the file the settings come from and is no field.
+ *
+ * @module
+ */
+import {
+  boolean,
+  burstSeconds,
+  duration,
+  numberAtLeastZero,
+  oneOf,
+  positiveNumber,
+  provider,
+  qpsValue,
+  ratio,
+  serveAddress,
+  text,
+  wholeNumber,
+} from "./parsers.ts";
+import type { Parser } from "./parsers.ts";
+import type { OptionSpec } from "./spec.ts";
+import type { TransportKind } from "../transport/types.ts";
+
+/**
+ * A run option. With `key` and `parse`, its parsed value is the `RunConfig` field `key` (absent
+ * when the option is unset and has no default); without them the resolver builds the field itself,
+ * because it needs more than this one value (see `resolveRunConfig`).
+ */
+export type RunOptionSpec =
+  & OptionSpec
+  & (
+    | {
+      /** The `RunConfig` field the option sets. */
+      readonly key: string;
+      /** Turns the option's value into the field's. */
+      readonly parse: Parser<unknown>;
+      /** A field holds one value: repeatable options are built by the resolver. */
+      readonly repeatable?: false;
+    }
+    | { readonly key?: undefined; readonly parse?: undefined }
+  );
+
+// The table with the literal type of every entry, so options/types.ts can derive the fields.
+const TABLE = [
+  {
+    name: "host",
+    short: "H",
+    value: "url",
+    group: "Target",
+    help: "base URL of the server, before /v1/... (a trailing /v1 is dropped): an http:// or " +
+      "https:// URL",
+    default: "http://localhost:80",
+  },
+  {
+    name: "model",
+    key: "model",
+    parse: text,
+    short: "m",
+    value: "name",
+    group: "Target",
+    help: "model to send requests to",
+    unset: "the first model /v1/models lists",
+  },
+  {
+    name: "provider",
+    key: "provider",
+    parse: provider,
+    value: "name",
+    group: "Target",
+    help: "API dialect, such as openai, fireworks, vllm, tgi or triton-infer",
+    unset: "guessed from the URL and /v1/models",
+  },
+  {
+    name: "preflight",
+    key: "preflight",
+    parse: boolean,
+    group: "Target",
+    help: "before the run, probe what the server honours (streaming, usage, ignore_eos, " +
+      "logprobs, chat) and report it",
+    default: "false",
+  },
+  {
+    name: "api-key",
+    short: "k",
+    value: "key",
+    group: "Target",
+    help: "sent as Authorization: Bearer <key>",
+    unset: "$OPENAI_API_KEY if set, else none",
+  },
+  {
+    name: "header",
+    value: "name:value",
+    repeatable: true,
+    group: "Target",
+    help: "extra request header; repeat for more, or one per line in LLMLOAD_HEADER",
+    unset: "none",
+  },
+  {
+    name: "users",
+    key: "users",
+    parse: wholeNumber(1),
+    short: "u",
+    value: "n",
+    group: "Rate of requests",
+    help: "concurrent users, or the cap on requests in flight with --qps: a whole number >= 1",
+    default: "1",
+  },
+  {
+    name: "spawn-rate",
+    key: "spawnRate",
+    parse: positiveNumber,
+    short: "r",
+    value: "n",
+    group: "Rate of requests",
+    help: "users started per second: a number > 0",
+    default: "1",
+  },
+  {
+    name: "burst",
+    key: "burstSeconds",
+    parse: burstSeconds,
+    value: "seconds",
+    group: "Rate of requests",
+    help: "all users send together once every this many seconds: a number > 0; not with --qps",
+    unset: "none",
+  },
+  {
+    name: "qps",
+    key: "qps",
+    parse: qpsValue,
+    value: "n",
+    group: "Rate of requests",
+    help: "fixed rate of requests per second instead of closed-loop users: a number > 0, e.g. 0.5",
+    unset: "none",
+  },
+  {
+    name: "qps-distribution",
+    key: "qpsDistribution",
+    parse: oneOf(["constant", "uniform", "exponential"]),
+    value: "name",
+    group: "Rate of requests",
+    help: "spacing of requests with --qps: constant, uniform or exponential (Poisson)",
+    default: "constant",
+  },
+  {
+    name: "prompt-tokens",
+    key: "promptTokens",
+    parse: wholeNumber(1),
+    short: "p",
+    value: "n",
+    group: "Workload",
+    help: "length of the generated prompt in tokens: a whole number >= 1",
+    default: "512",
+  },
+  {
+    name: "prompt-text",
+    value: "text|@file",
+    group: "Workload",
+    help: "use this prompt instead of a generated one; @file reads it from a file",
+    unset: "none",
+  },
+  {
+    name: "prompt-randomize",
+    key: "promptRandomize",
+    parse: boolean,
+    group: "Workload",
+    help: "pad the prompt with random single-token words so prefix caching cannot flatter the " +
+      "server (same token count)",
+    default: "false",
+  },
+  {
+    name: "max-tokens",
+    key: "maxTokens",
+    parse: wholeNumber(1),
+    short: "o",
+    value: "n",
+    group: "Workload",
+    help: "tokens to generate, the mean when the distribution is not constant: a whole number >= 1",
+    default: "64",
+  },
+  {
+    name: "max-tokens-distribution",
+    key: "maxTokensDistribution",
+    parse: oneOf(["constant", "uniform", "normal", "exponential"]),
+    value: "name",
+    group: "Workload",
+    help: "how each request's max tokens is drawn: constant, uniform, normal or exponential",
+    default: "constant",
+  },
+  {
+    name: "max-tokens-range",
+    key: "maxTokensRange",
+    parse: numberAtLeastZero,
+    value: "alpha",
+    group: "Workload",
+    help: "width of the distribution relative to --max-tokens: a number >= 0",
+    default: "0.3",
+  },
+  {
+    name: "max-tokens-cap",
+    key: "maxTokensCap",
+    parse: wholeNumber(1),
+    value: "n",
+    group: "Workload",
+    help: "upper bound of the drawn max tokens (the lower bound is 1): a whole number >= 1",
+    unset: "none",
+  },
+  {
+    name: "tokenizer",
+    key: "tokenizer",
+    parse: text,
+    value: "name|path",
+    group: "Workload",
+    help: "tokenizer for prompts and client-side counts: a tiktoken encoding (o200k_base, " +
+      "cl100k_base), a Hugging Face tokenizer.json file or folder, or server (the server's own " +
+      "tokenize endpoint: vllm, sglang, tgi, llamacpp)",
+    default: "o200k_base",
+  },
+  {
+    name: "chat",
+    key: "chat",
+    parse: boolean,
+    group: "Generation options",
+    help: "call the chat API instead of raw completions",
+    default: "false",
+  },
+  {
+    name: "stream",
+    key: "stream",
+    parse: boolean,
+    negatedHelp: "wait for the whole response instead of streaming it",
+    group: "Generation options",
+    help: "stream the response, which gives time to first token and inter-token latency",
+    default: "true",
+  },
+  {
+    name: "logprobs",
+    key: "logprobs",
+    parse: wholeNumber(0),
+    value: "n",
+    group: "Generation options",
+    help: "logprobs API parameter, which some providers need to count streamed tokens: " +
+      "a whole number >= 0",
+    unset: "not sent",
+  },
+  {
+    name: "max-tokens-jitter",
+    key: "maxTokensJitter",
+    parse: wholeNumber(0),
+    value: "n",
+    group: "Generation options",
+    help: "move each request's max tokens by a random whole number in [-n, n]: a whole number >= 0",
+    default: "0",
+  },
+  {
+    name: "temperature",
+    key: "temperature",
+    parse: numberAtLeastZero,
+    value: "t",
+    group: "Generation options",
+    help: "sampling temperature: a number >= 0",
+    default: "1.0",
+  },
+  {
+    name: "n",
+    key: "n",
+    parse: wholeNumber(1),
+    short: "n",
+    value: "n",
+    group: "Generation options",
+    help: "completions generated per request (n API parameter): a whole number >= 1",
+    default: "1",
+  },
+  {
+    name: "summary-file",
+    key: "summaryFile",
+    parse: text,
+    value: "file",
+    group: "Writing results",
+    help: "append one CSV summary row to this file, writing the header first if it is new",
+    unset: "none",
+  },
+  {
+    name: "json",
+    key: "jsonFile",
+    parse: text,
+    value: "file",
+    group: "Writing results",
+    help: "write the full results as JSON to this file",
+    unset: "none",
+  },
+  {
+    name: "html",
+    key: "htmlFile",
+    parse: text,
+    value: "file",
+    group: "Writing results",
+    help: "write a self-contained HTML report (charts and tables, opens offline) to this file",
+    unset: "none",
+  },
+  {
+    name: "serve",
+    key: "serve",
+    parse: serveAddress,
+    value: "[host:]port",
+    group: "Writing results",
+    help: "serve live results (JSON, Prometheus /metrics, dashboard) on this address; " +
+      "the host defaults to 127.0.0.1",
+    unset: "not served",
+  },
+  {
+    name: "serve-token",
+    key: "serveToken",
+    parse: text,
+    value: "token",
+    group: "Writing results",
+    help: "bearer token that POST /api/stop and /api/load require; without it they refuse",
+    unset: "none: control routes refuse",
+  },
+  {
+    name: "serve-linger",
+    key: "serveLingerMs",
+    parse: duration({ allowZero: true }),
+    value: "duration",
+    group: "Writing results",
+    help: "keep serving the final results this long after the run, e.g. 30s",
+    unset: "stop serving at the end",
+  },
+  {
+    name: "run-time",
+    key: "runTimeMs",
+    parse: duration({ allowZero: false }),
+    short: "t",
+    value: "duration",
+    group: "Writing results",
+    help: "how long to run, e.g. 30s, 5min or 1h30m",
+    unset: "until Ctrl+C",
+  },
+  {
+    name: "warmup",
+    key: "warmupMs",
+    parse: duration({ allowZero: true }),
+    value: "duration",
+    group: "Runtime",
+    help: "reset the statistics after this long, e.g. 30s; 0 never resets",
+    unset: "reset once the load is steady",
+  },
+  {
+    name: "workers",
+    value: "n",
+    group: "Runtime",
+    help: "worker threads that send requests, at most 4 per CPU core and no more than -u is " +
+      "used; 0 picks from the CPU count: a whole number >= 0",
+    default: "0",
+  },
+  {
+    name: "transport",
+    key: "transport",
+    parse: oneOf<TransportKind>(["node", "fetch"]),
+    value: "name",
+    group: "Runtime",
+    help: "HTTP client: node (node:http, keep-alive) or fetch",
+    default: "node",
+  },
+  {
+    name: "timeout",
+    key: "timeoutMs",
+    parse: duration({ allowZero: false }),
+    value: "duration",
+    group: "Runtime",
+    help: "per-request timeout, e.g. 30s or 10min",
+    default: "600s",
+  },
+  {
+    name: "stop-grace",
+    key: "stopGraceMs",
+    parse: duration({ allowZero: true }),
+    value: "duration",
+    group: "Runtime",
+    help: "how long requests in flight may finish after the run time or Ctrl+C, e.g. 10s",
+    default: "10s",
+  },
+  {
+    name: "max-fail-ratio",
+    key: "maxFailRatio",
+    parse: ratio,
+    value: "ratio",
+    group: "Runtime",
+    help: "stop early once more than this fraction of requests failed (after 20 requests): " +
+      "a number from 0 to 1",
+    unset: "never",
+  },
+  {
+    name: "max-requests",
+    key: "maxRequests",
+    parse: wholeNumber(1),
+    value: "n",
+    group: "Runtime",
+    help: "stop after this many requests completed or failed: a whole number >= 1",
+    unset: "no limit",
+  },
+  {
+    name: "keep-going",
+    key: "keepGoing",
+    parse: boolean,
+    group: "Runtime",
+    help: "send on even when the first 20 requests all fail the same way and none succeeds",
+    default: "false",
+  },
+  {
+    name: "show-response",
+    key: "showResponse",
+    parse: boolean,
+    group: "Runtime",
+    help: "print each generated text, for debugging",
+    default: "false",
+  },
+  {
+    name: "seed",
+    key: "seed",
+    parse: wholeNumber(0),
+    value: "n",
+    group: "Runtime",
+    help: "seed of the random source, for a reproducible workload: a whole number >= 0",
+    unset: "random",
+  },
+  {
+    name: "config",
+    value: "file",
+    group: "Runtime",
+    help: "read settings from this file of key = value lines",
+    unset: "./llmload.conf if it exists",
+  },
+] as const satisfies readonly RunOptionSpec[];
+
+/** The table's exact type (each entry's `key`, `parse` and `default`), for `RunConfig`. */
+export type RunOptionTable = typeof TABLE;
+
+/** The options of a load test (`llmload` and `llmload demo`), grouped as the help shows them. */
+export const RUN_OPTIONS: readonly RunOptionSpec[] = TABLE;
+
+/** Defaults `llmload demo` uses instead of the run defaults, by option name. */
+export const DEMO_DEFAULTS: Readonly<Record<string, string>> = Object.freeze({
+  "run-time": "15s",
+  users: "8",
+  "spawn-rate": "8",
+  stream: "true",
+});
