@@ -7,7 +7,7 @@ import {
   noResetNote,
   warmupReason,
 } from "../run/rules.ts";
-import { cutOffLine } from "../cli/run.ts";
+import { cutOffLine } from "../output/console.ts";
 import type { MockRecord } from "../mock/server.ts";
 import { runAgainst, withMock, withTempDir } from "./_harness.ts";
 import { runConfig } from "./_fixtures.ts";
