@@ -153,8 +153,7 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
   const ticker = setInterval(() => {
     const now = absoluteNow();
     resetAfterWarmup(run, now);
-    const reason = stopReason(run, now, deadline);
-    if (reason) stop(config.stopGraceMs);
+    if (shouldStop(run, now, deadline)) stop(config.stopGraceMs);
     if (now - run.lastLive >= PROGRESS_MS) {
       sampleClient(run);
       publishLive(run, now);
@@ -214,7 +213,7 @@ function resetAfterWarmup(run: Running, now: number) {
  * Whether the run must stop now: its deadline passed, or a limit (--max-requests,
  * --max-fail-ratio, fail-fast) was reached, which is then a warning and a log line.
  */
-function stopReason(run: Running, now: number, deadline: number | undefined): boolean {
+function shouldStop(run: Running, now: number, deadline: number | undefined): boolean {
   if (run.stopping) return false;
   if (deadline !== undefined && now >= deadline) return true;
   const { config, allTime } = run;
