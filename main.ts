@@ -112,14 +112,12 @@ async function runWithSignals(config: RunConfig): Promise<number> {
   };
   const signals = listenForSignals(onSignal);
   try {
-    return await Promise.race([
-      runCommand(config, output, {
-        stopSignal: stop.signal,
-        abortSignal: abort.signal,
-        control: () => started = true,
-      }),
-      quitEarly,
-    ]);
+    const run = runCommand(config, output, {
+      stopSignal: stop.signal,
+      abortSignal: abort.signal,
+      control: () => started = true,
+    });
+    return await Promise.race([run.then((ended) => ended.exitCode), quitEarly]);
   } finally {
     signals();
   }

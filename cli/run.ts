@@ -1,30 +1,27 @@
 /**
- * The `run` and `demo` commands: run the load test, then print the metric table, write the
- * summary CSV row, the results JSON and the HTML report, and print the seed's summary block as
- * the last lines. With `--serve`, the results server runs alongside, from before the first
- * request until after the last line (and `--serve-linger` or Ctrl+C).
+ * The `run` and `demo` commands: run the load test, then hand the results to every output the
+ * config asks for, in order: the metric table, the results server, the summary CSV row, the
+ * results JSON, the HTML report, and the seed's summary block as the last lines. With `--serve`,
+ * the results server runs alongside, from before the first request until after the last line
+ * (and `--serve-linger` or Ctrl+C).
  *
  * @module
  */
 import { runLoadTest } from "../run/coordinator.ts";
-import type { LiveView, RunIo, RunOutcome } from "../run/types.ts";
-import {
-  dashboardResults,
-  dashboardTimeseries,
-  readDashboardAssets,
-  renderHtmlReport,
-  writeHtmlReport,
-} from "../output/html_report.ts";
+import type { RunIo, RunOutcome } from "../run/types.ts";
+import { metricTableOutput, summaryBlockOutput } from "../output/console.ts";
+import { fanOut } from "../output/fanout.ts";
+import { htmlReportOutput } from "../output/html_file.ts";
 import { secretsOf } from "../common/secrets.ts";
-import { counted } from "../output/progress.ts";
-import { formatMetricTable, formatSummaryBlock } from "../output/report.ts";
 import type { SummaryInfo } from "../output/report.ts";
-import { buildResults, writeResultsJson } from "../output/results.ts";
+import { buildResults } from "../output/results.ts";
 import type { Results } from "../output/results.ts";
-import { isLoopback, startResultsServer } from "../output/server.ts";
+import { resultsJsonOutput } from "../output/results_json.ts";
+import { isLoopback, serverOutput, startResultsServer } from "../output/server.ts";
 import type { ResultsServer } from "../output/server.ts";
-import { appendSummaryRow, summaryRow } from "../output/summary_csv.ts";
-import { feedSeries, TimeSeries } from "../output/timeseries.ts";
+import { summaryCsvOutput } from "../output/summary_csv.ts";
+import { TimeSeries, timeseriesOutput } from "../output/timeseries.ts";
+import type { Output } from "../output/types.ts";
 import type { RunConfig } from "../options/types.ts";
 import { EXIT_FAILED, EXIT_OK } from "./exit_codes.ts";
 import type { CommandOutput } from "./command_output.ts";
@@ -32,21 +29,66 @@ import type { CommandOutput } from "./command_output.ts";
 /** Hooks of a run beyond its output: signals to stop it and a taker of its control. */
 export type RunSignals = Pick<RunIo, "stopSignal" | "abortSignal" | "control">;
 
-/** Runs a load test to the end and reports it; resolves to the process exit code. */
+/** {@link RunSignals}, and a hook for the address of the results server. */
+export interface RunHooks extends RunSignals {
+  /** Called with the results server's base URL (`http://host:port`) once `--serve` listens. */
+  readonly onListen?: (url: string) => void;
+}
+
+/** How a run ended: the process exit code and the results the outputs received. */
+export interface RunCommandResult {
+  /** 0 when every request succeeded, 1 when some failed or none succeeded. */
+  readonly exitCode: number;
+  /** The results, exactly as the results JSON holds them. */
+  readonly results: Results;
+}
+
+/**
+ * Runs a load test to the end and reports it. A run that cannot start throws (a `UsageError` or
+ * a `StartError`); a run that started resolves, whatever happened to its requests.
+ */
 export async function runCommand(
   config: RunConfig,
   output: CommandOutput,
-  signals: RunSignals = {},
-): Promise<number> {
+  hooks: RunHooks = {},
+): Promise<RunCommandResult> {
   const server = config.serve ? await startResultsServer(config) : undefined;
   try {
-    if (server) announceServer(config, server, output);
-    const exitCode = await runAndReport(config, output, signals, server);
-    if (server) await linger(config, server, output, signals);
-    return exitCode;
+    if (server) {
+      hooks.onListen?.(server.url);
+      announceServer(config, server, output);
+    }
+    const ended = await runAndReport(config, output, hooks, server);
+    if (server) await linger(config, server, output, hooks);
+    return ended;
   } finally {
     await server?.close();
   }
+}
+
+/**
+ * The outputs `config` asks for, in the order they finish. A new output is one file
+ * implementing `Output` and one line here.
+ */
+function outputsFor(
+  config: RunConfig,
+  parts: { output: CommandOutput; server?: ResultsServer },
+): Output[] {
+  const { output, server } = parts;
+  // The server keeps its own series; without one, the HTML report still needs the points.
+  const series = server?.series ?? (config.htmlFile ? new TimeSeries() : undefined);
+  const secrets = secretsOf(config);
+  const outputs: (Output | undefined)[] = [
+    metricTableOutput(output),
+    server ? serverOutput(server) : series && timeseriesOutput(series),
+    config.summaryFile ? summaryCsvOutput(config.summaryFile, output.log) : undefined,
+    config.jsonFile ? resultsJsonOutput(config.jsonFile, output.log) : undefined,
+    config.htmlFile && series
+      ? htmlReportOutput(config.htmlFile, { series, secrets, log: output.log })
+      : undefined,
+    summaryBlockOutput(output),
+  ];
+  return outputs.filter((item): item is Output => item !== undefined);
 }
 
 async function runAndReport(
@@ -54,20 +96,26 @@ async function runAndReport(
   output: CommandOutput,
   signals: RunSignals,
   server: ResultsServer | undefined,
-): Promise<number> {
-  // The server keeps its own series; without one, the HTML report still needs the points.
-  const series = server?.series ?? (config.htmlFile ? new TimeSeries() : undefined);
-  const addView = server ? (view: LiveView) => server.update(view) : series && feedSeries(series);
+): Promise<RunCommandResult> {
+  const outputs = fanOut(outputsFor(config, { output, server }), { log: output.log });
   const outcome = await runLoadTest(config, {
     ...output,
     ...signals,
-    live: addView,
+    live: outputs.observe,
     control(control) {
       server?.setControl(control);
       signals.control?.(control);
     },
   });
-  const results = buildResults(outcome.aggregate, {
+  const results = resultsOf(config, outcome);
+  await outputs.finish({ results, outcome, info: summaryInfo(config, outcome) });
+  const exitCode = results.requests.failed > 0 || results.requests.ok === 0 ? EXIT_FAILED : EXIT_OK;
+  return { exitCode, results };
+}
+
+/** The results of a run, as the results JSON and every output get them. */
+function resultsOf(config: RunConfig, outcome: RunOutcome): Results {
+  return buildResults(outcome.aggregate, {
     provider: outcome.target.provider,
     model: outcome.target.model,
     config,
@@ -85,43 +133,6 @@ async function runAndReport(
       }
       : undefined,
   });
-  const info = summaryInfo(config, outcome);
-  output.out(formatMetricTable(results));
-  const cutOff = cutOffLine(outcome);
-  if (cutOff) output.log(cutOff);
-  for (const warning of outcome.warnings) output.log(`Warning: ${warning}`);
-  server?.finish(results);
-  await writeFiles(config, results, info, output);
-  if (config.htmlFile && series) {
-    await writeReport(
-      config.htmlFile,
-      { config, results, series, startedAt: outcome.startedAt },
-      output,
-    );
-  }
-  output.out(formatSummaryBlock(results, info));
-  return results.requests.failed > 0 || results.requests.ok === 0 ? EXIT_FAILED : EXIT_OK;
-}
-
-/**
- * The line about requests the stop cut off, e.g. "3 requests still in flight were cut off at the
- * stop after waiting 2.1–5.0 s (not counted)"; undefined when there were none.
- */
-export function cutOffLine(
-  outcome: Pick<RunOutcome, "cancelled" | "cutOffWaitMs">,
-): string | undefined {
-  if (outcome.cancelled === 0) return undefined;
-  const wait = outcome.cutOffWaitMs;
-  const seconds = (ms: number) => (ms / 1000).toFixed(1);
-  const waited = wait === undefined
-    ? ""
-    : wait.max - wait.min < 50
-    ? ` after waiting ${seconds(wait.max)} s`
-    : ` after waiting ${seconds(wait.min)}–${seconds(wait.max)} s`;
-  const one = outcome.cancelled === 1;
-  return `${counted(outcome.cancelled, "request")} still in flight ${
-    one ? "was" : "were"
-  } cut off at the stop${waited} (not counted)`;
 }
 
 function announceServer(config: RunConfig, server: ResultsServer, output: CommandOutput) {
@@ -177,24 +188,6 @@ function aborted(signal: AbortSignal | undefined): Promise<void> {
   );
 }
 
-async function writeReport(
-  path: string,
-  run: { config: RunConfig; results: Results; series: TimeSeries; startedAt: number },
-  output: CommandOutput,
-) {
-  try {
-    const secrets = secretsOf(run.config);
-    const page = renderHtmlReport(await readDashboardAssets(), {
-      results: dashboardResults(run.results, { state: "done", secrets }),
-      timeseries: dashboardTimeseries(run.series, { state: "done", startedAt: run.startedAt }),
-    });
-    await writeHtmlReport(path, page);
-    output.log(`HTML report written to ${path}`);
-  } catch (error) {
-    output.log(`Error: ${(error as Error).message}`);
-  }
-}
-
 function summaryInfo(config: RunConfig, outcome: RunOutcome): SummaryInfo {
   return {
     generationTokens: outcome.generationTokens,
@@ -208,30 +201,4 @@ function summaryInfo(config: RunConfig, outcome: RunOutcome): SummaryInfo {
       ? config.promptTokens
       : outcome.localPromptTokens ?? config.promptTokens,
   };
-}
-
-/** Writes every requested file; a file that cannot be written is reported, the others still are. */
-async function writeFiles(
-  config: RunConfig,
-  results: Results,
-  info: SummaryInfo,
-  output: CommandOutput,
-) {
-  if (config.summaryFile) {
-    try {
-      const warning = await appendSummaryRow(config.summaryFile, summaryRow(results, info));
-      if (warning) output.log(`Warning: ${warning}`);
-      output.log(`Summary row appended to ${config.summaryFile}`);
-    } catch (error) {
-      output.log(`Error: ${(error as Error).message}`);
-    }
-  }
-  if (config.jsonFile) {
-    try {
-      await writeResultsJson(config.jsonFile, results);
-      output.log(`Results written to ${config.jsonFile}`);
-    } catch (error) {
-      output.log(`Error: ${(error as Error).message}`);
-    }
-  }
 }

@@ -17,7 +17,6 @@
  *
  * @module
  */
-import * as hdr from "hdr-histogram-js";
 import type { LiveView, RunState } from "../run/types.ts";
 import { FAILURE_KINDS, type MetricName } from "../stats/metrics.ts";
 
@@ -144,29 +143,6 @@ const HISTOGRAM_HELP: Readonly<Record<HistogramMetric, string>> = {
 
 const MICROS_PER_SECOND = 1_000_000;
 
-/**
- * Counts the observations of an encoded HDR histogram (microseconds,
- * `encodeIntoCompressedBase64`) per bucket: slot `i` holds the values in
- * `(bounds[i-1], bounds[i]]` (seconds), the last slot those above the last bound. A value counts
- * as at or below a bound when the HDR bucket holding it starts there or lower.
- */
-export function countInBuckets(encoded: string, bounds: readonly number[]): number[] {
-  const histogram = hdr.decodeFromCompressedBase64(encoded, 64, false) as hdr.JsHistogram;
-  const micros = bounds.map((bound) => bound * MICROS_PER_SECOND);
-  const slots: number[] = Array(bounds.length + 1).fill(0);
-  const iterator = histogram.recordedValuesIterator;
-  iterator.reset();
-  let slot = 0;
-  // Recorded values come in ascending order, so the slot only moves forward.
-  while (iterator.hasNext()) {
-    const step = iterator.next();
-    const lowest = histogram.lowestEquivalentValue(step.valueIteratedTo);
-    while (slot < micros.length && lowest > micros[slot]) slot++;
-    slots[slot] += step.countAtValueIteratedTo;
-  }
-  return slots;
-}
-
 interface HistogramState {
   /** Per-slot counts, not cumulative; the last slot is above every bound. */
   slots: number[];
@@ -187,14 +163,19 @@ export class RunMetrics {
   #histograms = new Map<HistogramMetric, HistogramState>();
   #view: LiveView | undefined;
 
-  /** Adds what the view's interval measured, and keeps the view for the gauges. */
+  /**
+   * Adds what the view's interval measured, read from its live histograms (nothing encoded or
+   * decoded), and keeps the view for the gauges.
+   */
   observe(view: LiveView): void {
     this.#labels = { provider: view.target.provider, model: view.target.model };
     this.#view = view;
-    const delta = view.interval.toDelta();
-    if (delta.ok > 0) this.#countRequests("ok", "2xx", delta.ok);
+    const { interval } = view;
+    const counts = interval.counts();
+    if (counts.ok > 0) this.#countRequests("ok", "2xx", counts.ok);
+    const failures = interval.failures();
     for (const kind of FAILURE_KINDS) {
-      const failure = delta.failures[kind];
+      const failure = failures[kind];
       if (!failure) continue;
       let withStatus = 0;
       for (const [status, count] of Object.entries(failure.statuses)) {
@@ -203,18 +184,20 @@ export class RunMetrics {
       }
       if (failure.count > withStatus) this.#countRequests(kind, "none", failure.count - withStatus);
     }
-    this.#tokens.input += delta.tokens.prompt;
-    this.#tokens.output += delta.tokens.output;
+    this.#tokens.input += counts.promptTokens;
+    this.#tokens.output += counts.outputTokens;
     for (const name of Object.keys(HISTOGRAM_BUCKETS) as HistogramMetric[]) {
-      const part = delta.metrics[name];
+      const part = interval.buckets(
+        name,
+        HISTOGRAM_BUCKETS[name].map((bound) => bound * MICROS_PER_SECOND),
+      );
       if (!part) continue;
       let state = this.#histograms.get(name);
       if (!state) {
         state = { slots: Array(HISTOGRAM_BUCKETS[name].length + 1).fill(0), sum: 0, count: 0 };
         this.#histograms.set(name, state);
       }
-      const counts = countInBuckets(part.histogram, HISTOGRAM_BUCKETS[name]);
-      counts.forEach((count, slot) => state.slots[slot] += count);
+      part.slots.forEach((count, slot) => state.slots[slot] += count);
       state.sum += part.sum / MICROS_PER_SECOND;
       state.count += part.count;
     }

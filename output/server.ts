@@ -39,6 +39,7 @@ import type { Results } from "./results.ts";
 import { Aggregate } from "../stats/aggregate.ts";
 import { feedSeries, TimeSeries } from "./timeseries.ts";
 import type { RunConfig } from "../options/types.ts";
+import type { Output } from "./types.ts";
 
 /** Largest `users` that `POST /api/load` accepts. */
 export const MAX_USERS = 100_000;
@@ -361,4 +362,13 @@ function hostAndPort(hostname: string, port: number): string {
 /** Whether `hostname` only accepts connections from this machine. */
 export function isLoopback(hostname: string): boolean {
   return hostname === "localhost" || hostname === "::1" || /^127\./.test(hostname);
+}
+
+/** The results server as an output: every live view updates it, the final results finish it. */
+export function serverOutput(server: Pick<ResultsApp, "update" | "finish">): Output {
+  return {
+    name: "results server",
+    observe: (view) => server.update(view),
+    finish: ({ results }) => server.finish(results),
+  };
 }

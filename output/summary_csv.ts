@@ -8,6 +8,7 @@
 import { stringify } from "csv-stringify/sync";
 import { formatPythonFloat, summaryEntries, type SummaryInfo } from "./report.ts";
 import type { Results } from "./results.ts";
+import type { Output } from "./types.ts";
 
 const EXTRA_PERCENTILES = [["P50", "p50"], ["P90", "p90"], ["P99", "p99"]] as const;
 // Enough for any header line; a first line longer than this is not ours anyway.
@@ -153,4 +154,16 @@ async function appendRow(
   const expected = csvLines([columns], "\n").replace(/\n$/, "");
   if (header === expected) return undefined;
   return `Summary file '${path}' has different columns than this run; the row was appended anyway`;
+}
+
+/** `--summary-file`: appends the run's row at the end of the run and says so on `log`. */
+export function summaryCsvOutput(path: string, log: (line: string) => void): Output {
+  return {
+    name: "summary CSV",
+    async finish({ results, info }) {
+      const warning = await appendSummaryRow(path, summaryRow(results, info));
+      if (warning) log(`Warning: ${warning}`);
+      log(`Summary row appended to ${path}`);
+    },
+  };
 }

@@ -15,6 +15,7 @@
  * @module
  */
 import type { LiveView } from "../run/types.ts";
+import type { Output } from "./types.ts";
 
 /** What happened during one stretch of a run (one second, or several once folded). */
 export interface TimePoint {
@@ -261,4 +262,9 @@ export class TimeSeries {
     this.#older = folded;
     this.#olderSpanMs *= 2;
   }
+}
+
+/** Feeds every live view into `series` (see {@link feedSeries}); for the HTML report's points. */
+export function timeseriesOutput(series: TimeSeries): Output {
+  return { name: "time series", observe: feedSeries(series) };
 }

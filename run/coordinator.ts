@@ -1,7 +1,9 @@
 /**
  * The coordinator: settles the target, builds the prompt, starts one Web Worker shard per slice
- * of the load, merges their stats deltas, resets stats after warm-up, prints progress, stops on
- * the deadline or a signal, and hands back the final results.
+ * of the load, then ticks every 50 ms until the run ends. Each tick runs named pieces with one
+ * job each: reset after warm-up, check the stop conditions, sample the client and publish the
+ * live view (once a second), warn of the in-flight cap, print the progress line. The run's
+ * state lives in one `Running` object that the pieces share.
  *
  * @module
  */
@@ -23,63 +25,107 @@ import {
 } from "./rules.ts";
 import { clientWarning, createClientMonitor } from "./client_monitor.ts";
 import type { FailureKind } from "../request/types.ts";
+import { redactConfig } from "../common/secrets.ts";
 import type { RunConfig } from "../options/types.ts";
+import type { Target } from "./target.ts";
 import type { CurrentLoad, LiveView, RunIo, RunOutcome, RunState } from "./types.ts";
 
 const PROGRESS_MS = 1000;
 const PLAIN_PROGRESS_MS = 5000;
 const START_MARGIN_MS = 20;
 const DONE_MARGIN_MS = 5000;
+const TICK_MS = 50;
+
+/**
+ * Everything a run keeps while it goes, in one place: what the shards reported, where the
+ * measured window begins, and what has been said already. The ticker's pieces below each read
+ * and change a few of these fields.
+ */
+interface Running {
+  readonly config: RunConfig;
+  /** The config observers see: no API key, no serve token, no credential headers. */
+  readonly viewConfig: LiveView["config"];
+  readonly io: RunIo;
+  readonly target: Target;
+  readonly generationTokens: string;
+  readonly workers: readonly Worker[];
+  readonly startAt: number;
+  /** The measured window (after warm-up). */
+  readonly aggregate: Aggregate;
+  /** What was measured since the last live view. */
+  readonly interval: Aggregate;
+  readonly monitor: ReturnType<typeof createClientMonitor>;
+  /** Whether the warm-up is over, the measured window about to begin. */
+  readonly warmup: (now: number, aggregate: Aggregate) => boolean;
+  readonly warnings: string[];
+  readonly statuses: ShardStatus[];
+  /** Every request of the run, warm-up included: what --max-requests and --max-fail-ratio count. */
+  readonly allTime: { ok: number; failed: number };
+  /** Failures by kind until the first success: what the fail-fast check looks at. */
+  readonly failuresBeforeSuccess: Partial<Record<FailureKind, FailureStats>>;
+  state: RunState;
+  load: CurrentLoad;
+  epoch: number;
+  windowStart: number;
+  lastCompletion: number;
+  lastLive: number;
+  lastProgress: { at: number; completed: number; tokens: number };
+  capWarned: boolean;
+  stopping: boolean;
+  partial: boolean;
+}
 
 /** Runs one load test to its end and returns what it measured. */
 export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutcome> {
   const plan = await planRun(config, io.log);
   const { target, prompt, localPromptTokens, seed, generationTokens, shardCount } = plan;
   const workers = await startWorkers(shardCount);
-  const aggregate = new Aggregate();
-  const interval = new Aggregate();
-  // Every request of the run, warm-up included: what --max-requests and --max-fail-ratio count.
-  const allTime = { ok: 0, failed: 0 };
-  // Failures by kind until the first success: what the fail-fast check looks at.
-  const failuresBeforeSuccess: Partial<Record<FailureKind, FailureStats>> = {};
-  // The coordinator thread and the runtime's I/O threads work beside the shards.
-  const monitor = createClientMonitor(Math.min(shardCount + 1, navigator.hardwareConcurrency));
-  let state: RunState = "starting";
-  let load: CurrentLoad = { users: config.users, qps: config.qps };
-  const warnings: string[] = [...plan.warnings];
-  const statuses: ShardStatus[] = Array.from(
-    { length: shardCount },
-    () => ({ inFlight: 0, cancelled: 0, loopLagMs: 0 }),
-  );
   const startAt = absoluteNow() + START_MARGIN_MS;
-  let epoch = 0;
-  let windowStart = startAt;
-  let lastCompletion = startAt;
-  let lastLive = startAt;
-  let capWarned = false;
+  const run: Running = {
+    config,
+    viewConfig: redactConfig(config),
+    io,
+    target,
+    generationTokens,
+    workers,
+    startAt,
+    aggregate: new Aggregate(),
+    interval: new Aggregate(),
+    // The coordinator thread and the runtime's I/O threads work beside the shards.
+    monitor: createClientMonitor(Math.min(shardCount + 1, navigator.hardwareConcurrency)),
+    warmup: createWarmupRule(config, startAt),
+    warnings: [...plan.warnings],
+    statuses: Array.from(
+      { length: shardCount },
+      () => ({ inFlight: 0, cancelled: 0, loopLagMs: 0 }),
+    ),
+    allTime: { ok: 0, failed: 0 },
+    failuresBeforeSuccess: {},
+    state: "starting",
+    load: { users: config.users, qps: config.qps },
+    epoch: 0,
+    windowStart: startAt,
+    lastCompletion: startAt,
+    lastLive: startAt,
+    lastProgress: { at: startAt, completed: 0, tokens: 0 },
+    capWarned: false,
+    stopping: false,
+    partial: false,
+  };
   let finishedShards = 0;
   let resolveAllDone: () => void = () => {};
   const allDone = new Promise<void>((resolve) => resolveAllDone = resolve);
-
-  function onMessage(message: FromShard) {
-    if (message.type === "delta") {
-      statuses[message.shardIndex] = message.status;
-      monitor.noteLag(message.status.loopLagMs);
-      allTime.ok += message.delta.ok;
-      allTime.failed += failureCount(message.delta);
-      if (allTime.ok === 0) noteFailures(failuresBeforeSuccess, message.delta);
-      if (message.epoch !== epoch) return;
-      aggregate.merge(message.delta);
-      interval.merge(message.delta);
-      if (message.delta.ok > 0 || failureCount(message.delta) > 0) lastCompletion = absoluteNow();
-    } else if (message.type === "error") {
-      warnings.push(`Shard ${message.shardIndex} failed: ${message.message}`);
-      io.log(`Error: shard ${message.shardIndex} failed: ${message.message}`);
-    } else if (message.type === "done" && ++finishedShards === shardCount) resolveAllDone();
-  }
+  let markStopped: () => void = () => {};
+  const stopRequested = new Promise<void>((resolve) => markStopped = resolve);
+  const stop = (graceMs: number) => stopRun(run, graceMs, markStopped);
 
   workers.forEach((worker, shardIndex) => {
-    worker.onmessage = (event: MessageEvent<FromShard>) => onMessage(event.data);
+    worker.onmessage = (event: MessageEvent<FromShard>) => {
+      const message = event.data;
+      if (message.type === "done") {
+        if (++finishedShards === shardCount) resolveAllDone();
+      } else takeShardMessage(run, message);
+    };
     const init: ShardInit = {
       config: { ...config, model: target.model, provider: target.provider },
       prompt,
@@ -94,125 +140,27 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
   io.log(describeLoad(config, shardCount));
   const noReset = noResetNote(config);
   if (noReset) io.log(noReset);
-  state = "running";
+  run.state = "running";
 
-  function resetStats(reason: string) {
-    epoch++;
-    aggregate.reset();
-    // The live points cover the measured window only, so that they add up to the results.
-    interval.reset();
-    windowStart = absoluteNow();
-    workers.forEach((worker) => post(worker, { type: "reset", epoch }));
-    io.log(`Stats reset: ${reason}`);
-  }
-
-  const warmup = createWarmupRule(config, startAt);
-  let stopping = false;
-  let partial = false;
-  let markStopped: () => void = () => {};
-  const stopRequested = new Promise<void>((resolve) => markStopped = resolve);
-  function stop(graceMs: number) {
-    if (graceMs === 0) partial = true;
-    if (stopping && graceMs !== 0) return;
-    stopping = true;
-    state = "stopping";
-    markStopped();
-    emitLive(absoluteNow());
-    workers.forEach((worker) => post(worker, { type: "stop", graceMs }));
-  }
   const onStop = () => stop(config.stopGraceMs);
   const onAbort = () => stop(0);
   io.stopSignal?.addEventListener("abort", onStop);
   io.abortSignal?.addEventListener("abort", onAbort);
   if (io.stopSignal?.aborted) onStop();
-  io.control?.({
-    stop: onStop,
-    setLoad(change) {
-      if (stopping) return;
-      load = {
-        users: change.users ?? load.users,
-        qps: load.qps === undefined ? undefined : change.qps ?? load.qps,
-      };
-      const at = absoluteNow() + START_MARGIN_MS;
-      workers.forEach((worker) => post(worker, { type: "load", load: { ...change, at } }));
-      io.log(`Load changed: ${describeCurrentLoad(load)}`);
-    },
-  });
-
-  /** Hands the observer a view, then starts a new interval: each request is in one point only. */
-  function emitLive(now: number) {
-    io.live?.(view(now));
-    interval.reset();
-    lastLive = now;
-  }
-
-  function view(now: number): LiveView {
-    return {
-      state,
-      config,
-      target,
-      startedAt: startAt,
-      windowStart,
-      now,
-      aggregate,
-      interval,
-      inFlight: statuses.reduce((sum, status) => sum + status.inFlight, 0),
-      load,
-      warnings,
-      generationTokens,
-      client: monitor.current(),
-    };
-  }
+  io.control?.({ stop: onStop, setLoad: (change) => changeLoad(run, change) });
 
   const deadline = config.runTimeMs === undefined ? undefined : startAt + config.runTimeMs;
-  const progressEvery = io.status ? PROGRESS_MS : PLAIN_PROGRESS_MS;
-  let lastProgress = { at: startAt, completed: 0, tokens: 0 };
   const ticker = setInterval(() => {
     const now = absoluteNow();
-    if (epoch === 0 && !stopping && warmup(now, aggregate)) resetStats(warmupReason(config));
-    if (!stopping && deadline !== undefined && now >= deadline) stop(config.stopGraceMs);
-    const limit = stopping
-      ? undefined
-      : limitReached(config, allTime) ?? failFastReason(config, allTime, failuresBeforeSuccess);
-    if (limit) {
-      warnings.push(limit);
-      io.log(`Stopping: ${limit}`);
-      stop(config.stopGraceMs);
+    resetAfterWarmup(run, now);
+    if (shouldStop(run, now, deadline)) stop(config.stopGraceMs);
+    if (now - run.lastLive >= PROGRESS_MS) {
+      sampleClient(run);
+      publishLive(run, now);
     }
-    if (now - lastLive >= PROGRESS_MS) {
-      const before = monitor.current();
-      const after = monitor.sample();
-      const saturation = monitor.saturationWarning();
-      // Warn when a state starts, not every second it lasts.
-      const started = (after.saturated && !before.saturated) || (after.delayed && !before.delayed);
-      if (saturation && started) io.log(`Warning: ${saturation}`);
-      emitLive(now);
-    }
-    const latencyKnown = aggregate.metric("total_latency") !== undefined;
-    if (!capWarned && latencyKnown && aggregate.counts().capped > 0 && config.qps !== undefined) {
-      capWarned = true;
-      const warning = capWarning(config, aggregate);
-      warnings.push(warning);
-      io.log(`Warning: ${warning}`);
-    }
-    if (now - lastProgress.at >= progressEvery - 50) {
-      const counts = aggregate.counts();
-      const seconds = (now - lastProgress.at) / 1000;
-      const line = formatProgress({
-        elapsedMs: now - startAt,
-        completed: counts.ok,
-        failed: counts.failed,
-        inFlight: statuses.reduce((sum, status) => sum + status.inFlight, 0),
-        requestsPerSec: Math.max(0, counts.ok - lastProgress.completed) / seconds,
-        tokensPerSec: Math.max(0, counts.outputTokens - lastProgress.tokens) / seconds,
-        ttftP50: aggregate.metric("ttft")?.p50,
-        saturated: monitor.current().saturated,
-        delayedMs: monitor.current().delayed ? monitor.current().loopLagMs : undefined,
-      }, io.status ? terminalColumns() : undefined);
-      (io.status ?? io.log)(line);
-      lastProgress = { at: now, completed: counts.ok, tokens: counts.outputTokens };
-    }
-  }, 50);
+    warnOfCap(run);
+    printProgress(run, now);
+  }, TICK_MS);
 
   await Promise.race([allDone, stopRequested]);
   const finishedInTime = await Promise.race([
@@ -220,36 +168,185 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
     delay(config.stopGraceMs + DONE_MARGIN_MS).then(() => false),
   ]);
   clearInterval(ticker);
-  state = "done";
-  emitLive(absoluteNow());
+  run.state = "done";
+  publishLive(run, absoluteNow());
   io.stopSignal?.removeEventListener("abort", onStop);
   io.abortSignal?.removeEventListener("abort", onAbort);
   workers.forEach((worker) => worker.terminate());
-  const client = monitor.summary();
+  return outcomeOf(run, { finishedInTime, localPromptTokens, shards: shardCount });
+}
+
+/** Takes a shard's delta (counted always, merged when of the current epoch) or its error. */
+function takeShardMessage(run: Running, message: Exclude<FromShard, { type: "done" }>) {
+  if (message.type === "error") {
+    run.warnings.push(`Shard ${message.shardIndex} failed: ${message.message}`);
+    run.io.log(`Error: shard ${message.shardIndex} failed: ${message.message}`);
+    return;
+  }
+  if (message.type !== "delta") return;
+  const { delta } = message;
+  run.statuses[message.shardIndex] = message.status;
+  run.monitor.noteLag(message.status.loopLagMs);
+  const failed = failureCount(delta);
+  run.allTime.ok += delta.ok;
+  run.allTime.failed += failed;
+  if (run.allTime.ok === 0) noteFailures(run.failuresBeforeSuccess, delta);
+  if (message.epoch !== run.epoch) return;
+  run.aggregate.merge(delta);
+  run.interval.merge(delta);
+  if (delta.ok > 0 || failed > 0) run.lastCompletion = absoluteNow();
+}
+
+/** Starts the measured window anew once the warm-up rule says so (once per run). */
+function resetAfterWarmup(run: Running, now: number) {
+  if (run.epoch !== 0 || run.stopping || !run.warmup(now, run.aggregate)) return;
+  run.epoch++;
+  run.aggregate.reset();
+  // The live points cover the measured window only, so that they add up to the results.
+  run.interval.reset();
+  run.windowStart = absoluteNow();
+  run.workers.forEach((worker) => post(worker, { type: "reset", epoch: run.epoch }));
+  run.io.log(`Stats reset: ${warmupReason(run.config)}`);
+}
+
+/**
+ * Whether the run must stop now: its deadline passed, or a limit (--max-requests,
+ * --max-fail-ratio, fail-fast) was reached, which is then a warning and a log line.
+ */
+function shouldStop(run: Running, now: number, deadline: number | undefined): boolean {
+  if (run.stopping) return false;
+  if (deadline !== undefined && now >= deadline) return true;
+  const { config, allTime } = run;
+  const limit = limitReached(config, allTime) ??
+    failFastReason(config, allTime, run.failuresBeforeSuccess);
+  if (!limit) return false;
+  run.warnings.push(limit);
+  run.io.log(`Stopping: ${limit}`);
+  return true;
+}
+
+/** Stops the shards: gracefully within `graceMs`, or at once (partial results) for 0. */
+function stopRun(run: Running, graceMs: number, markStopped: () => void) {
+  if (graceMs === 0) run.partial = true;
+  if (run.stopping && graceMs !== 0) return;
+  run.stopping = true;
+  run.state = "stopping";
+  markStopped();
+  publishLive(run, absoluteNow());
+  run.workers.forEach((worker) => post(worker, { type: "stop", graceMs }));
+}
+
+/** Changes the load of every shard (the results server's `POST /api/load`). */
+function changeLoad(run: Running, change: { readonly users?: number; readonly qps?: number }) {
+  if (run.stopping) return;
+  run.load = {
+    users: change.users ?? run.load.users,
+    qps: run.load.qps === undefined ? undefined : change.qps ?? run.load.qps,
+  };
+  const at = absoluteNow() + START_MARGIN_MS;
+  run.workers.forEach((worker) => post(worker, { type: "load", load: { ...change, at } }));
+  run.io.log(`Load changed: ${describeCurrentLoad(run.load)}`);
+}
+
+/** Samples the client's own load; warns when saturation or delay starts, not every second. */
+function sampleClient(run: Running) {
+  const before = run.monitor.current();
+  const after = run.monitor.sample();
+  const saturation = run.monitor.saturationWarning();
+  const started = (after.saturated && !before.saturated) || (after.delayed && !before.delayed);
+  if (saturation && started) run.io.log(`Warning: ${saturation}`);
+}
+
+/** Hands the observer a view, then starts a new interval: each request is in one point only. */
+function publishLive(run: Running, now: number) {
+  run.io.live?.({
+    state: run.state,
+    config: run.viewConfig,
+    target: run.target,
+    startedAt: run.startAt,
+    windowStart: run.windowStart,
+    now,
+    aggregate: run.aggregate,
+    interval: run.interval,
+    inFlight: inFlight(run.statuses),
+    load: run.load,
+    warnings: run.warnings,
+    generationTokens: run.generationTokens,
+    client: run.monitor.current(),
+  });
+  run.interval.reset();
+  run.lastLive = now;
+}
+
+/** Warns once, as soon as it happens, that the in-flight cap delayed sends in QPS mode. */
+function warnOfCap(run: Running) {
+  const { aggregate, config } = run;
+  if (run.capWarned || config.qps === undefined) return;
+  if (aggregate.metric("total_latency") === undefined || aggregate.counts().capped === 0) return;
+  run.capWarned = true;
+  const warning = capWarning(config, aggregate);
+  run.warnings.push(warning);
+  run.io.log(`Warning: ${warning}`);
+}
+
+/** Prints the progress line: every second on a terminal, every 5 s otherwise. */
+function printProgress(run: Running, now: number) {
+  const { io, aggregate, monitor, lastProgress } = run;
+  const every = io.status ? PROGRESS_MS : PLAIN_PROGRESS_MS;
+  if (now - lastProgress.at < every - TICK_MS) return;
+  const counts = aggregate.counts();
+  const seconds = (now - lastProgress.at) / 1000;
+  const client = monitor.current();
+  const line = formatProgress({
+    elapsedMs: now - run.startAt,
+    completed: counts.ok,
+    failed: counts.failed,
+    inFlight: inFlight(run.statuses),
+    requestsPerSec: Math.max(0, counts.ok - lastProgress.completed) / seconds,
+    tokensPerSec: Math.max(0, counts.outputTokens - lastProgress.tokens) / seconds,
+    ttftP50: aggregate.metric("ttft")?.p50,
+    saturated: client.saturated,
+    delayedMs: client.delayed ? client.loopLagMs : undefined,
+  }, io.status ? terminalColumns() : undefined);
+  (io.status ?? io.log)(line);
+  run.lastProgress = { at: now, completed: counts.ok, tokens: counts.outputTokens };
+}
+
+/** What the run measured, with the warnings only its end can tell. */
+function outcomeOf(
+  run: Running,
+  end: { finishedInTime: boolean; localPromptTokens?: number; shards: number },
+): RunOutcome {
+  const { aggregate, config, warnings } = run;
+  const client = run.monitor.summary();
   const clientNote = clientWarning(client);
   if (clientNote) warnings.push(clientNote);
-  if (!finishedInTime) {
-    partial = true;
+  if (!end.finishedInTime) {
+    run.partial = true;
     warnings.push("Some shards did not finish in time; their last requests are missing");
   }
-  if (aggregate.counts().capped > 0 && config.qps !== undefined && !capWarned) {
+  if (aggregate.counts().capped > 0 && config.qps !== undefined && !run.capWarned) {
     warnings.push(capWarning(config, aggregate));
   }
   return {
-    target,
+    target: run.target,
     aggregate,
-    windowStart,
-    windowEnd: Math.max(lastCompletion, windowStart),
-    startedAt: startAt,
-    generationTokens,
-    localPromptTokens,
-    shards: shardCount,
-    cancelled: statuses.reduce((sum, status) => sum + status.cancelled, 0),
-    ...cutOffWaits(statuses),
-    partial,
+    windowStart: run.windowStart,
+    windowEnd: Math.max(run.lastCompletion, run.windowStart),
+    startedAt: run.startAt,
+    generationTokens: run.generationTokens,
+    localPromptTokens: end.localPromptTokens,
+    shards: end.shards,
+    cancelled: run.statuses.reduce((sum, status) => sum + status.cancelled, 0),
+    ...cutOffWaits(run.statuses),
+    partial: run.partial,
     warnings,
     client,
   };
+}
+
+function inFlight(statuses: readonly ShardStatus[]): number {
+  return statuses.reduce((sum, status) => sum + status.inFlight, 0);
 }
 
 function failureCount(delta: StatsDelta): number {

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { Redacted } from "../common/secrets.ts";
 import type { RunConfig } from "../options/types.ts";
 import type { Aggregate } from "../stats/aggregate.ts";
 import type { ClientLoad, ClientSummary } from "./client_monitor.ts";
@@ -24,8 +25,11 @@ export type RunState = "starting" | "running" | "stopping" | "done";
 export interface LiveView {
   /** Where the run is. */
   readonly state: RunState;
-  /** The run's configuration (holds the API key: redact before showing). */
-  readonly config: RunConfig;
+  /**
+   * The run's configuration as the results show it (`redactConfig`): no API key, no serve
+   * token, no credential headers. An observer that scrubs text gets the secrets when it is made.
+   */
+  readonly config: Redacted<RunConfig>;
   /** The resolved target. */
   readonly target: Target;
   /** Absolute ms when load started. */

@@ -13,7 +13,7 @@
  */
 
 import type { FailureKind } from "../request/types.ts";
-import { type MetricSummary, summarise } from "./histogram.ts";
+import { bucketCounts, type MetricSummary, summarise } from "./histogram.ts";
 import { displayScale, METRIC_NAMES, type MetricName } from "./metrics.ts";
 import { Tally } from "./_tally.ts";
 import type { FailureStats, StatsDelta, TokenStats } from "./types.ts";
@@ -42,6 +42,8 @@ export interface AggregateCounts {
   readonly failed: number;
   /** Output tokens summed over successful requests. */
   readonly outputTokens: number;
+  /** Prompt tokens summed over successful requests. */
+  readonly promptTokens: number;
   /** Sends delayed because the in-flight cap was reached. */
   readonly capped: number;
 }
@@ -70,6 +72,7 @@ export class Aggregate {
       ok: tally.ok,
       failed: tally.failed(),
       outputTokens: tally.tokens.output,
+      promptTokens: tally.tokens.prompt,
       capped: tally.capped,
     };
   }
@@ -78,6 +81,25 @@ export class Aggregate {
   metric(name: MetricName): MetricSummary | undefined {
     const acc = this.#tally.metrics.get(name);
     return acc && acc.count > 0 ? summarise(acc, displayScale(name)) : undefined;
+  }
+
+  /** A copy of the failures by kind; kinds without failures are absent. */
+  failures(): Partial<Record<FailureKind, FailureStats>> {
+    return this.#tally.copyFailures();
+  }
+
+  /**
+   * The samples of `name` per bucket of `bounds` (recording units: µs or count), with their
+   * exact count and sum, read from the live histogram without encoding it; `undefined` while
+   * the metric has no samples. See {@link bucketCounts} for the slots.
+   */
+  buckets(
+    name: MetricName,
+    bounds: readonly number[],
+  ): { slots: number[]; count: number; sum: number } | undefined {
+    const acc = this.#tally.metrics.get(name);
+    if (!acc || acc.count === 0) return undefined;
+    return { slots: bucketCounts(acc, bounds), count: acc.count, sum: acc.sum };
   }
 
   /** Summarises every metric in display units, plus the counters. Returns fresh objects. */

@@ -118,6 +118,28 @@ export function addEncoded(acc: Accumulator, part: MetricDelta): void {
 }
 
 /**
+ * Counts the samples of `acc` per bucket, straight from its histogram (nothing encoded): slot
+ * `i` holds the values in `(bounds[i-1], bounds[i]]` (recording units), the last slot those
+ * above the last bound. A value counts as at or below a bound when the HDR bucket holding it
+ * starts there or lower.
+ */
+export function bucketCounts(acc: Accumulator, bounds: readonly number[]): number[] {
+  const histogram = acc.histogram as hdr.JsHistogram;
+  const slots: number[] = Array(bounds.length + 1).fill(0);
+  const iterator = histogram.recordedValuesIterator;
+  iterator.reset();
+  let slot = 0;
+  // Recorded values come in ascending order, so the slot only moves forward.
+  while (iterator.hasNext()) {
+    const step = iterator.next();
+    const lowest = histogram.lowestEquivalentValue(step.valueIteratedTo);
+    while (slot < bounds.length && lowest > bounds[slot]) slot++;
+    slots[slot] += step.countAtValueIteratedTo;
+  }
+  return slots;
+}
+
+/**
  * Summarises a non-empty accumulator in display units: every value is divided by `scale`
  * (1000 for µs → ms, 1 for counts).
  */

@@ -10,6 +10,7 @@ import type { MockOptions, MockServer } from "../mock/server.ts";
 import { runCommand } from "../cli/run.ts";
 import type { RunIo } from "../run/types.ts";
 import type { RunConfig } from "../options/types.ts";
+import type { Results } from "../output/results.ts";
 
 /** What one in-process run printed and returned. */
 export interface CapturedRun {
@@ -21,6 +22,8 @@ export interface CapturedRun {
   readonly log: string[];
   /** The configuration the arguments produced. */
   readonly config: RunConfig;
+  /** The results the outputs received, as the results JSON holds them. */
+  readonly results: Results;
 }
 
 /** Runs llmload with `args` against `mock` and captures its output. */
@@ -32,11 +35,11 @@ export async function runAgainst(
   const config = runConfig(["-H", mock.url, ...args]);
   const out: string[] = [];
   const log: string[] = [];
-  const exitCode = await runCommand(config, {
+  const { exitCode, results } = await runCommand(config, {
     out: (text) => out.push(text),
     log: (line) => log.push(line),
   }, signals);
-  return { exitCode, out: out.join("\n"), log, config };
+  return { exitCode, out: out.join("\n"), log, config, results };
 }
 
 /** Starts a mock, runs `body` with it, and always closes it. */

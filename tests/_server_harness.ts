@@ -13,6 +13,8 @@ import { Aggregate } from "../stats/aggregate.ts";
 import { Recorder } from "../stats/recorder.ts";
 import type { RequestFailure, RequestRecord } from "../request/types.ts";
 import type { RunConfig } from "../options/types.ts";
+import type { Results } from "../output/results.ts";
+import { redactConfig } from "../common/secrets.ts";
 import { runConfig } from "./_fixtures.ts";
 
 /** A successful request of `ttftMs`, `itlMs` between tokens and `tokens` tokens. */
@@ -69,7 +71,7 @@ export function liveView(config: RunConfig, parts: ViewParts = {}): LiveView {
   const startedAt = parts.startedAt ?? 1_800_000_000_000;
   return {
     state: parts.state ?? "running",
-    config,
+    config: redactConfig(config),
     target: {
       model: config.model ?? "mock-model",
       modelReason: "test",
@@ -99,7 +101,7 @@ export interface ServedRun {
   /** Base URL of the results server, once it listens. */
   readonly url: Promise<string>;
   /** Resolves when `runCommand` returns. */
-  readonly finished: Promise<{ exitCode: number; out: string; log: string[] }>;
+  readonly finished: Promise<{ exitCode: number; out: string; log: string[]; results: Results }>;
   /** Progress and information lines so far. */
   readonly log: string[];
   /** Stops the run as a first Ctrl+C does. */
@@ -130,14 +132,15 @@ export function startServedRun(
   });
   const finished = runCommand(config, {
     out: (text) => out.push(text),
-    log(line) {
-      log.push(line);
-      const match = line.match(/dashboard (http:\/\/\S+)\/,/);
-      if (match) announce(match[1]);
-    },
-  }, { stopSignal: stop.signal, abortSignal: abort.signal, ...hooks }).then((exitCode) => {
+    log: (line) => log.push(line),
+  }, {
+    stopSignal: stop.signal,
+    abortSignal: abort.signal,
+    onListen: announce,
+    ...hooks,
+  }).then(({ exitCode, results }) => {
     fail(new Error(`The run ended before serving:\n${log.join("\n")}`));
-    return { exitCode, out: out.join("\n"), log };
+    return { exitCode, out: out.join("\n"), log, results };
   });
   finished.catch((error) => fail(error));
   return {

@@ -7,7 +7,7 @@ import {
   noResetNote,
   warmupReason,
 } from "../run/rules.ts";
-import { cutOffLine } from "../cli/run.ts";
+import { cutOffLine } from "../output/console.ts";
 import type { MockRecord } from "../mock/server.ts";
 import { runAgainst, withMock, withTempDir } from "./_harness.ts";
 import { runConfig } from "./_fixtures.ts";
@@ -45,8 +45,7 @@ Deno.test("--max-requests ends a run without -t", async () => {
       "0",
     ]);
     assert.equal(run.exitCode, 0, run.log.join("\n"));
-    const reported = Number(run.out.match(/Num Requests\s+: (\d+)/)?.[1]);
-    assert.equal(reported, 30);
+    assert.equal(run.results.requests.ok, 30);
     assert.equal(mock.records().filter((record) => record.path === "/v1/completions").length, 30);
   });
 });
@@ -78,7 +77,7 @@ Deno.test("--max-requests on a fast server measures every request it sent, witho
   await withMock({ ttftMs: 0, itlMs: 0 }, async (mock) => {
     const run = await runAgainst(mock, ["-u", "1", "-p", "16", "-o", "8", "--max-requests", "5"]);
     assert.equal(run.exitCode, 0, run.log.join("\n"));
-    assert.match(run.out, /Requests: 5 ok, 0 failed/);
+    assert.deepEqual([run.results.requests.ok, run.results.requests.failed], [5, 0]);
     assert.ok(
       run.log.includes(
         "Stats reset: none (--max-requests counts every request; pass --warmup to exclude one)",
@@ -167,11 +166,17 @@ Deno.test("requests a stalled server never answers are reported as cut off, with
         /^3 requests still in flight were cut off at the stop after waiting (\d+\.\d)–(\d+\.\d) s \(not counted\)$/,
       );
       assert.ok(match, line);
-      const results = JSON.parse(await Deno.readTextFile(json));
-      assert.equal(results.cutOff.requests, 3);
+      const results = run.results;
+      // What the outputs received is what the results file holds.
+      assert.deepEqual(
+        JSON.parse(await Deno.readTextFile(json)),
+        JSON.parse(JSON.stringify(results)),
+      );
+      assert.equal(results.cutOff?.requests, 3);
       // The users spawned a third of a second apart; all were cut off at the end of the grace.
-      assert.ok(results.cutOff.minWaitMs >= 900 && results.cutOff.maxWaitMs <= 2500, line);
-      assert.ok(results.cutOff.maxWaitMs - results.cutOff.minWaitMs >= 400, line);
+      const { minWaitMs, maxWaitMs } = results.cutOff!;
+      assert.ok(minWaitMs >= 900 && maxWaitMs <= 2500, line);
+      assert.ok(maxWaitMs - minWaitMs >= 400, line);
       assert.deepEqual([results.requests.ok, results.requests.failed], [0, 0]);
     });
   });

@@ -1,12 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  countInBuckets,
-  formatNumber,
-  formatPrometheus,
-  RunMetrics,
-} from "../output/prometheus.ts";
+import { formatNumber, formatPrometheus, RunMetrics } from "../output/prometheus.ts";
 import { Aggregate } from "../stats/aggregate.ts";
-import { Recorder } from "../stats/recorder.ts";
 import { withMock, withTempDir } from "./_harness.ts";
 import { runConfig } from "./_fixtures.ts";
 import { needing, toolPath } from "./_tools.ts";
@@ -92,14 +86,15 @@ Deno.test("the text format: HELP, TYPE, escaped labels, cumulative buckets, +Inf
   );
 });
 
-Deno.test("bucket counts come exactly from the HDR histogram", () => {
-  const recorder = new Recorder();
-  // TTFT of 1 ms, 5 ms twice, 20 ms and 2 s.
-  for (const ttft of [1, 5, 5, 20, 2000]) recorder.recordRequest(requestRecord(ttft));
-  const encoded = recorder.takeDelta().metrics.ttft!.histogram;
-  assert.deepEqual(countInBuckets(encoded, [0.001, 0.005, 0.01, 1]), [1, 2, 0, 1, 1]);
-  assert.deepEqual(countInBuckets(encoded, []), [5]);
-  assert.deepEqual(countInBuckets(encoded, [0.0049, 3]), [1, 4, 0]);
+Deno.test("bucket counts come exactly from the live HDR histogram", () => {
+  // TTFT of 1 ms, 5 ms twice, 20 ms and 2 s; bounds in µs, the recording unit.
+  const aggregate = aggregateOf([1, 5, 5, 20, 2000].map((ttft) => requestRecord(ttft)));
+  const slots = (bounds: number[]) => aggregate.buckets("ttft", bounds)?.slots;
+  assert.deepEqual(slots([1_000, 5_000, 10_000, 1_000_000]), [1, 2, 0, 1, 1]);
+  assert.deepEqual(slots([]), [5]);
+  assert.deepEqual(slots([4_900, 3_000_000]), [1, 4, 0]);
+  assert.deepEqual(aggregate.buckets("ttft", [])?.count, 5);
+  assert.equal(new Aggregate().buckets("ttft", [1_000]), undefined);
 });
 
 Deno.test("run metrics: counters add up every interval and survive the warm-up reset", () => {

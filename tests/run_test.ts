@@ -254,9 +254,9 @@ Deno.test("fetch and node:http transports measure the same run alike", async () 
       ]);
       assert.equal(run.exitCode, 0, run.log.join("\n"));
       const served = completionRecords(mock.records()).filter((record) => record.doneAt).length;
-      assert.equal(Number(run.out.match(/Num Requests\s+: (\d+)/)?.[1]), served, transport);
-      assert.equal(run.out.match(/^num_tokens\s+tokens\s+\d+\s+([\d.]+)/m)?.[1], "8.00");
-      const ttftMin = Number(run.out.match(/^ttft\s+ms\s+\d+\s+[\d.]+\s+([\d.]+)/m)?.[1]);
+      assert.equal(run.results.requests.ok, served, transport);
+      assert.equal(run.results.metrics.num_tokens?.mean, 8);
+      const ttftMin = run.results.metrics.ttft?.min ?? 0;
       assert.ok(ttftMin >= 20, `${transport}: TTFT min ${ttftMin} ms below the mock's 20 ms`);
     }
   });
@@ -272,8 +272,7 @@ Deno.test("a graceful stop mid-run still reports everything measured", async () 
     assert.equal(run.exitCode, 0, run.log.join("\n"));
     assert.match(run.out, /={35} Summary ={36}/);
     const served = completionRecords(mock.records()).filter((record) => record.doneAt).length;
-    const reported = Number(run.out.match(/Num Requests\s+: (\d+)/)?.[1]);
-    assert.equal(reported, served, "every request the mock completed is reported");
+    assert.equal(run.results.requests.ok, served, "every request the mock completed is reported");
   });
 });
 

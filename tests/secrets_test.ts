@@ -217,7 +217,7 @@ Deno.test("an upper-cased, URL-encoded or base64 echo of a credential reaches no
         ...["--json", `${dir}/results.json`, "--html", `${dir}/report.html`],
       ]);
       const printed: string[] = [];
-      const exitCode = await runCommand(config, {
+      const { exitCode } = await runCommand(config, {
         out: (text) => printed.push(text),
         log: (line) => printed.push(line),
       });
