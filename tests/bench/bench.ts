@@ -689,6 +689,15 @@ async function rssOfListener(port: number): Promise<number> {
   return Number(status.match(/VmRSS:\s+(\d+)/)?.[1] ?? 0) / 1024;
 }
 
+/** The 1-minute load average (`/proc/loadavg`): timing figures mean little on a busy machine. */
+async function loadAverage(): Promise<string> {
+  try {
+    return (await Deno.readTextFile("/proc/loadavg")).split(" ")[0];
+  } catch {
+    return "unknown";
+  }
+}
+
 function printTable(header: string[], cells: string[][]) {
   const widths = header.map((title, i) => Math.max(title.length, ...cells.map((c) => c[i].length)));
   const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i])).join("  ").trimEnd();
@@ -707,7 +716,7 @@ const wanted = Deno.args.length > 0 ? Deno.args : ALL_NAMES.filter((name) => nam
 console.log(
   `llmload bench: ${CORES} cores, deno ${Deno.version.deno}, ${
     HAS_TASKSET && CORES >= 2 ? "mock pinned to core 1, client to core 0" : "no pinning"
-  }`,
+  }, load average ${await loadAverage()}`,
 );
 const rows: Row[] = [];
 for (const scenario of SCENARIOS.filter((s) => wanted.includes(s.name))) {
