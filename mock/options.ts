@@ -57,6 +57,20 @@ export const MOCK_OPTIONS: readonly OptionSpec[] = [
     default: "0",
   },
   {
+    name: "lockstep",
+    help: "put every stream's tokens on one step grid, as a continuous-batching server does: " +
+      "the first token at the first step at or after arrival + --ttft, then one per step " +
+      "(--itl apart), every running stream in the same tick; needs --itl above 0 and no --jitter",
+    default: "false",
+  },
+  {
+    name: "itl-per-stream-us",
+    value: "n",
+    help: "with --lockstep, each step lasts --itl plus this many microseconds per running " +
+      "stream, as a loaded server's: a whole number of at least 0",
+    default: "0",
+  },
+  {
     name: "model",
     value: "name",
     repeatable: true,
@@ -134,6 +148,10 @@ export interface MockCommandOptions {
   readonly itlMs: number;
   /** Random spread of each delay as a fraction (0.1 = ±10%). */
   readonly jitter: number;
+  /** Every stream's tokens on one step grid (`--lockstep`); present only when set. */
+  readonly lockstep?: true;
+  /** With `lockstep`, microseconds each step grows per running stream. */
+  readonly itlPerStreamUs?: number;
   /** Model names served; the first is the default. */
   readonly models: readonly string[];
   /** Dialect whose OpenAI-route replies the mock imitates. */
@@ -172,12 +190,15 @@ export function resolveMockOptions(flags: FlagValues): MockCommandOptions {
   }
 
   const models = (layer.get("model") ?? [first("model")]).map((item) => validated(item, text));
+  const itlMs = validated(first("itl"), duration({ allowZero: true }));
+  const spread = validated(first("jitter"), jitter);
   return Object.freeze({
     hostname: validated(first("hostname"), text),
     port: validated(first("port"), port),
     ttftMs: validated(first("ttft"), duration({ allowZero: true })),
-    itlMs: validated(first("itl"), duration({ allowZero: true })),
-    jitter: validated(first("jitter"), jitter),
+    itlMs,
+    jitter: spread,
+    ...lockstepOf(first, { itlMs, jitter: spread, perStreamGiven: layer.has("itl-per-stream-us") }),
     models: Object.freeze(models),
     dialect: validated(first("dialect"), provider),
     stopEarly: validated(first("stop-early"), boolean),
@@ -188,6 +209,38 @@ export function resolveMockOptions(flags: FlagValues): MockCommandOptions {
     faults: Object.freeze(faultsOf(layer.get("fault") ?? [])),
     tokenizer: validated(first("tokenizer"), text),
   });
+}
+
+/**
+ * `--lockstep` and `--itl-per-stream-us`, checked together with the delays the grid needs: a
+ * step (`--itl` above 0) and no jitter, since every stream shares the grid's times.
+ */
+function lockstepOf(
+  first: (name: string) => RawSetting,
+  context: { itlMs: number; jitter: number; perStreamGiven: boolean },
+): { lockstep?: true; itlPerStreamUs?: number } {
+  const perStreamUs = validated(first("itl-per-stream-us"), wholeNumber(0));
+  if (!validated(first("lockstep"), boolean)) {
+    if (context.perStreamGiven) {
+      throw new UsageError(
+        "Cannot use --itl-per-stream-us without --lockstep: the step grows per running stream " +
+          "only on the lockstep grid; add --lockstep",
+      );
+    }
+    return {};
+  }
+  if (context.itlMs === 0) {
+    throw new UsageError(
+      "Cannot use --lockstep with --itl 0: the grid needs a step; give --itl above 0, e.g. 20ms",
+    );
+  }
+  if (context.jitter > 0) {
+    throw new UsageError(
+      `Cannot use --lockstep with --jitter ${first("jitter").value}: the lockstep grid has no ` +
+        "jitter; use --jitter 0 or drop --lockstep",
+    );
+  }
+  return { lockstep: true, itlPerStreamUs: perStreamUs };
 }
 
 function fault(value: string | boolean): FaultSpec {

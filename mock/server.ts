@@ -62,7 +62,14 @@ import { type ConnectionInfo, serveNode, withConnectionFault } from "./node_serv
 import { ollamaErrorBody, ollamaTags, parseOllamaRequest } from "./ollama.ts";
 import { parseTgiRequest, tgiErrorBody } from "./tgi.ts";
 import { parseTritonGenerate, parseTritonInfer, tritonErrorBody } from "./triton.ts";
-import { type CountTokens, type MockReply, type ParsedRequest, wholeStream } from "./wire.ts";
+import { createStepGrid, type GridStreamPlan, type StepGrid } from "./lockstep.ts";
+import {
+  type CountTokens,
+  type MockReply,
+  type ParsedRequest,
+  type StreamParts,
+  wholeStream,
+} from "./wire.ts";
 
 export { MOCK_WORDS } from "./wire.ts";
 export type { FaultKind, FaultSpec } from "./faults.ts";
@@ -86,6 +93,19 @@ export interface MockOptions {
   readonly itlMs?: number;
   /** Each delay is multiplied by a uniform factor in `[1 - jitter, 1 + jitter]`. Default 0. */
   readonly jitter?: number;
+  /**
+   * Put every stream's tokens on one global step grid, as a continuous-batching server does
+   * (`mock/lockstep.ts`): one timer writes the next token of every running stream in the same
+   * tick, steps `itlMs` apart; a stream's first token comes at the first step at or after
+   * arrival + `ttftMs`. Needs `itlMs` above 0 and no `jitter`. Faulted and non-streamed replies
+   * keep their own timing. Default false.
+   */
+  readonly lockstep?: boolean;
+  /**
+   * With `lockstep`, each step lasts `itlMs` plus this many microseconds per running stream, as
+   * a loaded server's decode step grows with its batch. A whole number; default 0.
+   */
+  readonly itlPerStreamUs?: number;
   /** Models listed by `/v1/models`; the first is used when a request names none. */
   readonly models?: readonly string[];
   /**
@@ -176,6 +196,17 @@ export interface MockRecord {
   readonly doneAt?: number;
   /** Largest gap between consecutive token writes, in ms; 0 with fewer than two writes. */
   readonly maxGapMs: number;
+  /**
+   * With lockstep, the grid step of the first token: steps are numbered from the mock's start,
+   * one token per step after it, so the latest token's step is `firstStep + tokensSent - 1`.
+   */
+  readonly firstStep?: number;
+  /** With lockstep, when the first token's step was due on the grid (absolute ms). */
+  readonly firstStepAt?: number;
+  /** With lockstep, the grid step of the latest token. */
+  readonly lastStep?: number;
+  /** With lockstep, when the latest token's step was due on the grid (absolute ms). */
+  readonly lastStepAt?: number;
   /** HTTP status of the response; 0 until decided, and for a request refused by a fault. */
   readonly status: number;
   /** Whether the client went away or `close()` cut the response short. */
@@ -218,6 +249,8 @@ interface MockState {
   readonly ttftMs: number;
   readonly itlMs: number;
   readonly jitter: number;
+  /** The lockstep grid every stream's tokens fall on, when `lockstep` is set. */
+  readonly grid?: StepGrid;
   readonly models: readonly string[];
   readonly ownedBy: string;
   readonly flavour: OpenAIFlavour;
@@ -264,6 +297,8 @@ const encoder = new TextEncoder();
  * are kept on a timeline (each target is the previous target plus a delay) so timer lateness
  * does not add up, and no token is ever written before its target. A non-streamed reply is
  * sent whole once all its tokens would have been generated: `ttftMs + (tokens - 1) * itlMs`.
+ * With `lockstep`, streamed tokens fall on one step grid shared by all streams instead
+ * (`mock/lockstep.ts`), and records note each stream's first and latest step.
  *
  * @throws {UsageError} when an option is out of range
  */
@@ -356,10 +391,13 @@ function createState(options: MockOptions, tokenizer: Tokenizer): MockState {
       }`,
     );
   }
+  const itlMs = checkNumber("itlMs", options.itlMs ?? 20, {});
+  const jitter = checkNumber("jitter", options.jitter ?? 0, { max: 1 });
   return {
     ttftMs: checkNumber("ttftMs", options.ttftMs ?? 50, {}),
-    itlMs: checkNumber("itlMs", options.itlMs ?? 20, {}),
-    jitter: checkNumber("jitter", options.jitter ?? 0, { max: 1 }),
+    itlMs,
+    jitter,
+    grid: lockstepGrid(options, { itlMs, jitter }),
     models,
     // The owner that dialect's server usually reports, from its file in providers/.
     ownedBy: options.ownedBy ?? DIALECTS[dialect]?.ownedBy[0] ?? dialect,
@@ -387,6 +425,34 @@ function createState(options: MockOptions, tokenizer: Tokenizer): MockState {
     closing: false,
     inFlight: new Set(),
   };
+}
+
+function lockstepGrid(
+  options: MockOptions,
+  checked: { itlMs: number; jitter: number },
+): StepGrid | undefined {
+  const perStreamUs = options.itlPerStreamUs ?? 0;
+  if (!Number.isSafeInteger(perStreamUs) || perStreamUs < 0) {
+    throw new UsageError(
+      `Cannot start the mock server with itlPerStreamUs ${perStreamUs}: expected a whole number >= 0`,
+    );
+  }
+  if (!options.lockstep) {
+    if (perStreamUs > 0) {
+      throw new UsageError(
+        `Cannot start the mock server with itlPerStreamUs ${perStreamUs} without lockstep: ` +
+          "the step grows per stream only on the lockstep grid",
+      );
+    }
+    return undefined;
+  }
+  if (checked.itlMs === 0 || checked.jitter > 0) {
+    throw new UsageError(
+      `Cannot start the mock server in lockstep with itlMs ${checked.itlMs} and jitter ` +
+        `${checked.jitter}: the grid needs itlMs above 0 and no jitter`,
+    );
+  }
+  return createStepGrid({ itlMs: checked.itlMs, perStreamUs, origin: now(), now });
 }
 
 function checkFaults(faults: readonly FaultSpec[]): readonly FaultSpec[] {
@@ -422,6 +488,7 @@ function urlHost(hostname: string): string {
 
 async function closeServer(state: MockState, server: RunningServer): Promise<void> {
   state.closing = true;
+  state.grid?.abort();
   for (const flight of [...state.inFlight]) flight.abort();
   state.inFlight.clear();
   await server.shutdown();
@@ -1093,39 +1160,82 @@ function pacedStream(
   });
 }
 
-/** A stream that writes one token per timer wake-up. */
+/** The bytes of each token write of a stream: prebuilt where the events repeat. */
+function tokenWriter(reply: MockReply, parts: StreamParts): (k: number) => Uint8Array {
+  const n = reply.tokens;
+  // Encoded once per stream; every token write reuses one of these buffers.
+  const cycle = parts.cycle?.map((event) => encoder.encode(event)) ?? null;
+  const tail = encoder.encode(parts.tail);
+  const lastEvent = parts.last === undefined ? null : encoder.encode(parts.last);
+  return function write(k: number): Uint8Array {
+    const last = k + 1 === n;
+    if (last && lastEvent !== null) return lastEvent;
+    if (cycle === null) {
+      const event = reply.tokenEvent(k);
+      return encoder.encode(last ? event + parts.tail : event);
+    }
+    // The tail goes in the same write as the last token: one write less per request.
+    return last ? concat(cycle[k % cycle.length], tail) : cycle[k % cycle.length];
+  };
+}
+
+/** A stream that writes one token per timer wake-up, or per step of the lockstep grid. */
 function timedStream(
   state: MockState,
   reply: MockReply,
   options: { record: LiveRecord; start: number },
 ): Response {
-  const n = reply.tokens;
+  const { record } = options;
   const parts = reply.streamParts();
-  // Encoded once per stream; every token write reuses one of these buffers.
-  const cycle = parts.cycle?.map((event) => encoder.encode(event)) ?? null;
-  const tail = encoder.encode(parts.tail);
-  const lastEvent = parts.last === undefined ? null : encoder.encode(parts.last);
-  function write(k: number) {
-    const last = k + 1 === n;
-    if (last && lastEvent !== null) return { bytes: lastEvent, tokens: 1 };
-    if (cycle === null) {
-      const event = reply.tokenEvent(k);
-      return { bytes: encoder.encode(last ? event + parts.tail : event), tokens: 1 };
-    }
-    // The tail goes in the same write as the last token: one write less per request.
-    const bytes = last ? concat(cycle[k % cycle.length], tail) : cycle[k % cycle.length];
-    return { bytes, tokens: 1 };
-  }
-  const body = pacedStream(state, options.record, {
-    head: parts.head === "" ? null : encoder.encode(parts.head),
-    writes: n,
-    write,
-    firstAt: options.start + state.ttftMs * jitterFactor(state),
-    gapMs: () => state.itlMs * jitterFactor(state),
-    ending: "close",
-  });
-  options.record.status = 200;
+  const write = tokenWriter(reply, parts);
+  const head = parts.head === "" ? null : encoder.encode(parts.head);
+  const body = state.grid === undefined
+    ? pacedStream(state, record, {
+      head,
+      writes: reply.tokens,
+      write: (k) => ({ bytes: write(k), tokens: 1 }),
+      firstAt: options.start + state.ttftMs * jitterFactor(state),
+      gapMs: () => state.itlMs * jitterFactor(state),
+      ending: "close",
+    })
+    : gridStream(state.grid, record, {
+      head,
+      writes: reply.tokens,
+      write,
+      due: options.start + state.ttftMs,
+    });
+  record.status = 200;
   return new Response(body, { headers: headersOf(reply) });
+}
+
+/** A stream on the lockstep grid; each token write updates the record as a paced one does. */
+function gridStream(
+  grid: StepGrid,
+  record: LiveRecord,
+  plan: Pick<GridStreamPlan, "head" | "writes" | "write" | "due">,
+): ReadableStream<Uint8Array> {
+  return grid.stream({
+    ...plan,
+    onWrite({ at, step, stepAt }) {
+      if (record.tokensSent === 0) {
+        record.firstTokenAt = at;
+        record.firstStep = step;
+        record.firstStepAt = stepAt;
+      } else if (at - record.lastTokenAt! > record.maxGapMs) {
+        record.maxGapMs = at - record.lastTokenAt!;
+      }
+      record.lastTokenAt = at;
+      record.lastStep = step;
+      record.lastStepAt = stepAt;
+      record.tokensSent++;
+    },
+    onDone(at) {
+      record.doneAt = at;
+    },
+    onAbort() {
+      record.aborted = true;
+    },
+  });
 }
 
 /**

@@ -11,6 +11,8 @@ import {
   wholeStream,
 } from "../mock/openai.ts";
 import { UsageError } from "../common/errors.ts";
+import { resolveMockOptions } from "../mock/options.ts";
+import type { MockRecord } from "../mock/server.ts";
 
 /** One SSE event as the client saw it: its `data` and the absolute time its bytes arrived. */
 interface Received {
@@ -554,4 +556,167 @@ Deno.test("a client that disconnects stops its stream's timer", async () => {
     assert.equal(mock.records()[0].aborted, true);
     assert.equal(mock.records()[0].doneAt, undefined);
   });
+});
+
+// Lockstep
+
+/** Sends `n` streamed completions at once, each of `tokens` tokens, and reads them whole. */
+async function concurrentStreams(mock: MockServer, n: number, tokens: number): Promise<void> {
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      const { events } = await readEvents(
+        await post(mock, "/v1/completions", { max_tokens: tokens, stream: true }),
+      );
+      assert.equal(chunksOf(events).filter((chunk) => tokenText(chunk) !== "").length, tokens);
+    }),
+  );
+}
+
+/** Records by the grid step of their first token. */
+function byFirstStep(records: MockRecord[]): Map<number, MockRecord[]> {
+  const groups = new Map<number, MockRecord[]>();
+  for (const record of records) {
+    groups.set(record.firstStep!, [...groups.get(record.firstStep!) ?? [], record]);
+  }
+  return groups;
+}
+
+const GRID_EPSILON_MS = 1e-6;
+
+Deno.test("lockstep: every stream's tokens fall on one grid, --itl apart, one tick per step", async () => {
+  const itlMs = 20;
+  const tokens = 5;
+  await withMock({ ttftMs: 100, itlMs, lockstep: true }, async (mock) => {
+    await concurrentStreams(mock, 8, tokens);
+    const records = mock.records();
+    assert.equal(records.length, 8);
+    // Steps are numbered from one origin and lie itlMs apart: step s is due at origin + s * itl.
+    const origin = records[0].firstStepAt! - records[0].firstStep! * itlMs;
+    for (const record of records) {
+      assert.equal(record.tokensSent, tokens);
+      assert.equal(record.aborted, false);
+      assert.equal(record.lastStep! - record.firstStep!, tokens - 1, "one token per step");
+      assert.ok(
+        Math.abs(record.firstStepAt! - record.firstStep! * itlMs - origin) < GRID_EPSILON_MS,
+      );
+      assert.ok(Math.abs(record.lastStepAt! - record.lastStep! * itlMs - origin) < GRID_EPSILON_MS);
+      // The first token's step is the first one at or after arrival + TTFT; none goes out early.
+      assert.ok(record.firstStepAt! >= record.receivedAt + 100);
+      assert.ok(record.firstTokenAt! >= record.firstStepAt!);
+      assert.ok(record.lastTokenAt! >= record.lastStepAt!);
+    }
+    // Every stream of one step was written in the same tick: one time for all of them.
+    const groups = byFirstStep(records);
+    for (const group of groups.values()) {
+      assert.equal(new Set(group.map((record) => record.firstTokenAt)).size, 1);
+      assert.equal(new Set(group.map((record) => record.lastTokenAt)).size, 1);
+    }
+    assert.ok(Math.max(...[...groups.values()].map((group) => group.length)) > 1, "steps shared");
+  });
+});
+
+Deno.test("lockstep --itl-per-stream-us: the step grows by that much per running stream", async () => {
+  const itlMs = 10;
+  const perStreamUs = 5000;
+  const tokens = 4;
+  await withMock(
+    { ttftMs: 50, itlMs, lockstep: true, itlPerStreamUs: perStreamUs },
+    async (mock) => {
+      await concurrentStreams(mock, 1, tokens);
+      const [alone] = mock.records();
+      // A lone stream runs by itself: every step is itl + 1 × 5 ms.
+      const aloneStep = (alone.lastStepAt! - alone.firstStepAt!) / (tokens - 1);
+      assert.ok(Math.abs(aloneStep - (itlMs + perStreamUs / 1000)) < GRID_EPSILON_MS);
+      mock.clearRecords();
+      const n = 4;
+      await concurrentStreams(mock, n, tokens);
+      const records = mock.records();
+      // Each stream counts itself, and at most all n run at once.
+      const steps = records.map((r) => (r.lastStepAt! - r.firstStepAt!) / (tokens - 1));
+      for (const step of steps) {
+        assert.ok(step >= aloneStep - GRID_EPSILON_MS, `step ${step} ms`);
+        assert.ok(step <= itlMs + n * perStreamUs / 1000 + GRID_EPSILON_MS, `step ${step} ms`);
+      }
+      assert.ok(Math.max(...steps) > aloneStep, "steps grew with the streams beside them");
+      // Streams that share all their steps ran n at once: each step was itl + n × 5 ms.
+      for (const group of byFirstStep(records).values()) {
+        if (group.length !== n) continue;
+        const step = (group[0].lastStepAt! - group[0].firstStepAt!) / (tokens - 1);
+        assert.ok(Math.abs(step - (itlMs + n * perStreamUs / 1000)) < GRID_EPSILON_MS);
+      }
+    },
+  );
+});
+
+Deno.test("lockstep: a client that leaves stops getting writes; close() cuts the rest", async () => {
+  const mock = await startMock({ ttftMs: 0, itlMs: 5, lockstep: true });
+  try {
+    const leaving = await post(mock, "/v1/completions", { max_tokens: 10_000, stream: true });
+    const reader = leaving.body!.getReader();
+    await reader.read();
+    await reader.cancel();
+    const deadline = performance.now() + 2000;
+    while (!mock.records()[0].aborted && performance.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    assert.equal(mock.records()[0].aborted, true);
+    assert.equal(mock.records()[0].doneAt, undefined);
+    const staying = await post(mock, "/v1/completions", { max_tokens: 10_000, stream: true });
+    const rest = staying.body!.getReader();
+    assert.equal((await rest.read()).done, false);
+    await mock.close();
+    await assert.rejects(async () => {
+      while (!(await rest.read()).done);
+    });
+    assert.equal(mock.records()[1].aborted, true);
+  } finally {
+    await mock.close();
+  }
+});
+
+Deno.test("lockstep options: clear errors for a bad or lone --itl-per-stream-us, --jitter, --itl 0", async () => {
+  assert.deepEqual(
+    [resolveMockOptions({ lockstep: true }).lockstep, resolveMockOptions({}).lockstep],
+    [true, undefined],
+  );
+  assert.equal(
+    resolveMockOptions({ lockstep: true, "itl-per-stream-us": "50" }).itlPerStreamUs,
+    50,
+  );
+  const usage = (flags: Record<string, string | boolean>, message: string) =>
+    assert.throws(() => resolveMockOptions(flags), (error: unknown) => {
+      assert.ok(error instanceof UsageError);
+      assert.equal(error.message, message);
+      return true;
+    });
+  usage(
+    { lockstep: true, "itl-per-stream-us": "1.5" },
+    "Invalid --itl-per-stream-us '1.5': expected a whole number of at least 0",
+  );
+  usage(
+    { "itl-per-stream-us": "50" },
+    "Cannot use --itl-per-stream-us without --lockstep: the step grows per running stream only " +
+      "on the lockstep grid; add --lockstep",
+  );
+  usage(
+    { lockstep: true, jitter: "10%" },
+    "Cannot use --lockstep with --jitter 10%: the lockstep grid has no jitter; use --jitter 0 " +
+      "or drop --lockstep",
+  );
+  usage(
+    { lockstep: true, itl: "0" },
+    "Cannot use --lockstep with --itl 0: the grid needs a step; give --itl above 0, e.g. 20ms",
+  );
+  await assert.rejects(() => startMock({ lockstep: true, jitter: 0.1 }), /no jitter/);
+  await assert.rejects(() => startMock({ itlPerStreamUs: 5 }), /without lockstep/);
+  await assert.rejects(() => startMock({ lockstep: true, itlPerStreamUs: -1 }), /whole number/);
+  // The command line turns these into exit code 2 with the message.
+  const main = new URL("../main.ts", import.meta.url).pathname;
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", main, "mock", "--itl-per-stream-us", "5"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(output.code, 2);
+  assert.match(new TextDecoder().decode(output.stderr), /without --lockstep/);
 });

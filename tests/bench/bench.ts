@@ -4,7 +4,12 @@
  * never fails on speed. On a machine with two or more cores the mock is pinned to one core and
  * the client to the other with `taskset`, where available.
  *
- * Usage: deno task bench [scenario ...]   (capacity fidelity breadth openloop scale soak)
+ * Usage: deno task bench [scenario ...]   (capacity fidelity breadth openloop scale soak
+ *        lockstep cpu-per-event burst128 memory)
+ *
+ * The last four run once per client transport ({@link TRANSPORTS}) and print their figures side
+ * by side. They read the client's CPU time and resident memory from `/proc/<pid>` (Linux), and
+ * the mock's CPU time the same way, so they also show what the mock spends per event it writes.
  *
  * @module
  */
@@ -12,6 +17,10 @@ import type { MockRecord } from "../../mock/server.ts";
 import type { Results } from "../../output/results.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+/** The client transports the transport scenarios compare, side by side. */
+const TRANSPORTS = ["node", "fetch"] as const;
+/** Streams of the `memory` scenario; the RSS target is stated at 10,000. */
+const MEMORY_STREAMS = Number(Deno.env.get("LLMLOAD_BENCH_MEMORY_STREAMS") ?? "2000");
 const CORES = navigator.hardwareConcurrency;
 const HAS_TASKSET = await commandExists("taskset");
 
@@ -28,6 +37,38 @@ interface Scenario {
   readonly name: string;
   readonly run: () => Promise<Row[]>;
 }
+
+type Transport = typeof TRANSPORTS[number];
+
+/** One figure of a transport scenario, for one transport. */
+interface Figure {
+  readonly figure: string;
+  readonly measured: string;
+  readonly target: string;
+  readonly met?: boolean;
+}
+
+/** A scenario run once per transport; its figures are printed side by side. */
+interface TransportScenario {
+  readonly name: string;
+  readonly title: string;
+  readonly run: (transport: Transport) => Promise<Figure[]>;
+}
+
+const TRANSPORT_SCENARIOS: readonly TransportScenario[] = [
+  {
+    name: "lockstep",
+    title: "lockstep (400 streams on one grid, TTFT 50 ms, ITL 20 ms)",
+    run: lockstep,
+  },
+  { name: "cpu-per-event", title: "cpu-per-event (200 streams, ITL 10 ms)", run: cpuPerEvent },
+  { name: "burst128", title: "burst128 (64 streams, 128 tokens in one write)", run: burst128 },
+  {
+    name: "memory",
+    title: `memory (${MEMORY_STREAMS.toLocaleString("en")} streams at 10 tokens/s)`,
+    run: memory,
+  },
+];
 
 const SCENARIOS: readonly Scenario[] = [
   { name: "capacity", run: capacity },
@@ -61,7 +102,9 @@ function freePort(): number {
 }
 
 /** A mock server in its own process. */
-async function startMockProcess(options: { ttft: string; itl: string; core?: number }) {
+async function startMockProcess(
+  options: { ttft: string; itl: string; core?: number; extra?: string[] },
+) {
   const port = freePort();
   const spec = pinned(options.core, [
     "run",
@@ -74,6 +117,7 @@ async function startMockProcess(options: { ttft: string; itl: string; core?: num
     options.ttft,
     "--itl",
     options.itl,
+    ...options.extra ?? [],
   ]);
   const child = new Deno.Command(spec.cmd, { args: spec.args, stdout: "piped", stderr: "inherit" })
     .spawn();
@@ -90,6 +134,8 @@ async function startMockProcess(options: { ttft: string; itl: string; core?: num
   return {
     url,
     pid: child.pid,
+    /** CPU time the mock process has used so far, in ms. */
+    cpuMs: () => usageOf(child.pid).then((usage) => usage.cpuMs),
     async records(): Promise<MockRecord[]> {
       return await (await fetch(`${url}/mock/requests`)).json();
     },
@@ -103,7 +149,50 @@ async function startMockProcess(options: { ttft: string; itl: string; core?: num
   };
 }
 
-/** Runs llmload against `url`; returns its results and its peak resident memory. */
+/** CPU time and resident memory of a process at one moment. */
+interface Usage {
+  /** Absolute ms (`performance.timeOrigin + performance.now()`), the mock's clock. */
+  readonly at: number;
+  /** User + system CPU time so far, in ms. */
+  readonly cpuMs: number;
+  /** Resident memory (VmRSS), in KB. */
+  readonly rssKb: number;
+}
+
+const CLOCK_TICKS_PER_SECOND = await clockTicks();
+
+async function clockTicks(): Promise<number> {
+  try {
+    const output = await new Deno.Command("getconf", { args: ["CLK_TCK"], stdout: "piped" })
+      .output();
+    return Number(new TextDecoder().decode(output.stdout).trim()) || 100;
+  } catch {
+    return 100;
+  }
+}
+
+/** A process's CPU time (utime + stime of `/proc/<pid>/stat`) and VmRSS; NaN off Linux. */
+async function usageOf(pid: number): Promise<Usage> {
+  const at = performance.timeOrigin + performance.now();
+  try {
+    const [stat, status] = await Promise.all([
+      Deno.readTextFile(`/proc/${pid}/stat`),
+      Deno.readTextFile(`/proc/${pid}/status`),
+    ]);
+    // Fields after the command name, which may hold spaces: state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    const rssKb = Number(status.match(/VmRSS:\s+(\d+)/)?.[1] ?? NaN);
+    return { at, cpuMs: ticks * 1000 / CLOCK_TICKS_PER_SECOND, rssKb };
+  } catch {
+    return { at, cpuMs: NaN, rssKb: NaN };
+  }
+}
+
+/**
+ * Runs llmload against `url`; returns its results, its peak resident memory, and samples of its
+ * CPU time and RSS every 100 ms.
+ */
 async function runClient(url: string, args: string[], core?: number) {
   const json = await Deno.makeTempFile({ suffix: ".json" });
   const spec = pinned(core, [
@@ -126,6 +215,11 @@ async function runClient(url: string, args: string[], core?: number) {
     stderr: "null",
   }).spawn();
   let peakRssKb = 0;
+  const samples: Usage[] = [];
+  const sampler = setInterval(async () => {
+    const usage = await usageOf(child.pid);
+    if (Number.isFinite(usage.cpuMs)) samples.push(usage);
+  }, 100);
   const probe = setInterval(async () => {
     try {
       const status = await Deno.readTextFile(`/proc/${child.pid}/status`);
@@ -137,9 +231,10 @@ async function runClient(url: string, args: string[], core?: number) {
   }, 200);
   await child.status;
   clearInterval(probe);
+  clearInterval(sampler);
   const results = JSON.parse(await Deno.readTextFile(json)) as Results;
   await Deno.remove(json);
-  return { results, peakRssMb: peakRssKb / 1024 };
+  return { results, peakRssMb: peakRssKb / 1024, samples };
 }
 
 function mean(values: number[]): number {
@@ -387,6 +482,216 @@ async function soak(): Promise<Row[]> {
   }
 }
 
+/** A client run against a mock process, with what both spent. */
+interface Measured {
+  readonly results: Results;
+  readonly records: MockRecord[];
+  /** Client CPU ms from the first request's arrival to the last sample before it exited. */
+  readonly clientCpuMs: number;
+  /** Client peak RSS (KB) among the samples. */
+  readonly clientPeakRssKb: number;
+  /** Mock CPU ms over the whole client run. */
+  readonly mockCpuMs: number;
+  /** Wall time of the client run, ms. */
+  readonly wallMs: number;
+  /** SSE events the mock wrote. */
+  readonly events: number;
+}
+
+/**
+ * Starts a mock (core 1) with `mock`, runs the client (core 0) with `client` and `transport`,
+ * and measures both. The client's CPU is counted from the first request's arrival at the mock,
+ * so its start-up (module loading, tokenizer) is left out.
+ */
+async function measure(
+  mockOptions: { ttft: string; itl: string; extra?: string[] },
+  client: string[],
+  transport: Transport,
+): Promise<Measured> {
+  const mock = await startMockProcess({ ...mockOptions, core: 1 });
+  try {
+    const mockBefore = await mock.cpuMs();
+    const started = performance.now();
+    const run = await runClient(mock.url, [
+      ...client,
+      "--workers",
+      "1",
+      "--transport",
+      transport,
+    ], 0);
+    const wallMs = performance.now() - started;
+    const mockCpuMs = await mock.cpuMs() - mockBefore;
+    const records = await mock.records();
+    const firstArrival = Math.min(...records.map((r) => r.receivedAt));
+    const before = run.samples.filter((s) => s.at <= firstArrival).at(-1) ?? run.samples[0];
+    const last = run.samples.at(-1);
+    const events = records.reduce(
+      (sum, r) => sum + (r.doneAt === undefined ? r.tokensSent : eventsPerResponse(r.tokensSent)),
+      0,
+    );
+    return {
+      results: run.results,
+      records,
+      clientCpuMs: last && before ? last.cpuMs - before.cpuMs : NaN,
+      // An exiting process has a stat but no VmRSS any more.
+      clientPeakRssKb: Math.max(...run.samples.map((s) => s.rssKb).filter(Number.isFinite)),
+      mockCpuMs,
+      wallMs,
+      events,
+    };
+  } finally {
+    await mock.stop();
+  }
+}
+
+/** The mock's own CPU per event it wrote, and the share of its core it used. */
+function mockFigures(run: Measured): Figure[] {
+  return [
+    {
+      figure: "mock CPU per written event",
+      measured: `${fmt(run.mockCpuMs * 1000 / run.events)} µs`,
+      target: "report",
+    },
+    {
+      figure: "mock core busy",
+      measured: `${fmt(run.mockCpuMs / run.wallMs * 100, 0)}%`,
+      target: "< 100% (not the bottleneck)",
+      met: run.mockCpuMs < run.wallMs,
+    },
+  ];
+}
+
+async function lockstep(transport: Transport): Promise<Figure[]> {
+  const trueItl = 20;
+  const run = await measure(
+    { ttft: "50ms", itl: `${trueItl}ms`, extra: ["--lockstep"] },
+    ["-u", "400", "-r", "400", "-t", "15s", "-p", "16", "-o", "64"],
+    transport,
+  );
+  const served = run.records.filter((r) => r.doneAt && r.firstTokenAt);
+  const mockTtft = served.map((r) => r.firstTokenAt! - r.receivedAt);
+  const ttft = run.results.metrics.ttft!;
+  const itl = run.results.metrics.itl!;
+  const errorMean = ttft.mean - mean(mockTtft);
+  const errorP99 = ttft.p99 - percentile(mockTtft, 99);
+  // How late the mock's ticks wrote after their grid time: the mock's own timing error.
+  const tickLate = served.map((r) => r.firstTokenAt! - r.firstStepAt!);
+  return [
+    {
+      figure: "client TTFT − mock TTFT, mean",
+      measured: `${fmt(errorMean)} ms`,
+      target: "<= 1 ms",
+      met: errorMean <= 1,
+    },
+    {
+      figure: "client TTFT − mock TTFT, p99",
+      measured: `${fmt(errorP99)} ms`,
+      target: "<= 2 ms",
+      met: errorP99 <= 2,
+    },
+    {
+      figure: `ITL p99 (true ${trueItl} ms)`,
+      measured: `${fmt(itl.p99)} ms`,
+      target: `<= ${trueItl + 2} ms`,
+      met: itl.p99 <= trueItl + 2,
+    },
+    {
+      figure: `ITL p99.9 (true ${trueItl} ms)`,
+      measured: `${fmt(itl.p999)} ms`,
+      target: "report",
+    },
+    {
+      figure: "mock tick late after its grid step, p99",
+      measured: `${fmt(percentile(tickLate, 99))} ms`,
+      target: "report",
+    },
+    ...mockFigures(run),
+  ];
+}
+
+async function cpuPerEvent(transport: Transport): Promise<Figure[]> {
+  const run = await measure(
+    { ttft: "10ms", itl: "10ms" },
+    ["-u", "200", "-r", "1000", "-t", "15s", "-p", "16", "-o", "100"],
+    transport,
+  );
+  const perEventUs = run.clientCpuMs * 1000 / run.events;
+  return [
+    {
+      figure: "client CPU per event the mock wrote",
+      measured: `${fmt(perEventUs)} µs (${run.events.toLocaleString("en")} events)`,
+      target: "<= 10 µs",
+      met: perEventUs <= 10,
+    },
+    ...mockFigures(run),
+  ];
+}
+
+async function burst128(transport: Transport): Promise<Figure[]> {
+  // --itl 0: each response (128 tokens, finish, usage, [DONE]) goes out in one write.
+  const run = await measure(
+    { ttft: "0ms", itl: "0ms" },
+    ["-u", "64", "-r", "1000", "-t", "10s", "-p", "16", "-o", "128"],
+    transport,
+  );
+  const perCore = run.events / (run.clientCpuMs / 1000);
+  return [{
+    figure: "events/s per client core (events ÷ client CPU s)",
+    measured: `${Math.round(perCore).toLocaleString("en")}`,
+    target: ">= 1,000,000",
+    met: perCore >= 1_000_000,
+  }];
+}
+
+async function memory(transport: Transport): Promise<Figure[]> {
+  const n = MEMORY_STREAMS;
+  const few = Math.max(1, Math.round(n / 10));
+  // The memory a stream costs is the slope between a run of `few` streams and one of `n`: the
+  // client's own start-up (runtime, tokenizer, Worker) is in both peaks and drops out.
+  const peakOf = async (streams: number) =>
+    (await measure(
+      { ttft: "100ms", itl: "100ms" },
+      // 60 tokens at 10 tokens/s: each stream lasts 6 s, so after the ramp (4 s at most) all run.
+      [
+        "-u",
+        String(streams),
+        "-r",
+        String(Math.max(500, n / 4)),
+        "-t",
+        "8s",
+        "-p",
+        "16",
+        "-o",
+        "60",
+      ],
+      transport,
+    )).clientPeakRssKb;
+  const fewPeakKb = await peakOf(few);
+  const peakKb = await peakOf(n);
+  const perStreamKb = (peakKb - fewPeakKb) / (n - few);
+  return [{
+    figure: `client RSS per stream ((peak at ${n} − at ${few}) ÷ ${n - few})`,
+    measured: `${fmt(perStreamKb, 1)} KB (${fmt(fewPeakKb / 1024, 0)} → ${
+      fmt(peakKb / 1024, 0)
+    } MB)`,
+    target: "<= 40 KB at 10,000 streams",
+    met: perStreamKb <= 40,
+  }];
+}
+
+/** The figures of each transport side by side: one row per figure, one column per transport. */
+function sideBySide(title: string, byTransport: Figure[][]): string[][] {
+  return byTransport[0].map((figure, i) => [
+    i === 0 ? title : "",
+    figure.figure,
+    ...byTransport.map((figures) => {
+      const { measured, met } = figures[i];
+      return met === undefined ? measured : `${measured} ${met ? "(met)" : "(NOT met)"}`;
+    }),
+    figure.target,
+  ]);
+}
+
 /** RSS (MB) of the process listening on `port`, found through /proc. */
 async function rssOfListener(port: number): Promise<number> {
   const output = await new Deno.Command("sh", {
@@ -398,15 +703,16 @@ async function rssOfListener(port: number): Promise<number> {
   return Number(status.match(/VmRSS:\s+(\d+)/)?.[1] ?? 0) / 1024;
 }
 
-function printTable(rows: Row[]) {
-  const header = ["scenario", "figure", "measured", "target", "met"];
-  const cells = rows.map((row) => [
-    row.scenario,
-    row.figure,
-    row.measured,
-    row.target,
-    row.met === undefined ? "" : row.met ? "yes" : "NO",
-  ]);
+/** The 1-minute load average (`/proc/loadavg`): timing figures mean little on a busy machine. */
+async function loadAverage(): Promise<string> {
+  try {
+    return (await Deno.readTextFile("/proc/loadavg")).split(" ")[0];
+  } catch {
+    return "unknown";
+  }
+}
+
+function printTable(header: string[], cells: string[][]) {
   const widths = header.map((title, i) => Math.max(title.length, ...cells.map((c) => c[i].length)));
   const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i])).join("  ").trimEnd();
   console.log(line(header));
@@ -414,17 +720,48 @@ function printTable(rows: Row[]) {
   cells.forEach((c) => console.log(line(c)));
 }
 
-const wanted = Deno.args.length > 0
-  ? Deno.args
-  : SCENARIOS.filter((s) => s.name !== "soak").map((s) => s.name);
+const ALL_NAMES = [...SCENARIOS, ...TRANSPORT_SCENARIOS].map((s) => s.name);
+const unknown = Deno.args.filter((name) => !ALL_NAMES.includes(name));
+if (unknown.length > 0) {
+  console.error(`Unknown scenario ${unknown.join(", ")}: expected ${ALL_NAMES.join(", ")}`);
+  Deno.exit(2);
+}
+const wanted = Deno.args.length > 0 ? Deno.args : ALL_NAMES.filter((name) => name !== "soak");
 console.log(
   `llmload bench: ${CORES} cores, deno ${Deno.version.deno}, ${
     HAS_TASKSET && CORES >= 2 ? "mock pinned to core 1, client to core 0" : "no pinning"
-  }`,
+  }, load average ${await loadAverage()}`,
 );
 const rows: Row[] = [];
 for (const scenario of SCENARIOS.filter((s) => wanted.includes(s.name))) {
   console.log(`running ${scenario.name}...`);
   rows.push(...await scenario.run());
 }
-printTable(rows);
+const sideRows: string[][] = [];
+for (const scenario of TRANSPORT_SCENARIOS.filter((s) => wanted.includes(s.name))) {
+  const byTransport: Figure[][] = [];
+  for (const transport of TRANSPORTS) {
+    console.log(`running ${scenario.name} --transport ${transport}...`);
+    byTransport.push(await scenario.run(transport));
+  }
+  sideRows.push(...sideBySide(scenario.title, byTransport));
+}
+if (rows.length > 0) {
+  printTable(
+    ["scenario", "figure", "measured", "target", "met"],
+    rows.map((row) => [
+      row.scenario,
+      row.figure,
+      row.measured,
+      row.target,
+      row.met === undefined ? "" : row.met ? "yes" : "NO",
+    ]),
+  );
+}
+if (sideRows.length > 0) {
+  if (rows.length > 0) console.log("");
+  printTable(
+    ["scenario", "figure", ...TRANSPORTS.map((t) => `--transport ${t}`), "target"],
+    sideRows,
+  );
+}
