@@ -11,7 +11,7 @@ import { createEventDecoder, type EventDecoder, isEndMarker } from "./stream_dec
 import { ServerErrorEvent } from "../providers/server_error.ts";
 import type { ResponseHead, ResponseSink } from "../transport/types.ts";
 import type { Chunk, Provider, Sample, Usage } from "../providers/types.ts";
-import type { RequestContext, RunRequestOptions } from "./context.ts";
+import type { RequestContext } from "./context.ts";
 import type { RequestRecord, TokenSource } from "./types.ts";
 import { BadResponseError, headProblem, isSuccess, messageOf } from "./classify.ts";
 
@@ -32,6 +32,16 @@ export interface ResponseReaderOptions {
   readonly fail: (error: BadResponseError) => void;
 }
 
+/** What was sent, for {@link ResponseReader.finish}. */
+export interface SentRequest {
+  /** The sample the request asked for. */
+  readonly sample: Sample;
+  /** When it was handed to the transport (`performance.now()`). */
+  readonly startedAt: number;
+  /** When the schedule meant to send it (absolute ms), in QPS and burst modes. */
+  readonly intendedStart?: number;
+}
+
 /**
  * The {@link ResponseSink} of one request. The transport pushes the head and the text into it;
  * once the transport is done, {@link ResponseReader.end} flushes the stream and
@@ -42,7 +52,7 @@ export interface ResponseReaderOptions {
  * const reader = new ResponseReader(provider, { stream: true, fail: (e) => controller.abort(e) });
  * await transport.send(request, reader);
  * reader.end();
- * const record = await reader.finish(context, sample, startedAt);
+ * const record = await reader.finish(context, { sample, startedAt });
  * ```
  */
 export class ResponseReader implements ResponseSink {
@@ -169,12 +179,8 @@ export class ResponseReader implements ResponseSink {
    * The record of a 2xx response read to its end. Throws a {@link BadResponseError} for a
    * response that is incomplete: empty, without its end marker, or without text or counts.
    */
-  async finish(
-    context: RequestContext,
-    sample: Sample,
-    startedAt: number,
-    options: RunRequestOptions = {},
-  ): Promise<RequestRecord> {
+  async finish(context: RequestContext, sent: SentRequest): Promise<RequestRecord> {
+    const { sample, startedAt } = sent;
     const stream = this.#stream;
     const endMarker = this.#provider.endMarker;
     if (this.#bodyChars === 0) {
@@ -205,7 +211,7 @@ export class ResponseReader implements ResponseSink {
     context.onResponse?.(text());
     return {
       start: performance.timeOrigin + startedAt,
-      intendedStart: options.intendedStart,
+      intendedStart: sent.intendedStart,
       ttft: stream && firstTokenAt !== undefined ? firstTokenAt - startedAt : undefined,
       ttfvt: stream && this.#firstVisibleAt !== undefined
         ? this.#firstVisibleAt - startedAt
@@ -256,7 +262,7 @@ export class ResponseReader implements ResponseSink {
     }
   }
 
-  /** Adds one parsed chunk, timed at {@link ResponseReader.#now}. */
+  /** Adds one parsed chunk, timed when the text that held it arrived. */
   #take(chunk: Chunk): void {
     if (chunk.usage) this.#takeUsage(chunk.usage);
     if (chunk.truncated) this.#truncated = true;

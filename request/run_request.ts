@@ -99,12 +99,11 @@ export async function runRequest(
   try {
     const onResponse = context.onResponse &&
       ((text: string) => context.onResponse!(maskSecrets(text, secrets, { cut: false })));
-    const record: RequestRecord = await reader.finish(
-      { ...context, onResponse },
+    const record: RequestRecord = await reader.finish({ ...context, onResponse }, {
       sample,
       startedAt,
-      options,
-    );
+      intendedStart: options.intendedStart,
+    });
     return { ok: true, record };
   } catch (error) {
     return failed(failure("bad_response", messageOf(error)), secrets);
