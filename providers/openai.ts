@@ -100,8 +100,8 @@ export function createOpenAIProvider(
 
   const perChoice = { choices: options.n ?? 1 };
 
-  function parseEvent(data: string): Chunk | null {
-    if (data === "[DONE]") return null;
+  // `[DONE]` never reaches parseEvent: the request path tests every event for `endMarker`.
+  function parseEvent(data: string): Chunk {
     return parseOpenAIPayload(JSON.parse(data), perChoice);
   }
 

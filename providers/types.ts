@@ -89,7 +89,8 @@ export interface Provider {
   request(sample: Sample): HttpRequestSpec;
   /**
    * Parses the payload of one streamed event (an SSE `data:` field or an NDJSON line).
-   * Returns `null` for the end-of-stream marker or an event that carries nothing.
+   * Returns `null` for an event that ends the stream or carries nothing. The `endMarker` never
+   * reaches it: the request path tests every event for the marker first.
    * Throws on a payload it cannot read.
    */
   parseEvent(data: string): Chunk | null;

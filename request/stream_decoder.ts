@@ -1,7 +1,8 @@
 /**
  * Splits a streamed response body into event payloads: SSE `data:` fields (through
  * `eventsource-parser`) or newline-delimited JSON lines. Text in, payload strings out, with a
- * bound on how much one event may hold, so a server cannot make the client buffer without limit.
+ * bound on how much one event may hold, so a server cannot make the client buffer without limit,
+ * and the one test for a dialect's end-of-stream marker ({@link isEndMarker}).
  *
  * @module
  */
@@ -14,6 +15,22 @@ import type { StreamFraming } from "../providers/types.ts";
  * refused rather than buffered, so a thousand streams in flight hold at most a few hundred MB.
  */
 export const MAX_EVENT_CHARS = 256 * 1024;
+
+/**
+ * Whether an event payload is the dialect's end-of-stream marker (`[DONE]`), stray whitespace
+ * around it tolerated. The request path's one test for the marker: providers never see it.
+ * `false` at once for a dialect without one; only short payloads are trimmed.
+ *
+ * @example
+ * ```ts
+ * isEndMarker(" [DONE] ", "[DONE]"); // true
+ * isEndMarker("[DONE]", undefined); // false
+ * ```
+ */
+export function isEndMarker(data: string, marker: string | undefined): boolean {
+  if (marker === undefined) return false;
+  return data === marker || (data.length < 32 && data.trim() === marker);
+}
 
 /** Thrown by {@link EventDecoder.feed} when one event grows past the limit. */
 export class EventTooLargeError extends Error {

@@ -6,7 +6,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { createEventDecoder } from "../request/stream_decoder.ts";
+import { createEventDecoder, isEndMarker } from "../request/stream_decoder.ts";
 import type { MockOptions, MockRecord } from "../mock/server.ts";
 import type { Chunk, Provider } from "../providers/types.ts";
 import { type CapturedRun, runAgainst, withMock } from "./_harness.ts";
@@ -16,11 +16,14 @@ export function testdata(path: string): string {
   return Deno.readTextFileSync(new URL(`./testdata/${path}`, import.meta.url));
 }
 
-/** Decodes a recorded stream with the provider's framing and parses every event. */
+/**
+ * Decodes a recorded stream with the provider's framing and parses every event, as the request
+ * path does: the end marker is `null` and never reaches the provider.
+ */
 export function parseRecordedStream(provider: Provider, path: string): Array<Chunk | null> {
   const chunks: Array<Chunk | null> = [];
   const decoder = createEventDecoder(provider.framing, (data) => {
-    chunks.push(provider.parseEvent(data));
+    chunks.push(isEndMarker(data, provider.endMarker) ? null : provider.parseEvent(data));
   });
   decoder.feed(testdata(path));
   decoder.end();

@@ -1,7 +1,8 @@
 /**
  * The request path end to end: `runRequest` against small servers on 127.0.0.1 that answer in
  * exactly the bytes a test needs (a raw socket, so headers and the first event can share one
- * write), on both transports.
+ * write), on both transports; then its own limits and messages (event size, end marker,
+ * UTF-8, secrets, timeouts) with scripted transports.
  *
  * @module
  */
@@ -9,7 +10,18 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { type RequestContext, type RequestOutcome, runRequest } from "../request/run_request.ts";
 import { createTransport } from "../transport/mod.ts";
-import type { Transport } from "../transport/types.ts";
+import type { ResponseSink, Transport } from "../transport/types.ts";
+import { MAX_EVENT_CHARS } from "../request/stream_decoder.ts";
+import { ResponseReader } from "../request/response_reader.ts";
+import {
+  BadResponseError,
+  classifyError,
+  headProblem,
+  httpFailure,
+  SendError,
+  StopError,
+} from "../request/classify.ts";
+import { credentialsIn, maskSecrets } from "../common/secrets.ts";
 import { formatMetricTable } from "../output/report.ts";
 import { buildResults } from "../output/results.ts";
 import { startShard } from "../load/shard.ts";
@@ -558,4 +570,328 @@ Deno.test("-n 2 against a llama.cpp-shaped mock that reports usage per choice co
       });
     });
   }
+});
+
+// Request-path units: a scripted transport plays exactly the pieces a test needs, so each
+// limit and message is checked without a server.
+
+/** Plays a scripted response; honours the abort signal between pieces like a real transport. */
+function scripted(
+  head: { status: number; contentType: string },
+  pieces: string[],
+): Transport & { delivered: () => number } {
+  let delivered = 0;
+  return {
+    async send(request, sink: ResponseSink) {
+      sink.head(head);
+      for (const piece of pieces) {
+        if (request.signal.aborted) throw request.signal.reason;
+        sink.text(piece, performance.now());
+        delivered++;
+        await Promise.resolve();
+      }
+    },
+    close() {},
+    delivered: () => delivered,
+  };
+}
+
+function scriptedContext(
+  transport: Transport,
+  options: { provider?: string; stream?: boolean; headers?: Record<string, string> } = {},
+): RequestContext {
+  return {
+    provider: createProvider(options.provider ?? "openai", {
+      model: "m",
+      chat: false,
+      stream: options.stream ?? true,
+      temperature: 1,
+    }),
+    transport,
+    host: "http://user:hunter2-password@127.0.0.1:1",
+    headers: options.headers ?? { authorization: `Bearer ${KEY}` },
+    timeoutMs: 5_000,
+    countTokens: (text) => Promise.resolve(text.length),
+  };
+}
+
+const sse = { status: 200, contentType: "text/event-stream" };
+const token = (text: string) => `data: ${JSON.stringify({ choices: [{ text }] })}\n\n`;
+
+Deno.test("a stream event past the limit ends the request at once, before the rest is read", async () => {
+  const big = `data: {"choices":[{"text":"${"a".repeat(MAX_EVENT_CHARS)}`;
+  const pieces = [token("a"), big.slice(0, 100_000), big.slice(100_000), "more", "\n\n", "x"];
+  const transport = scripted(sse, pieces);
+  const outcome = await runRequest(scriptedContext(transport), { prompt: "p", maxTokens: 2 });
+  assert.deepEqual(outcome.ok ? undefined : outcome.failure, {
+    kind: "bad_response",
+    message: "Stream event larger than 256 KiB: refused rather than buffered",
+  });
+  assert.equal(transport.delivered(), 3, "reading stopped at the piece that passed the limit");
+  const ndjson = scripted({ status: 200, contentType: "application/x-ndjson" }, [
+    `{"response":"${"a".repeat(MAX_EVENT_CHARS)}`,
+  ]);
+  const ollama = await runRequest(scriptedContext(ndjson, { provider: "ollama" }), {
+    prompt: "p",
+    maxTokens: 2,
+  });
+  assert.equal(ollama.ok ? "" : ollama.failure.kind, "bad_response");
+});
+
+Deno.test("the end marker: required where the dialect has one, whitespace tolerated", async () => {
+  const tokens = [token(" a"), token(" b")];
+  const cut = await runRequest(scriptedContext(scripted(sse, tokens)), {
+    prompt: "p",
+    maxTokens: 2,
+  });
+  assert.equal(
+    cut.ok ? "" : cut.failure.message,
+    "Stream ended without [DONE]: the response may be cut short",
+  );
+  const whole = await runRequest(
+    scriptedContext(scripted(sse, [...tokens, "data:  [DONE] \n\n"])),
+    {
+      prompt: "p",
+      maxTokens: 2,
+    },
+  );
+  assert.ok(whole.ok, JSON.stringify(whole));
+  const tgi = scripted(sse, [`data: {"token":{"text":" a"}}\n\n`]);
+  const noMarker = await runRequest(scriptedContext(tgi, { provider: "tgi" }), {
+    prompt: "p",
+    maxTokens: 1,
+  });
+  assert.ok(noMarker.ok, "TGI streams have no [DONE] to miss");
+});
+
+Deno.test("invalid UTF-8 arrives as replacement characters and the request still counts", async () => {
+  const bytes = new Uint8Array([
+    ...new TextEncoder().encode('data: {"choices":[{"text":" a'),
+    0xff,
+  ]);
+  const text = new TextDecoder().decode(bytes) + `"}]}\n\ndata: [DONE]\n\n`;
+  const outcome = await runRequest(scriptedContext(scripted(sse, [text])), {
+    prompt: "p",
+    maxTokens: 1,
+  });
+  assert.ok(outcome.ok);
+  assert.equal(outcome.record.chars, 3, "' a' and one U+FFFD");
+});
+
+Deno.test("secrets: masked in failure messages, even when a quoted body cuts one short", async () => {
+  assert.deepEqual(credentialsIn({ Authorization: "Bearer sk-1", "x-api-key": "k2", other: "v" }), [
+    "Bearer sk-1",
+    "sk-1",
+    "k2",
+  ]);
+  assert.equal(maskSecrets("key sk-1234 and sk-1234", ["sk-1234"]), "key *** and ***");
+  assert.equal(maskSecrets('got {"key":"sk-12', ["sk-1234"]), 'got {"key":"');
+  assert.equal(maskSecrets("text ends sk-12", ["sk-1234"], { cut: false }), "text ends sk-12");
+
+  const echo = `{"error":{"message":"Bad key Bearer ${KEY} (user:hunter2-password)"}}`;
+  const http = await runRequest(
+    scriptedContext(scripted({ status: 401, contentType: "application/json" }, [echo])),
+    { prompt: "p", maxTokens: 1 },
+  );
+  assert.equal(http.ok ? "" : http.failure.message, "HTTP 401: Bad key *** (user:***)");
+  // An error body longer than the part kept, with the key straddling the cut.
+  const long = "x".repeat(2040) + KEY + "y".repeat(100);
+  const cut = await runRequest(
+    scriptedContext(
+      scripted({ status: 500, contentType: "text/plain" }, [long.slice(0, 2045), long.slice(2045)]),
+    ),
+    { prompt: "p", maxTokens: 1 },
+  );
+  const message = cut.ok ? "" : cut.failure.message;
+  assert.ok(!message.includes(KEY.slice(0, 5)), message);
+  // A streamed error event that quotes the key in the middle of a cut-short payload.
+  const event = `data: {"error":{"message":"denied for ${KEY}"}}\n\n`;
+  const streamed = await runRequest(scriptedContext(scripted(sse, [event])), {
+    prompt: "p",
+    maxTokens: 1,
+  });
+  assert.equal(
+    streamed.ok ? "" : streamed.failure.message,
+    `Server sent an error event: {"message":"denied for ***"}`,
+  );
+  const shown: string[] = [];
+  const echoed = await runRequest(
+    {
+      ...scriptedContext(scripted(sse, [token(`key ${KEY}`), "data: [DONE]\n\n"])),
+      onResponse: (text) => shown.push(text),
+    },
+    { prompt: "p", maxTokens: 1 },
+  );
+  assert.ok(echoed.ok);
+  assert.deepEqual(shown, ["key ***"], "--show-response output is masked too");
+});
+
+Deno.test("a transport that never settles after the abort cannot hang a request", async () => {
+  // As Deno 2.9's fetch sometimes does with a pending body read.
+  const deaf: Transport = {
+    send(_request, sink) {
+      sink.head(sse);
+      sink.text(token(" a"), performance.now());
+      return new Promise(() => {});
+    },
+    close() {},
+  };
+  const outcome = await runRequest({ ...scriptedContext(deaf), timeoutMs: 20 }, {
+    prompt: "p",
+    maxTokens: 1,
+  });
+  assert.deepEqual(outcome.ok ? undefined : outcome.failure, {
+    kind: "timeout",
+    message: "No complete response within 20 ms",
+  });
+  const stop = new AbortController();
+  const running = runRequest(scriptedContext(deaf), { prompt: "p", maxTokens: 1 }, {
+    stopSignal: stop.signal,
+  });
+  stop.abort();
+  const stopped = await running;
+  assert.equal(stopped.ok ? "" : stopped.failure.kind, "aborted");
+});
+
+Deno.test("a timeout says whether anything arrived", async () => {
+  const silent: Transport = {
+    send: (request) =>
+      new Promise((_, reject) =>
+        request.signal.addEventListener("abort", () => reject(request.signal.reason))
+      ),
+    close() {},
+  };
+  const outcome = await runRequest({ ...scriptedContext(silent), timeoutMs: 20 }, {
+    prompt: "p",
+    maxTokens: 1,
+  });
+  assert.deepEqual(outcome.ok ? undefined : outcome.failure, {
+    kind: "timeout",
+    message: "No response within 20 ms",
+  });
+});
+
+Deno.test("[DONE] ends a stream on either transport, kept-alive or not, and never reaches the provider", async () => {
+  const events = [
+    { choices: [{ text: " a" }] },
+    { choices: [{ text: " b" }] },
+    { choices: [], usage: { prompt_tokens: 3, completion_tokens: 2 } },
+  ];
+  const body = events.map((event) => `data: ${JSON.stringify(event)}\n\n`).join("") +
+    "data: [DONE]\n\n";
+  const chunked = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n" +
+    "transfer-encoding: chunked\r\n\r\n" +
+    `${new TextEncoder().encode(body).length.toString(16)}\r\n${body}\r\n0\r\n\r\n`;
+  for (const kind of TRANSPORTS) {
+    for (
+      const [label, answer, keepOpen] of [["closed", sseResponse(events), false], [
+        "kept-alive",
+        chunked,
+        true,
+      ]] as const
+    ) {
+      const server = await rawServer(() => answer, { keepOpen });
+      const transport = createTransport(kind);
+      const seen: string[] = [];
+      try {
+        const base = contextFor(server.url, transport);
+        const provider = {
+          ...base.provider,
+          parseEvent(data: string) {
+            seen.push(data);
+            return base.provider.parseEvent(data);
+          },
+        };
+        const record = recordOf(
+          await runRequest({ ...base, provider }, { prompt: "p", maxTokens: 2 }),
+        );
+        assert.equal(record.outputTokens, 2, `${kind} ${label}`);
+        assert.equal(record.tokenSource, "usage");
+        assert.equal(record.chars, 4);
+        assert.equal(record.itl.length, 1);
+        assert.deepEqual(seen, events.map((event) => JSON.stringify(event)), `${kind} ${label}`);
+      } finally {
+        transport.close();
+        await server.close();
+      }
+    }
+  }
+});
+
+Deno.test("the reader refuses a 2xx stream without text/event-stream at its head, once, and reads no further", () => {
+  const refusals: string[] = [];
+  const provider = createProvider("openai", {
+    model: "m",
+    chat: false,
+    stream: true,
+    temperature: 1,
+  });
+  const reader = new ResponseReader(provider, {
+    stream: true,
+    fail: (error) => refusals.push(error.message),
+  });
+  reader.head({ status: 200, contentType: "application/json" });
+  reader.text('data: {"choices":[{"text":"{"}]}\n\n', 1);
+  reader.text("data: {broken\n\n", 2);
+  reader.end();
+  assert.deepEqual(refusals, ["Expected text/event-stream, got 'application/json'"]);
+  assert.equal(reader.failure?.message, refusals[0]);
+  assert.equal(reader.status, 200);
+});
+
+Deno.test("outcomes are classified from the status, the head and the error alone", () => {
+  assert.equal(
+    headProblem({ status: 200, contentType: "text/event-stream; charset=utf-8" }, true),
+    undefined,
+  );
+  assert.equal(headProblem({ status: 500, contentType: "text/html" }, true), undefined);
+  assert.equal(headProblem({ status: 200, contentType: "" }, false), undefined);
+  assert.equal(
+    headProblem({ status: 200, contentType: "" }, true),
+    "Expected text/event-stream, got 'no content type'",
+  );
+  assert.deepEqual(httpFailure(404, '{"error":{"message":"no such model"}}'), {
+    kind: "http_4xx",
+    status: 404,
+    message: "HTTP 404: no such model",
+  });
+  assert.deepEqual(httpFailure(503, "  busy\n now "), {
+    kind: "http_5xx",
+    status: 503,
+    message: "HTTP 503: busy now",
+  });
+  assert.equal(httpFailure(101, "").message, "HTTP 101: (empty body)");
+  assert.equal(httpFailure(101, "").kind, "http_other");
+  assert.equal(
+    httpFailure(307, "", "http://elsewhere/v1").message,
+    "HTTP 307 redirect to http://elsewhere/v1, not followed: point -H at the final URL",
+  );
+  const refused = Object.assign(new Error("connect failed"), { code: "ECONNREFUSED" });
+  assert.deepEqual(classifyError(refused, { status: 0, stream: true }), {
+    kind: "connect",
+    message: "Connection refused (ECONNREFUSED: connect failed)",
+  });
+  const reset = Object.assign(new Error("socket hang up"), { code: "ECONNRESET" });
+  assert.deepEqual(classifyError(reset, { status: 200, stream: true }), {
+    kind: "bad_response",
+    message: "Connection reset mid-stream (ECONNRESET: socket hang up)",
+  });
+  assert.equal(
+    classifyError(reset, { status: 0, stream: false }).message.split(" (")[0],
+    "Connection closed before any response",
+  );
+  assert.equal(
+    classifyError(new StopError("Run stopped"), { status: 200, stream: true }).kind,
+    "aborted",
+  );
+  assert.equal(
+    classifyError(new BadResponseError("x"), { status: 0, stream: true }).kind,
+    "bad_response",
+  );
+  assert.equal(classifyError(new SendError("x"), { status: 0, stream: true }).kind, "connect");
+  const odd = Object.assign(new Error("weird"), { code: "ERR_INVALID_CHAR" });
+  assert.equal(
+    classifyError(odd, { status: 0, stream: true }).message,
+    "Unreadable response: ERR_INVALID_CHAR: weird",
+  );
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createEventDecoder } from "../request/stream_decoder.ts";
+import { createEventDecoder, isEndMarker } from "../request/stream_decoder.ts";
 
 function decode(framing: "sse" | "ndjson", pieces: string[]): string[] {
   const events: string[] = [];
@@ -20,4 +20,14 @@ Deno.test("sse events split anywhere, CRLF, comments and multi-line data decode 
 
 Deno.test("ndjson lines split across pieces, blank lines skipped, last line flushed at end", () => {
   assert.deepEqual(decode("ndjson", ['{"a":', '1}\n\n{"b"', ":2}"]), ['{"a":1}', '{"b":2}']);
+});
+
+Deno.test("the end marker: exact or with stray whitespace; nothing is a marker without one", () => {
+  assert.equal(isEndMarker("[DONE]", "[DONE]"), true);
+  assert.equal(isEndMarker(" [DONE] \t", "[DONE]"), true);
+  assert.equal(isEndMarker("[DONE]x", "[DONE]"), false);
+  assert.equal(isEndMarker('{"text":"[DONE]"}', "[DONE]"), false);
+  assert.equal(isEndMarker(`${" ".repeat(40)}[DONE]`, "[DONE]"), false, "only short events trim");
+  assert.equal(isEndMarker("[DONE]", undefined), false);
+  assert.equal(isEndMarker("", undefined), false);
 });

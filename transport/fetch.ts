@@ -5,8 +5,14 @@
  */
 import type { ResponseSink, Transport, TransportRequest } from "./types.ts";
 
-/** Creates a `fetch` transport. */
+/**
+ * Creates a `fetch` transport with its own connection pool (a `Deno.HttpClient`, which honours
+ * `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY` as the default one does), so that `close()` can close
+ * its idle connections.
+ */
 export function createFetchTransport(): Transport {
+  const client = Deno.createHttpClient({});
+
   function send(request: TransportRequest, sink: ResponseSink): Promise<void> {
     // Built here, outside the async part, so that a request fetch refuses to build (a header
     // value it rejects) throws at once: nothing was sent, and the caller can say so.
@@ -24,7 +30,7 @@ export function createFetchTransport(): Transport {
 
   async function receive(request: Request, signal: AbortSignal, sink: ResponseSink): Promise<void> {
     try {
-      const response = await fetch(request);
+      const response = await fetch(request, { client });
       sink.head({
         status: response.status,
         contentType: (response.headers.get("content-type") ?? "").toLowerCase(),
@@ -54,5 +60,9 @@ export function createFetchTransport(): Transport {
     }
   }
 
-  return { send, close() {} };
+  function close() {
+    client.close();
+  }
+
+  return { send, close };
 }

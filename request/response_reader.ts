@@ -1,0 +1,332 @@
+/**
+ * Reads one response as the transport delivers it and keeps only what the metrics need: the
+ * status, the times of the first and last tokens and the gaps between them, the generated
+ * text, and the server's counts. Each event payload is split out once by the stream decoder,
+ * tested once for the end marker and parsed once by the provider. This is the hot path: per
+ * chunk it does only what a metric needs.
+ *
+ * @module
+ */
+import { createEventDecoder, type EventDecoder, isEndMarker } from "./stream_decoder.ts";
+import { ServerErrorEvent } from "../providers/server_error.ts";
+import type { ResponseHead, ResponseSink } from "../transport/types.ts";
+import type { Chunk, Provider, Sample, Usage } from "../providers/types.ts";
+import type { RequestContext } from "./context.ts";
+import type { RequestRecord, TokenSource } from "./types.ts";
+import { BadResponseError, headProblem, isSuccess, messageOf } from "./classify.ts";
+
+/** Largest non-streamed body read, in characters (32 MiB of JSON); a larger one is refused. */
+export const MAX_BODY_CHARS = 32 * 1024 * 1024;
+
+/** Characters of an error (non-2xx) body kept to quote the server's message. */
+const ERROR_BODY_LIMIT = 2048;
+
+/** Options of a {@link ResponseReader}. */
+export interface ResponseReaderOptions {
+  /** Whether the request asked for a stream of events. */
+  readonly stream: boolean;
+  /**
+   * Called once, synchronously, when the response is refused (a `bad_response`): the caller
+   * aborts the request so that nothing more is read.
+   */
+  readonly fail: (error: BadResponseError) => void;
+}
+
+/** What was sent, for {@link ResponseReader.finish}. */
+export interface SentRequest {
+  /** The sample the request asked for. */
+  readonly sample: Sample;
+  /** When it was handed to the transport (`performance.now()`). */
+  readonly startedAt: number;
+  /** When the schedule meant to send it (absolute ms), in QPS and burst modes. */
+  readonly intendedStart?: number;
+}
+
+/**
+ * The {@link ResponseSink} of one request. The transport pushes the head and the text into it;
+ * once the transport is done, {@link ResponseReader.end} flushes the stream and
+ * {@link ResponseReader.finish} turns what was read into a {@link RequestRecord}.
+ *
+ * @example
+ * ```ts
+ * const reader = new ResponseReader(provider, { stream: true, fail: (e) => controller.abort(e) });
+ * await transport.send(request, reader);
+ * reader.end();
+ * const record = await reader.finish(context, { sample, startedAt });
+ * ```
+ */
+export class ResponseReader implements ResponseSink {
+  /** The dialect that parses each event and the body. */
+  readonly #provider: Provider;
+  /** Whether the response is a stream of events rather than one body. */
+  readonly #stream: boolean;
+  /** Aborts the request when the response is refused. */
+  readonly #fail: (error: BadResponseError) => void;
+  /** Splits the streamed text into event payloads. */
+  readonly #decoder: EventDecoder;
+  /** HTTP status; 0 until the head arrived. */
+  #status = 0;
+  /** The `Location` of a redirect. */
+  #location: string | undefined;
+  /** Why the response was refused, once it was; what arrives after is ignored. */
+  #refused: BadResponseError | undefined;
+  /** Set once the request has ended: a transport's late deliveries are ignored. */
+  #detached = false;
+  /** Time the text being decoded arrived: the time of every event in it. */
+  #now = 0;
+  /** Time of the last body text. */
+  #lastByteAt = 0;
+  /** Time of the first chunk with generated text or reasoning. */
+  #firstTokenAt: number | undefined;
+  /** Time of the first chunk with visible text. */
+  #firstVisibleAt: number | undefined;
+  /** Time of the latest chunk with generated text or reasoning. */
+  #lastTokenAt = 0;
+  /** Gaps between consecutive token-carrying chunks. */
+  readonly #itl: number[] = [];
+  /** Generated characters, text and reasoning. */
+  #chars = 0;
+  /** The generated text and reasoning, in order, only the non-empty pieces. */
+  readonly #pieces: string[] = [];
+  /** Tokens counted from logprobs, when the server sent them. */
+  #logprobTokens: number | undefined;
+  /** The server's counts: the latest, or the sum over choices. */
+  #usage: Usage | undefined;
+  /** Usage reported per choice (llama.cpp with n > 1), by choice index; usually never used. */
+  #choiceUsage: Map<number, Usage> | undefined;
+  /** The server cut the reply at its context size. */
+  #truncated = false;
+  /** The stream ended as the dialect ends it (its marker, or an event that says so). */
+  #sawEnd = false;
+  /** The dialect's end marker arrived. */
+  #sawMarker = false;
+  /** A non-streamed body, or the first part of an error body. */
+  readonly #body: string[] = [];
+  /** Characters of body text received. */
+  #bodyChars = 0;
+
+  /** A reader for one response of `provider`. */
+  constructor(provider: Provider, options: ResponseReaderOptions) {
+    this.#provider = provider;
+    this.#stream = options.stream;
+    this.#fail = options.fail;
+    this.#decoder = createEventDecoder(provider.framing, (data) => this.#onEvent(data));
+  }
+
+  /** HTTP status of the response; 0 until its head arrived. */
+  get status(): number {
+    return this.#status;
+  }
+
+  /** The `Location` of a redirect, if the response had one. */
+  get location(): string | undefined {
+    return this.#location;
+  }
+
+  /** Why the response was refused, if it was. */
+  get failure(): BadResponseError | undefined {
+    return this.#refused;
+  }
+
+  /** Takes the status line; refuses a 2xx stream without the content type it needs. */
+  head(head: ResponseHead): void {
+    this.#status = head.status;
+    this.#location = head.location;
+    const problem = headProblem(head, this.#stream && this.#provider.framing === "sse");
+    if (problem !== undefined) this.#refuse(problem);
+  }
+
+  /** Takes body text arriving at `at`: decoded as events, or kept as a body. */
+  text(text: string, at: number): void {
+    if (this.#refused !== undefined || this.#detached) return;
+    this.#lastByteAt = at;
+    this.#bodyChars += text.length;
+    if (!isSuccess(this.#status)) {
+      if (this.#bodyChars - text.length < ERROR_BODY_LIMIT) this.#body.push(text);
+    } else if (this.#stream) {
+      this.#now = at;
+      try {
+        this.#decoder.feed(text);
+      } catch (error) {
+        this.#refuse(messageOf(error));
+      }
+    } else if (this.#bodyChars > MAX_BODY_CHARS) {
+      this.#refuse(`Response body larger than ${MAX_BODY_CHARS / 1024 / 1024} MiB`);
+    } else this.#body.push(text);
+  }
+
+  /** Ignores whatever a transport still delivers once the request has ended. */
+  detach(): void {
+    this.#detached = true;
+  }
+
+  /** The body has been read to its end: flushes a last unterminated event. */
+  end(): void {
+    if (this.#refused !== undefined || !this.#stream || !isSuccess(this.#status)) return;
+    try {
+      this.#decoder.end();
+    } catch (error) {
+      this.#refuse(messageOf(error));
+    }
+  }
+
+  /** The start of an error body, as received (at most ~2 KiB). */
+  errorBody(): string {
+    return this.#body.join("");
+  }
+
+  /**
+   * The record of a 2xx response read to its end. Throws a {@link BadResponseError} for a
+   * response that is incomplete: empty, without its end marker, or without text or counts.
+   */
+  async finish(context: RequestContext, sent: SentRequest): Promise<RequestRecord> {
+    const { sample, startedAt } = sent;
+    const stream = this.#stream;
+    const endMarker = this.#provider.endMarker;
+    if (this.#bodyChars === 0) {
+      throw new BadResponseError(`Empty response body (HTTP ${this.#status})`);
+    }
+    if (!stream) {
+      this.#now = this.#lastByteAt;
+      this.#take(this.#provider.parseBody(this.#body.join("")));
+    } else if (endMarker !== undefined && !this.#sawMarker) {
+      throw new BadResponseError(
+        `Stream ended without ${endMarker}: the response may be cut short`,
+      );
+    }
+    // A reply without text is complete, not cut short, when the stream ended as the dialect
+    // ends it or the server counted it: the model stopped on its first token.
+    const usage = this.#usage;
+    const firstTokenAt = this.#firstTokenAt;
+    const empty = firstTokenAt === undefined;
+    if (empty && !this.#sawEnd && usage === undefined) {
+      throw new BadResponseError(
+        stream ? "Response ended without generated text" : "Empty response",
+      );
+    }
+    const end = this.#lastByteAt || firstTokenAt || startedAt;
+    let generated: string | undefined;
+    const text = () => generated ??= this.#pieces.join("");
+    const counted = await countOutputTokens(context, usage, this.#logprobTokens, text);
+    context.onResponse?.(text());
+    return {
+      start: performance.timeOrigin + startedAt,
+      intendedStart: sent.intendedStart,
+      ttft: stream && firstTokenAt !== undefined ? firstTokenAt - startedAt : undefined,
+      ttfvt: stream && this.#firstVisibleAt !== undefined
+        ? this.#firstVisibleAt - startedAt
+        : undefined,
+      totalLatency: end - startedAt,
+      itl: this.#itl,
+      outputTokens: counted.tokens,
+      tokenSource: counted.source,
+      promptTokens: usage?.promptTokens ?? context.localPromptTokens,
+      chars: this.#chars,
+      maxTokens: sample.maxTokens,
+      expectedOutputTokens: (context.completions ?? 1) > 1
+        ? sample.maxTokens * context.completions!
+        : undefined,
+      serverPromptTokens: usage?.promptTokens,
+      localPromptTokens: context.comparePromptTokens ? context.localPromptTokens : undefined,
+      ...(usage?.cachedPromptTokens === undefined
+        ? {}
+        : { cachedPromptTokens: usage.cachedPromptTokens }),
+      ...(empty ? { empty: true } : {}),
+      ...(this.#truncated ? { truncated: true } : {}),
+    };
+  }
+
+  /** Ends the request as a `bad_response` now; whatever arrives after is ignored. */
+  #refuse(message: string): void {
+    if (this.#refused !== undefined) return;
+    this.#refused = new BadResponseError(message);
+    this.#fail(this.#refused);
+  }
+
+  /** One event payload: the end marker, or a chunk the provider parses. */
+  #onEvent(data: string): void {
+    if (this.#refused !== undefined) return;
+    if (isEndMarker(data, this.#provider.endMarker)) {
+      this.#sawMarker = true;
+      this.#sawEnd = true;
+      return;
+    }
+    try {
+      const chunk = this.#provider.parseEvent(data);
+      if (chunk === null) this.#sawEnd = true;
+      else this.#take(chunk);
+    } catch (error) {
+      this.#refuse(
+        error instanceof ServerErrorEvent ? error.message : `Unreadable event: ${messageOf(error)}`,
+      );
+    }
+  }
+
+  /** Adds one parsed chunk, timed when the text that held it arrived. */
+  #take(chunk: Chunk): void {
+    if (chunk.usage) this.#takeUsage(chunk.usage);
+    if (chunk.truncated) this.#truncated = true;
+    if (chunk.logprobTokens !== undefined) {
+      this.#logprobTokens = (this.#logprobTokens ?? 0) + chunk.logprobTokens;
+    }
+    const generated = chunk.text.length + chunk.reasoning.length;
+    if (generated === 0) return;
+    const now = this.#now;
+    if (this.#firstTokenAt === undefined) this.#firstTokenAt = now;
+    else this.#itl.push(now - this.#lastTokenAt);
+    if (this.#firstVisibleAt === undefined && chunk.text.length > 0) this.#firstVisibleAt = now;
+    this.#lastTokenAt = now;
+    this.#chars += generated;
+    if (chunk.reasoning) this.#pieces.push(chunk.reasoning);
+    if (chunk.text) this.#pieces.push(chunk.text);
+  }
+
+  /** Keeps the latest counts, or each choice's latest summed when they come per choice. */
+  #takeUsage(next: Usage): void {
+    if (next.choice === undefined && this.#choiceUsage === undefined) {
+      this.#usage = next;
+      return;
+    }
+    // Each choice's latest counts, summed; a count for the whole response is kept under -1.
+    if (this.#choiceUsage === undefined) {
+      this.#choiceUsage = new Map();
+      if (this.#usage !== undefined) this.#choiceUsage.set(-1, this.#usage);
+    }
+    this.#choiceUsage.set(next.choice ?? -1, next);
+    this.#usage = sumUsage(this.#choiceUsage);
+  }
+}
+
+/**
+ * Per-choice counts summed: generated tokens add up, while the prompt (and its cached part) is
+ * the same for every choice, so the largest count stands.
+ */
+function sumUsage(byChoice: ReadonlyMap<number, Usage>): Usage {
+  let completion: number | undefined;
+  let prompt: number | undefined;
+  let cached: number | undefined;
+  for (const part of byChoice.values()) {
+    if (part.completionTokens !== undefined) {
+      completion = (completion ?? 0) + part.completionTokens;
+    }
+    if (part.promptTokens !== undefined) prompt = Math.max(prompt ?? 0, part.promptTokens);
+    if (part.cachedPromptTokens !== undefined) {
+      cached = Math.max(cached ?? 0, part.cachedPromptTokens);
+    }
+  }
+  return { promptTokens: prompt, completionTokens: completion, cachedPromptTokens: cached };
+}
+
+/** Output tokens by the best source there is: the server's usage, logprobs, else the tokenizer. */
+async function countOutputTokens(
+  context: RequestContext,
+  usage: Usage | undefined,
+  logprobTokens: number | undefined,
+  text: () => string,
+): Promise<{ tokens: number; source: TokenSource }> {
+  if (usage?.completionTokens !== undefined) {
+    return { tokens: usage.completionTokens, source: "usage" };
+  }
+  if (logprobTokens !== undefined) return { tokens: logprobTokens, source: "logprobs" };
+  return { tokens: await context.countTokens(text()), source: "tokenizer" };
+}
