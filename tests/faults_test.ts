@@ -70,7 +70,7 @@ function runWithFaults(
       const run = await runAgainst(mock, [
         ...["-m", "mock-model", "-k", KEY, "-o", "8", "-u", String(options.users), "-r", "1000"],
         ...["--max-requests", String(options.requests), "-t", "60s", "--warmup", "0"],
-        ...["--timeout", "1s", "--workers", "1", "--json", `${dir}/results.json`],
+        ...["--timeout", timeoutFor(faults), "--workers", "1", "--json", `${dir}/results.json`],
         ...options.args ?? [],
       ]);
       const results = JSON.parse(await Deno.readTextFile(`${dir}/results.json`));
@@ -78,6 +78,14 @@ function runWithFaults(
       return { exitCode: run.exitCode, out: run.out, records, results };
     })
   );
+}
+
+/**
+ * The time limit of a run: 1 s where a fault waits for it (a stall, a trickle), so those runs end
+ * quickly; otherwise long enough that a loaded machine never turns a fast reply into a timeout.
+ */
+function timeoutFor(faults: readonly FaultSpec[]): string {
+  return faults.some((fault) => fault.kind === "stall" || fault.kind === "trickle") ? "1s" : "20s";
 }
 
 /**
