@@ -13,7 +13,7 @@ import type { RequestContext, RequestOutcome } from "../request/run_request.ts";
 import { createArrivals, nextBurstOffset, spawnOffset } from "./schedule.ts";
 import { shardUsers } from "./sharding.ts";
 import { Recorder } from "../stats/recorder.ts";
-import type { StatsDelta } from "../stats/types.ts";
+import type { SampleDelta } from "../stats/types.ts";
 import { createPromptSource } from "./prompt.ts";
 import {
   createServerCounter,
@@ -85,7 +85,7 @@ export type FromShard =
     readonly type: "delta";
     readonly shardIndex: number;
     readonly epoch: number;
-    readonly delta: StatsDelta;
+    readonly delta: SampleDelta;
     readonly status: ShardStatus;
   }
   | { readonly type: "done"; readonly shardIndex: number }

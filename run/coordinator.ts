@@ -10,7 +10,7 @@
 import { absoluteNow } from "../load/clock.ts";
 import type { FromShard, ShardInit, ShardStatus, ToShard } from "../load/shard.ts";
 import { Aggregate } from "../stats/aggregate.ts";
-import type { FailureStats, StatsDelta } from "../stats/types.ts";
+import type { DeltaCounts, FailureStats } from "../stats/types.ts";
 import { formatProgress, terminalColumns } from "../output/progress.ts";
 import { planRun } from "./plan.ts";
 import {
@@ -349,7 +349,7 @@ function inFlight(statuses: readonly ShardStatus[]): number {
   return statuses.reduce((sum, status) => sum + status.inFlight, 0);
 }
 
-function failureCount(delta: StatsDelta): number {
+function failureCount(delta: DeltaCounts): number {
   let count = 0;
   for (const failures of Object.values(delta.failures)) count += failures.count;
   return count;
@@ -358,7 +358,7 @@ function failureCount(delta: StatsDelta): number {
 /** Adds the failures of `delta` to `into`, keeping each kind's first message. */
 function noteFailures(
   into: Partial<Record<FailureKind, FailureStats>>,
-  delta: StatsDelta,
+  delta: DeltaCounts,
 ) {
   for (const [kind, part] of Object.entries(delta.failures) as [FailureKind, FailureStats][]) {
     const stats = into[kind] ??= { count: 0, statuses: {}, messages: [] };

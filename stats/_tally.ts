@@ -1,30 +1,20 @@
 /**
- * The state a `Recorder` and an `Aggregate` both keep (per-metric accumulators, ok count,
- * failures by kind, token totals, capped sends), with its merge and reset rules written once.
- * Private to stats/.
+ * The counters a `Recorder` and an `Aggregate` both keep (ok count, failures by kind, token
+ * totals, capped sends), with their merge and reset rules written once. Metrics are kept apart:
+ * raw samples in a recorder, histograms in an aggregate. Private to stats/.
  *
  * @module
  */
 
 import type { FailureKind, TokenSource } from "../request/types.ts";
-import {
-  type Accumulator,
-  addEncoded,
-  createAccumulator,
-  encodeAccumulator,
-  type MetricDelta,
-  resetAccumulator,
-} from "./histogram.ts";
-import { FAILURE_KINDS, MAX_EXAMPLES, METRIC_NAMES, type MetricName } from "./metrics.ts";
-import type { FailureStats, StatsDelta, TokenStats } from "./types.ts";
+import { FAILURE_KINDS, MAX_EXAMPLES } from "./metrics.ts";
+import type { DeltaCounts, FailureStats, TokenStats } from "./types.ts";
 
 /** Failures by kind, as a delta and a tally hold them. */
 type Failures = Partial<Record<FailureKind, FailureStats>>;
 
-/** Counters and histograms of one recorder or aggregate. */
+/** Counters of one recorder or aggregate. */
 export class Tally {
-  /** Accumulators by metric; one may be empty after a reset. */
-  readonly metrics: Map<MetricName, Accumulator> = new Map();
   /** Successful requests. */
   ok = 0;
   /** Failures by kind; kinds without failures are absent. */
@@ -33,16 +23,6 @@ export class Tally {
   tokens: TokenStats = emptyTokens();
   /** Sends delayed because the in-flight cap was reached. */
   capped = 0;
-
-  /** The accumulator of `name`, created on first use. */
-  accumulator(name: MetricName): Accumulator {
-    let acc = this.metrics.get(name);
-    if (!acc) {
-      acc = createAccumulator();
-      this.metrics.set(name, acc);
-    }
-    return acc;
-  }
 
   /** Failed requests, all kinds. */
   failed(): number {
@@ -59,12 +39,8 @@ export class Tally {
     addFailure(this.failures, kind, part);
   }
 
-  /** Adds one delta, exactly. */
-  merge(delta: StatsDelta): void {
-    for (const name of METRIC_NAMES) {
-      const part = delta.metrics[name];
-      if (part && part.count > 0) addEncoded(this.accumulator(name), part);
-    }
+  /** Adds the counters of one delta, exactly. */
+  merge(delta: DeltaCounts): void {
     this.ok += delta.ok;
     for (const kind of FAILURE_KINDS) {
       const part = delta.failures[kind];
@@ -74,10 +50,9 @@ export class Tally {
     this.capped += delta.capped;
   }
 
-  /** Everything held, as a delta that shares nothing with this tally. */
-  toDelta(): StatsDelta {
+  /** Every counter, sharing nothing with this tally. */
+  copy(): DeltaCounts {
     return {
-      metrics: this.#encodeMetrics(),
       ok: this.ok,
       failures: this.copyFailures(),
       tokens: this.copyTokens(),
@@ -102,37 +77,25 @@ export class Tally {
     return copy;
   }
 
-  /** Everything held, as a delta, and starts afresh; cheaper than `toDelta()` then `reset()`. */
-  take(): StatsDelta {
-    const delta: StatsDelta = {
-      metrics: this.#encodeMetrics(),
+  /** Every counter, and starts afresh; cheaper than `copy()` then `reset()`. */
+  take(): DeltaCounts {
+    const counts: DeltaCounts = {
       ok: this.ok,
       failures: this.failures,
       tokens: this.tokens,
       capped: this.capped,
     };
-    // reset() replaces the failure and token objects, so the delta keeps the only reference.
+    // reset() replaces the failure and token objects, so the counts keep the only reference.
     this.reset();
-    return delta;
+    return counts;
   }
 
   /** Forgets everything. */
   reset(): void {
-    // Histograms are reused: allocating ~13 per delta every 250 ms would only feed the GC.
-    for (const acc of this.metrics.values()) resetAccumulator(acc);
     this.ok = 0;
     this.failures = {};
     this.tokens = emptyTokens();
     this.capped = 0;
-  }
-
-  #encodeMetrics(): Partial<Record<MetricName, MetricDelta>> {
-    const metrics: Partial<Record<MetricName, MetricDelta>> = {};
-    for (const name of METRIC_NAMES) {
-      const acc = this.metrics.get(name);
-      if (acc && acc.count > 0) metrics[name] = encodeAccumulator(acc);
-    }
-    return metrics;
   }
 }
 

@@ -1,6 +1,7 @@
 /**
- * Coordinator side of the stats: an `Aggregate` merges the `StatsDelta`s of any number of shards
- * (or whole runs) exactly and summarises them in display units.
+ * Coordinator side of the stats: an `Aggregate` records the raw `SampleDelta`s of any number of
+ * shards into its HDR histograms, merges encoded `StatsDelta`s (whole runs) exactly, and
+ * summarises them in display units. The histogram work happens here, off the shards' threads.
  *
  * @example
  * ```ts
@@ -13,10 +14,21 @@
  */
 
 import type { FailureKind } from "../request/types.ts";
-import { bucketCounts, type MetricSummary, summarise } from "./histogram.ts";
+import {
+  type Accumulator,
+  addEncoded,
+  bucketCounts,
+  createAccumulator,
+  encodeAccumulator,
+  type MetricDelta,
+  type MetricSummary,
+  recordValue,
+  resetAccumulator,
+  summarise,
+} from "./histogram.ts";
 import { displayScale, METRIC_NAMES, type MetricName } from "./metrics.ts";
 import { Tally } from "./_tally.ts";
-import type { FailureStats, StatsDelta, TokenStats } from "./types.ts";
+import type { FailureStats, SampleDelta, StatsDelta, TokenStats } from "./types.ts";
 
 /** What an `Aggregate` holds, summarised. */
 export interface StatsSnapshot {
@@ -53,15 +65,31 @@ export interface AggregateCounts {
  * same snapshot, to the last percentile, as one recorder that saw every request.
  */
 export class Aggregate {
+  /** Accumulators by metric; one may be empty after a reset. */
+  readonly #metrics = new Map<MetricName, Accumulator>();
   #tally = new Tally();
 
-  /** Adds one delta. */
-  merge(delta: StatsDelta): void {
+  /**
+   * Adds one delta: a shard's raw samples ({@link SampleDelta}), recorded into the histograms
+   * here, or an encoded one (another aggregate's {@link Aggregate.toDelta}), added exactly.
+   */
+  merge(delta: SampleDelta | StatsDelta): void {
+    for (const name of METRIC_NAMES) {
+      const part = delta.metrics[name];
+      if (part === undefined) continue;
+      if (part instanceof Float64Array) {
+        if (part.length === 0) continue;
+        const acc = this.#accumulator(name);
+        for (let i = 0; i < part.length; i++) recordValue(acc, part[i]);
+      } else if (part.count > 0) addEncoded(this.#accumulator(name), part);
+    }
     this.#tally.merge(delta);
   }
 
   /** Forgets everything, e.g. at the end of the warm-up. */
   reset(): void {
+    // Histograms are reused: a reset keeps their buckets rather than feeding them to the GC.
+    for (const acc of this.#metrics.values()) resetAccumulator(acc);
     this.#tally.reset();
   }
 
@@ -79,7 +107,7 @@ export class Aggregate {
 
   /** One metric summarised in display units, or `undefined` while it has no samples. */
   metric(name: MetricName): MetricSummary | undefined {
-    const acc = this.#tally.metrics.get(name);
+    const acc = this.#metrics.get(name);
     return acc && acc.count > 0 ? summarise(acc, displayScale(name)) : undefined;
   }
 
@@ -97,7 +125,7 @@ export class Aggregate {
     name: MetricName,
     bounds: readonly number[],
   ): { slots: number[]; count: number; sum: number } | undefined {
-    const acc = this.#tally.metrics.get(name);
+    const acc = this.#metrics.get(name);
     if (!acc || acc.count === 0) return undefined;
     return { slots: bucketCounts(acc, bounds), count: acc.count, sum: acc.sum };
   }
@@ -125,6 +153,21 @@ export class Aggregate {
    * or to merge this aggregate into another.
    */
   toDelta(): StatsDelta {
-    return this.#tally.toDelta();
+    const metrics: Partial<Record<MetricName, MetricDelta>> = {};
+    for (const name of METRIC_NAMES) {
+      const acc = this.#metrics.get(name);
+      if (acc && acc.count > 0) metrics[name] = encodeAccumulator(acc);
+    }
+    return { metrics, ...this.#tally.copy() };
+  }
+
+  /** The accumulator of `name`, created on first use. */
+  #accumulator(name: MetricName): Accumulator {
+    let acc = this.#metrics.get(name);
+    if (!acc) {
+      acc = createAccumulator();
+      this.#metrics.set(name, acc);
+    }
+    return acc;
   }
 }

@@ -1,6 +1,8 @@
 /**
  * Shard side of the stats: a `Recorder` turns each `RequestRecord` and `RequestFailure` into
- * HDR histograms and counters and hands them over as a compact `StatsDelta`.
+ * raw samples (one preallocated buffer per metric) and counters, and hands them over as a
+ * `SampleDelta`. Nothing here touches a histogram: the coordinator's `Aggregate` does, so the
+ * shard's thread, which reads the streams, never stops for HDR recording or encoding.
  *
  * @example
  * ```ts
@@ -13,22 +15,28 @@
  */
 
 import type { RequestFailure, RequestRecord } from "../request/types.ts";
-import { recordValue } from "./histogram.ts";
-import { forEachSample, MAX_EXAMPLES } from "./metrics.ts";
+import { forEachSample, MAX_EXAMPLES, METRIC_NAMES, type MetricName } from "./metrics.ts";
+import { SampleBuffer } from "./sample_buffer.ts";
 import { Tally } from "./_tally.ts";
-import type { StatsDelta } from "./types.ts";
+import type { SampleDelta } from "./types.ts";
 
 /**
- * Records requests and failures, and hands over what it saw as a `StatsDelta`.
+ * Records requests and failures, and hands over what it saw as a `SampleDelta`.
  * Not thread-safe by design: one per Worker.
  */
 export class Recorder {
+  /** One buffer per metric, kept for the recorder's life so that recording allocates nothing. */
+  readonly #samples = new Map<MetricName, SampleBuffer>(
+    METRIC_NAMES.map((name) => [name, new SampleBuffer()]),
+  );
   #tally = new Tally();
+  /** Made once: a closure per request would be garbage per request. */
+  readonly #push = (name: MetricName, value: number) => this.#samples.get(name)!.push(value);
 
   /** Records the metrics and counters of one successful request. */
   recordRequest(rec: RequestRecord): void {
     const tally = this.#tally;
-    forEachSample(rec, (name, value) => recordValue(tally.accumulator(name), value));
+    forEachSample(rec, this.#push);
     tally.ok++;
     const tokens = tally.tokens;
     tokens.output += rec.outputTokens;
@@ -70,8 +78,15 @@ export class Recorder {
     this.#tally.capped += n;
   }
 
-  /** Returns everything recorded since the last call and starts afresh. */
-  takeDelta(): StatsDelta {
-    return this.#tally.take();
+  /**
+   * Returns everything recorded since the last call and starts afresh. Costs one copy of the
+   * samples recorded (no histogram work), so the shard's thread stalls for microseconds.
+   */
+  takeDelta(): SampleDelta {
+    const metrics: SampleDelta["metrics"] = {};
+    for (const [name, buffer] of this.#samples) {
+      if (buffer.length > 0) metrics[name] = buffer.take();
+    }
+    return { metrics, ...this.#tally.take() };
   }
 }

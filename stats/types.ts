@@ -1,6 +1,8 @@
 /**
- * The plain data a shard hands to the coordinator: a `StatsDelta` of histograms, failures and
- * token totals. Every type here survives `postMessage` and JSON unchanged.
+ * The plain data stats travel in: the `SampleDelta` a shard posts to the coordinator (raw
+ * samples, failures and token totals) and the `StatsDelta` an `Aggregate` hands out (the same
+ * counters with encoded histograms, for the results file). Every type here survives
+ * `postMessage` unchanged; a `StatsDelta` survives JSON too.
  *
  * @module
  */
@@ -77,10 +79,8 @@ export interface PromptCacheStats {
   promptTokens: number;
 }
 
-/** Everything a `Recorder` saw since its last `takeDelta()`. Plain data: safe to `postMessage`. */
-export interface StatsDelta {
-  /** Metrics with at least one sample. */
-  metrics: Partial<Record<MetricName, MetricDelta>>;
+/** The counters every delta carries beside its metrics. */
+export interface DeltaCounts {
   /** Successful requests. */
   ok: number;
   /** Failures by kind; kinds without failures are absent. */
@@ -89,4 +89,20 @@ export interface StatsDelta {
   tokens: TokenStats;
   /** Sends delayed because the in-flight cap was reached. */
   capped: number;
+}
+
+/**
+ * Everything a `Recorder` saw since its last `takeDelta()`: each metric's samples in recording
+ * units (µs or count), exactly as measured and in the order recorded, for the coordinator to
+ * put into its histograms. Safe to `postMessage`.
+ */
+export interface SampleDelta extends DeltaCounts {
+  /** Samples of the metrics that have at least one. */
+  metrics: Partial<Record<MetricName, Float64Array>>;
+}
+
+/** Everything an `Aggregate` holds, histograms encoded. Plain data: safe to write to JSON. */
+export interface StatsDelta extends DeltaCounts {
+  /** Metrics with at least one sample. */
+  metrics: Partial<Record<MetricName, MetricDelta>>;
 }

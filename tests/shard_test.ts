@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { type FromShard, type Shard, startShard } from "../load/shard.ts";
 import { absoluteNow } from "../load/clock.ts";
 import { type MockOptions, type MockServer, startMock } from "../mock/server.ts";
-import type { StatsDelta } from "../stats/types.ts";
+import type { SampleDelta } from "../stats/types.ts";
 import { runConfig } from "./_fixtures.ts";
 
 type Delta = Extract<FromShard, { type: "delta" }>;
@@ -56,7 +56,7 @@ function servedBy(mock: MockServer) {
   return mock.records().filter((record) => !record.path.endsWith("/models"));
 }
 
-function sum(deltas: readonly Delta[], pick: (delta: StatsDelta) => number): number {
+function sum(deltas: readonly Delta[], pick: (delta: SampleDelta) => number): number {
   return deltas.reduce((total, entry) => total + pick(entry.delta), 0);
 }
 
@@ -84,7 +84,7 @@ Deno.test("a shard's deltas add up to what the mock served, and it ends with a d
       served.reduce((total, record) => total + record.tokensSent, 0),
       "output tokens are the mock's",
     );
-    assert.equal(sum(deltas, (delta) => delta.metrics.ttft?.count ?? 0), 10);
+    assert.equal(sum(deltas, (delta) => delta.metrics.ttft?.length ?? 0), 10);
     assert.equal(sum(deltas, (delta) => Object.keys(delta.failures).length), 0);
     assert.ok(deltas.every((entry) => entry.shardIndex === 0 && entry.epoch === 0));
     assert.deepEqual(messages.slice(-2).map((message) => message.type), ["delta", "done"]);

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import * as hdr from "hdr-histogram-js";
 import { Aggregate } from "../stats/aggregate.ts";
-import { MAX_EXAMPLES, METRIC_NAMES, type MetricName } from "../stats/metrics.ts";
+import { forEachSample, MAX_EXAMPLES, METRIC_NAMES, type MetricName } from "../stats/metrics.ts";
 import { Recorder } from "../stats/recorder.ts";
-import type { StatsDelta } from "../stats/types.ts";
+import type { SampleDelta } from "../stats/types.ts";
 import type { RequestFailure, RequestRecord, TokenSource } from "../request/types.ts";
 
 function record(overrides: Partial<RequestRecord> = {}): RequestRecord {
@@ -245,20 +245,28 @@ Deno.test("token sums, sources, max_tokens mismatches and capped sends are count
   assert.equal(capped, 4);
 });
 
-Deno.test("takeDelta starts afresh and deltas are small plain data", () => {
+Deno.test("takeDelta starts afresh and deltas are plain data: one typed array per metric", () => {
   const recorder = new Recorder();
   const random = seededRandom(7);
-  for (let i = 0; i < 1000; i++) recorder.recordRequest(randomRecord(random));
+  const counts = new Map<MetricName, number>();
+  for (let i = 0; i < 1000; i++) {
+    const rec = randomRecord(random);
+    recorder.recordRequest(rec);
+    forEachSample(rec, (name) => counts.set(name, (counts.get(name) ?? 0) + 1));
+  }
   recorder.recordFailure({ kind: "timeout", message: "Request timed out after 1000 ms" });
   const delta = recorder.takeDelta();
   assert.deepEqual(structuredClone(delta), delta);
   assert.equal(delta.ok, 1000);
-  // ~20,000 samples spread over 7 decades (a worst case: real deltas cover 250 ms of similar
-  // values) as raw JSON numbers would be ~350 KB; compressed histograms stay under 24 KB.
-  const size = JSON.stringify(delta).length;
-  assert.ok(size < 24_000, `delta is ${size} bytes`);
+  // Raw samples, 8 bytes each and nothing else: what postMessage copies is the samples.
+  for (const name of METRIC_NAMES) {
+    const samples = delta.metrics[name];
+    assert.ok(samples instanceof Float64Array, name);
+    assert.equal(samples.length, counts.get(name), name);
+    assert.equal(samples.byteLength, samples.length * 8, name);
+  }
 
-  const empty: StatsDelta = {
+  const empty: SampleDelta = {
     metrics: {},
     ok: 0,
     failures: {},

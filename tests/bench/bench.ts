@@ -5,7 +5,7 @@
  * the client to the other with `taskset`, where available.
  *
  * Usage: deno task bench [scenario ...]   (capacity fidelity breadth openloop scale soak
- *        lockstep cpu-per-event burst128 memory)
+ *        shard-stalls lockstep cpu-per-event burst128 memory)
  *
  * The last four run once per client transport ({@link TRANSPORTS}) and print their figures side
  * by side. They read the client's CPU time and resident memory from `/proc/<pid>` (Linux), and
@@ -15,6 +15,7 @@
  */
 import type { MockRecord } from "../../mock/server.ts";
 import type { Results } from "../../output/results.ts";
+import { Recorder } from "../../stats/recorder.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 /** The client transports the transport scenarios compare, side by side. */
@@ -77,6 +78,7 @@ const SCENARIOS: readonly Scenario[] = [
   { name: "openloop", run: openLoop },
   { name: "scale", run: scale },
   { name: "soak", run: soak },
+  { name: "shard-stalls", run: shardStalls },
 ];
 
 async function commandExists(name: string): Promise<boolean> {
@@ -480,6 +482,102 @@ async function soak(): Promise<Row[]> {
   } finally {
     await mock.stop();
   }
+}
+
+/**
+ * What the shard thread stalls on at 200 streams × 100 tokens/s (ITL 10 ms, 100 tokens a
+ * request): in-process, the longest `takeDelta()` plus the structured clone `postMessage`
+ * makes of it, and the longest recording of one finished request, over 40 periods of 250 ms
+ * (50 requests and 5,000 gaps each) after 8 that warm the JIT up; then, in a real run with
+ * `--v8-flags=--trace-gc`, the garbage collections of the whole client (every isolate) per
+ * 1,000 events the mock wrote.
+ */
+async function shardStalls(): Promise<Row[]> {
+  const scenario = "shard-stalls (200 streams × 100 tokens/s)";
+  const recorder = new Recorder();
+  const takes: number[] = [];
+  const records: number[] = [];
+  let jitter = 0;
+  const gap = () => 10 + ((jitter = (jitter * 1103515245 + 12345) % 2147483648) % 1000) / 500;
+  // The first 8 periods warm the JIT up and are not counted.
+  for (let period = -8; period < 40; period++) {
+    for (let request = 0; request < 50; request++) {
+      const itl = Array.from({ length: 99 }, gap);
+      const ttft = 20 + gap();
+      const start = performance.now();
+      recorder.recordRequest({
+        start: performance.timeOrigin + start,
+        ttft,
+        ttfvt: ttft,
+        totalLatency: ttft + itl.reduce((sum, value) => sum + value, 0),
+        itl,
+        outputTokens: 100,
+        tokenSource: "usage",
+        promptTokens: 16,
+        chars: 400,
+        maxTokens: 100,
+      });
+      if (period >= 0) records.push(performance.now() - start);
+    }
+    const start = performance.now();
+    structuredClone(recorder.takeDelta());
+    if (period >= 0) takes.push(performance.now() - start);
+  }
+
+  const mock = await startMockProcess({ ttft: "10ms", itl: "10ms", core: 1 });
+  let gcs = { minor: 0, major: 0 };
+  let events = 0;
+  try {
+    const spec = pinned(0, [
+      "run",
+      "--v8-flags=--trace-gc",
+      "-A",
+      MAIN,
+      ...["-H", mock.url, "-m", "mock-model", "--warmup", "0", "--workers", "1"],
+      ...["-u", "200", "-r", "1000", "-t", "10s", "-p", "16", "-o", "100"],
+    ]);
+    const output = await new Deno.Command(spec.cmd, { args: spec.args, stdout: "piped" }).output();
+    const lines = new TextDecoder().decode(output.stdout).split("\n");
+    gcs = {
+      minor: lines.filter((line) => /ms: (Scavenge|Minor Mark-Sweep)/.test(line)).length,
+      major: lines.filter((line) => /ms: Mark-(Compact|Sweep)/.test(line)).length,
+    };
+    events = (await mock.records()).reduce(
+      (sum, r) => sum + (r.doneAt === undefined ? r.tokensSent : eventsPerResponse(r.tokensSent)),
+      0,
+    );
+  } finally {
+    await mock.stop();
+  }
+  const perThousand = (n: number) => fmt(n * 1000 / events, 3);
+  return [
+    {
+      scenario,
+      figure: "longest delta take + clone (250 ms of samples)",
+      measured: `${fmt(Math.max(...takes), 3)} ms (p50 ${fmt(percentile(takes, 50), 3)}, p99 ${
+        fmt(percentile(takes, 99), 3)
+      } ms)`,
+      target: "<= 0.2 ms",
+      met: Math.max(...takes) <= 0.2,
+    },
+    {
+      scenario,
+      figure: "longest recording of one 100-token request",
+      measured: `${fmt(Math.max(...records), 3)} ms (p50 ${fmt(percentile(records, 50), 4)}, p99 ${
+        fmt(percentile(records, 99), 4)
+      } ms)`,
+      target: "<= 0.2 ms",
+      met: Math.max(...records) <= 0.2,
+    },
+    {
+      scenario,
+      figure: "client GCs per 1,000 events (minor / major)",
+      measured: `${perThousand(gcs.minor)} / ${perThousand(gcs.major)} (${
+        events.toLocaleString("en")
+      } events)`,
+      target: "report",
+    },
+  ];
 }
 
 /** A client run against a mock process, with what both spent. */
