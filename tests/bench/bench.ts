@@ -525,7 +525,7 @@ async function shardStalls(): Promise<Row[]> {
   }
 
   const mock = await startMockProcess({ ttft: "10ms", itl: "10ms", core: 1 });
-  let gcs = { minor: 0, major: 0 };
+  let gcs = { minor: 0, major: 0, longestMs: NaN };
   let events = 0;
   try {
     const spec = pinned(0, [
@@ -538,9 +538,14 @@ async function shardStalls(): Promise<Row[]> {
     ]);
     const output = await new Deno.Command(spec.cmd, { args: spec.args, stdout: "piped" }).output();
     const lines = new TextDecoder().decode(output.stdout).split("\n");
+    // A line reads "[pid:isolate] 40 ms: Scavenge 4.2 (5.0) -> 4.0 (6.0) MB, pooled: 0.0 MB,
+    // 1.48 / 0.00 ms ...": the pause is the figure before the slash.
+    const pauses = lines.map((line) => Number(line.match(/MB, ([\d.]+) \/ [\d.]+ ms/)?.[1]))
+      .filter(Number.isFinite);
     gcs = {
       minor: lines.filter((line) => /ms: (Scavenge|Minor Mark-Sweep)/.test(line)).length,
       major: lines.filter((line) => /ms: Mark-(Compact|Sweep)/.test(line)).length,
+      longestMs: Math.max(...pauses),
     };
     events = (await mock.records()).reduce(
       (sum, r) => sum + (r.doneAt === undefined ? r.tokensSent : eventsPerResponse(r.tokensSent)),
@@ -574,7 +579,7 @@ async function shardStalls(): Promise<Row[]> {
       figure: "client GCs per 1,000 events (minor / major)",
       measured: `${perThousand(gcs.minor)} / ${perThousand(gcs.major)} (${
         events.toLocaleString("en")
-      } events)`,
+      } events; longest pause ${fmt(gcs.longestMs)} ms)`,
       target: "report",
     },
   ];
