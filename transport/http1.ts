@@ -144,9 +144,15 @@ export function createHttp1Transport(options: Http1Options = {}): Http1Transport
     const port = Number(url.port || (secure ? 443 : 80));
     let conn: Deno.Conn;
     try {
-      conn = secure
-        ? await Deno.connectTls({ hostname, port, caCerts, alpnProtocols: ["http/1.1"] })
-        : await Deno.connect({ hostname, port, signal });
+      if (secure) {
+        const tls = await Deno.connectTls({ hostname, port, caCerts, alpnProtocols: ["http/1.1"] });
+        conn = tls;
+        // Handshake now, so that a certificate problem reads as one, not as a failed write.
+        await tls.handshake().catch((error) => {
+          tls.close();
+          throw error;
+        });
+      } else conn = await Deno.connect({ hostname, port, signal });
     } catch (error) {
       if (signal.aborted) throw signal.reason;
       throw connectError(error, secure && options.insecure === true);
