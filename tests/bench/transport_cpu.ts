@@ -5,8 +5,11 @@
  * divided by the SSE events received. A warm-up round per transport is not counted. Never fails
  * on speed.
  *
+ * `--floor` adds a row that only reads the same responses with `conn.read` on bare sockets (no
+ * HTTP parsing, no decoding): what one read per event costs in the runtime, below any transport.
+ *
  * Usage: deno run -A tests/bench/transport_cpu.ts [--requests 200] [--tokens 100] [--rounds 3]
- *        [--transports node,fetch,http1]
+ *        [--transports node,fetch,http1] [--floor]
  *
  * @module
  */
@@ -19,8 +22,8 @@ const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
 /** What one measured round of one transport gave. */
 export interface TransportCpu {
-  /** The transport. */
-  readonly transport: TransportKind;
+  /** The transport, or `floor` for bare reads. */
+  readonly transport: TransportKind | "floor";
   /** SSE events received over all requests. */
   readonly events: number;
   /** `sink.text` calls (reads that carried text). */
@@ -89,6 +92,44 @@ async function stream(transport: Transport, url: string, tokens: number) {
   return { events, pieces, failed };
 }
 
+/** The floor: the same streams read with `conn.read` on bare sockets, counting reads only. */
+async function measureFloor(
+  url: string,
+  options: { readonly requests: number; readonly tokens: number },
+): Promise<TransportCpu> {
+  const { hostname, port, host } = new URL(url);
+  const body = JSON.stringify({
+    model: "mock-model",
+    prompt: "hello",
+    max_tokens: options.tokens,
+    stream: true,
+  });
+  const request = new TextEncoder().encode(
+    `POST /v1/completions HTTP/1.1\r\nhost: ${host}\r\ncontent-type: application/json\r\n` +
+      `connection: close\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+  );
+  async function readAll(): Promise<number> {
+    const conn = await Deno.connect({ hostname, port: Number(port) });
+    await conn.write(request);
+    const buffer = new Uint8Array(64 * 1024);
+    let reads = 0;
+    while ((await conn.read(buffer)) !== null) reads++;
+    conn.close();
+    return reads;
+  }
+  const before = process.cpuUsage();
+  const reads = await Promise.all(Array.from({ length: options.requests }, readAll));
+  const used = process.cpuUsage(before);
+  const total = reads.reduce((sum, count) => sum + count, 0);
+  return {
+    transport: "floor",
+    events: total,
+    pieces: total,
+    cpuMicros: used.user + used.system,
+    failed: 0,
+  };
+}
+
 async function startMock(itl: string): Promise<{ url: string; stop: () => Promise<void> }> {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const { port } = listener.addr as Deno.NetAddr;
@@ -124,6 +165,7 @@ if (import.meta.main) {
       rounds: { type: "string", default: "3" },
       transports: { type: "string", default: "node,fetch,http1" },
       itl: { type: "string", default: "10ms" },
+      floor: { type: "boolean", default: false },
     },
   });
   const settings = { requests: Number(values.requests), tokens: Number(values.tokens) };
@@ -133,8 +175,10 @@ if (import.meta.main) {
     for (const kind of kinds) await measureTransportCpu(kind, mock.url, settings); // warm-up
     console.log("transport  round  events  reads  failed  cpu_ms  us_per_event");
     for (let round = 1; round <= Number(values.rounds); round++) {
-      for (const kind of kinds) {
-        const result = await measureTransportCpu(kind, mock.url, settings);
+      for (const kind of [...kinds, ...(values.floor ? ["floor" as const] : [])]) {
+        const result = kind === "floor"
+          ? await measureFloor(mock.url, settings)
+          : await measureTransportCpu(kind, mock.url, settings);
         const perEvent = result.cpuMicros / Math.max(1, result.events);
         console.log(
           [
