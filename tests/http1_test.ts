@@ -507,6 +507,30 @@ Deno.test("abort: a stalled response ends with the signal's reason and its conne
   }
 });
 
+Deno.test("abort: a TLS handshake that never ends gives way to the signal", async () => {
+  // Accepts the TCP connection, reads the TLS hello and never answers it.
+  const { promise: done, resolve: finish } = Promise.withResolvers<void>();
+  const server = rawServer(async (conn) => {
+    await conn.read(new Uint8Array(65536)).catch(() => null);
+    await done;
+  });
+  const transport = createHttp1Transport();
+  try {
+    const controller = new AbortController();
+    const reason = new Error("gave up");
+    const sending = transport.send(
+      post(server.url.replace("http:", "https:"), controller.signal),
+      collector(),
+    );
+    setTimeout(() => controller.abort(reason), 50);
+    await assert.rejects(sending, (error) => error === reason);
+  } finally {
+    finish();
+    transport.close();
+    await server.close();
+  }
+});
+
 Deno.test("a redirect is the response, never followed; a header with a line break throws at once", async () => {
   const server = rawServer(async (conn) => {
     while (await server.readRequest(conn)) {

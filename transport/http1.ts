@@ -144,15 +144,9 @@ export function createHttp1Transport(options: Http1Options = {}): Http1Transport
     const port = Number(url.port || (secure ? 443 : 80));
     let conn: Deno.Conn;
     try {
-      if (secure) {
-        const tls = await Deno.connectTls({ hostname, port, caCerts, alpnProtocols: ["http/1.1"] });
-        conn = tls;
-        // Handshake now, so that a certificate problem reads as one, not as a failed write.
-        await tls.handshake().catch((error) => {
-          tls.close();
-          throw error;
-        });
-      } else conn = await Deno.connect({ hostname, port, signal });
+      conn = secure
+        ? await untilAborted(connectTls(hostname, port, signal), signal)
+        : await Deno.connect({ hostname, port, signal });
     } catch (error) {
       if (signal.aborted) throw signal.reason;
       throw connectError(error, secure && options.insecure === true);
@@ -166,27 +160,51 @@ export function createHttp1Transport(options: Http1Options = {}): Http1Transport
       conn,
       origin: url.origin,
       buffer: new Uint8Array(READ_BUFFER_BYTES),
-      parser: undefined as unknown as ResponseParser,
+      // The handler runs only once a response is read, when `connection` is set.
+      parser: createResponseParser({
+        head(head) {
+          connection.target.sink.head({
+            status: head.status,
+            contentType: (head.headers["content-type"] ?? "").toLowerCase(),
+            location: head.headers.location,
+          });
+        },
+        body(bytes) {
+          const target = connection.target;
+          const text = target.decoder.decode(bytes, { stream: true });
+          if (text) target.sink.text(text, target.now);
+        },
+      }),
       target: NO_TARGET,
       pending: undefined,
       idle: false,
       closed: false,
     };
-    (connection as { parser: ResponseParser }).parser = createResponseParser({
-      head(head) {
-        connection.target.sink.head({
-          status: head.status,
-          contentType: (head.headers["content-type"] ?? "").toLowerCase(),
-          location: head.headers.location,
-        });
-      },
-      body(bytes) {
-        const target = connection.target;
-        const text = target.decoder.decode(bytes, { stream: true });
-        if (text) target.sink.text(text, target.now);
-      },
-    });
     return connection;
+  }
+
+  /**
+   * A TLS connection, its handshake done, so that a certificate problem reads as one and not as
+   * a failed write; an abort during the handshake closes the connection.
+   */
+  async function connectTls(
+    hostname: string,
+    port: number,
+    signal: AbortSignal,
+  ): Promise<Deno.TlsConn> {
+    const conn = await Deno.connectTls({ hostname, port, caCerts, alpnProtocols: ["http/1.1"] });
+    const onAbort = () => conn.close();
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      signal.throwIfAborted();
+      await conn.handshake();
+    } catch (error) {
+      if (!signal.aborted) conn.close();
+      throw error;
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
+    return conn;
   }
 
   /** Reads one response into `sink`. */
@@ -287,6 +305,21 @@ export function createHttp1Transport(options: Http1Options = {}): Http1Transport
   }
 
   return { send, close, idleConnections };
+}
+
+/**
+ * `connecting`, or the signal's reason as soon as it aborts (`Deno.connectTls` takes no signal);
+ * a connection that comes after the abort is closed.
+ */
+function untilAborted(connecting: Promise<Deno.Conn>, signal: AbortSignal): Promise<Deno.Conn> {
+  const { promise, resolve, reject } = Promise.withResolvers<Deno.Conn>();
+  const onAbort = () => reject(signal.reason);
+  signal.addEventListener("abort", onAbort, { once: true });
+  connecting.then((conn) => {
+    if (signal.aborted) conn.close();
+    else resolve(conn);
+  }, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  return promise;
 }
 
 /** Writes the whole request. */
