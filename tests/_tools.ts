@@ -34,6 +34,7 @@ export const TOOLS = {
   curl: { debianPackage: "curl", probeArgs: ["--version"] },
   mkfifo: { debianPackage: "coreutils", probeArgs: ["--version"] },
   tmux: { debianPackage: "tmux", probeArgs: ["-V"] },
+  openssl: { debianPackage: "openssl", probeArgs: ["version"] },
 } as const satisfies Record<string, ToolSpec>;
 
 /** The name of an optional program in {@link TOOLS}. */

@@ -6,7 +6,7 @@
  */
 
 /** Which HTTP client carries the requests. */
-export type TransportKind = "node" | "fetch";
+export type TransportKind = "node" | "fetch" | "http1";
 
 /** Status line facts, delivered once before any body text. */
 export interface ResponseHead {
