@@ -739,11 +739,11 @@ async function runOver(dialect: string, transport: TransportKind) {
       const config = runConfig(args, { transport });
       const out: string[] = [];
       const log: string[] = [];
-      const exitCode = await runCommand(config, {
+      const { exitCode, results } = await runCommand(config, {
         out: (text) => out.push(text),
         log: (line) => log.push(line),
       });
-      const run = { exitCode, out: out.join("\n"), log, config };
+      const run = { exitCode, out: out.join("\n"), log, config, results };
       const records = mock.records().filter((record) => !record.path.endsWith("/models"));
       return { run, records };
     },

@@ -17,6 +17,7 @@ const KINDS = Object.keys(
   {
     node: true,
     fetch: true,
+    http1: true,
   } satisfies Record<TransportKind, true>,
 ) as TransportKind[];
 
