@@ -22,7 +22,7 @@ import {
   SERVER_TOKENIZER,
 } from "./tokenizer.ts";
 import type { Tokenizer } from "./tokenizer.ts";
-import { createTransport } from "../transport/mod.ts";
+import { createTlsFetch, createTransport } from "../transport/mod.ts";
 import { maskError, secretsOf } from "../common/secrets.ts";
 import { createLengthSampler } from "./workload.ts";
 import type { RunConfig } from "../options/types.ts";
@@ -114,7 +114,8 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
     cap: config.maxTokensCap,
     jitter: config.maxTokensJitter,
   }, random);
-  const transport = createTransport(config.transport);
+  const transport = createTransport(config.transport, config);
+  const sideFetch = createTlsFetch(config);
   const hop = createEventLoopHop();
   const recorder = new Recorder();
   const stopController = new AbortController();
@@ -136,6 +137,7 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
       host: config.host,
       headers,
       timeoutMs: config.timeoutMs,
+      fetch: sideFetch.fetch,
     })
     : undefined;
   const localSpec = localTokenizerSpec(config.tokenizer);
@@ -319,6 +321,7 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
       clearInterval(interval);
       hop.close();
       transport.close();
+      sideFetch.close();
       postDelta();
       post({ type: "done", shardIndex: init.shardIndex });
     }

@@ -11,6 +11,7 @@ import { get_encoding, type Tiktoken } from "tiktoken";
 import type { Tokenizer as HfTokenizer } from "@huggingface/tokenizers";
 import { UsageError } from "../common/errors.ts";
 import type { TokenizeSpec } from "../providers/types.ts";
+import type { Fetch } from "../transport/mod.ts";
 
 /** A tokenizer loaded by {@linkcode loadTokenizer}. */
 export interface Tokenizer {
@@ -287,6 +288,8 @@ export interface ServerCounterOptions {
   readonly headers: Readonly<Record<string, string>>;
   /** Time limit of one tokenize request, in milliseconds. */
   readonly timeoutMs: number;
+  /** Sends the requests: `fetch` with the run's TLS settings (`createTlsFetch`); global `fetch` by default. */
+  readonly fetch?: Fetch;
 }
 
 /**
@@ -310,7 +313,7 @@ export function createServerCounter(
     const where = `POST ${spec.path}`;
     let response: Response;
     try {
-      response = await fetch(url, {
+      response = await (options.fetch ?? fetch)(url, {
         method: "POST",
         headers: { "content-type": "application/json", ...options.headers },
         body: spec.body(text, special),

@@ -163,6 +163,8 @@ export interface MockOptions {
    * prompt, as on a real server. Default `o200k_base`.
    */
   readonly tokenizer?: string;
+  /** Serve HTTPS with this PEM certificate and key (not with faults, which need plain TCP). */
+  readonly tls?: { readonly cert: string; readonly key: string };
 }
 
 /** What the mock saw and did for one completion request. Times are absolute ms. */
@@ -224,7 +226,7 @@ export interface MockRecord {
 
 /** A running mock server. */
 export interface MockServer {
-  /** Base URL, e.g. `http://127.0.0.1:41234`. */
+  /** Base URL, e.g. `http://127.0.0.1:41234` (`https:` with `tls`). */
   readonly url: string;
   /** The bound port. */
   readonly port: number;
@@ -310,13 +312,16 @@ export async function startMock(options: MockOptions = {}): Promise<MockServer> 
   const onError = (error: unknown) => jsonResponse(500, errorBody(String(error), serverError));
   const handler = (request: Request, connection?: ConnectionInfo) =>
     route(state, request, connection);
+  if (options.tls && state.faults.length > 0) {
+    throw new UsageError("The mock serves TLS only without faults: they act on plain TCP");
+  }
   const server = state.faults.length > 0
     ? await serveNode({ hostname, port, handler, onError })
-    : await serveDeno({ hostname, port, handler, onError });
+    : await serveDeno({ hostname, port, handler, onError, tls: options.tls });
   const bound = server.port;
   let closed: Promise<void> | undefined;
   return {
-    url: `http://${urlHost(hostname)}:${bound}`,
+    url: `${options.tls ? "https" : "http"}://${urlHost(hostname)}:${bound}`,
     port: bound,
     records: () => currentRecords(state),
     clearRecords() {
@@ -340,11 +345,13 @@ async function serveDeno(options: {
   port: number;
   handler: (request: Request) => Response | Promise<Response>;
   onError: (error: unknown) => Response;
+  tls?: { readonly cert: string; readonly key: string };
 }): Promise<RunningServer> {
   const { promise: listening, resolve: onListen } = Promise.withResolvers<void>();
   const server = Deno.serve({
     hostname: options.hostname,
     port: options.port,
+    ...options.tls,
     onListen: () => onListen(),
     onError: options.onError,
   }, (request) => options.handler(request));

@@ -109,6 +109,9 @@ export function resolveRunConfig(flags: FlagValues, options: ResolveOptions = {}
     ? undefined
     : readPrompt(promptSetting, readTextFile);
 
+  const caSetting = setting("ca-cert")?.[0];
+  const caCerts = caSetting === undefined ? undefined : [readCaCerts(caSetting, readTextFile)];
+
   const hostSetting = setting("host")![0];
   let host = validated(hostSetting, hostUrl);
   if (/\/v1$/i.test(host)) {
@@ -153,6 +156,7 @@ export function resolveRunConfig(flags: FlagValues, options: ResolveOptions = {}
     apiKey,
     headers: Object.freeze(headers),
     promptText,
+    caCerts,
     workers,
     ...fields,
   };
@@ -195,6 +199,13 @@ function checkTogether(
         `than -t`,
     );
   }
+  if (config.insecure && config.transport === "fetch") {
+    throw new UsageError(
+      `Cannot use --insecure with ${describeSetting(setting("transport")![0])} fetch: Deno's ` +
+        `fetch always verifies certificates; use --transport node or http1 (which hands ` +
+        `--insecure runs to node), or trust the server's CA with --ca-cert`,
+    );
+  }
   if (config.serveLingerMs !== undefined && config.serve === undefined) {
     warn(
       `${describeSetting(setting("serve-linger")![0])} is ignored without --serve: there is no ` +
@@ -229,6 +240,26 @@ function readPrompt(setting: RawSetting, readTextFile: (path: string) => string)
     );
   }
   return prompt;
+}
+
+/** The PEM text of a `--ca-cert` file: read whole, and refused without a certificate in it. */
+function readCaCerts(setting: RawSetting, readTextFile: (path: string) => string): string {
+  const path = validated(setting, text);
+  let pem: string;
+  try {
+    pem = readTextFile(path);
+  } catch (error) {
+    throw new UsageError(
+      `Cannot read ${setting.label} file '${path}'${place(setting)}: ${fileErrorReason(error)}`,
+    );
+  }
+  if (!pem.includes("-----BEGIN CERTIFICATE-----")) {
+    throw new UsageError(
+      `Invalid ${setting.label} file '${path}'${place(setting)}: no certificate in it, expected ` +
+        `PEM text with -----BEGIN CERTIFICATE----- blocks`,
+    );
+  }
+  return pem;
 }
 
 function headersOf(items: readonly RawSetting[]): Record<string, string> {

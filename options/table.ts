@@ -365,11 +365,29 @@ const TABLE = [
   {
     name: "transport",
     key: "transport",
-    parse: oneOf<TransportKind>(["node", "fetch"]),
+    parse: oneOf<TransportKind>(["http1", "node", "fetch"]),
     value: "name",
     group: "Runtime",
-    help: "HTTP client: node (node:http, keep-alive) or fetch",
-    default: "node",
+    help: "HTTP client: http1 (llmload's own HTTP/1.1 client, the cheapest per event), node " +
+      "(node:http) or fetch; http1 hands over to fetch behind an HTTP(S) proxy or for a server " +
+      "that speaks only HTTP/2, and to node with --insecure, and says so",
+    default: "http1",
+  },
+  {
+    name: "insecure",
+    key: "insecure",
+    parse: boolean,
+    group: "Runtime",
+    help: "accept any TLS certificate (a self-signed internal endpoint); never use it across " +
+      "an untrusted network",
+    default: "false",
+  },
+  {
+    name: "ca-cert",
+    value: "file",
+    group: "Runtime",
+    help: "trust the CA certificates of this PEM file besides the system's (a private CA)",
+    unset: "the system's only",
   },
   {
     name: "timeout",

@@ -40,6 +40,8 @@ export interface RunConfig extends DefaultedFields, OptionalFields {
   readonly headers: Readonly<Record<string, string>>;
   /** The prompt itself (an `@file` already read), instead of a generated one. */
   readonly promptText?: string;
+  /** PEM text of `--ca-cert`: CA certificates trusted besides the system's. */
+  readonly caCerts?: readonly string[];
   /** Worker shards, at most the users; 0 picks automatically. */
   readonly workers: number;
 }

@@ -127,7 +127,12 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
       } else takeShardMessage(run, message);
     };
     const init: ShardInit = {
-      config: { ...config, model: target.model, provider: target.provider },
+      config: {
+        ...config,
+        model: target.model,
+        provider: target.provider,
+        transport: plan.transport,
+      },
       prompt,
       localPromptTokens,
       shardIndex,

@@ -24,6 +24,9 @@ import {
 import { requestHeaders } from "../options/headers.ts";
 import { createLengthSampler } from "../load/workload.ts";
 import type { RunConfig } from "../options/types.ts";
+import { createTlsFetch, type Fetch, fetchFallbackReason } from "../transport/mod.ts";
+import type { TransportKind } from "../transport/types.ts";
+import { chooseTransport } from "./transport_choice.ts";
 
 /** What a run settles before it sends anything. */
 export interface RunPlan {
@@ -39,6 +42,8 @@ export interface RunPlan {
   readonly generationTokens: string;
   /** Number of Worker shards. */
   readonly shardCount: number;
+  /** The transport that carries the load (`--transport`, or the one that took over). */
+  readonly transport: TransportKind;
   /** Warnings the plan raised (e.g. what `--preflight` found the server ignores). */
   readonly warnings: readonly string[];
 }
@@ -47,9 +52,12 @@ export interface RunPlan {
  * Settles a run. Throws a `UsageError` or `StartError` (one line for the user) when the run
  * cannot start.
  */
-export async function planRun(config: RunConfig, log: (line: string) => void): Promise<RunPlan> {
-  checkFileLimit(config.users, await openFileLimit());
-  if (!usesProxy(config)) await checkReachable(config.host);
+export async function planRun(asked: RunConfig, log: (line: string) => void): Promise<RunPlan> {
+  checkFileLimit(asked.users, await openFileLimit());
+  const choice = await chooseTransport(asked);
+  if (choice.note !== undefined) log(choice.note);
+  const config: RunConfig = Object.freeze({ ...asked, transport: choice.kind });
+  if (!usesProxy(config)) await checkReachable(config.host, config);
   const target = await resolveTarget(config, { log });
   log(
     `Provider ${target.provider} (${target.providerReason}), model ${target.model} (${target.modelReason})`,
@@ -60,10 +68,15 @@ export async function planRun(config: RunConfig, log: (line: string) => void): P
   let prompt: string;
   let localPromptTokens: number;
   if (config.tokenizer === SERVER_TOKENIZER) {
-    const countOnServer = serverPromptCounter(config, target);
-    prompt = config.promptText ??
-      await buildServerPrompt(config.promptTokens, tokenizer, countOnServer);
-    localPromptTokens = await countOnServer(prompt);
+    const sideFetch = createTlsFetch(config);
+    try {
+      const countOnServer = serverPromptCounter(config, target, sideFetch.fetch);
+      prompt = config.promptText ??
+        await buildServerPrompt(config.promptTokens, tokenizer, countOnServer);
+      localPromptTokens = await countOnServer(prompt);
+    } finally {
+      sideFetch.close();
+    }
     log(
       `Prompt of ${localPromptTokens} tokens as the server's ${target.provider} tokenizer counts`,
     );
@@ -97,6 +110,7 @@ export async function planRun(config: RunConfig, log: (line: string) => void): P
     seed,
     generationTokens,
     shardCount,
+    transport: choice.kind,
     warnings,
   };
 }
@@ -108,6 +122,7 @@ export async function planRun(config: RunConfig, log: (line: string) => void): P
 function serverPromptCounter(
   config: RunConfig,
   target: Target,
+  fetch: Fetch,
 ): (prompt: string) => Promise<number> {
   const fix = "pass --tokenizer with the model's tokenizer.json or a tiktoken encoding";
   if (config.promptRandomize && config.promptText === undefined) {
@@ -132,6 +147,7 @@ function serverPromptCounter(
     host: config.host,
     headers: requestHeaders(config),
     timeoutMs: config.timeoutMs,
+    fetch,
   });
   return async function countOnServer(prompt: string): Promise<number> {
     try {
@@ -146,9 +162,8 @@ function serverPromptCounter(
 
 /** A fetch transport may go through an HTTP proxy, which a direct TCP check would not see. */
 function usesProxy(config: RunConfig): boolean {
-  const proxy = ["HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"]
-    .some((name) => Deno.env.get(name));
-  return config.transport === "fetch" && proxy;
+  return config.transport === "fetch" &&
+    fetchFallbackReason(Deno.env.toObject(), config.host) !== undefined;
 }
 
 /**

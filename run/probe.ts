@@ -100,7 +100,7 @@ export async function probeTarget(
   const server = options.server ?? await inspectServer(config, target);
   const dialect = dialectOf(target.provider);
   const tokenizer = await loadTokenizer(localTokenizerSpec(config.tokenizer));
-  const transport = options.transport ?? createTransport(config.transport);
+  const transport = options.transport ?? createTransport(config.transport, config);
   const base: ProviderOptions = {
     model: target.model,
     chat: config.chat && dialect.chat,

@@ -17,6 +17,7 @@
  */
 import { UsageError } from "../common/errors.ts";
 import { maskUrl } from "../common/secrets.ts";
+import { createTlsFetch } from "../transport/mod.ts";
 import type { RunConfig } from "../options/types.ts";
 import type { ContextSource } from "../providers/mod.ts";
 import {
@@ -241,37 +242,50 @@ async function discover(
   const origin = new URL(config.host).origin;
   const signal = AbortSignal.timeout(options.timeoutMs);
   let url = `${config.host}${path}`;
-  for (let hop = 0;; hop++) {
-    const response = await fetch(url, {
-      method: options.body === undefined ? "GET" : "POST",
-      headers,
-      body: options.body,
-      redirect: "manual",
-      signal,
-    });
-    const location = response.headers.get("location");
-    if (response.status < 300 || response.status > 399 || location === null) return response;
-    await response.body?.cancel();
-    const next = new URL(location, url);
-    if (next.origin !== origin) {
-      throw new UsageError(
-        `${maskUrl(url)} redirects to ${
-          maskUrl(next.href)
-        }, another origin: llmload follows redirects within ` +
-          `${origin} only, so no credentials go there; pass -H/--host ${next.origin} if that ` +
-          `is the server`,
-      );
+  const client = createTlsFetch(config);
+  try {
+    for (let hop = 0;; hop++) {
+      const response = await client.fetch(url, {
+        method: options.body === undefined ? "GET" : "POST",
+        headers,
+        body: options.body,
+        redirect: "manual",
+        signal,
+      });
+      const location = response.headers.get("location");
+      if (response.status < 300 || response.status > 399 || location === null) {
+        return await buffered(response);
+      }
+      await response.body?.cancel();
+      const next = new URL(location, url);
+      if (next.origin !== origin) {
+        throw new UsageError(
+          `${maskUrl(url)} redirects to ${
+            maskUrl(next.href)
+          }, another origin: llmload follows redirects within ` +
+            `${origin} only, so no credentials go there; pass -H/--host ${next.origin} if that ` +
+            `is the server`,
+        );
+      }
+      if (options.body !== undefined || hop >= MAX_REDIRECTS) {
+        throw new UsageError(
+          `${maskUrl(url)} redirects to ${
+            maskUrl(next.href)
+          }: pass -H/--host with the base URL the server answers at`,
+        );
+      }
+      options.log?.(`${maskUrl(url)} redirects to ${maskUrl(next.href)} (same origin): followed`);
+      url = next.href;
     }
-    if (options.body !== undefined || hop >= MAX_REDIRECTS) {
-      throw new UsageError(
-        `${maskUrl(url)} redirects to ${
-          maskUrl(next.href)
-        }: pass -H/--host with the base URL the server answers at`,
-      );
-    }
-    options.log?.(`${maskUrl(url)} redirects to ${maskUrl(next.href)} (same origin): followed`);
-    url = next.href;
+  } finally {
+    client.close();
   }
+}
+
+/** The response with its body read, so that the client that fetched it can close. */
+async function buffered(response: Response): Promise<Response> {
+  const body = response.body === null ? null : await response.arrayBuffer();
+  return new Response(body, { status: response.status, headers: response.headers });
 }
 
 /** A bound the server reports on the tokens of one request. */

@@ -57,7 +57,8 @@ Deno.test("no arguments runs a load test with the seed's defaults", () => {
     temperature: 1,
     tokenizer: "o200k_base",
     workers: 0,
-    transport: "node",
+    transport: "http1",
+    insecure: false,
     timeoutMs: 600_000,
     promptRandomize: false,
     n: 1,
@@ -128,7 +129,8 @@ Deno.test("every run option is read from its flag", () => {
     "--workers",
     "3",
     "--transport",
-    "fetch",
+    "node",
+    "--insecure",
     "--timeout",
     "10s",
     "--seed",
@@ -181,7 +183,8 @@ Deno.test("every run option is read from its flag", () => {
     jsonFile: "out.json",
     warmupMs: 30_000,
     workers: 3,
-    transport: "fetch",
+    transport: "node",
+    insecure: true,
     timeoutMs: 10_000,
     seed: 42,
     promptRandomize: true,
@@ -292,7 +295,10 @@ Deno.test("rejects an unknown --max-tokens-distribution", () => {
 });
 
 Deno.test("rejects an unknown --transport", () => {
-  assertUsageError(["--transport", "curl"], "Invalid --transport 'curl': expected node or fetch");
+  assertUsageError(
+    ["--transport", "curl"],
+    "Invalid --transport 'curl': expected http1, node or fetch",
+  );
 });
 
 Deno.test("rejects --burst together with --qps", () => {

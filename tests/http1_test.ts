@@ -16,7 +16,8 @@ import {
 import { createHttp1Transport } from "../transport/http1.ts";
 import { createTransport, fetchFallbackReason } from "../transport/mod.ts";
 import type { ResponseHead, TransportKind } from "../transport/types.ts";
-import { needing, toolPath } from "./_tools.ts";
+import { needing } from "./_tools.ts";
+import { makeCertificates } from "./_tls.ts";
 import { withMock, withTempDir } from "./_harness.ts";
 import { runConfig } from "./_fixtures.ts";
 import { metricMean, tokenSources } from "./_dialect_harness.ts";
@@ -581,62 +582,6 @@ Deno.test("the request goes out in one write: head, Host, Content-Length in byte
     await server.close();
   }
 });
-
-/** A private CA and a certificate it signed for localhost and 127.0.0.1, made with openssl. */
-async function makeCertificates(dir: string) {
-  const openssl = toolPath("openssl")!;
-  const run = async (...args: string[]) => {
-    const output = await new Deno.Command(openssl, {
-      args,
-      cwd: dir,
-      stdout: "null",
-      stderr: "piped",
-    })
-      .output();
-    assert.ok(output.success, new TextDecoder().decode(output.stderr));
-  };
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-  await run(
-    "req",
-    "-x509",
-    ...ec,
-    "-keyout",
-    "ca.key",
-    "-out",
-    "ca.pem",
-    "-days",
-    "1",
-    "-subj",
-    "/CN=llmload test CA",
-  );
-  await run("req", ...ec, "-keyout", "leaf.key", "-out", "leaf.csr", "-subj", "/CN=localhost");
-  await Deno.writeTextFile(
-    `${dir}/leaf.ext`,
-    "basicConstraints=CA:FALSE\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n",
-  );
-  await run(
-    "x509",
-    "-req",
-    "-in",
-    "leaf.csr",
-    "-CA",
-    "ca.pem",
-    "-CAkey",
-    "ca.key",
-    "-CAcreateserial",
-    "-out",
-    "leaf.pem",
-    "-days",
-    "1",
-    "-extfile",
-    "leaf.ext",
-  );
-  return {
-    ca: await Deno.readTextFile(`${dir}/ca.pem`),
-    cert: await Deno.readTextFile(`${dir}/leaf.pem`),
-    key: await Deno.readTextFile(`${dir}/leaf.key`),
-  };
-}
 
 Deno.test(needing(["openssl"], {
   name:

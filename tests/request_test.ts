@@ -35,7 +35,7 @@ import { runConfig } from "./_fixtures.ts";
 import { runAgainst, withMock, withTempDir } from "./_harness.ts";
 
 const KEY = "sk-request-test-9f8e7d6c";
-const TRANSPORTS: readonly TransportKind[] = ["node", "fetch"];
+const TRANSPORTS: readonly TransportKind[] = ["http1", "node", "fetch"];
 
 /** A raw HTTP/1.1 server: each request gets `answer(head)` in one write, then the socket ends. */
 interface RawServer {

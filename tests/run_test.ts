@@ -234,11 +234,11 @@ Deno.test("summary CSV and results JSON are written and agree with the run", asy
   });
 });
 
-Deno.test("fetch and node:http transports measure the same run alike", async () => {
+Deno.test("the http1, node:http and fetch transports measure the same run alike", async () => {
   // Behaviour, not speed: both count exactly what the mock served, the same tokens, and never
   // a TTFT below the mock's own delay.
   await withMock({ ttftMs: 20, itlMs: 5 }, async (mock) => {
-    for (const transport of ["node", "fetch"]) {
+    for (const transport of ["http1", "node", "fetch"]) {
       mock.clearRecords();
       const run = await runAgainst(mock, [
         "--transport",

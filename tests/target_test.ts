@@ -215,7 +215,7 @@ Deno.test("discovery refuses a redirect to another origin and sends it no creden
     new Response(null, { status: 302, headers: { location: `${other.url}/v1/models` } })
   );
   try {
-    for (const transport of ["node", "fetch"]) {
+    for (const transport of ["http1", "node", "fetch"]) {
       const config = runConfig([
         "-H",
         origin.url,
@@ -268,7 +268,7 @@ Deno.test("discovery follows a same-origin redirect and says so in one line", as
       : Response.json({ data: [{ id: `m-at-${new URL(url).port}`, owned_by: "vllm" }] })
   );
   try {
-    for (const transport of ["node", "fetch"]) {
+    for (const transport of ["http1", "node", "fetch"]) {
       const lines: string[] = [];
       const target = await resolveTarget(
         runConfig(["-H", origin.url, "-k", "sk-secret", "--transport", transport]),
@@ -281,7 +281,7 @@ Deno.test("discovery follows a same-origin redirect and says so in one line", as
       ]);
     }
     const followed = origin.seen.filter((request) => request.path === "/api/v1/models");
-    assert.equal(followed.length, 2);
+    assert.equal(followed.length, 3);
     assert.ok(followed.every((request) => request.headers.authorization === "Bearer sk-secret"));
   } finally {
     await origin.server.shutdown();

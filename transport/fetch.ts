@@ -10,8 +10,8 @@ import type { ResponseSink, Transport, TransportRequest } from "./types.ts";
  * `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY` as the default one does), so that `close()` can close
  * its idle connections.
  */
-export function createFetchTransport(): Transport {
-  const client = Deno.createHttpClient({});
+export function createFetchTransport(caCerts?: readonly string[]): Transport {
+  const client = Deno.createHttpClient(caCerts ? { caCerts: [...caCerts] } : {});
 
   function send(request: TransportRequest, sink: ResponseSink): Promise<void> {
     // Built here, outside the async part, so that a request fetch refuses to build (a header

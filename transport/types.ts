@@ -45,3 +45,11 @@ export interface Transport {
   /** Closes idle connections. */
   close(): void;
 }
+
+/** The TLS settings of a run's transport. */
+export interface TlsOptions {
+  /** PEM certificates trusted besides the system's roots (a private CA). */
+  readonly caCerts?: readonly string[];
+  /** Skips certificate verification: only the node transport can (Deno's TLS client cannot). */
+  readonly insecure?: boolean;
+}
