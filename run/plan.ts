@@ -89,7 +89,7 @@ export async function planRun(config: RunConfig, log: (line: string) => void): P
     jitter: config.maxTokensJitter,
   }, createRandom(seed)).describe();
   const shardCount = config.workers ||
-    autoWorkerCount({ cores: navigator.hardwareConcurrency, users: config.users, qps: config.qps });
+    autoWorkerCount({ cores: navigator.hardwareConcurrency, users: config.users });
   return {
     target,
     prompt,
