@@ -18,18 +18,27 @@ export function absoluteNow(): number {
 /** Int32 cells before the ticks: a change counter the clock thread waits on, a quit flag. */
 const CONTROL_CELLS = 2;
 
-/** The views of a clock buffer with `slots` slots: control cells, tick cells, deadlines. */
+/** Bytes a slot takes: a tick cell (with room to spare), its deadline and its passed deadline. */
+const SLOT_BYTES = 24;
+
+/**
+ * The views of a clock buffer: control cells, then per slot a tick cell, the deadline its
+ * clock asks for (written by the clock only) and the latest deadline the clock thread found
+ * passed (written by the thread only).
+ */
 export function clockViews(buffer: SharedArrayBuffer): {
   control: Int32Array;
   ticks: Int32Array;
   deadlines: Float64Array;
+  passed: Float64Array;
 } {
-  // Layout: 2 control cells, a tick cell a slot, then from an 8-byte boundary a deadline a slot.
-  const slots = buffer.byteLength / 16 - 1;
+  const slots = buffer.byteLength / SLOT_BYTES - 1;
+  const floats = 8 + 8 * slots;
   return {
     control: new Int32Array(buffer, 0, CONTROL_CELLS),
     ticks: new Int32Array(buffer, 4 * CONTROL_CELLS, slots),
-    deadlines: new Float64Array(buffer, 8 + 8 * slots, slots),
+    deadlines: new Float64Array(buffer, floats, slots),
+    passed: new Float64Array(buffer, floats + 8 * slots, slots),
   };
 }
 
@@ -55,11 +64,11 @@ export interface ClockThread {
  * ```
  */
 export async function startClockThread(slots: number): Promise<ClockThread> {
-  // 8 bytes of control, and 16 a slot (a tick, then a deadline at an 8-byte boundary, with room
-  // to spare), so the byte length gives the slot count back.
-  const buffer = new SharedArrayBuffer(16 * (slots + 1));
-  const { control, deadlines } = clockViews(buffer);
+  // One slot's worth of room for the control cells, so the byte length gives the slots back.
+  const buffer = new SharedArrayBuffer(SLOT_BYTES * (slots + 1));
+  const { control, deadlines, passed } = clockViews(buffer);
   deadlines.fill(Infinity);
+  passed.fill(-Infinity);
   const worker = new Worker(new URL("./clock_worker.ts", import.meta.url), { type: "module" });
   const started = new Promise<void>((resolve, reject) => {
     worker.onmessage = () => resolve();
@@ -104,7 +113,7 @@ interface Sleeper {
  * A clock on slot `slot` of a clock thread's `buffer`; only one clock may use a slot.
  */
 export function createClock(buffer: SharedArrayBuffer, slot: number): Clock {
-  const { control, ticks, deadlines } = clockViews(buffer);
+  const { control, ticks, deadlines, passed: found } = clockViews(buffer);
   if (!Number.isInteger(slot) || slot < 0 || slot >= ticks.length) {
     throw new RangeError(`Clock slot must be in [0, ${ticks.length}), got ${slot}`);
   }
@@ -112,17 +121,23 @@ export function createClock(buffer: SharedArrayBuffer, slot: number): Clock {
   const sleepers: Sleeper[] = [];
   // The deadline the thread was last asked for, until it ticks.
   let asked = Infinity;
+  // The latest deadline the thread found passed: due by its clock even if this thread's reads a
+  // few microseconds less, and never asked again (the thread ticks each deadline once).
+  let passed = -Infinity;
   let listening = false;
   let closed = false;
 
   function ask(deadline: number) {
+    // The tick count is read before the deadline is written: a tick that lands in between
+    // then settles the wait at once instead of being missed.
+    const seen = Atomics.load(ticks, slot);
     asked = deadline;
     deadlines[slot] = deadline;
     Atomics.add(control, 0, 1);
     Atomics.notify(control, 0);
     if (listening) return;
     listening = true;
-    const waiting = Atomics.waitAsync(ticks, slot, Atomics.load(ticks, slot));
+    const waiting = Atomics.waitAsync(ticks, slot, seen);
     if (waiting.async) waiting.value.then(onTick);
     else queueMicrotask(onTick);
   }
@@ -130,10 +145,9 @@ export function createClock(buffer: SharedArrayBuffer, slot: number): Clock {
   function onTick() {
     listening = false;
     if (closed) return;
-    // The thread ticks only once its own clock passed the deadline asked: what it ticked for
-    // is due even if this thread's clock reads a few microseconds less.
-    const due = Math.max(absoluteNow(), asked);
+    passed = Math.max(passed, found[slot]);
     asked = Infinity;
+    const due = Math.max(absoluteNow(), passed);
     while (sleepers.length > 0 && sleepers[sleepers.length - 1].deadline <= due) {
       sleepers.pop()!.wake();
     }
@@ -154,7 +168,9 @@ export function createClock(buffer: SharedArrayBuffer, slot: number): Clock {
 
   return {
     sleepUntil(deadline, signal) {
-      if (closed || signal?.aborted || deadline <= absoluteNow()) return Promise.resolve();
+      if (closed || signal?.aborted || deadline <= Math.max(absoluteNow(), passed)) {
+        return Promise.resolve();
+      }
       return new Promise((resolve) => {
         const sleeper: Sleeper = {
           deadline,

@@ -10,10 +10,9 @@
 import { absoluteNow, clockViews } from "./clock.ts";
 
 self.onmessage = (event: MessageEvent<SharedArrayBuffer>) => {
-  const { control, ticks, deadlines } = clockViews(event.data);
-  // The deadline each slot was last ticked for: a slot's owner writes its deadline, and this
-  // thread never writes it back, so no write of the owner's can be lost.
-  const ticked = new Float64Array(deadlines.length).fill(Infinity);
+  // A slot's clock writes its deadline and this thread never writes it back, so no write of the
+  // clock's is lost; this thread writes only the deadline it found passed, before the tick.
+  const { control, ticks, deadlines, passed } = clockViews(event.data);
   let seen = Atomics.load(control, 0);
   self.postMessage("ready");
   while (Atomics.load(control, 1) === 0) {
@@ -22,8 +21,8 @@ self.onmessage = (event: MessageEvent<SharedArrayBuffer>) => {
     for (let slot = 0; slot < deadlines.length; slot++) {
       const deadline = deadlines[slot];
       if (deadline > now) earliest = Math.min(earliest, deadline);
-      else if (deadline !== ticked[slot]) {
-        ticked[slot] = deadline;
+      else if (deadline !== passed[slot]) {
+        passed[slot] = deadline;
         Atomics.add(ticks, slot, 1);
         Atomics.notify(ticks, slot);
       }

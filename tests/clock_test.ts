@@ -63,6 +63,30 @@ Deno.test("an aborted wait leaves the others to their deadlines", async () => {
   });
 });
 
+Deno.test("back-to-back short waits, beside other sleepers, never miss a tick", async () => {
+  await withClock(async (clock) => {
+    const start = absoluteNow();
+    // A missed tick would leave a wait pending for ever; the race turns that into a failure.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stuck = new Promise<string>((resolve) => {
+      timer = setTimeout(() => resolve("stuck"), 10_000);
+    });
+    const waits = (async () => {
+      const others = Array.from({ length: 50 }, (_, i) => clock.sleepUntil(start + i * 7));
+      for (let k = 0; k < 2000; k++) {
+        const deadline = start + k * 0.6;
+        await clock.sleepUntil(deadline);
+        assert.ok(absoluteNow() >= deadline, `woke early at wait ${k}`);
+      }
+      await Promise.all(others);
+      return "done";
+    })();
+    const outcome = await Promise.race([waits, stuck]);
+    clearTimeout(timer);
+    assert.equal(outcome, "done");
+  });
+});
+
 Deno.test("clocks on the slots of one thread each wake at their own deadlines", async () => {
   const thread = await startClockThread(3);
   const clocks = [0, 1, 2].map((slot) => createClock(thread.buffer, slot));
