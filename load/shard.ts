@@ -6,7 +6,8 @@
  * @module
  */
 import { createProvider } from "../providers/mod.ts";
-import { absoluteNow, sleepUntil } from "./clock.ts";
+import { absoluteNow, createClock, startClockThread } from "./clock.ts";
+import type { Clock, ClockThread } from "./clock.ts";
 import { createRandom, deriveSeed } from "./random.ts";
 import { runRequest } from "../request/run_request.ts";
 import type { RequestContext, RequestOutcome } from "../request/run_request.ts";
@@ -47,6 +48,11 @@ export interface ShardInit {
   readonly startAt: number;
   /** Seed of this run's random source. */
   readonly seed: number;
+  /**
+   * The coordinator's clock thread ({@linkcode startClockThread}); this shard waits on slot
+   * `shardIndex`. Without it (a shard run in-process) the shard starts a thread of its own.
+   */
+  readonly clockBuffer?: SharedArrayBuffer;
 }
 
 /** Messages from the coordinator to a shard. */
@@ -117,6 +123,9 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
   const transport = createTransport(config.transport, config);
   const sideFetch = createTlsFetch(config);
   const hop = createEventLoopHop();
+  // Set in run() before any loop starts.
+  let clock!: Clock;
+  let ownClock: ClockThread | undefined;
   const recorder = new Recorder();
   const stopController = new AbortController();
   const stopSignal = stopController.signal;
@@ -222,13 +231,13 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
 
   async function userLoop(userIndex: number, spawnAt: number) {
     running.add(userIndex);
-    await sleepUntil(spawnAt, stopSignal);
+    await clock.sleepUntil(spawnAt, stopSignal);
     const periodMs = config.burstSeconds === undefined ? undefined : config.burstSeconds * 1000;
     let intended: number | undefined;
     while (!stopping && userIndex < users && sendBudget > 0) {
       if (periodMs !== undefined) {
         intended = nextBurst(intended, periodMs);
-        await sleepUntil(intended, stopSignal);
+        await clock.sleepUntil(intended, stopSignal);
         if (stopping) break;
       }
       // A request can fail without waiting for any I/O (a header the HTTP client rejects):
@@ -270,7 +279,7 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
     }, random);
     while (!stopping && generation === arrivalGeneration && sendBudget > 0) {
       const intended = from + arrivals.next();
-      await sleepUntil(intended, stopSignal);
+      await clock.sleepUntil(intended, stopSignal);
       if (stopping || generation !== arrivalGeneration) break;
       if (inFlight >= capacity()) recorder.noteCapped();
       while (inFlight >= capacity() && !stopping) {
@@ -298,6 +307,10 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
   async function run() {
     const interval = setInterval(postDelta, DELTA_INTERVAL_MS);
     try {
+      if (init.clockBuffer === undefined) ownClock = await startClockThread(1);
+      clock = init.clockBuffer === undefined
+        ? createClock(ownClock!.buffer, 0)
+        : createClock(init.clockBuffer, init.shardIndex);
       if (config.promptRandomize && config.promptText === undefined) {
         const prompts = createPromptSource(
           config.promptTokens,
@@ -320,6 +333,8 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
     } finally {
       clearInterval(interval);
       hop.close();
+      clock?.close();
+      ownClock?.close();
       transport.close();
       sideFetch.close();
       postDelta();

@@ -4,39 +4,31 @@
  * @module
  */
 
-/** Users one shard handles comfortably before another core helps. */
-const USERS_PER_SHARD = 64;
-/** Requests per second one shard sends comfortably before another core helps. */
-const QPS_PER_SHARD = 200;
-
 /** Settings of {@linkcode autoWorkerCount}. */
 export interface AutoWorkerOptions {
-  /** Cores available (`navigator.hardwareConcurrency`). */
+  /**
+   * Cores this process may use: `navigator.hardwareConcurrency`, which in Deno 2.9 already
+   * follows the CPU affinity (1 under `taskset -c 0`, as `node:os` `availableParallelism()`).
+   */
   cores: number;
   /** `-u`: closed-loop users, or the in-flight cap in fixed-QPS mode. */
   users: number;
-  /** `--qps`, in fixed-QPS mode. */
-  qps?: number;
 }
 
 /**
- * The number of shards for `--workers 0`: one per 64 users in closed-loop mode, one per 200 QPS
- * in fixed-QPS mode, at least 1 and at most the core count. In fixed-QPS mode `-u` is only a cap
- * (often set high "just in case"), so the rate decides; the shard count still never exceeds the
- * users, since each shard needs at least one user of the cap.
+ * The number of shards for `--workers 0`: one per core, so a burst or a fast arrival stream is
+ * split over every core from the start instead of saturating one; at least 1, and never more
+ * than the users, since each shard needs at least one user (or one slot of the in-flight cap).
  *
  * @example
  * ```ts
- * autoWorkerCount({ cores: 8, users: 100 }); // 2
- * autoWorkerCount({ cores: 8, users: 1000, qps: 50 }); // 1
+ * autoWorkerCount({ cores: 8, users: 100 }); // 8
+ * autoWorkerCount({ cores: 8, users: 3 }); // 3
  * ```
  */
 export function autoWorkerCount(options: AutoWorkerOptions): number {
-  const { cores, users, qps } = options;
-  const wanted = qps === undefined
-    ? Math.ceil(users / USERS_PER_SHARD)
-    : Math.ceil(qps / QPS_PER_SHARD);
-  return Math.max(1, Math.min(wanted, Math.floor(cores), Math.floor(users)));
+  const { cores, users } = options;
+  return Math.max(1, Math.min(Math.floor(cores), Math.floor(users)));
 }
 
 /**

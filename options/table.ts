@@ -359,7 +359,7 @@ const TABLE = [
     value: "n",
     group: "Runtime",
     help: "worker threads that send requests, at most 4 per CPU core and no more than -u is " +
-      "used; 0 picks from the CPU count: a whole number >= 0",
+      "used; 0 uses one per CPU core (at most -u): a whole number >= 0",
     default: "0",
   },
   {

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { absoluteNow } from "../load/clock.ts";
+import { absoluteNow, startClockThread } from "../load/clock.ts";
 import type { FromShard, ShardInit, ShardStatus, ToShard } from "../load/shard.ts";
 import { Aggregate } from "../stats/aggregate.ts";
 import type { DeltaCounts, FailureStats } from "../stats/types.ts";
@@ -79,7 +79,10 @@ interface Running {
 export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutcome> {
   const plan = await planRun(config, io.log);
   const { target, prompt, localPromptTokens, seed, generationTokens, shardCount } = plan;
-  const workers = await startWorkers(shardCount);
+  const [workers, clockThread] = await Promise.all([
+    startWorkers(shardCount),
+    startClockThread(shardCount),
+  ]);
   const startAt = absoluteNow() + START_MARGIN_MS;
   const run: Running = {
     config,
@@ -139,6 +142,7 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
       shardCount,
       startAt,
       seed,
+      clockBuffer: clockThread.buffer,
     };
     post(worker, { type: "start", init });
   });
@@ -178,6 +182,7 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
   io.stopSignal?.removeEventListener("abort", onStop);
   io.abortSignal?.removeEventListener("abort", onAbort);
   workers.forEach((worker) => worker.terminate());
+  clockThread.close();
   return outcomeOf(run, { finishedInTime, localPromptTokens, shards: shardCount });
 }
 

@@ -102,7 +102,7 @@ export async function planRun(asked: RunConfig, log: (line: string) => void): Pr
     jitter: config.maxTokensJitter,
   }, createRandom(seed)).describe();
   const shardCount = config.workers ||
-    autoWorkerCount({ cores: navigator.hardwareConcurrency, users: config.users, qps: config.qps });
+    autoWorkerCount({ cores: navigator.hardwareConcurrency, users: config.users });
   return {
     target,
     prompt,

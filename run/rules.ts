@@ -102,15 +102,27 @@ export function warmupReason(config: RunConfig): string {
     : "steady state reached (all users spawned, first response in)";
 }
 
-/** The warning when `-u` holds back the sends `--qps` asks for. */
+/**
+ * The warning when `-u` held back sends `--qps` asked for: some arrival found every slot of its
+ * shard's share of `-u` busy and waited. When Little's law says `-u` is more than enough at the
+ * mean latency, the slots were filled by slow requests (a latency tail, or a client that fell
+ * behind), so the warning says that instead of asking for the users the rate already has.
+ */
 export function capWarning(config: RunConfig, aggregate: Aggregate): string {
   const meanLatency = aggregate.metric("total_latency")?.mean ?? 0;
   const needed = usersNeeded(config.qps!, meanLatency || 1000);
   // Raised once, early: the count is the one so far; the end-of-run line gives the total.
-  return `--users ${config.users} caps requests in flight below what --qps ${config.qps} needs: ` +
-    `so far ${counted(aggregate.counts().capped, "send")} waited for a free slot; about ` +
-    `${counted(needed, "user")} would be needed ` +
-    `(${config.qps} req/s × ${(meanLatency / 1000).toFixed(2)} s mean latency); raise -u`;
+  const waited = `so far ${counted(aggregate.counts().capped, "send")} waited for a free slot`;
+  const law = `${config.qps} req/s × ${(meanLatency / 1000).toFixed(2)} s mean latency`;
+  if (needed >= config.users) {
+    return `--users ${config.users} caps requests in flight below what --qps ${config.qps} ` +
+      `needs: ${waited}; about ${counted(needed, "user")} would be needed (${law}); raise -u`;
+  }
+  const p99 = aggregate.metric("total_latency")?.p99 ?? 0;
+  return `--users ${config.users} in flight were all busy although about ` +
+    `${counted(needed, "user")} would do on average (${law}): ${waited}; slow requests filled ` +
+    `the slots (total latency p99 ${(p99 / 1000).toFixed(2)} s), so raise -u to keep ` +
+    `the rate through them`;
 }
 
 /** A load change, for the log. */

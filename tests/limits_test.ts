@@ -3,7 +3,12 @@ import { checkFileLimit, FILE_HEADROOM, openFileLimit } from "../run/limits.ts";
 import { UsageError } from "../common/errors.ts";
 import { createResultsApp } from "../output/server.ts";
 import { runConfig } from "./_fixtures.ts";
-import { liveView } from "./_server_harness.ts";
+import { liveView, requestRecord } from "./_server_harness.ts";
+import { runAgainst, withMock } from "./_harness.ts";
+import type { CapturedRun } from "./_harness.ts";
+import { capWarning } from "../run/rules.ts";
+import { Aggregate } from "../stats/aggregate.ts";
+import { Recorder } from "../stats/recorder.ts";
 import { needing, toolPath } from "./_tools.ts";
 
 Deno.test("the open-file limit is read from /proc/self/limits, else from the shell", async () => {
@@ -90,4 +95,53 @@ Deno.test("POST /api/load refuses more users than the open-file limit allows, na
   });
   assert.equal((await setUsers(1024 - FILE_HEADROOM)).status, 202);
   assert.deepEqual(loads, [{ users: 1024 - FILE_HEADROOM }]);
+});
+
+/** The cap warnings of a run, live log lines and those kept in the results, without prefix. */
+function capWarnings(run: CapturedRun): string[] {
+  return [...run.log, ...run.results.warnings]
+    .filter((line) => /caps requests in flight|in flight were all busy/.test(line))
+    .map((line) => line.replace(/^Warning: /, ""));
+}
+
+Deno.test("a QPS load far under the in-flight cap never warns of it", async () => {
+  await withMock({ ttftMs: 5, itlMs: 1 }, async (mock) => {
+    const run = await runAgainst(mock, ["--qps", "40", "-u", "50", "-t", "1s", "-o", "8"]);
+    assert.equal(run.exitCode, 0, run.log.join("\n"));
+    assert.ok(run.results.requests.ok >= 20, `${run.results.requests.ok} requests`);
+    assert.equal(run.results.capped, 0);
+    assert.deepEqual(capWarnings(run), []);
+  });
+});
+
+Deno.test("a QPS load that fills the in-flight cap warns once, with the users it needs", async () => {
+  await withMock({ ttftMs: 150, itlMs: 1 }, async (mock) => {
+    const run = await runAgainst(mock, ["--qps", "40", "-u", "2", "-t", "1500ms", "-o", "2"]);
+    assert.ok(run.results.capped > 0, "no send waited for a slot");
+    const warnings = capWarnings(run);
+    const live = warnings[0];
+    assert.ok(live, run.log.join("\n"));
+    // One sentence, the same in the log and in the results file.
+    assert.deepEqual(new Set(warnings), new Set([live]));
+    assert.ok(run.results.warnings.includes(live));
+    const needed = Number(live.match(/about (\d+) users would be needed/)?.[1]);
+    assert.ok(needed >= 6 && needed <= 12, `${needed} users for 40 req/s × ~0.15 s`);
+    assert.match(live, /^--users 2 caps requests in flight below what --qps 40 needs/);
+    assert.match(live, /\(40 req\/s × 0\.1\d s mean latency\)/);
+  });
+});
+
+Deno.test("a cap filled by slow requests, with users enough on average, says so", () => {
+  const recorder = new Recorder();
+  recorder.noteCapped(3);
+  for (const totalMs of [10, 10, 10, 10, 2000]) {
+    recorder.recordRequest(requestRecord(totalMs, { tokens: 1 }));
+  }
+  const aggregate = new Aggregate();
+  aggregate.merge(recorder.takeDelta());
+  const warning = capWarning(runConfig(["--qps", "100", "-u", "200"]), aggregate);
+  assert.match(
+    warning,
+    /^--users 200 in flight were all busy although about 41 users would do on average \(100 req\/s × 0\.41 s mean latency\): so far 3 sends waited for a free slot; slow requests filled the slots \(total latency p99 2\.\d\d s\)/,
+  );
 });

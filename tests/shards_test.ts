@@ -1,22 +1,15 @@
 import assert from "node:assert/strict";
 import { autoWorkerCount, shardUsers } from "../load/sharding.ts";
 
-Deno.test("closed-loop shards: one per 64 users, within [1, cores]", () => {
+Deno.test("auto shards: one per core, within [1, users], whatever the mode", () => {
   assert.equal(autoWorkerCount({ cores: 8, users: 1 }), 1);
-  assert.equal(autoWorkerCount({ cores: 8, users: 64 }), 1);
-  assert.equal(autoWorkerCount({ cores: 8, users: 65 }), 2);
-  assert.equal(autoWorkerCount({ cores: 8, users: 100 }), 2);
+  assert.equal(autoWorkerCount({ cores: 8, users: 3 }), 3);
+  assert.equal(autoWorkerCount({ cores: 8, users: 8 }), 8);
   assert.equal(autoWorkerCount({ cores: 8, users: 10_000 }), 8);
+  assert.equal(autoWorkerCount({ cores: 2, users: 64 }), 2);
   assert.equal(autoWorkerCount({ cores: 1, users: 500 }), 1);
   assert.equal(autoWorkerCount({ cores: 0, users: 500 }), 1);
-});
-
-Deno.test("fixed-QPS shards: one per 200 QPS, never more than the users or the cores", () => {
-  assert.equal(autoWorkerCount({ cores: 8, users: 1000, qps: 0.5 }), 1);
-  assert.equal(autoWorkerCount({ cores: 8, users: 1000, qps: 200 }), 1);
-  assert.equal(autoWorkerCount({ cores: 8, users: 1000, qps: 201 }), 2);
-  assert.equal(autoWorkerCount({ cores: 8, users: 1000, qps: 50_000 }), 8);
-  assert.equal(autoWorkerCount({ cores: 8, users: 3, qps: 5000 }), 3);
+  assert.equal(autoWorkerCount({ cores: 8, users: 0 }), 1);
 });
 
 Deno.test("shard users interleave, partition all users and differ in size by at most one", () => {

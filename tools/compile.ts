@@ -37,6 +37,7 @@ export const PERMISSIONS: readonly string[] = [
  */
 export const INCLUDES: readonly string[] = [
   "load/worker.ts",
+  "load/clock_worker.ts",
   // The dashboard page's files, read by output/html_report.ts for --serve and --html.
   "output/dashboard",
 ];
