@@ -52,6 +52,9 @@ const MESSAGES: Readonly<Partial<Record<FaultKind, RegExp>>> = {
 
 const KEY = "sk-fault-matrix-key-0123456789";
 
+/** The transports besides the default (http1) that the mixes run on too. */
+const OTHER_TRANSPORTS = ["node", "fetch"] as const;
+
 interface FaultRun {
   readonly exitCode: number;
   readonly out: string;
@@ -154,17 +157,20 @@ Deno.test("mixes of faults at 10% each: nothing lost, nothing counted twice, the
         seed: 100 + i,
       })
     ),
-    // The fetch transport meets the same faults.
-    runWithFaults(mixes[2].map((kind) => ({ kind, rate: 0.1 })), {
-      requests: 200,
-      users: 10,
-      args: ["--transport", "fetch"],
-    }),
+    // The node and fetch transports meet the same faults as the default http1.
+    ...OTHER_TRANSPORTS.map((transport) =>
+      runWithFaults(mixes[2].map((kind) => ({ kind, rate: 0.1 })), {
+        requests: 200,
+        users: 10,
+        args: ["--transport", transport],
+      })
+    ),
   ]);
   runs.forEach((run, i) => {
     const kinds = mixes[Math.min(i, 2)];
-    const label = `mix ${i}${i === 3 ? " (fetch)" : ""}`;
-    assert.equal(run.records.length, i === 3 ? 200 : 300, label);
+    const other = OTHER_TRANSPORTS[i - mixes.length];
+    const label = `mix ${Math.min(i, 2)}${other ? ` (${other})` : ""}`;
+    assert.equal(run.records.length, other ? 200 : 300, label);
     for (const kind of kinds) {
       assert.ok(run.records.some((record) => record.fault === kind), `${label}: ${kind} injected`);
     }
