@@ -20,7 +20,8 @@
  * divided by the events received. Timestamp error: each stream sends `x-bench-stream: <id>`, and
  * its first and last token's client time is compared with the mock's `firstTokenAt` and
  * `lastTokenAt` (`GET /mock/requests`, both clocks `performance.timeOrigin + performance.now()`).
- * With `taskset` and two cores, the mock runs on core 0 and this process on core 1.
+ * `ev/wait` is events per `epoll_wait` that returned sockets (FFI modes). With `taskset` and two
+ * cores, the mock runs on core 0 and this process on core 1.
  *
  * Usage: deno run -A tests/bench/ffi_poll.ts [--scenarios stream,lockstep] [--rounds 3]
  *        [--modes ffi-async,ffi-worker,bare,http1] [--tokens <n>]
@@ -483,6 +484,11 @@ function row(cells: readonly (string | number)[]): string {
     .join("  ");
 }
 
+function usage(message: string): never {
+  console.error(message);
+  Deno.exit(2);
+}
+
 async function main(): Promise<void> {
   if (Deno.build.os !== "linux" || !["x86_64", "aarch64"].includes(Deno.build.arch)) {
     console.log(
@@ -501,7 +507,7 @@ async function main(): Promise<void> {
   });
   const modes = values.modes.split(",") as Mode[];
   for (const mode of modes) {
-    if (!MODES.includes(mode)) throw new Error(`Unknown --modes '${mode}': expected ${MODES}`);
+    if (!MODES.includes(mode)) usage(`Unknown --modes '${mode}': expected some of ${MODES}`);
   }
   const pin = (await commandExists("taskset")) && navigator.hardwareConcurrency >= 2;
   if (pin) {
@@ -517,7 +523,7 @@ async function main(): Promise<void> {
   for (const name of values.scenarios.split(",")) {
     const found = SCENARIOS.find((s) => s.name === name);
     if (found === undefined) {
-      throw new Error(`Unknown --scenarios '${name}': expected ${SCENARIOS.map((s) => s.name)}`);
+      usage(`Unknown --scenarios '${name}': expected some of ${SCENARIOS.map((s) => s.name)}`);
     }
     const scenario = values.tokens === undefined
       ? found
