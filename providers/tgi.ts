@@ -30,6 +30,7 @@ export const TGI_CONTEXT: readonly ContextSource[] = [
   { path: "/info", field: ["max_input_length"], bounds: "prompt", kind: "limit" },
 ];
 import { createOpenAIProvider } from "./openai.ts";
+import { eachMember, JsonScan } from "./_json_scan.ts";
 
 interface WireToken {
   text?: string;
@@ -113,7 +114,60 @@ export function createTgiProvider(settings: ProviderOptions): Provider {
     };
   }
 
-  return { name: "tgi", framing: "sse", request, parseEvent, parseBody, tokenize: TGI_TOKENIZE };
+  return {
+    name: "tgi",
+    framing: "sse",
+    request,
+    parseEvent,
+    fastEvent: createTgiFastEvent(),
+    parseBody,
+    tokenize: TGI_TOKENIZE,
+  };
+}
+
+/**
+ * TGI's fast path: a token event (`{"token":{"text":…,"special":false},"details":null,…}`)
+ * read in place; the last event (with `details`) and errors go to the full parse.
+ */
+function createTgiFastEvent(): NonNullable<Provider["fastEvent"]> {
+  const scan = new JsonScan();
+  let text: string | null | undefined;
+  let special: boolean | undefined;
+  let seen = 0;
+
+  function tokenMember(): boolean {
+    if (scan.isKey("text")) {
+      if (seen & 1) return false;
+      seen |= 1;
+      return (text = scan.stringOrNull()) !== undefined;
+    }
+    if (scan.isKey("special")) {
+      if (seen & 2) return false;
+      seen |= 2;
+      return (special = scan.boolean()) !== undefined;
+    }
+    return scan.skip();
+  }
+
+  function member(): boolean {
+    if (scan.isKey("token")) {
+      if (seen & 4) return false;
+      seen |= 4;
+      return eachMember(scan, tokenMember);
+    }
+    if (scan.isKey("details")) return scan.null();
+    if (scan.isKey("error")) return false;
+    return scan.skip();
+  }
+
+  return function fastEvent(data: string): Chunk | undefined {
+    scan.reset(data);
+    text = undefined;
+    special = undefined;
+    seen = 0;
+    if (!eachMember(scan, member) || !scan.done() || !(seen & 4)) return undefined;
+    return { text: special ? "" : text ?? "", reasoning: "", logprobTokens: 1, usage: undefined };
+  };
 }
 
 const TGI_TOKENIZE: TokenizeSpec = {

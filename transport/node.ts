@@ -30,7 +30,7 @@ export function createNodeTransport(): Transport {
       signal: request.signal,
     }, (incoming) => {
       // Listeners first: the sink may abort the request from inside head() or the first
-      // text() (a refused first event that came in the same read as the headers), and an
+      // body() (a refused first event that came in the same read as the headers), and an
       // error emitted before a listener exists would escape as an uncaught exception.
       incoming.on("error", (error) => reject(abortReason(request.signal) ?? error));
       incoming.on("aborted", () => reject(abortReason(request.signal) ?? closedEarly()));
@@ -45,10 +45,10 @@ export function createNodeTransport(): Transport {
         fail(error);
         return;
       }
-      incoming.setEncoding("utf8");
-      incoming.on("data", (text: string) => {
+      // Bytes as read (a Buffer is a Uint8Array): no decoding here.
+      incoming.on("data", (bytes: Uint8Array) => {
         try {
-          sink.text(text, performance.now());
+          sink.body(bytes, performance.now());
         } catch (error) {
           fail(error);
         }
