@@ -36,7 +36,7 @@ export const LLAMACPP_CONTEXT: readonly ContextSource[] = [
   { path: "/v1/models", field: ["meta", "n_ctx_train"], bounds: "total", kind: "trained" },
 ];
 import { createOpenAIProvider } from "./openai.ts";
-import { eachMember, JsonScan } from "./_json_scan.ts";
+import { fastPath, ignored, object, PLAIN } from "./_fast_json.ts";
 
 /** `owned_by` values llama.cpp's `/v1/models` reports. */
 export const LLAMACPP_OWNED_BY: readonly string[] = ["llamacpp"];
@@ -116,63 +116,33 @@ export function createLlamacppProvider(settings: ProviderOptions): Provider {
     framing: "sse",
     request,
     parseEvent: parse,
-    fastEvent: createLlamacppFastEvent(),
+    fastEvent: llamacppFastEvent,
     parseBody: parse,
     tokenize: LLAMACPP_TOKENIZE,
   };
 }
 
 /**
- * llama.cpp's fast path: a token event (`{"content":…,"stop":false,…}`, its
- * `completion_probabilities` counted) read in place; the last event (`stop: true`, with the
- * counts) and errors go to the full parse.
+ * llama.cpp's fast path: a token event, `{"index":0,"content":" Blue","tokens":[8868],
+ * "stop":false,…}`, matched (see `_fast_json.ts`); the last event (`stop: true`, with the
+ * counts), events with probabilities and errors go to the full parse.
  */
-function createLlamacppFastEvent(): NonNullable<Provider["fastEvent"]> {
-  const scan = new JsonScan();
-  let content: string | null | undefined;
-  let completionProbabilities: number | null | undefined;
-  let probs: number | null | undefined;
-  let seen = 0;
-
-  /** An array's length, `null`, or `undefined` (give up) for anything else. */
-  function lengthOrNull(): number | null | undefined {
-    if (scan.null()) return null;
-    const length = scan.arrayLength();
-    return length === -1 ? undefined : length;
-  }
-
-  function once(bit: number): boolean {
-    if (seen & bit) return false;
-    seen |= bit;
-    return true;
-  }
-
-  function member(): boolean {
-    if (scan.isKey("content")) return once(1) && (content = scan.stringOrNull()) !== undefined;
-    if (scan.isKey("stop")) return once(2) && scan.boolean() === false;
-    if (scan.isKey("completion_probabilities")) {
-      return once(4) && (completionProbabilities = lengthOrNull()) !== undefined;
-    }
-    if (scan.isKey("probs")) return once(8) && (probs = lengthOrNull()) !== undefined;
-    if (scan.isKey("error")) return false;
-    return scan.skip();
-  }
-
-  return function fastEvent(data: string): Chunk | undefined {
-    scan.reset(data);
-    content = completionProbabilities = probs = undefined;
-    seen = 0;
-    if (!eachMember(scan, member) || !scan.done()) return undefined;
-    // As the full parse: `completion_probabilities ?? probs`, counted when an array.
-    const entries = completionProbabilities ?? probs;
-    return {
-      text: content ?? "",
-      reasoning: "",
-      logprobTokens: typeof entries === "number" ? entries : undefined,
-      usage: undefined,
-    };
-  };
-}
+const llamacppFastEvent = fastPath(
+  new RegExp(
+    `^${
+      object(`"content":${PLAIN}`, [
+        ignored(["content", "stop", "completion_probabilities", "probs", "error"]),
+        '"stop":false',
+      ])
+    }$`,
+  ),
+  (match): Chunk => ({
+    text: match[1],
+    reasoning: "",
+    logprobTokens: undefined,
+    usage: undefined,
+  }),
+);
 
 /** llama.cpp's tokenize endpoint; `add_special` (default false there) adds the GGUF's BOS. */
 const LLAMACPP_TOKENIZE: TokenizeSpec = {

@@ -9,7 +9,7 @@
  */
 import type { Chunk, Provider, ProviderOptions, Sample } from "./types.ts";
 import { parseObject, textOr, throwIfError, usageOf } from "./_shared.ts";
-import { eachMember, JsonScan } from "./_json_scan.ts";
+import { fastPath, ignored, object, PLAIN } from "./_fast_json.ts";
 
 /**
  * `owned_by` values Ollama's `/v1/models` reports, the usual one first: its OpenAI-compatible
@@ -72,71 +72,32 @@ export function createOllamaProvider(settings: ProviderOptions): Provider {
     framing: "ndjson",
     request,
     parseEvent: parse,
-    fastEvent: createOllamaFastEvent(),
+    fastEvent: ollamaFastEvent,
     parseBody: parse,
   };
 }
 
 /**
- * Ollama's fast path: a streamed object before the last (`"done":false`, a piece of `response`
- * or `message.content`, `thinking`, `logprobs` counted) read in place; the last one (with the
- * counts) and errors go to the full parse.
+ * Ollama's fast path: a streamed object before the last, `{"model":…,"response":" the",
+ * "done":false}` or with `"message":{"role":"assistant","content":" the"}`, matched (see
+ * `_fast_json.ts`); the last one (with the counts), thinking, logprobs and errors go to the
+ * full parse.
  */
-function createOllamaFastEvent(): NonNullable<Provider["fastEvent"]> {
-  const scan = new JsonScan();
-  let response: string | null | undefined;
-  let thinking: string | null | undefined;
-  let content: string | null | undefined;
-  let messageThinking: string | null | undefined;
-  let logprobs: number | null | undefined;
-  let seen = 0;
-
-  function once(bit: number): boolean {
-    if (seen & bit) return false;
-    seen |= bit;
-    return true;
-  }
-
-  function messageMember(): boolean {
-    if (scan.isKey("content")) return once(1) && (content = scan.stringOrNull()) !== undefined;
-    if (scan.isKey("thinking")) {
-      return once(2) && (messageThinking = scan.stringOrNull()) !== undefined;
-    }
-    return scan.skip();
-  }
-
-  function member(): boolean {
-    if (scan.isKey("response")) return once(4) && (response = scan.stringOrNull()) !== undefined;
-    if (scan.isKey("thinking")) return once(8) && (thinking = scan.stringOrNull()) !== undefined;
-    if (scan.isKey("message")) return once(16) && (scan.null() || eachMember(scan, messageMember));
-    if (scan.isKey("done")) return once(32) && scan.boolean() === false;
-    if (scan.isKey("logprobs")) {
-      if (!once(64)) return false;
-      if (scan.null()) return true;
-      const length = scan.arrayLength();
-      logprobs = length;
-      return length !== -1;
-    }
-    if (scan.isKey("error")) return false;
-    return scan.skip();
-  }
-
-  return function fastEvent(data: string): Chunk | undefined {
-    scan.reset(data);
-    response =
-      thinking =
-      content =
-      messageThinking =
-      logprobs =
-        undefined;
-    seen = 0;
-    if (!eachMember(scan, member) || !scan.done()) return undefined;
-    // As the full parse: the top-level field, or the message's when that one is empty.
-    return {
-      text: response || content || "",
-      reasoning: thinking || messageThinking || "",
-      logprobTokens: logprobs ?? undefined,
-      usage: undefined,
-    };
-  };
-}
+const ollamaFastEvent = fastPath(
+  new RegExp(
+    `^${
+      object(
+        `(?:"response":${PLAIN}|"message":${
+          object(`"content":${PLAIN}`, [ignored(["content", "thinking"])])
+        })`,
+        [ignored(["response", "message", "thinking", "done", "logprobs", "error"]), '"done":false'],
+      )
+    }$`,
+  ),
+  (match): Chunk => ({
+    text: match[1] ?? match[2],
+    reasoning: "",
+    logprobTokens: undefined,
+    usage: undefined,
+  }),
+);

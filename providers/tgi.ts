@@ -30,7 +30,7 @@ export const TGI_CONTEXT: readonly ContextSource[] = [
   { path: "/info", field: ["max_input_length"], bounds: "prompt", kind: "limit" },
 ];
 import { createOpenAIProvider } from "./openai.ts";
-import { eachMember, JsonScan } from "./_json_scan.ts";
+import { fastPath, ignored, object, PLAIN } from "./_fast_json.ts";
 
 interface WireToken {
   text?: string;
@@ -119,56 +119,28 @@ export function createTgiProvider(settings: ProviderOptions): Provider {
     framing: "sse",
     request,
     parseEvent,
-    fastEvent: createTgiFastEvent(),
+    fastEvent: tgiFastEvent,
     parseBody,
     tokenize: TGI_TOKENIZE,
   };
 }
 
 /**
- * TGI's fast path: a token event (`{"token":{"text":…,"special":false},"details":null,…}`)
- * read in place; the last event (with `details`) and errors go to the full parse.
+ * TGI's fast path: a token event, `{"index":1,"token":{"id":…,"text":" Blue","logprob":…,
+ * "special":false},"generated_text":null,"details":null}`, matched (see `_fast_json.ts`); the
+ * last event (with `details`), special tokens and errors go to the full parse.
  */
-function createTgiFastEvent(): NonNullable<Provider["fastEvent"]> {
-  const scan = new JsonScan();
-  let text: string | null | undefined;
-  let special: boolean | undefined;
-  let seen = 0;
-
-  function tokenMember(): boolean {
-    if (scan.isKey("text")) {
-      if (seen & 1) return false;
-      seen |= 1;
-      return (text = scan.stringOrNull()) !== undefined;
-    }
-    if (scan.isKey("special")) {
-      if (seen & 2) return false;
-      seen |= 2;
-      return (special = scan.boolean()) !== undefined;
-    }
-    return scan.skip();
-  }
-
-  function member(): boolean {
-    if (scan.isKey("token")) {
-      if (seen & 4) return false;
-      seen |= 4;
-      return eachMember(scan, tokenMember);
-    }
-    if (scan.isKey("details")) return scan.null();
-    if (scan.isKey("error")) return false;
-    return scan.skip();
-  }
-
-  return function fastEvent(data: string): Chunk | undefined {
-    scan.reset(data);
-    text = undefined;
-    special = undefined;
-    seen = 0;
-    if (!eachMember(scan, member) || !scan.done() || !(seen & 4)) return undefined;
-    return { text: special ? "" : text ?? "", reasoning: "", logprobTokens: 1, usage: undefined };
-  };
-}
+const tgiFastEvent = fastPath(
+  new RegExp(
+    `^${
+      object(
+        `"token":${object(`"text":${PLAIN}`, [ignored(["text", "special"]), '"special":false'])}`,
+        [ignored(["token", "details", "error"]), '"details":null'],
+      )
+    }$`,
+  ),
+  (match): Chunk => ({ text: match[1], reasoning: "", logprobTokens: 1, usage: undefined }),
+);
 
 const TGI_TOKENIZE: TokenizeSpec = {
   path: "/tokenize",

@@ -244,7 +244,9 @@ function createSseDecoder(emit: Emit, limit: number): EventDecoder {
       const after = start + DATA.length;
       if (after === end) addData(bytes, end, end, inRead);
       else if (bytes[after] === COLON) {
-        addData(bytes, bytes[after + 1] === SPACE ? after + 2 : after + 1, end, inRead);
+        // The byte past the line's end is not the line's (a terminator, or stale buffer bytes).
+        const space = after + 1 < end && bytes[after + 1] === SPACE;
+        addData(bytes, space ? after + 2 : after + 1, end, inRead);
       }
     }
   }

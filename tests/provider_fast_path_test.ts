@@ -143,8 +143,8 @@ Deno.test("fast paths equal the full parse on every event the mock sends, in eve
     }
   }
   assert.deepEqual([...answeredBy].sort(), ["llamacpp", "ollama", "openai", "tgi"]);
-  // Token events are most of every stream: the fast path must take them.
-  assert.ok(answered > events * 0.8, `answered ${answered} of ${events}`);
+  // Token events are most of a stream without logprobs (half the streams here have them).
+  assert.ok(answered > events * 0.4, `answered ${answered} of ${events}`);
 });
 
 Deno.test("fast paths equal the full parse on the recorded wire samples of every dialect", () => {
@@ -162,14 +162,18 @@ Deno.test("fast paths equal the full parse on the recorded wire samples of every
     ["ollama", "ollama/generate_stream.ndjson", {}],
     ["ollama", "ollama/chat_stream.ndjson", { chat: true }],
   ];
+  const answeredIn = new Set<string>();
   for (const [name, path, settings] of samples) {
     const provider = createProvider(name, { ...base, chat: false, ...settings });
-    let answered = 0;
     for (const data of payloadsOf(provider, testdata(path))) {
-      if (checkEvent(provider, data)) answered++;
+      if (checkEvent(provider, data)) answeredIn.add(path);
     }
-    assert.ok(answered > 0, `${path}: the fast path took none of its events`);
   }
+  // Every sample has token events it takes, but the two whose every event carries logprobs.
+  assert.deepEqual(
+    samples.map(([, path]) => path).filter((path) => !answeredIn.has(path)),
+    ["openai/completion_stream.txt", "llamacpp/completion_stream.txt"],
+  );
 });
 
 Deno.test("every streaming dialect with a fast path is covered here", () => {
@@ -357,26 +361,135 @@ function spelled(payload: fc.Arbitrary<Record<string, unknown>>): fc.Arbitrary<s
   );
 }
 
-const dialects: Array<[string, Partial<ProviderOptions>, fc.Arbitrary<Record<string, unknown>>]> = [
-  ["openai", {}, openAIPayload],
-  ["openai", { n: 2 }, openAIPayload],
-  ["tgi", {}, tgiPayload],
-  ["tgi", { chat: true }, openAIPayload],
-  ["llamacpp", {}, llamacppPayload],
-  ["llamacpp", { chat: true }, openAIPayload],
-  ["ollama", {}, ollamaPayload],
+/** Token text: usually plain, sometimes needing escapes. */
+const tokenText = fc.oneof(
+  { weight: 4, arbitrary: fc.string({ unit: "grapheme", maxLength: 8 }) },
+  { weight: 1, arbitrary: hardString },
+);
+
+/** An object with `fields` in an arbitrary order (servers differ), some optional ones left out. */
+function shuffled(
+  fields: Record<string, fc.Arbitrary<unknown>>,
+  optional: readonly string[] = [],
+): fc.Arbitrary<Record<string, unknown>> {
+  const keys = Object.keys(fields);
+  return fc.tuple(
+    fc.record(fields),
+    fc.shuffledSubarray(keys, { minLength: keys.length - optional.length }),
+  ).map(([values, order]) => {
+    const kept = order.length === keys.length
+      ? order
+      : [...order, ...keys.filter((key) => !order.includes(key) && !optional.includes(key))];
+    return Object.fromEntries(kept.map((key) => [key, values[key]]));
+  });
+}
+
+/** Rarely something else than `value`. */
+function rarely<T>(value: T, other: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> {
+  return fc.oneof({ weight: 8, arbitrary: fc.constant(value) }, { weight: 1, arbitrary: other });
+}
+
+const typicalOpenAI = shuffled({
+  id: fc.constant("cmpl-1"),
+  object: fc.constantFrom("text_completion", "chat.completion.chunk"),
+  created: fc.nat(),
+  model: fc.constant("m"),
+  choices: fc.array(
+    fc.oneof(
+      shuffled({
+        index: fc.nat(2),
+        text: tokenText,
+        logprobs: rarely(null, anyValue),
+        finish_reason: fc.constantFrom(null, "length"),
+      }, ["logprobs"]),
+      shuffled({
+        index: fc.nat(2),
+        delta: fc.oneof(
+          shuffled({ role: fc.constant("assistant"), content: tokenText }, ["role"]),
+          fc.record({ reasoning_content: tokenText }),
+          fc.record({ reasoning: tokenText }),
+          message,
+        ),
+        logprobs: rarely(null, anyValue),
+        finish_reason: fc.constantFrom(null, "length"),
+      }, ["logprobs"]),
+      // Together's: text, and a delta beside it.
+      shuffled({
+        index: fc.nat(2),
+        text: tokenText,
+        delta: shuffled({
+          role: fc.constant("assistant"),
+          content: tokenText,
+          reasoning_content: tokenText,
+          tool_calls: fc.constant(null),
+        }, ["role", "reasoning_content", "tool_calls"]),
+        seed: fc.constant(null),
+      }, ["seed"]),
+    ),
+    { minLength: 1, maxLength: 2 },
+  ),
+  usage: rarely(null, usage),
+  system_fingerprint: fc.constant(null),
+}, ["usage", "system_fingerprint"]);
+const typicalTgi = shuffled({
+  index: fc.nat(),
+  token: shuffled({
+    id: fc.nat(),
+    text: tokenText,
+    logprob: fc.double({ noNaN: true, noDefaultInfinity: true, min: -10, max: 0 }),
+    special: rarely(false, fc.boolean()),
+  }),
+  generated_text: rarely(null, hardString),
+  details: rarely(null, record({ generated_tokens: fc.nat() })),
+});
+const typicalLlamacpp = shuffled({
+  index: fc.constant(0),
+  content: tokenText,
+  tokens: fc.array(fc.nat(), { maxLength: 2 }),
+  stop: rarely(false, fc.boolean()),
+  id_slot: fc.nat(),
+  tokens_predicted: fc.nat(),
+  timings: rarely({ predicted_n: 1 }, anyValue),
+}, ["tokens_predicted", "timings"]);
+const typicalOllama = fc.oneof(
+  shuffled({
+    model: fc.constant("m"),
+    created_at: fc.constant("2026-12-02T00:00:00Z"),
+    response: tokenText,
+    done: rarely(false, fc.boolean()),
+    thinking: rarely("", tokenText),
+  }, ["thinking"]),
+  shuffled({
+    model: fc.constant("m"),
+    created_at: fc.constant("2026-12-02T00:00:00Z"),
+    message: shuffled({ role: fc.constant("assistant"), content: tokenText }, ["role"]),
+    done: rarely(false, fc.boolean()),
+  }),
+);
+
+const dialects: Array<
+  [string, Partial<ProviderOptions>, fc.Arbitrary<Record<string, unknown>>, typeof typicalTgi]
+> = [
+  ["openai", {}, openAIPayload, typicalOpenAI],
+  ["openai", { n: 2 }, openAIPayload, typicalOpenAI],
+  ["tgi", {}, tgiPayload, typicalTgi],
+  ["tgi", { chat: true }, openAIPayload, typicalOpenAI],
+  ["llamacpp", {}, llamacppPayload, typicalLlamacpp],
+  ["llamacpp", { chat: true }, openAIPayload, typicalOpenAI],
+  ["ollama", {}, ollamaPayload, typicalOllama],
 ];
 
-for (const [name, settings, payload] of dialects) {
+for (const [name, settings, payload, typical] of dialects) {
   Deno.test(`${name} ${JSON.stringify(settings)}: on generated payloads the fast path equals the full parse or declines`, () => {
     const provider = createProvider(name, { ...base, chat: false, ...settings });
     let answered = 0;
     fc.assert(
-      fc.property(spelled(payload), (data) => {
+      fc.property(fc.oneof(spelled(typical), spelled(payload)), (data) => {
         if (checkEvent(provider, data)) answered++;
       }),
       { numRuns: 1500 },
     );
-    assert.ok(answered > 50, `${name}: the fast path answered only ${answered} times`);
+    // Most generated payloads are odd on purpose; the plain token events among them are taken.
+    assert.ok(answered > 75, `${name}: the fast path answered only ${answered} times`);
   });
 }

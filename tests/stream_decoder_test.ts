@@ -91,6 +91,8 @@ Deno.test("sse fields: data without a space or a colon, other fields ignored, no
     ["a\n\n b"],
   );
   assert.deepEqual(decode("sse", ["data:\n\n"]), [""], "an empty data field is an event");
+  // An empty field read from the carried-over line, whose buffer holds a space past its end.
+  assert.deepEqual(decode("sse", ["data: a", "\ndata:", "\n\n"]), ["a\n"]);
   assert.deepEqual(decode("sse", ["datum: a\n\ndata: b"]), [], "unterminated: discarded");
 });
 
