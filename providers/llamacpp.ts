@@ -36,6 +36,7 @@ export const LLAMACPP_CONTEXT: readonly ContextSource[] = [
   { path: "/v1/models", field: ["meta", "n_ctx_train"], bounds: "total", kind: "trained" },
 ];
 import { createOpenAIProvider } from "./openai.ts";
+import { fastPath, ignored, object, PLAIN } from "./_fast_json.ts";
 
 /** `owned_by` values llama.cpp's `/v1/models` reports. */
 export const LLAMACPP_OWNED_BY: readonly string[] = ["llamacpp"];
@@ -115,10 +116,33 @@ export function createLlamacppProvider(settings: ProviderOptions): Provider {
     framing: "sse",
     request,
     parseEvent: parse,
+    fastEvent: llamacppFastEvent,
     parseBody: parse,
     tokenize: LLAMACPP_TOKENIZE,
   };
 }
+
+/**
+ * llama.cpp's fast path: a token event, `{"index":0,"content":" Blue","tokens":[8868],
+ * "stop":false,…}`, matched (see `_fast_json.ts`); the last event (`stop: true`, with the
+ * counts), events with probabilities and errors go to the full parse.
+ */
+const llamacppFastEvent = fastPath(
+  new RegExp(
+    `^${
+      object(`"content":${PLAIN}`, [
+        ignored(["content", "stop", "completion_probabilities", "probs", "error"]),
+        '"stop":false',
+      ])
+    }$`,
+  ),
+  (match): Chunk => ({
+    text: match[1],
+    reasoning: "",
+    logprobTokens: undefined,
+    usage: undefined,
+  }),
+);
 
 /** llama.cpp's tokenize endpoint; `add_special` (default false there) adds the GGUF's BOS. */
 const LLAMACPP_TOKENIZE: TokenizeSpec = {

@@ -9,6 +9,7 @@
  */
 import type { Chunk, Provider, ProviderOptions, Sample } from "./types.ts";
 import { parseObject, textOr, throwIfError, usageOf } from "./_shared.ts";
+import { fastPath, ignored, object, PLAIN } from "./_fast_json.ts";
 
 /**
  * `owned_by` values Ollama's `/v1/models` reports, the usual one first: its OpenAI-compatible
@@ -66,5 +67,37 @@ export function createOllamaProvider(settings: ProviderOptions): Provider {
     };
   }
 
-  return { name: "ollama", framing: "ndjson", request, parseEvent: parse, parseBody: parse };
+  return {
+    name: "ollama",
+    framing: "ndjson",
+    request,
+    parseEvent: parse,
+    fastEvent: ollamaFastEvent,
+    parseBody: parse,
+  };
 }
+
+/**
+ * Ollama's fast path: a streamed object before the last, `{"model":…,"response":" the",
+ * "done":false}` or with `"message":{"role":"assistant","content":" the"}`, matched (see
+ * `_fast_json.ts`); the last one (with the counts), thinking, logprobs and errors go to the
+ * full parse.
+ */
+const ollamaFastEvent = fastPath(
+  new RegExp(
+    `^${
+      object(
+        `(?:"response":${PLAIN}|"message":${
+          object(`"content":${PLAIN}`, [ignored(["content", "thinking"])])
+        })`,
+        [ignored(["response", "message", "thinking", "done", "logprobs", "error"]), '"done":false'],
+      )
+    }$`,
+  ),
+  (match): Chunk => ({
+    text: match[1] ?? match[2],
+    reasoning: "",
+    logprobTokens: undefined,
+    usage: undefined,
+  }),
+);

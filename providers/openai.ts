@@ -7,6 +7,7 @@
  */
 import type { Chunk, Provider, ProviderOptions, Sample, Usage } from "./types.ts";
 import { type ContextSource, numberOr, serverErrorEvent, usageOf } from "./_shared.ts";
+import { openAIFastEvent } from "./openai_fast.ts";
 
 /** `owned_by` values OpenAI's `/v1/models` reports, the usual one first. */
 export const OPENAI_OWNED_BY: readonly string[] = ["openai", "system"];
@@ -115,6 +116,7 @@ export function createOpenAIProvider(
     endMarker: "[DONE]",
     request,
     parseEvent,
+    fastEvent: openAIFastEvent,
     parseBody,
   };
 }

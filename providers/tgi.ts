@@ -30,6 +30,7 @@ export const TGI_CONTEXT: readonly ContextSource[] = [
   { path: "/info", field: ["max_input_length"], bounds: "prompt", kind: "limit" },
 ];
 import { createOpenAIProvider } from "./openai.ts";
+import { fastPath, ignored, object, PLAIN } from "./_fast_json.ts";
 
 interface WireToken {
   text?: string;
@@ -113,8 +114,33 @@ export function createTgiProvider(settings: ProviderOptions): Provider {
     };
   }
 
-  return { name: "tgi", framing: "sse", request, parseEvent, parseBody, tokenize: TGI_TOKENIZE };
+  return {
+    name: "tgi",
+    framing: "sse",
+    request,
+    parseEvent,
+    fastEvent: tgiFastEvent,
+    parseBody,
+    tokenize: TGI_TOKENIZE,
+  };
 }
+
+/**
+ * TGI's fast path: a token event, `{"index":1,"token":{"id":…,"text":" Blue","logprob":…,
+ * "special":false},"generated_text":null,"details":null}`, matched (see `_fast_json.ts`); the
+ * last event (with `details`), special tokens and errors go to the full parse.
+ */
+const tgiFastEvent = fastPath(
+  new RegExp(
+    `^${
+      object(
+        `"token":${object(`"text":${PLAIN}`, [ignored(["text", "special"]), '"special":false'])}`,
+        [ignored(["token", "details", "error"]), '"details":null'],
+      )
+    }$`,
+  ),
+  (match): Chunk => ({ text: match[1], reasoning: "", logprobTokens: 1, usage: undefined }),
+);
 
 const TGI_TOKENIZE: TokenizeSpec = {
   path: "/tokenize",

@@ -94,6 +94,15 @@ export interface Provider {
    * Throws on a payload it cannot read.
    */
   parseEvent(data: string): Chunk | null;
+  /**
+   * The fast path of {@link Provider.parseEvent}, for the common token event: reads the few
+   * fields a metric needs in place, without building the payload's object tree. Returns exactly
+   * the chunk `parseEvent` would (a property test holds every dialect to it), or `undefined`
+   * for "cannot tell cheaply" (usage, an error, logprobs it does not count, anything unusual),
+   * and the request path then calls `parseEvent`. Never throws. A wrapper that changes what
+   * `parseEvent` returns must drop or wrap this too.
+   */
+  fastEvent?(data: string): Chunk | undefined;
   /** Parses a whole non-streamed response body. Throws on a body it cannot read. */
   parseBody(body: string): Chunk;
   /** The server's tokenize endpoint (`--tokenizer server`), when the dialect has one. */

@@ -1,13 +1,16 @@
 /**
- * Reads one response as the transport delivers it and keeps only what the metrics need: the
- * status, the times of the first and last tokens and the gaps between them, the generated
- * text, and the server's counts. Each event payload is split out once by the stream decoder,
- * tested once for the end marker and parsed once by the provider. This is the hot path: per
- * chunk it does only what a metric needs.
+ * Reads one response as the transport delivers it (bytes) and keeps only what the metrics
+ * need: the status, the times of the first and last tokens and the gaps between them, the
+ * generated text, and the server's counts. Each event payload is split out of the bytes once by
+ * the stream decoder (which also spots the end marker without decoding it) and read once by the
+ * provider: its fast path when it has one and can tell, else its full parse. This is the hot
+ * path: per event it does only what a metric needs, and what it keeps of an event (the text)
+ * goes into one growable byte buffer, outside the JS heap, not into objects that survive
+ * collections until the request ends.
  *
  * @module
  */
-import { createEventDecoder, type EventDecoder, isEndMarker } from "./stream_decoder.ts";
+import { createEventDecoder, type EventDecoder } from "./stream_decoder.ts";
 import { ServerErrorEvent } from "../providers/server_error.ts";
 import type { ResponseHead, ResponseSink } from "../transport/types.ts";
 import type { Chunk, Provider, Sample, Usage } from "../providers/types.ts";
@@ -15,11 +18,13 @@ import type { RequestContext } from "./context.ts";
 import type { RequestRecord, TokenSource } from "./types.ts";
 import { BadResponseError, headProblem, isSuccess, messageOf } from "./classify.ts";
 
-/** Largest non-streamed body read, in characters (32 MiB of JSON); a larger one is refused. */
-export const MAX_BODY_CHARS = 32 * 1024 * 1024;
+/** Largest non-streamed body read, in bytes (32 MiB of JSON); a larger one is refused. */
+export const MAX_BODY_BYTES = 32 * 1024 * 1024;
 
-/** Characters of an error (non-2xx) body kept to quote the server's message. */
+/** Bytes of an error (non-2xx) body kept to quote the server's message. */
 const ERROR_BODY_LIMIT = 2048;
+
+const utf8 = new TextEncoder();
 
 /** Options of a {@link ResponseReader}. */
 export interface ResponseReaderOptions {
@@ -43,7 +48,7 @@ export interface SentRequest {
 }
 
 /**
- * The {@link ResponseSink} of one request. The transport pushes the head and the text into it;
+ * The {@link ResponseSink} of one request. The transport pushes the head and the bytes into it;
  * once the transport is done, {@link ResponseReader.end} flushes the stream and
  * {@link ResponseReader.finish} turns what was read into a {@link RequestRecord}.
  *
@@ -62,7 +67,7 @@ export class ResponseReader implements ResponseSink {
   readonly #stream: boolean;
   /** Aborts the request when the response is refused. */
   readonly #fail: (error: BadResponseError) => void;
-  /** Splits the streamed text into event payloads. */
+  /** Splits the streamed bytes into event payloads. */
   readonly #decoder: EventDecoder;
   /** HTTP status; 0 until the head arrived. */
   #status = 0;
@@ -72,9 +77,9 @@ export class ResponseReader implements ResponseSink {
   #refused: BadResponseError | undefined;
   /** Set once the request has ended: a transport's late deliveries are ignored. */
   #detached = false;
-  /** Time the text being decoded arrived: the time of every event in it. */
+  /** Time the bytes being decoded arrived: the time of every event in them. */
   #now = 0;
-  /** Time of the last body text. */
+  /** Time of the last body bytes. */
   #lastByteAt = 0;
   /** Time of the first chunk with generated text or reasoning. */
   #firstTokenAt: number | undefined;
@@ -86,8 +91,12 @@ export class ResponseReader implements ResponseSink {
   readonly #itl: number[] = [];
   /** Generated characters, text and reasoning. */
   #chars = 0;
-  /** The generated text and reasoning, in order, only the non-empty pieces. */
-  readonly #pieces: string[] = [];
+  /** The generated reasoning and text, in order, as UTF-8 (see {@link ResponseReader.#keep}). */
+  #generated: Uint8Array = new Uint8Array(0);
+  /** Bytes used in {@link ResponseReader.#generated}. */
+  #generatedBytes = 0;
+  /** A high surrogate that ended the last piece, kept to be encoded with its low half. */
+  #heldSurrogate = "";
   /** Tokens counted from logprobs, when the server sent them. */
   #logprobTokens: number | undefined;
   /** The server's counts: the latest, or the sum over choices. */
@@ -100,17 +109,24 @@ export class ResponseReader implements ResponseSink {
   #sawEnd = false;
   /** The dialect's end marker arrived. */
   #sawMarker = false;
-  /** A non-streamed body, or the first part of an error body. */
+  /** A non-streamed body, decoded as it arrives. */
   readonly #body: string[] = [];
-  /** Characters of body text received. */
-  #bodyChars = 0;
+  /** Decodes a non-streamed body across reads; made when one arrives. */
+  #bodyDecoder: TextDecoder | undefined;
+  /** The first part of an error body, copied as it arrived. */
+  readonly #errorBody: Uint8Array[] = [];
+  /** Bytes of body received. */
+  #bodyBytes = 0;
 
   /** A reader for one response of `provider`. */
   constructor(provider: Provider, options: ResponseReaderOptions) {
     this.#provider = provider;
     this.#stream = options.stream;
     this.#fail = options.fail;
-    this.#decoder = createEventDecoder(provider.framing, (data) => this.#onEvent(data));
+    this.#decoder = createEventDecoder(provider.framing, (data) => this.#onEvent(data), {
+      endMarker: provider.endMarker,
+      onEndMarker: () => this.#onEndMarker(),
+    });
   }
 
   /** HTTP status of the response; 0 until its head arrived. */
@@ -136,23 +152,29 @@ export class ResponseReader implements ResponseSink {
     if (problem !== undefined) this.#refuse(problem);
   }
 
-  /** Takes body text arriving at `at`: decoded as events, or kept as a body. */
-  text(text: string, at: number): void {
+  /**
+   * Takes body bytes arriving at `at`: decoded as events, or kept as a body. The view is not
+   * kept past the call.
+   */
+  body(bytes: Uint8Array, at: number): void {
     if (this.#refused !== undefined || this.#detached) return;
     this.#lastByteAt = at;
-    this.#bodyChars += text.length;
+    this.#bodyBytes += bytes.length;
     if (!isSuccess(this.#status)) {
-      if (this.#bodyChars - text.length < ERROR_BODY_LIMIT) this.#body.push(text);
+      if (this.#bodyBytes - bytes.length < ERROR_BODY_LIMIT) this.#errorBody.push(bytes.slice());
     } else if (this.#stream) {
       this.#now = at;
       try {
-        this.#decoder.feed(text);
+        this.#decoder.feed(bytes);
       } catch (error) {
         this.#refuse(messageOf(error));
       }
-    } else if (this.#bodyChars > MAX_BODY_CHARS) {
-      this.#refuse(`Response body larger than ${MAX_BODY_CHARS / 1024 / 1024} MiB`);
-    } else this.#body.push(text);
+    } else if (this.#bodyBytes > MAX_BODY_BYTES) {
+      this.#refuse(`Response body larger than ${MAX_BODY_BYTES / 1024 / 1024} MiB`);
+    } else {
+      this.#bodyDecoder ??= new TextDecoder();
+      this.#body.push(this.#bodyDecoder.decode(bytes, { stream: true }));
+    }
   }
 
   /** Ignores whatever a transport still delivers once the request has ended. */
@@ -170,9 +192,11 @@ export class ResponseReader implements ResponseSink {
     }
   }
 
-  /** The start of an error body, as received (at most ~2 KiB). */
+  /** The start of an error body, as received (about 2 KiB), decoded. */
   errorBody(): string {
-    return this.#body.join("");
+    const decoder = new TextDecoder();
+    return this.#errorBody.map((part) => decoder.decode(part, { stream: true })).join("") +
+      decoder.decode();
   }
 
   /**
@@ -183,11 +207,12 @@ export class ResponseReader implements ResponseSink {
     const { sample, startedAt } = sent;
     const stream = this.#stream;
     const endMarker = this.#provider.endMarker;
-    if (this.#bodyChars === 0) {
+    if (this.#bodyBytes === 0) {
       throw new BadResponseError(`Empty response body (HTTP ${this.#status})`);
     }
     if (!stream) {
       this.#now = this.#lastByteAt;
+      this.#body.push(this.#bodyDecoder?.decode() ?? "");
       this.#take(this.#provider.parseBody(this.#body.join("")));
     } else if (endMarker !== undefined && !this.#sawMarker) {
       throw new BadResponseError(
@@ -206,7 +231,7 @@ export class ResponseReader implements ResponseSink {
     }
     const end = this.#lastByteAt || firstTokenAt || startedAt;
     let generated: string | undefined;
-    const text = () => generated ??= this.#pieces.join("");
+    const text = () => generated ??= this.#generatedText();
     const counted = await countOutputTokens(context, usage, this.#logprobTokens, text);
     context.onResponse?.(text());
     return {
@@ -243,16 +268,18 @@ export class ResponseReader implements ResponseSink {
     this.#fail(this.#refused);
   }
 
-  /** One event payload: the end marker, or a chunk the provider parses. */
+  /** The dialect's end marker arrived. */
+  #onEndMarker(): void {
+    this.#sawMarker = true;
+    this.#sawEnd = true;
+  }
+
+  /** One event payload (never the end marker): read by the fast path, else parsed in full. */
   #onEvent(data: string): void {
     if (this.#refused !== undefined) return;
-    if (isEndMarker(data, this.#provider.endMarker)) {
-      this.#sawMarker = true;
-      this.#sawEnd = true;
-      return;
-    }
+    const provider = this.#provider;
     try {
-      const chunk = this.#provider.parseEvent(data);
+      const chunk = provider.fastEvent?.(data) ?? provider.parseEvent(data);
       if (chunk === null) this.#sawEnd = true;
       else this.#take(chunk);
     } catch (error) {
@@ -277,8 +304,38 @@ export class ResponseReader implements ResponseSink {
     if (this.#firstVisibleAt === undefined && chunk.text.length > 0) this.#firstVisibleAt = now;
     this.#lastTokenAt = now;
     this.#chars += generated;
-    if (chunk.reasoning) this.#pieces.push(chunk.reasoning);
-    if (chunk.text) this.#pieces.push(chunk.text);
+    if (chunk.reasoning) this.#keep(chunk.reasoning);
+    if (chunk.text) this.#keep(chunk.text);
+  }
+
+  /**
+   * Appends a piece of generated text to one growable UTF-8 buffer: its backing store lives
+   * outside the JS heap, so a request in flight holds one object, not one string per event that
+   * every young-generation collection copies. A high surrogate that ends a piece waits for the
+   * low half that starts the next (a server may split an escaped pair across events).
+   */
+  #keep(piece: string): void {
+    let text = this.#heldSurrogate === "" ? piece : this.#heldSurrogate + piece;
+    const last = text.charCodeAt(text.length - 1);
+    if (last >= 0xd800 && last <= 0xdbff) {
+      this.#heldSurrogate = text.slice(-1);
+      text = text.slice(0, -1);
+    } else this.#heldSurrogate = "";
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    const needed = this.#generatedBytes + text.length * 3;
+    if (needed > this.#generated.length) {
+      const grown = new Uint8Array(Math.max(needed, this.#generated.length * 2, 1024));
+      grown.set(this.#generated.subarray(0, this.#generatedBytes));
+      this.#generated = grown;
+    }
+    const { written } = utf8.encodeInto(text, this.#generated.subarray(this.#generatedBytes));
+    this.#generatedBytes += written;
+  }
+
+  /** The generated reasoning and text, in order, as one string. */
+  #generatedText(): string {
+    const kept = new TextDecoder().decode(this.#generated.subarray(0, this.#generatedBytes));
+    return kept + this.#heldSurrogate;
   }
 
   /** Keeps the latest counts, or each choice's latest summed when they come per choice. */

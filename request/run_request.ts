@@ -18,8 +18,8 @@
  * - no complete response within `timeoutMs` (a stall, a trickle): `timeout`, even when the
  *   transport fails to end on the abort;
  * - a response that cannot be read (connection reset mid-stream, malformed JSON, a stream that
- *   ends without its end marker, an event over `MAX_EVENT_CHARS` (`stream_decoder.ts`), a body
- *   over `MAX_BODY_CHARS` (`response_reader.ts`), a stream without `text/event-stream`, an empty
+ *   ends without its end marker, an event over `MAX_EVENT_BYTES` (`stream_decoder.ts`), a body
+ *   over `MAX_BODY_BYTES` (`response_reader.ts`), a stream without `text/event-stream`, an empty
  *   body): `bad_response`, ended as soon as it is known, without reading the rest;
  * - the run stopping: `aborted`.
  * A 2xx stream or body that carries an error report (`{"error": ...}`) is a `bad_response`

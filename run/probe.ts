@@ -75,7 +75,7 @@ interface Observed {
   chars: number;
   /** Whether a payload could not be parsed. */
   unreadable: boolean;
-  /** HTTP status, and body characters received. */
+  /** HTTP status, and body bytes received. */
   status: number;
   bodyChars: number;
 }
@@ -161,9 +161,9 @@ function watched(inner: Transport, seen: Observed): Transport {
           seen.status = head.status;
           sink.head(head);
         },
-        text(text, now) {
-          seen.bodyChars += text.length;
-          sink.text(text, now);
+        body(bytes, now) {
+          seen.bodyChars += bytes.length;
+          sink.body(bytes, now);
         },
       }),
     close: () => inner.close(),

@@ -6,7 +6,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { createEventDecoder, isEndMarker } from "../request/stream_decoder.ts";
+import { createEventDecoder } from "../request/stream_decoder.ts";
 import type { MockOptions, MockRecord } from "../mock/server.ts";
 import type { Chunk, Provider } from "../providers/types.ts";
 import { type CapturedRun, runAgainst, withMock } from "./_harness.ts";
@@ -17,15 +17,16 @@ export function testdata(path: string): string {
 }
 
 /**
- * Decodes a recorded stream with the provider's framing and parses every event, as the request
- * path does: the end marker is `null` and never reaches the provider.
+ * Decodes a recorded stream's bytes with the provider's framing and reads every event as the
+ * request path does (the fast path, else the full parse): the end marker is `null` and never
+ * reaches the provider.
  */
 export function parseRecordedStream(provider: Provider, path: string): Array<Chunk | null> {
   const chunks: Array<Chunk | null> = [];
   const decoder = createEventDecoder(provider.framing, (data) => {
-    chunks.push(isEndMarker(data, provider.endMarker) ? null : provider.parseEvent(data));
-  });
-  decoder.feed(testdata(path));
+    chunks.push(provider.fastEvent?.(data) ?? provider.parseEvent(data));
+  }, { endMarker: provider.endMarker, onEndMarker: () => chunks.push(null) });
+  decoder.feed(new TextEncoder().encode(testdata(path)));
   decoder.end();
   return chunks;
 }

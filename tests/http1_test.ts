@@ -349,13 +349,14 @@ function rawServer(serve: (conn: Deno.Conn, index: number) => Promise<void>) {
   };
 }
 
-/** A sink that keeps what arrived: the heads, and the text in `received`. */
+/** A sink that keeps what arrived: the heads, and the body decoded in `received`. */
 function collector() {
+  const decoder = new TextDecoder();
   const sink = {
     heads: [] as ResponseHead[],
     received: "",
     head: (head: ResponseHead) => void sink.heads.push(head),
-    text: (piece: string) => void (sink.received += piece),
+    body: (bytes: Uint8Array) => void (sink.received += decoder.decode(bytes, { stream: true })),
   };
   return sink;
 }
@@ -490,8 +491,8 @@ Deno.test("abort: a stalled response ends with the signal's reason and its conne
     const sink = collector();
     const sending = transport.send(post(server.url, controller.signal), {
       head: sink.head,
-      text(piece) {
-        sink.text(piece);
+      body(bytes) {
+        sink.body(bytes);
         controller.abort(reason);
       },
     });

@@ -11,13 +11,15 @@ import type { ResponseSink, Transport } from "../transport/types.ts";
 import { createProvider, PROVIDER_NAMES } from "../providers/mod.ts";
 import { FAILURE_KINDS } from "../stats/metrics.ts";
 
+const utf8 = new TextEncoder();
+
 /** Plays a scripted response through the transport interface, in the given pieces. */
 function scriptedTransport(status: number, contentType: string, pieces: string[]): Transport {
   return {
     send(_request, sink: ResponseSink) {
       sink.head({ status, contentType });
       let now = performance.now();
-      for (const piece of pieces) sink.text(piece, now += 0.01);
+      for (const piece of pieces) sink.body(utf8.encode(piece), now += 0.01);
       return Promise.resolve();
     },
     close() {},

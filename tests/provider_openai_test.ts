@@ -1,20 +1,13 @@
 import assert from "node:assert/strict";
 import { createOpenAIProvider } from "../providers/openai.ts";
-import { createEventDecoder, isEndMarker } from "../request/stream_decoder.ts";
 import type { Chunk } from "../providers/types.ts";
-import { runDialect } from "./_dialect_harness.ts";
+import { parseRecordedStream, runDialect } from "./_dialect_harness.ts";
 
 const base = { model: "m", temperature: 0.5 };
 
 function parseStream(file: string, chat: boolean): Array<Chunk | null> {
   const provider = createOpenAIProvider({ ...base, chat, stream: true });
-  const chunks: Array<Chunk | null> = [];
-  const decoder = createEventDecoder("sse", (data) => {
-    chunks.push(isEndMarker(data, provider.endMarker) ? null : provider.parseEvent(data));
-  });
-  decoder.feed(Deno.readTextFileSync(new URL(`./testdata/openai/${file}`, import.meta.url)));
-  decoder.end();
-  return chunks;
+  return parseRecordedStream(provider, `openai/${file}`);
 }
 
 Deno.test("openai chat request body asks for usage in the stream", () => {

@@ -12,6 +12,8 @@ import { withMock } from "./_harness.ts";
 function withoutUsage(provider: Provider): Provider {
   return {
     ...provider,
+    // Its fast path would bypass the wrapper: every event takes the full parse.
+    fastEvent: undefined,
     parseEvent(data) {
       const chunk = provider.parseEvent(data);
       return chunk && { ...chunk, usage: undefined };

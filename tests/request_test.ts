@@ -11,7 +11,7 @@ import net from "node:net";
 import { type RequestContext, type RequestOutcome, runRequest } from "../request/run_request.ts";
 import { createTransport } from "../transport/mod.ts";
 import type { ResponseSink, Transport } from "../transport/types.ts";
-import { MAX_EVENT_CHARS } from "../request/stream_decoder.ts";
+import { MAX_EVENT_BYTES } from "../request/stream_decoder.ts";
 import { ResponseReader } from "../request/response_reader.ts";
 import {
   BadResponseError,
@@ -36,6 +36,7 @@ import { runAgainst, withMock, withTempDir } from "./_harness.ts";
 
 const KEY = "sk-request-test-9f8e7d6c";
 const TRANSPORTS: readonly TransportKind[] = ["http1", "node", "fetch"];
+const utf8 = new TextEncoder();
 
 /** A raw HTTP/1.1 server: each request gets `answer(head)` in one write, then the socket ends. */
 interface RawServer {
@@ -586,7 +587,7 @@ function scripted(
       sink.head(head);
       for (const piece of pieces) {
         if (request.signal.aborted) throw request.signal.reason;
-        sink.text(piece, performance.now());
+        sink.body(utf8.encode(piece), performance.now());
         delivered++;
         await Promise.resolve();
       }
@@ -619,7 +620,7 @@ const sse = { status: 200, contentType: "text/event-stream" };
 const token = (text: string) => `data: ${JSON.stringify({ choices: [{ text }] })}\n\n`;
 
 Deno.test("a stream event past the limit ends the request at once, before the rest is read", async () => {
-  const big = `data: {"choices":[{"text":"${"a".repeat(MAX_EVENT_CHARS)}`;
+  const big = `data: {"choices":[{"text":"${"a".repeat(MAX_EVENT_BYTES)}`;
   const pieces = [token("a"), big.slice(0, 100_000), big.slice(100_000), "more", "\n\n", "x"];
   const transport = scripted(sse, pieces);
   const outcome = await runRequest(scriptedContext(transport), { prompt: "p", maxTokens: 2 });
@@ -629,7 +630,7 @@ Deno.test("a stream event past the limit ends the request at once, before the re
   });
   assert.equal(transport.delivered(), 3, "reading stopped at the piece that passed the limit");
   const ndjson = scripted({ status: 200, contentType: "application/x-ndjson" }, [
-    `{"response":"${"a".repeat(MAX_EVENT_CHARS)}`,
+    `{"response":"${"a".repeat(MAX_EVENT_BYTES)}`,
   ]);
   const ollama = await runRequest(scriptedContext(ndjson, { provider: "ollama" }), {
     prompt: "p",
@@ -731,7 +732,7 @@ Deno.test("a transport that never settles after the abort cannot hang a request"
   const deaf: Transport = {
     send(_request, sink) {
       sink.head(sse);
-      sink.text(token(" a"), performance.now());
+      sink.body(utf8.encode(token(" a")), performance.now());
       return new Promise(() => {});
     },
     close() {},
@@ -797,6 +798,8 @@ Deno.test("[DONE] ends a stream on either transport, kept-alive or not, and neve
         const base = contextFor(server.url, transport);
         const provider = {
           ...base.provider,
+          // Every payload goes through the recording parse, none through the fast path.
+          fastEvent: undefined,
           parseEvent(data: string) {
             seen.push(data);
             return base.provider.parseEvent(data);
@@ -831,8 +834,8 @@ Deno.test("the reader refuses a 2xx stream without text/event-stream at its head
     fail: (error) => refusals.push(error.message),
   });
   reader.head({ status: 200, contentType: "application/json" });
-  reader.text('data: {"choices":[{"text":"{"}]}\n\n', 1);
-  reader.text("data: {broken\n\n", 2);
+  reader.body(utf8.encode('data: {"choices":[{"text":"{"}]}\n\n'), 1);
+  reader.body(utf8.encode("data: {broken\n\n"), 2);
   reader.end();
   assert.deepEqual(refusals, ["Expected text/event-stream, got 'application/json'"]);
   assert.equal(reader.failure?.message, refusals[0]);

@@ -1,8 +1,9 @@
 /**
  * The transport contract (`transport/types.ts`), checked on every transport `createTransport`
- * builds, against real servers on 127.0.0.1: the head once before any text, text that never
- * splits a UTF-8 character, kept-alive connections, aborts that reject with the signal's
- * reason, redirects returned rather than followed, and idle connections closed by `close()`.
+ * builds, against real servers on 127.0.0.1: the head once before any body bytes, the bytes as
+ * sent (a character split across writes reaches the reader whole), kept-alive connections,
+ * aborts that reject with the signal's reason, redirects returned rather than followed, and idle
+ * connections closed by `close()`.
  *
  * @module
  */
@@ -11,6 +12,9 @@ import http from "node:http";
 import type net from "node:net";
 import { createTransport } from "../transport/mod.ts";
 import type { ResponseHead, ResponseSink, TransportKind } from "../transport/types.ts";
+import { ResponseReader } from "../request/response_reader.ts";
+import type { RequestContext } from "../request/context.ts";
+import { createOpenAIProvider } from "../providers/openai.ts";
 
 /** Every transport kind; the compiler asks for a new kind here, one line. */
 const KINDS = Object.keys(
@@ -64,8 +68,8 @@ async function serve(handler: Handler): Promise<TestServer> {
   };
 }
 
-/** Every call a sink received, in order. */
-type Call = { readonly head: ResponseHead } | { readonly text: string };
+/** Every call a sink received, in order (body bytes copied: the view is valid only in the call). */
+type Call = { readonly head: ResponseHead } | { readonly bytes: Uint8Array };
 
 function recordingSink(onCall: (call: Call) => void = () => {}): ResponseSink & { calls: Call[] } {
   const calls: Call[] = [];
@@ -75,15 +79,27 @@ function recordingSink(onCall: (call: Call) => void = () => {}): ResponseSink & 
       calls.push({ head });
       onCall({ head });
     },
-    text(text) {
-      calls.push({ text });
-      onCall({ text });
+    body(bytes) {
+      const call = { bytes: bytes.slice() };
+      calls.push(call);
+      onCall(call);
     },
   };
 }
 
+function bytesOf(calls: readonly Call[]): Uint8Array {
+  const pieces = calls.flatMap((call) => "bytes" in call ? [call.bytes] : []);
+  const all = new Uint8Array(pieces.reduce((sum, piece) => sum + piece.length, 0));
+  let at = 0;
+  for (const piece of pieces) {
+    all.set(piece, at);
+    at += piece.length;
+  }
+  return all;
+}
+
 function textOf(calls: readonly Call[]): string {
-  return calls.map((call) => "text" in call ? call.text : "").join("");
+  return new TextDecoder().decode(bytesOf(calls));
 }
 
 function post(url: string, signal = new AbortController().signal) {
@@ -116,7 +132,7 @@ async function eventually(condition: () => boolean, ms = 5_000): Promise<boolean
   return condition();
 }
 
-Deno.test("transports: the head arrives once, before any text, and the text is the body", async () => {
+Deno.test("transports: the head arrives once, before any bytes, and the bytes are the body", async () => {
   const pieces = ["data: one\n\n", "data: two\n\n", "data: three\n\n"];
   await eachTransport(async (_request, response) => {
     response.writeHead(201, { "content-type": "Text/Event-Stream", "x-other": "1" });
@@ -143,7 +159,7 @@ Deno.test("transports: the head arrives once, before any text, and the text is t
   });
 });
 
-Deno.test("transports: a UTF-8 character split across writes is never split in the text", async () => {
+Deno.test("transports: bytes arrive as written, a UTF-8 character split across writes", async () => {
   const body = "é 😀 ü€ — 中文 🚀";
   const bytes = new TextEncoder().encode(body);
   await eachTransport(async (_request, response) => {
@@ -159,12 +175,58 @@ Deno.test("transports: a UTF-8 character split across writes is never split in t
     try {
       const sink = recordingSink();
       await transport.send(post(server.url), sink);
-      const texts = sink.calls.flatMap((call) => "text" in call ? [call.text] : []);
-      assert.equal(texts.join(""), body, kind);
-      for (const text of texts) {
-        assert.ok(text.isWellFormed(), `${kind}: a piece with a lone surrogate: ${text}`);
-        assert.ok(!text.includes("\uFFFD"), `${kind}: a piece with a replacement character`);
-      }
+      assert.deepEqual(bytesOf(sink.calls), bytes, kind);
+    } finally {
+      transport.close();
+    }
+  });
+});
+
+Deno.test("transports: the reader never splits a UTF-8 character cut between writes", async () => {
+  const pieces = ["é 😀", " ü€ — 中文", " 🚀", "\u{1F680}"];
+  const wire = pieces.map((text) => `data: ${JSON.stringify({ choices: [{ text }] })}\n\n`)
+    .join("") + "data: [DONE]\n\n";
+  const bytes = new TextEncoder().encode(wire);
+  await eachTransport(async (_request, response) => {
+    response.writeHead(200, { "content-type": "text/event-stream" });
+    for (const byte of bytes) {
+      response.write(new Uint8Array([byte]));
+      await tick(0);
+    }
+    response.end();
+  }, async (kind, server) => {
+    const transport = createTransport(kind);
+    try {
+      const provider = createOpenAIProvider({
+        model: "m",
+        chat: false,
+        stream: true,
+        temperature: 1,
+      });
+      const reader = new ResponseReader(provider, {
+        stream: true,
+        fail: (error) => assert.fail(`${kind}: refused: ${error.message}`),
+      });
+      await transport.send(post(server.url), reader);
+      reader.end();
+      const shown: string[] = [];
+      const context: RequestContext = {
+        provider,
+        transport,
+        host: server.url,
+        headers: {},
+        timeoutMs: 5_000,
+        countTokens: (text) => Promise.resolve([...text].length),
+        onResponse: (text) => shown.push(text),
+      };
+      const record = await reader.finish(context, {
+        sample: { prompt: "p", maxTokens: 4 },
+        startedAt: 0,
+      });
+      assert.deepEqual(shown, [pieces.join("")], kind);
+      assert.ok(shown[0].isWellFormed(), `${kind}: a lone surrogate`);
+      assert.equal(record.chars, pieces.join("").length, kind);
+      assert.equal(record.itl.length, pieces.length - 1, `${kind}: one token per event`);
     } finally {
       transport.close();
     }
@@ -209,7 +271,7 @@ Deno.test("transports: an abort rejects with the signal's reason, before and aft
       const late = new AbortController();
       const reasonLate = new Error("stop mid-stream");
       const sink = recordingSink((call) => {
-        if ("text" in call) late.abort(reasonLate);
+        if ("bytes" in call) late.abort(reasonLate);
       });
       const stalled = transport.send(post(`${server.url}/stall`, late.signal), sink);
       await assert.rejects(stalled, (error) => error === reasonLate, `${kind}: mid-stream`);

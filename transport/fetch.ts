@@ -37,7 +37,6 @@ export function createFetchTransport(caCerts?: readonly string[]): Transport {
         location: response.headers.get("location") ?? undefined,
       });
       if (!response.body) return;
-      const decoder = new TextDecoder();
       // Deno 2.9's fetch can leave a pending body read unsettled when the signal aborts; an
       // explicit reader cancelled on abort always ends it (and frees the connection).
       const reader = response.body.getReader();
@@ -47,14 +46,12 @@ export function createFetchTransport(caCerts?: readonly string[]): Transport {
         for (;;) {
           const { value, done } = await reader.read();
           if (done) break;
-          sink.text(decoder.decode(value, { stream: true }), performance.now());
+          sink.body(value, performance.now());
         }
         if (signal.aborted) throw signal.reason;
       } finally {
         signal.removeEventListener("abort", onAbort);
       }
-      const rest = decoder.decode();
-      if (rest) sink.text(rest, performance.now());
     } catch (error) {
       throw signal.aborted ? signal.reason : error;
     }

@@ -54,10 +54,9 @@ interface Connection {
   closed: boolean;
 }
 
-/** The request being read: its sink, decoder and the time of the read being parsed. */
+/** The request being read: its sink and the time of the read being parsed. */
 interface ResponseTarget {
   sink: ResponseSink;
-  decoder: TextDecoder;
   now: number;
 }
 
@@ -66,8 +65,7 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const encoder = new TextEncoder();
 const NO_TARGET: ResponseTarget = {
-  sink: { head() {}, text() {} },
-  decoder: new TextDecoder(),
+  sink: { head() {}, body() {} },
   now: 0,
 };
 
@@ -170,9 +168,9 @@ export function createHttp1Transport(options: Http1Options = {}): Http1Transport
           });
         },
         body(bytes) {
+          // A view of the read buffer, valid during the call: no copy, no decoding.
           const target = connection.target;
-          const text = target.decoder.decode(bytes, { stream: true });
-          if (text) target.sink.text(text, target.now);
+          if (bytes.length > 0) target.sink.body(bytes, target.now);
         },
       }),
       target: NO_TARGET,
@@ -210,7 +208,7 @@ export function createHttp1Transport(options: Http1Options = {}): Http1Transport
   /** Reads one response into `sink`. */
   async function receive(connection: Connection, signal: AbortSignal, sink: ResponseSink) {
     const { conn, buffer, parser } = connection;
-    const target: ResponseTarget = { sink, decoder: new TextDecoder(), now: 0 };
+    const target: ResponseTarget = { sink, now: 0 };
     connection.target = target;
     parser.reset();
     for (;;) {
@@ -232,8 +230,6 @@ export function createHttp1Transport(options: Http1Options = {}): Http1Transport
       if (signal.aborted) throw signal.reason;
       if (done) break;
     }
-    const rest = target.decoder.decode();
-    if (rest) sink.text(rest, target.now);
   }
 
   /** Puts a connection whose response ended back in the pool, or closes it. */

@@ -1,6 +1,7 @@
 /**
- * The one interface every request goes through: a response arrives as a head and decoded text
- * pieces, pushed synchronously from the transport's I/O callbacks.
+ * The one interface every request goes through: a response arrives as a head and body bytes,
+ * pushed synchronously from the transport's I/O callbacks. Transports never decode text: the
+ * request path decodes only the payload bytes it needs.
  *
  * @module
  */
@@ -8,7 +9,7 @@
 /** Which HTTP client carries the requests. */
 export type TransportKind = "node" | "fetch" | "http1";
 
-/** Status line facts, delivered once before any body text. */
+/** Status line facts, delivered once before any body bytes. */
 export interface ResponseHead {
   /** HTTP status code. */
   readonly status: number;
@@ -22,8 +23,12 @@ export interface ResponseHead {
 export interface ResponseSink {
   /** The status line and headers arrived. */
   head(head: ResponseHead): void;
-  /** Decoded body text arrived at `now` (`performance.now()`). Never splits a UTF-8 character. */
-  text(text: string, now: number): void;
+  /**
+   * Body bytes arrived at `now` (`performance.now()`), as read: a piece may end inside a UTF-8
+   * character. The view is valid only during the call (a transport may pass a part of its read
+   * buffer, which the next read overwrites): a sink that keeps bytes copies them.
+   */
+  body(bytes: Uint8Array, now: number): void;
 }
 
 /** One POST request. Redirects are never followed: a 3xx is the response. */

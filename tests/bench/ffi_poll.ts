@@ -281,37 +281,7 @@ export async function bareStreams(
   options: { readonly streams: number; readonly tokens: number },
 ): Promise<StreamSeen[]> {
   async function one(id: number): Promise<StreamSeen> {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-    conn.setNoDelay(true);
     const counter = new EventCounter(options.tokens);
-    try {
-      await conn.write(rawRequest(port, id, options.tokens));
-      const buffer = new Uint8Array(64 * 1024);
-      while (!counter.done) {
-        const got = await conn.read(buffer);
-        if (got === null) break;
-        counter.feed(buffer.subarray(0, got), performance.timeOrigin + performance.now());
-      }
-    } finally {
-      conn.close();
-    }
-    return counter.seen(id);
-  }
-  return await Promise.all(Array.from({ length: options.streams }, (_, id) => one(id)));
-}
-
-/** Streams `streams` completions through the project's http1 transport. */
-export async function http1Streams(
-  port: number,
-  options: { readonly streams: number; readonly tokens: number },
-): Promise<StreamSeen[]> {
-  const transport = createTransport("http1");
-  const body = requestBody(options.tokens);
-  async function one(id: number): Promise<StreamSeen> {
-    let events = 0;
-    let firstAt = 0;
-    let lastAt = 0;
-    let done = false;
     try {
       await transport.send({
         url: `http://127.0.0.1:${port}/v1/completions`,
@@ -320,22 +290,14 @@ export async function http1Streams(
         signal: AbortSignal.timeout(120_000),
       }, {
         head() {},
-        text(text, now) {
-          const before = events;
-          for (let at = text.indexOf("\n\n"); at !== -1; at = text.indexOf("\n\n", at + 2)) {
-            events++;
-          }
-          if (events > before && before === 0) firstAt = performance.timeOrigin + now;
-          if (events >= options.tokens && before < options.tokens) {
-            lastAt = performance.timeOrigin + now;
-          }
-          if (text.includes("[DONE]")) done = true;
+        body(bytes, now) {
+          counter.feed(bytes, performance.timeOrigin + now);
         },
       });
     } catch {
-      done = false;
+      counter.done = false;
     }
-    return { id, events, firstAt, lastAt, failed: !done };
+    return counter.seen(id);
   }
   try {
     return await Promise.all(Array.from({ length: options.streams }, (_, id) => one(id)));

@@ -8,15 +8,20 @@
  * `--floor` adds a row that only reads the same responses with `conn.read` on bare sockets (no
  * HTTP parsing, no decoding): what one read per event costs in the runtime, below any transport.
  *
+ * `--reader` also passes every response through the request path's reader (the stream decoder and
+ * the OpenAI provider's event parse), as a run does: the client's whole cost per event.
+ *
  * Usage: deno run -A tests/bench/transport_cpu.ts [--requests 200] [--tokens 100] [--rounds 3]
- *        [--transports node,fetch,http1] [--floor]
+ *        [--transports node,fetch,http1] [--floor] [--reader]
  *
  * @module
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { createTransport } from "../../transport/mod.ts";
-import type { Transport, TransportKind } from "../../transport/types.ts";
+import type { ResponseSink, Transport, TransportKind } from "../../transport/types.ts";
+import { ResponseReader } from "../../request/response_reader.ts";
+import { createOpenAIProvider } from "../../providers/openai.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
@@ -26,7 +31,7 @@ export interface TransportCpu {
   readonly transport: TransportKind | "floor";
   /** SSE events received over all requests. */
   readonly events: number;
-  /** `sink.text` calls (reads that carried text). */
+  /** `sink.body` calls (reads that carried body bytes). */
   readonly pieces: number;
   /** Client CPU time, user + system, in microseconds. */
   readonly cpuMicros: number;
@@ -41,13 +46,16 @@ export interface TransportCpu {
 export async function measureTransportCpu(
   kind: TransportKind,
   url: string,
-  options: { readonly requests: number; readonly tokens: number },
+  options: { readonly requests: number; readonly tokens: number; readonly reader?: boolean },
 ): Promise<TransportCpu> {
   const transport = createTransport(kind);
   try {
     const before = process.cpuUsage();
     const counts = await Promise.all(
-      Array.from({ length: options.requests }, () => stream(transport, url, options.tokens)),
+      Array.from(
+        { length: options.requests },
+        () => stream(transport, url, options.tokens, options.reader === true),
+      ),
     );
     const used = process.cpuUsage(before);
     return {
@@ -62,7 +70,14 @@ export async function measureTransportCpu(
   }
 }
 
-async function stream(transport: Transport, url: string, tokens: number) {
+const PROVIDER = createOpenAIProvider({
+  model: "mock-model",
+  chat: false,
+  stream: true,
+  temperature: 1,
+});
+
+async function stream(transport: Transport, url: string, tokens: number, read: boolean) {
   let events = 0;
   let pieces = 0;
   let failed = false;
@@ -72,20 +87,34 @@ async function stream(transport: Transport, url: string, tokens: number) {
     max_tokens: tokens,
     stream: true,
   });
+  // With --reader, each response also goes through the request path's reader (stream decoder
+  // and provider), as in a run.
+  const reader = read
+    ? new ResponseReader(PROVIDER, { stream: true, fail: () => (failed = true) })
+    : undefined;
   try {
-    await transport.send({
-      url: `${url}/v1/completions`,
-      headers: { "content-type": "application/json" },
-      body,
-      signal: AbortSignal.timeout(60_000),
-    }, {
-      head() {},
-      text(text) {
-        pieces++;
-        // Events end with a blank line; counting them costs the same on every transport.
-        for (let at = text.indexOf("\n\n"); at !== -1; at = text.indexOf("\n\n", at + 2)) events++;
+    await transport.send(
+      {
+        url: `${url}/v1/completions`,
+        headers: { "content-type": "application/json" },
+        body,
+        signal: AbortSignal.timeout(60_000),
       },
-    });
+      {
+        head(head) {
+          reader?.head(head);
+        },
+        body(bytes, now) {
+          pieces++;
+          // Events end with a blank line; counting them costs the same on every transport.
+          for (let at = bytes.indexOf(10); at !== -1; at = bytes.indexOf(10, at + 1)) {
+            if (bytes[at + 1] === 10) events++;
+          }
+          reader?.body(bytes, now);
+        },
+      } satisfies ResponseSink,
+    );
+    reader?.end();
   } catch {
     failed = true;
   }
@@ -166,9 +195,14 @@ if (import.meta.main) {
       transports: { type: "string", default: "node,fetch,http1" },
       itl: { type: "string", default: "10ms" },
       floor: { type: "boolean", default: false },
+      reader: { type: "boolean", default: false },
     },
   });
-  const settings = { requests: Number(values.requests), tokens: Number(values.tokens) };
+  const settings = {
+    requests: Number(values.requests),
+    tokens: Number(values.tokens),
+    reader: values.reader,
+  };
   const kinds = values.transports.split(",") as TransportKind[];
   const mock = await startMock(values.itl);
   try {
