@@ -608,10 +608,6 @@ Deno.test(needing(["openssl"], {
         assert.ok(error instanceof Http1Error);
         assert.equal(error.kind, "connect");
         assert.match(error.message, /certificate/i);
-        const insecure = createHttp1Transport({ insecure: true });
-        const refused = await insecure.send(post(url), collector()).catch((e) => e);
-        assert.match(refused.message, /needs Deno's --unsafely-ignore-certificate-errors/);
-        insecure.close();
       } finally {
         trusting.close();
         untrusting.close();

@@ -21,15 +21,11 @@ export { Http1Error } from "./http1_parser.ts";
 
 /** TLS settings of {@link createHttp1Transport}. */
 export interface Http1Options {
-  /** PEM certificates trusted besides the system's roots (a private CA). */
-  readonly caCerts?: readonly string[];
   /**
-   * The caller means to skip certificate verification. `Deno.connectTls` has no such option:
-   * only the runtime flag `--unsafely-ignore-certificate-errors` skips it (for every TLS
-   * connection of the process, or for the hosts it names). Without the flag a certificate error
-   * then says that the flag is needed.
+   * PEM certificates trusted besides the system's roots (a private CA). `Deno.connectTls` cannot
+   * skip verification: `--insecure` runs go to the node transport (run/transport_choice.ts).
    */
-  readonly insecure?: boolean;
+  readonly caCerts?: readonly string[];
 }
 
 /** The HTTP/1.1 transport, with a look at its pool (for tests and diagnostics). */
@@ -147,7 +143,7 @@ export function createHttp1Transport(options: Http1Options = {}): Http1Transport
         : await Deno.connect({ hostname, port, signal });
     } catch (error) {
       if (signal.aborted) throw signal.reason;
-      throw connectError(error, secure && options.insecure === true);
+      throw connectError(error);
     }
     if (signal.aborted) {
       conn.close();
@@ -373,13 +369,9 @@ function latin1Of(text: string): string {
   return String.fromCharCode(...encoder.encode(text));
 }
 
-function connectError(error: unknown, insecure: boolean): Http1Error {
+function connectError(error: unknown): Http1Error {
   const refused = (error as Error)?.name === "ConnectionRefused";
-  let detail = (error as Error)?.message ?? String(error);
-  if (insecure && /certificate/i.test(detail)) {
-    detail += "; skipping certificate checks with the http1 transport needs Deno's " +
-      "--unsafely-ignore-certificate-errors";
-  }
+  const detail = (error as Error)?.message ?? String(error);
   return new Http1Error(
     "connect",
     `${refused ? "Connection refused" : "Cannot connect"} (${detail})`,
