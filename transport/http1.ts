@@ -38,8 +38,8 @@ export interface Http1Transport extends Transport {
 interface Connection {
   readonly conn: Deno.Conn;
   readonly origin: string;
-  /** The read buffer, reused by every read; replaced once by a larger one when a read fills it. */
-  buffer: Uint8Array;
+  /** The read buffer, reused by every read. */
+  readonly buffer: Uint8Array;
   readonly parser: ResponseParser;
   /** Where the parser's findings go for the request being read. */
   target: ResponseTarget;
@@ -56,14 +56,7 @@ interface ResponseTarget {
   now: number;
 }
 
-/**
- * First size of a connection's read buffer. A stream's reads are one or a few events, and the
- * buffer is most of what a connection costs: 64 KiB measured 73 KB of client RSS per stream at
- * 2,000 streams (`deno task bench memory`), 16 KiB 26 KB.
- */
-const READ_BUFFER_BYTES = 16 * 1024;
-/** The size a read buffer grows to once a read fills it (bursts of events, large bodies). */
-const MAX_READ_BUFFER_BYTES = 64 * 1024;
+const READ_BUFFER_BYTES = 64 * 1024;
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const encoder = new TextEncoder();
@@ -210,14 +203,12 @@ export function createHttp1Transport(options: Http1Options = {}): Http1Transport
 
   /** Reads one response into `sink`. */
   async function receive(connection: Connection, signal: AbortSignal, sink: ResponseSink) {
-    const { conn, parser } = connection;
+    const { conn, buffer, parser } = connection;
     const target: ResponseTarget = { sink, now: 0 };
     connection.target = target;
     parser.reset();
     for (;;) {
       let read: number | null;
-      // An idle connection's pending read was given this same buffer.
-      const buffer = connection.buffer;
       try {
         const pending = connection.pending;
         connection.pending = undefined;
@@ -232,9 +223,6 @@ export function createHttp1Transport(options: Http1Options = {}): Http1Transport
         break;
       }
       const done = parser.feed(buffer, read);
-      if (read === buffer.length && buffer.length < MAX_READ_BUFFER_BYTES) {
-        connection.buffer = new Uint8Array(MAX_READ_BUFFER_BYTES);
-      }
       if (signal.aborted) throw signal.reason;
       if (done) break;
     }
