@@ -281,6 +281,33 @@ export async function bareStreams(
   options: { readonly streams: number; readonly tokens: number },
 ): Promise<StreamSeen[]> {
   async function one(id: number): Promise<StreamSeen> {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    conn.setNoDelay(true);
+    const counter = new EventCounter(options.tokens);
+    try {
+      await conn.write(rawRequest(port, id, options.tokens));
+      const buffer = new Uint8Array(64 * 1024);
+      while (!counter.done) {
+        const got = await conn.read(buffer);
+        if (got === null) break;
+        counter.feed(buffer.subarray(0, got), performance.timeOrigin + performance.now());
+      }
+    } finally {
+      conn.close();
+    }
+    return counter.seen(id);
+  }
+  return await Promise.all(Array.from({ length: options.streams }, (_, id) => one(id)));
+}
+
+/** Streams `streams` completions through the project's http1 transport. */
+export async function http1Streams(
+  port: number,
+  options: { readonly streams: number; readonly tokens: number },
+): Promise<StreamSeen[]> {
+  const transport = createTransport("http1");
+  const body = requestBody(options.tokens);
+  async function one(id: number): Promise<StreamSeen> {
     const counter = new EventCounter(options.tokens);
     try {
       await transport.send({
