@@ -58,20 +58,28 @@ export function failFastReason(
   }) and none succeeded; fix the cause or pass --keep-going to send on`;
 }
 
-/** Whether stats never reset: `--max-requests` counts every request, so all must be measured. */
-export function keepsEveryRequest(config: Pick<RunConfig, "warmupMs" | "maxRequests">): boolean {
+/**
+ * Whether stats never reset: `--max-requests` counts every request, and a `--trace` replays a
+ * set of them, so all must be measured.
+ */
+export function keepsEveryRequest(
+  config: Pick<RunConfig, "warmupMs" | "maxRequests" | "traceFile">,
+): boolean {
   return config.warmupMs === 0 ||
-    (config.warmupMs === undefined && config.maxRequests !== undefined);
+    (config.warmupMs === undefined &&
+      (config.maxRequests !== undefined || config.traceFile !== undefined));
 }
 
 /** The log line when stats never reset, or undefined when they will. */
 export function noResetNote(
-  config: Pick<RunConfig, "warmupMs" | "maxRequests">,
+  config: Pick<RunConfig, "warmupMs" | "maxRequests" | "traceFile">,
 ): string | undefined {
   if (!keepsEveryRequest(config)) return undefined;
-  return config.warmupMs === 0
-    ? "Stats reset: none (--warmup 0)"
-    : "Stats reset: none (--max-requests counts every request; pass --warmup to exclude one)";
+  if (config.warmupMs === 0) return "Stats reset: none (--warmup 0)";
+  const why = config.maxRequests !== undefined
+    ? "--max-requests counts every request"
+    : "--trace replays every request";
+  return `Stats reset: none (${why}; pass --warmup to exclude one)`;
 }
 
 /**
@@ -134,11 +142,17 @@ export function describeCurrentLoad(load: CurrentLoad): string {
 
 /** The load of a whole run, for the log. */
 export function describeLoad(config: RunConfig, shards: number): string {
-  const load = config.qps !== undefined
+  const load = config.traceFile !== undefined
+    ? `trace ${config.traceFile} at ${config.traceSpeed}x, at most ${config.users} in flight`
+    : config.qps !== undefined
     ? `${config.qps} QPS (${config.qpsDistribution}), at most ${config.users} in flight`
     : config.burstSeconds !== undefined
     ? `${counted(config.users, "user")} in bursts every ${config.burstSeconds}s`
     : `${counted(config.users, "user")} spawned at ${config.spawnRate}/s`;
-  const time = config.runTimeMs === undefined ? "until Ctrl+C" : `for ${config.runTimeMs / 1000}s`;
+  const time = config.runTimeMs !== undefined
+    ? `for ${config.runTimeMs / 1000}s`
+    : config.traceFile !== undefined
+    ? "until the trace is done"
+    : "until Ctrl+C";
   return `Load: ${load}, ${time}, on ${counted(shards, "worker shard")}`;
 }
