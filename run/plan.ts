@@ -95,7 +95,9 @@ export async function planRun(asked: RunConfig, log: (line: string) => void): Pr
     localPromptTokens = tokenizer.countPrompt(prompt);
   }
   warnings.push(
-    ...checkContext(config, { limits: server.context, promptTokens: localPromptTokens }),
+    ...(trace === undefined
+      ? checkContext(config, { limits: server.context, promptTokens: localPromptTokens })
+      : traceContextWarnings(trace, server.context)),
   );
   if (config.preflight) {
     const report = await probeTarget(config, { target, server });
@@ -141,6 +143,32 @@ async function readPlannedTrace(config: RunConfig, log: (line: string) => void):
       `at ${config.traceSpeed}x`,
   );
   return trace;
+}
+
+/**
+ * Warnings for the trace requests that do not fit the context the server reported. Not errors:
+ * a trace is replayed as it is, and the server's refusals are what production saw.
+ */
+export function traceContextWarnings(trace: Trace, limits: readonly ContextLimit[]): string[] {
+  const warnings: string[] = [];
+  for (const limit of limits) {
+    let over = 0;
+    for (let i = 0; i < trace.count; i++) {
+      const tokens = trace.inputLengths[i] +
+        (limit.bounds === "prompt" ? 0 : trace.outputLengths[i]);
+      if (tokens > limit.tokens) over++;
+    }
+    if (over === 0) continue;
+    const server = limit.kind !== "trained"
+      ? `the server's ${limit.bounds === "prompt" ? "prompt limit" : "context"}`
+      : "the model's training context";
+    const what = limit.bounds === "prompt" ? "prompts" : "prompt + max_tokens";
+    warnings.push(
+      `${over} of the ${trace.count} trace requests have ${what} above ${server} of ` +
+        `${limit.tokens} (from ${limit.source}); the server may refuse or cut them`,
+    );
+  }
+  return warnings;
 }
 
 /** Trace rows whose prompts {@linkcode checkTracePrompts} counts: the first few. */

@@ -384,3 +384,31 @@ Deno.test("an Azure CSV replay: lengths and arrivals as the trace has them", asy
     assertNear(arrivals(records), [0, 250, 600, 819.4, 1200], SEND_LAG_MS);
   });
 });
+
+Deno.test("with --trace, -u caps requests in flight and -t cuts the replay short", async () => {
+  // Each reply takes longer than the trace's gaps: with one slot, every send waits for the last.
+  await withMock({ ttftMs: 300, itlMs: 1 }, async (mock) => {
+    const run = await runAgainst(mock, ["--trace", MOONCAKE, "-u", "1", "-t", "1s"]);
+    const records = completions(mock.records());
+    assert.ok(records.length >= 2 && records.length <= 4, `${records.length} requests`);
+    for (let i = 1; i < records.length; i++) {
+      assert.ok(records[i].receivedAt >= records[i - 1].doneAt!, "two requests were in flight");
+    }
+    assert.ok(run.results.capped >= 1, `capped ${run.results.capped}`);
+    assert.ok(!run.log.some((line) => line.includes("the trace is done")), run.log.join("\n"));
+  });
+});
+
+Deno.test("trace requests beyond the server's context are a warning, and the server's to refuse", async () => {
+  await withMock({ ttftMs: 1, itlMs: 1, context: 1200 }, async (mock) => {
+    const run = await runAgainst(mock, ["--trace", MOONCAKE, "-u", "8"]);
+    const warning = run.results.warnings.find((line) => line.includes("trace requests"));
+    assert.match(
+      warning ?? run.log.join("\n"),
+      /^1 of the 6 trace requests have prompt \+ max_tokens above the server's context of 1200 \(from .+\); the server may refuse or cut them$/,
+    );
+    assert.equal(run.results.requests.ok, 5);
+    assert.equal(run.results.requests.failed, 1);
+    assert.equal(run.exitCode, 1);
+  });
+});
