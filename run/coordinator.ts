@@ -313,10 +313,10 @@ function publishLive(run: Running, now: number) {
   run.lastLive = now;
 }
 
-/** Warns once, as soon as it happens, that the in-flight cap delayed sends in QPS mode. */
+/** Warns once, as soon as it happens, that the in-flight cap delayed sends (QPS or trace). */
 function warnOfCap(run: Running) {
   const { aggregate, config } = run;
-  if (run.capWarned || config.qps === undefined) return;
+  if (run.capWarned || (config.qps === undefined && config.traceFile === undefined)) return;
   if (aggregate.metric("total_latency") === undefined || aggregate.counts().capped === 0) return;
   run.capWarned = true;
   const warning = capWarning(config, aggregate);
@@ -360,7 +360,8 @@ function outcomeOf(
     run.partial = true;
     warnings.push("Some shards did not finish in time; their last requests are missing");
   }
-  if (aggregate.counts().capped > 0 && config.qps !== undefined && !run.capWarned) {
+  const paced = config.qps !== undefined || config.traceFile !== undefined;
+  if (aggregate.counts().capped > 0 && paced && !run.capWarned) {
     warnings.push(capWarning(config, aggregate));
   }
   return {

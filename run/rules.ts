@@ -115,12 +115,17 @@ export function warmupReason(config: RunConfig): string {
  * shard's share of `-u` busy and waited. When Little's law says `-u` is more than enough at the
  * mean latency, the slots were filled by slow requests (a latency tail, or a client that fell
  * behind), so the warning says that instead of asking for the users the rate already has.
+ * With `--trace` it says the trace's sends were held back.
  */
 export function capWarning(config: RunConfig, aggregate: Aggregate): string {
   const meanLatency = aggregate.metric("total_latency")?.mean ?? 0;
   const needed = usersNeeded(config.qps!, meanLatency || 1000);
   // Raised once, early: the count is the one so far; the end-of-run line gives the total.
   const waited = `so far ${counted(aggregate.counts().capped, "send")} waited for a free slot`;
+  if (config.traceFile !== undefined) {
+    return `--users ${config.users} caps requests in flight below what the --trace sends: ` +
+      `${waited}, late for the trace's times; raise -u`;
+  }
   const law = `${config.qps} req/s × ${(meanLatency / 1000).toFixed(2)} s mean latency`;
   if (needed >= config.users) {
     return `--users ${config.users} caps requests in flight below what --qps ${config.qps} ` +

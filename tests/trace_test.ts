@@ -395,6 +395,13 @@ Deno.test("with --trace, -u caps requests in flight and -t cuts the replay short
       assert.ok(records[i].receivedAt >= records[i - 1].doneAt!, "two requests were in flight");
     }
     assert.ok(run.results.capped >= 1, `capped ${run.results.capped}`);
+    assert.ok(
+      run.results.warnings.some((line) =>
+        /^--users 1 caps requests in flight below what the --trace sends: so far \d+ sends? waited for a free slot, late for the trace's times; raise -u$/
+          .test(line)
+      ),
+      run.results.warnings.join("\n"),
+    );
     assert.ok(!run.log.some((line) => line.includes("the trace is done")), run.log.join("\n"));
   });
 });
