@@ -138,3 +138,19 @@ export function usersNeeded(qps: number, meanLatencyMs: number): number {
   // The tolerance absorbs float error in the product, which would otherwise round up a whole.
   return Math.max(0, Math.ceil((qps * meanLatencyMs) / 1000 - 1e-9));
 }
+
+/**
+ * When a trace request is sent, in ms after `t0`: its offset in the replayed slice, divided by
+ * the replay speed (2 replays twice as fast).
+ *
+ * @example
+ * ```ts
+ * traceSendOffset(3000, 2); // 1500
+ * ```
+ */
+export function traceSendOffset(offsetMs: number, speed: number): number {
+  if (!(speed > 0) || !Number.isFinite(speed)) {
+    throw new RangeError(`Trace speed must be positive, got ${speed}`);
+  }
+  return offsetMs / speed;
+}

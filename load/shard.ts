@@ -1,5 +1,5 @@
 /**
- * A load shard: runs its share of the users or of the QPS schedule, measures every request into
+ * A load shard: runs its share of the users, of the QPS schedule or of a trace, measures every request into
  * a {@link Recorder}, and posts stats deltas every ~250 ms. Self-contained so that it runs in a
  * Web Worker (`shard_worker.ts`) or, in tests, in-process.
  *
@@ -11,7 +11,10 @@ import type { Clock, ClockThread } from "./clock.ts";
 import { createRandom, deriveSeed } from "./random.ts";
 import { runRequest } from "../request/run_request.ts";
 import type { RequestContext, RequestOutcome } from "../request/run_request.ts";
-import { createArrivals, nextBurstOffset, spawnOffset } from "./schedule.ts";
+import { createArrivals, nextBurstOffset, spawnOffset, traceSendOffset } from "./schedule.ts";
+import { blocksOf } from "./trace.ts";
+import type { Trace } from "./trace.ts";
+import { createTracePrompts } from "./trace_prompt.ts";
 import { shardUsers } from "./sharding.ts";
 import { Recorder } from "../stats/recorder.ts";
 import type { SampleDelta } from "../stats/types.ts";
@@ -53,10 +56,13 @@ export interface ShardInit {
    * `shardIndex`. Without it (a shard run in-process) the shard starts a thread of its own.
    */
   readonly clockBuffer?: SharedArrayBuffer;
+  /** This shard's share of the `--trace` requests, which it replays instead of users or QPS. */
+  readonly trace?: Trace;
 }
 
 /** Messages from the coordinator to a shard. */
 export type ToShard =
+  | { readonly type: "prepare"; readonly tokenizer: string }
   | { readonly type: "start"; readonly init: ShardInit }
   | { readonly type: "reset"; readonly epoch: number }
   | { readonly type: "load"; readonly load: LoadChange }
@@ -87,6 +93,7 @@ export interface ShardStatus {
 /** Messages from a shard to the coordinator. */
 export type FromShard =
   | { readonly type: "ready" }
+  | { readonly type: "prepared" }
   | {
     readonly type: "delta";
     readonly shardIndex: number;
@@ -214,14 +221,24 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
     };
   }
 
-  /** Sends one request and records it; resolves whether it succeeded. */
-  async function send(intendedStart?: number): Promise<boolean> {
+  /**
+   * Sends one request and records it; resolves whether it succeeded. A trace request brings its
+   * own prompt, length and prompt token count.
+   */
+  async function send(
+    intendedStart?: number,
+    traced?: { prompt: string; maxTokens: number; promptTokens: number },
+  ): Promise<boolean> {
     if (sendBudget <= 0) return false;
     sendBudget--;
     inFlight++;
-    const sample = { prompt: nextPrompt(), maxTokens: sampler.sample() };
+    const sample = traced ?? { prompt: nextPrompt(), maxTokens: sampler.sample() };
     const sentAt = performance.now();
-    const outcome = await runRequest(context, sample, { intendedStart, stopSignal });
+    const outcome = await runRequest(
+      traced ? { ...context, localPromptTokens: traced.promptTokens } : context,
+      sample,
+      { intendedStart, stopSignal },
+    );
     record(outcome, sentAt);
     inFlight--;
     slotWaiters.shift()?.();
@@ -290,6 +307,28 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
     }
   }
 
+  /** Sends the trace's requests at their times (open loop, like QPS mode), then is done. */
+  async function traceLoop(trace: Trace) {
+    const prompts = createTracePrompts(
+      await (tokenizer ??= loadTokenizer(localSpec)),
+      createRandom(deriveSeed(init.seed, init.shardCount + init.shardIndex)),
+    );
+    for (let i = 0; i < trace.count && !stopping && sendBudget > 0; i++) {
+      const intended = init.startAt + traceSendOffset(trace.offsets[i], config.traceSpeed);
+      // Built before the wait, so the send is not late by the prompt's concatenation.
+      const promptTokens = trace.inputLengths[i];
+      const prompt = prompts.prompt(blocksOf(trace, i), promptTokens);
+      await clock.sleepUntil(intended, stopSignal);
+      if (stopping) break;
+      if (inFlight >= capacity()) recorder.noteCapped();
+      while (inFlight >= capacity() && !stopping) {
+        await new Promise<void>((wake) => slotWaiters.push(wake));
+      }
+      if (stopping) break;
+      void send(intended, { prompt, maxTokens: trace.outputLengths[i], promptTokens });
+    }
+  }
+
   /** Requests this shard may have in flight in QPS mode: its share of `-u`. */
   function capacity(): number {
     return Math.max(1, shardUsers(users, init.shardIndex, init.shardCount).length);
@@ -319,7 +358,8 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
         );
         nextPrompt = prompts.next;
       }
-      if (config.qps === undefined) spawnUsers(init.startAt, 0);
+      if (init.trace !== undefined) loops.push(traceLoop(init.trace));
+      else if (config.qps === undefined) spawnUsers(init.startAt, 0);
       else loops.push(arrivalLoop(config.qps, init.startAt));
       const graceMs = await stopped;
       const graceTimer = setTimeout(() => graceOver.abort(), graceMs);
@@ -353,7 +393,8 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
       if (stopping) return;
       const before = users;
       if (load.users !== undefined) users = load.users;
-      if (config.qps === undefined) {
+      if (init.trace !== undefined) slotWaiters.splice(0).forEach((wake) => wake());
+      else if (config.qps === undefined) {
         if (users > before) spawnUsers(load.at, before);
       } else {
         slotWaiters.splice(0).forEach((wake) => wake());

@@ -7,6 +7,7 @@
 import { maskError, secretsOf } from "../common/secrets.ts";
 import { startShard } from "./shard.ts";
 import type { Shard, ToShard } from "./shard.ts";
+import { loadTokenizer } from "./tokenizer.ts";
 
 let shard: Shard | undefined;
 let secrets: readonly string[] = [];
@@ -27,7 +28,11 @@ self.addEventListener("unhandledrejection", (event) => reportEscaped(event, even
 
 self.onmessage = (event: MessageEvent<ToShard>) => {
   const message = event.data;
-  if (message.type === "start") {
+  // A trace's prompts are built from the tokenizer from the first send on: load it (once per
+  // thread) before the run's clock starts, so that the first sends are not late by the load.
+  if (message.type === "prepare") {
+    loadTokenizer(message.tokenizer).finally(() => self.postMessage({ type: "prepared" }));
+  } else if (message.type === "start") {
     secrets = secretsOf(message.init.config);
     shardIndex = message.init.shardIndex;
     shard = startShard(message.init, (out) => self.postMessage(out));

@@ -184,6 +184,8 @@ export interface MockRecord {
    * a rejected request. The reply carries that many unless the mock stops early.
    */
   readonly maxTokens: number;
+  /** Prompt tokens as the mock counts them (as in its `usage`); absent when not counted. */
+  readonly promptTokens?: number;
   /** Tokens the reply carries (`maxTokens`, or fewer when the mock stops early). */
   readonly tokens: number;
   /** Whether it asked for a stream. */
@@ -905,6 +907,7 @@ async function generate(
     ...cachedPrompt(state, parsed),
   });
   record.maxTokens = parsed.maxTokens;
+  if (parsed.promptTokens !== undefined) record.promptTokens = parsed.promptTokens;
   record.tokens = tokens;
   record.stream = reply.stream;
   if (state.closing) {

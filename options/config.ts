@@ -206,11 +206,61 @@ function checkTogether(
         `--insecure runs to node), or trust the server's CA with --ca-cert`,
     );
   }
+  checkTrace(config, setting, warn);
   if (config.serveLingerMs !== undefined && config.serve === undefined) {
     warn(
       `${describeSetting(setting("serve-linger")![0])} is ignored without --serve: there is no ` +
         `results server to keep up`,
     );
+  }
+}
+
+/** Options a `--trace` replaces: each request's lengths and prompt come from the trace. */
+const TRACE_REPLACES = [
+  "prompt-tokens",
+  "prompt-text",
+  "prompt-randomize",
+  "max-tokens",
+  "max-tokens-distribution",
+  "max-tokens-range",
+  "max-tokens-cap",
+  "max-tokens-jitter",
+];
+
+/** What `--trace` cannot go with, and what it makes pointless. */
+function checkTrace(
+  config: RunConfig,
+  setting: (name: string) => readonly RawSetting[] | undefined,
+  warn: (message: string) => void,
+): void {
+  const given = (name: string) => {
+    const found = setting(name)?.[0];
+    return found !== undefined && found.where !== "default" ? found : undefined;
+  };
+  if (config.traceFile === undefined) {
+    for (const name of ["trace-speed", "trace-window"]) {
+      const found = given(name);
+      if (found) warn(`${describeSetting(found)} is ignored without --trace: there is no trace`);
+    }
+    return;
+  }
+  const trace = describeSetting(setting("trace")![0]);
+  for (const name of ["qps", "burst"]) {
+    const found = given(name);
+    if (found === undefined) continue;
+    throw new UsageError(
+      `Cannot use ${describeSetting(found)} together with ${trace}: the trace sets when each ` +
+        `request is sent, choose one (-u caps requests in flight with --trace)`,
+    );
+  }
+  for (const name of TRACE_REPLACES) {
+    const found = given(name);
+    if (found) {
+      warn(
+        `${describeSetting(found)} is ignored with ${trace}: the trace sets each request's ` +
+          `prompt and output lengths`,
+      );
+    }
   }
 }
 

@@ -144,6 +144,37 @@ export function qpsValue(value: string | boolean): number {
   return number;
 }
 
+/**
+ * Parses `--trace-window START:END`: durations from the trace's first timestamp (`10s:70s`);
+ * either side may be left out for the trace's start or end (`:5min`, `1h:`).
+ *
+ * @example
+ * ```ts
+ * traceWindow("10s:70s"); // { startMs: 10000, endMs: 70000 }
+ * ```
+ */
+export function traceWindow(
+  value: string | boolean,
+): { readonly startMs: number; readonly endMs?: number } {
+  const expected = "START:END durations from the trace's start, such as 10s:70s, :5min or 1h:";
+  const parts = typeof value === "string" ? value.split(":") : [];
+  if (parts.length !== 2 || (parts[0].trim() === "" && parts[1].trim() === "")) {
+    throw new Rejected(expected);
+  }
+  let startMs = 0;
+  let endMs: number | undefined;
+  try {
+    if (parts[0].trim() !== "") startMs = parseDuration(parts[0]);
+    if (parts[1].trim() !== "") endMs = parseDuration(parts[1]);
+  } catch {
+    throw new Rejected(`${expected}; each a duration (${DURATION_FORMS})`);
+  }
+  if (endMs !== undefined && endMs <= startMs) {
+    throw new Rejected(`${expected}, with END after START`);
+  }
+  return endMs === undefined ? { startMs } : { startMs, endMs };
+}
+
 /** Parses the target's base URL: http or https, without query or fragment or a trailing slash. */
 export function hostUrl(value: string | boolean): string {
   const trimmed = typeof value === "string" ? value.trim() : "";

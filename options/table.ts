@@ -24,6 +24,7 @@ import {
   ratio,
   serveAddress,
   text,
+  traceWindow,
   wholeNumber,
 } from "./parsers.ts";
 import type { Parser } from "./parsers.ts";
@@ -150,6 +151,36 @@ const TABLE = [
     group: "Rate of requests",
     help: "spacing of requests with --qps: constant, uniform or exponential (Poisson)",
     default: "constant",
+  },
+  {
+    name: "trace",
+    key: "traceFile",
+    parse: text,
+    value: "file",
+    group: "Rate of requests",
+    help: "replay a trace: send each of its requests at its time with its prompt and output " +
+      "lengths (Mooncake .jsonl or Azure LLM inference .csv); -u caps requests in flight; " +
+      "not with --qps or --burst",
+    unset: "none",
+  },
+  {
+    name: "trace-speed",
+    key: "traceSpeed",
+    parse: positiveNumber,
+    value: "x",
+    group: "Rate of requests",
+    help: "replay the --trace this many times as fast: a number > 0, e.g. 2 or 0.5",
+    default: "1",
+  },
+  {
+    name: "trace-window",
+    key: "traceWindow",
+    parse: traceWindow,
+    value: "start:end",
+    group: "Rate of requests",
+    help: "replay only this slice of the --trace, from its first timestamp: START:END " +
+      "durations such as 10s:70s (either side may be left out)",
+    unset: "the whole trace",
   },
   {
     name: "prompt-tokens",

@@ -29,6 +29,8 @@ import { redactConfig } from "../common/secrets.ts";
 import type { RunConfig } from "../options/types.ts";
 import type { Target } from "./target.ts";
 import type { CurrentLoad, LiveView, RunIo, RunOutcome, RunState } from "./types.ts";
+import { shardTrace } from "../load/trace.ts";
+import { localTokenizerSpec } from "../load/tokenizer.ts";
 
 const PROGRESS_MS = 1000;
 const PLAIN_PROGRESS_MS = 5000;
@@ -63,6 +65,8 @@ interface Running {
   readonly allTime: { ok: number; failed: number };
   /** Failures by kind until the first success: what the fail-fast check looks at. */
   readonly failuresBeforeSuccess: Partial<Record<FailureKind, FailureStats>>;
+  /** Requests of the `--trace` slice: the run is over once that many completed or failed. */
+  readonly traceRequests?: number;
   state: RunState;
   load: CurrentLoad;
   epoch: number;
@@ -83,6 +87,9 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
     startWorkers(shardCount),
     startClockThread(shardCount),
   ]);
+  if (plan.trace !== undefined) {
+    await prepareTokenizers(workers, localTokenizerSpec(config.tokenizer));
+  }
   const startAt = absoluteNow() + START_MARGIN_MS;
   const run: Running = {
     config,
@@ -104,6 +111,7 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
     ),
     allTime: { ok: 0, failed: 0 },
     failuresBeforeSuccess: {},
+    traceRequests: plan.trace?.count,
     state: "starting",
     load: { users: config.users, qps: config.qps },
     epoch: 0,
@@ -143,6 +151,9 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
       startAt,
       seed,
       clockBuffer: clockThread.buffer,
+      ...(plan.trace === undefined
+        ? {}
+        : { trace: shardTrace(plan.trace, shardIndex, shardCount) }),
     };
     post(worker, { type: "start", init });
   });
@@ -220,19 +231,33 @@ function resetAfterWarmup(run: Running, now: number) {
 }
 
 /**
- * Whether the run must stop now: its deadline passed, or a limit (--max-requests,
- * --max-fail-ratio, fail-fast) was reached, which is then a warning and a log line.
+ * Whether the run must stop now: its deadline passed, the trace is done (a log line), or a
+ * limit (--max-requests, --max-fail-ratio, fail-fast) was reached, which is then a warning and a
+ * log line.
  */
 function shouldStop(run: Running, now: number, deadline: number | undefined): boolean {
   if (run.stopping) return false;
   if (deadline !== undefined && now >= deadline) return true;
   const { config, allTime } = run;
+  const done = traceDone(run);
+  if (done !== undefined) {
+    // The normal end of a replay, not a warning.
+    run.io.log(`Stopping: ${done}`);
+    return true;
+  }
   const limit = limitReached(config, allTime) ??
     failFastReason(config, allTime, run.failuresBeforeSuccess);
   if (!limit) return false;
   run.warnings.push(limit);
   run.io.log(`Stopping: ${limit}`);
   return true;
+}
+
+/** Why the run is over with a `--trace`: every request of it completed or failed. */
+function traceDone(run: Running): string | undefined {
+  const total = run.traceRequests;
+  if (total === undefined || run.allTime.ok + run.allTime.failed < total) return undefined;
+  return `the trace is done (${total} requests)`;
 }
 
 /** Stops the shards: gracefully within `graceMs`, or at once (partial results) for 0. */
@@ -288,10 +313,10 @@ function publishLive(run: Running, now: number) {
   run.lastLive = now;
 }
 
-/** Warns once, as soon as it happens, that the in-flight cap delayed sends in QPS mode. */
+/** Warns once, as soon as it happens, that the in-flight cap delayed sends (QPS or trace). */
 function warnOfCap(run: Running) {
   const { aggregate, config } = run;
-  if (run.capWarned || config.qps === undefined) return;
+  if (run.capWarned || (config.qps === undefined && config.traceFile === undefined)) return;
   if (aggregate.metric("total_latency") === undefined || aggregate.counts().capped === 0) return;
   run.capWarned = true;
   const warning = capWarning(config, aggregate);
@@ -335,7 +360,8 @@ function outcomeOf(
     run.partial = true;
     warnings.push("Some shards did not finish in time; their last requests are missing");
   }
-  if (aggregate.counts().capped > 0 && config.qps !== undefined && !run.capWarned) {
+  const paced = config.qps !== undefined || config.traceFile !== undefined;
+  if (aggregate.counts().capped > 0 && paced && !run.capWarned) {
     warnings.push(capWarning(config, aggregate));
   }
   return {
@@ -400,6 +426,18 @@ function delay(ms: number): Promise<void> {
     const id = setTimeout(resolve, ms);
     Deno.unrefTimer(id);
   });
+}
+
+/** Has every shard load the tokenizer, and waits until each has. */
+async function prepareTokenizers(workers: readonly Worker[], tokenizer: string): Promise<void> {
+  await Promise.all(workers.map((worker) =>
+    new Promise<void>((resolve) => {
+      worker.onmessage = (event: MessageEvent<FromShard>) => {
+        if (event.data.type === "prepared") resolve();
+      };
+      post(worker, { type: "prepare", tokenizer });
+    })
+  ));
 }
 
 /** Starts the shard Workers and waits until each has loaded its modules. */

@@ -27,6 +27,10 @@ import type { RunConfig } from "../options/types.ts";
 import { createTlsFetch, type Fetch, fetchFallbackReason } from "../transport/mod.ts";
 import type { TransportKind } from "../transport/types.ts";
 import { chooseTransport } from "./transport_choice.ts";
+import { blocksOf, readTrace } from "../load/trace.ts";
+import type { Trace } from "../load/trace.ts";
+import { createTracePrompts } from "../load/trace_prompt.ts";
+import type { Tokenizer } from "../load/tokenizer.ts";
 
 /** What a run settles before it sends anything. */
 export interface RunPlan {
@@ -46,6 +50,8 @@ export interface RunPlan {
   readonly transport: TransportKind;
   /** Warnings the plan raised (e.g. what `--preflight` found the server ignores). */
   readonly warnings: readonly string[];
+  /** The requests of `--trace` (the `--trace-window` slice), read and checked. */
+  readonly trace?: Trace;
 }
 
 /**
@@ -53,6 +59,8 @@ export interface RunPlan {
  * cannot start.
  */
 export async function planRun(asked: RunConfig, log: (line: string) => void): Promise<RunPlan> {
+  // A bad trace file is the user's to fix before anything is sent, or even looked up.
+  const trace = asked.traceFile === undefined ? undefined : await readPlannedTrace(asked, log);
   checkFileLimit(asked.users, await openFileLimit());
   const choice = await chooseTransport(asked);
   if (choice.note !== undefined) log(choice.note);
@@ -65,6 +73,7 @@ export async function planRun(asked: RunConfig, log: (line: string) => void): Pr
   const server = await inspectServer(config, target, { log });
   const warnings: string[] = [...server.warnings];
   const tokenizer = await loadTokenizer(localTokenizerSpec(config.tokenizer));
+  if (trace !== undefined) warnings.push(...checkTracePrompts(trace, tokenizer));
   let prompt: string;
   let localPromptTokens: number;
   if (config.tokenizer === SERVER_TOKENIZER) {
@@ -86,7 +95,9 @@ export async function planRun(asked: RunConfig, log: (line: string) => void): Pr
     localPromptTokens = tokenizer.countPrompt(prompt);
   }
   warnings.push(
-    ...checkContext(config, { limits: server.context, promptTokens: localPromptTokens }),
+    ...(trace === undefined
+      ? checkContext(config, { limits: server.context, promptTokens: localPromptTokens })
+      : traceContextWarnings(trace, server.context)),
   );
   if (config.preflight) {
     const report = await probeTarget(config, { target, server });
@@ -94,13 +105,14 @@ export async function planRun(asked: RunConfig, log: (line: string) => void): Pr
     warnings.push(...probeWarnings(report));
   }
   const seed = config.seed ?? randomSeed();
-  const generationTokens = createLengthSampler({
+  let generationTokens = createLengthSampler({
     distribution: config.maxTokensDistribution,
     mean: config.maxTokens,
     alpha: config.maxTokensRange,
     cap: config.maxTokensCap,
     jitter: config.maxTokensJitter,
   }, createRandom(seed)).describe();
+  if (trace !== undefined) generationTokens = "from the trace";
   const shardCount = config.workers ||
     autoWorkerCount({ cores: navigator.hardwareConcurrency, users: config.users });
   return {
@@ -112,7 +124,74 @@ export async function planRun(asked: RunConfig, log: (line: string) => void): Pr
     shardCount,
     transport: choice.kind,
     warnings,
+    ...(trace === undefined ? {} : { trace }),
   };
+}
+
+/** Reads `--trace` (its `--trace-window` slice) and says what will be replayed. */
+async function readPlannedTrace(config: RunConfig, log: (line: string) => void): Promise<Trace> {
+  if (config.tokenizer === SERVER_TOKENIZER) {
+    throw new UsageError(
+      `Cannot use --tokenizer server with --trace: trace prompts are built and counted ` +
+        `locally; pass --tokenizer with the model's tokenizer.json or a tiktoken encoding`,
+    );
+  }
+  const trace = await readTrace(config.traceFile!, { window: config.traceWindow });
+  const spanMs = trace.offsets[trace.count - 1] / config.traceSpeed;
+  log(
+    `Trace ${config.traceFile}: ${trace.count} requests over ${(spanMs / 1000).toFixed(1)}s ` +
+      `at ${config.traceSpeed}x`,
+  );
+  return trace;
+}
+
+/**
+ * Warnings for the trace requests that do not fit the context the server reported. Not errors:
+ * a trace is replayed as it is, and the server's refusals are what production saw.
+ */
+export function traceContextWarnings(trace: Trace, limits: readonly ContextLimit[]): string[] {
+  const warnings: string[] = [];
+  for (const limit of limits) {
+    let over = 0;
+    for (let i = 0; i < trace.count; i++) {
+      const tokens = trace.inputLengths[i] +
+        (limit.bounds === "prompt" ? 0 : trace.outputLengths[i]);
+      if (tokens > limit.tokens) over++;
+    }
+    if (over === 0) continue;
+    const server = limit.kind !== "trained"
+      ? `the server's ${limit.bounds === "prompt" ? "prompt limit" : "context"}`
+      : "the model's training context";
+    const what = limit.bounds === "prompt" ? "prompts" : "prompt + max_tokens";
+    warnings.push(
+      `${over} of the ${trace.count} trace requests have ${what} above ${server} of ` +
+        `${limit.tokens} (from ${limit.source}); the server may refuse or cut them`,
+    );
+  }
+  return warnings;
+}
+
+/** Trace rows whose prompts {@linkcode checkTracePrompts} counts: the first few. */
+const CHECKED_TRACE_ROWS = 4;
+
+/**
+ * Counts the prompts of the trace's first requests: their words are one token each, which holds
+ * for tiktoken encodings; a tokenizer where it does not gets a warning with the difference.
+ */
+export function checkTracePrompts(trace: Trace, tokenizer: Tokenizer): string[] {
+  const prompts = createTracePrompts(tokenizer, createRandom(0));
+  for (let i = 0; i < Math.min(CHECKED_TRACE_ROWS, trace.count); i++) {
+    const asked = trace.inputLengths[i];
+    const counted = tokenizer.countPrompt(prompts.prompt(blocksOf(trace, i), asked));
+    if (counted !== asked) {
+      return [
+        `Trace prompts are not exact under ${tokenizer.name}: request ${i + 1} asks for ` +
+        `${asked} prompt tokens and its prompt has ${counted}; pass --tokenizer with a ` +
+        `tiktoken encoding for exact lengths`,
+      ];
+    }
+  }
+  return [];
 }
 
 /**

@@ -58,20 +58,28 @@ export function failFastReason(
   }) and none succeeded; fix the cause or pass --keep-going to send on`;
 }
 
-/** Whether stats never reset: `--max-requests` counts every request, so all must be measured. */
-export function keepsEveryRequest(config: Pick<RunConfig, "warmupMs" | "maxRequests">): boolean {
+/**
+ * Whether stats never reset: `--max-requests` counts every request, and a `--trace` replays a
+ * set of them, so all must be measured.
+ */
+export function keepsEveryRequest(
+  config: Pick<RunConfig, "warmupMs" | "maxRequests" | "traceFile">,
+): boolean {
   return config.warmupMs === 0 ||
-    (config.warmupMs === undefined && config.maxRequests !== undefined);
+    (config.warmupMs === undefined &&
+      (config.maxRequests !== undefined || config.traceFile !== undefined));
 }
 
 /** The log line when stats never reset, or undefined when they will. */
 export function noResetNote(
-  config: Pick<RunConfig, "warmupMs" | "maxRequests">,
+  config: Pick<RunConfig, "warmupMs" | "maxRequests" | "traceFile">,
 ): string | undefined {
   if (!keepsEveryRequest(config)) return undefined;
-  return config.warmupMs === 0
-    ? "Stats reset: none (--warmup 0)"
-    : "Stats reset: none (--max-requests counts every request; pass --warmup to exclude one)";
+  if (config.warmupMs === 0) return "Stats reset: none (--warmup 0)";
+  const why = config.maxRequests !== undefined
+    ? "--max-requests counts every request"
+    : "--trace replays every request";
+  return `Stats reset: none (${why}; pass --warmup to exclude one)`;
 }
 
 /**
@@ -107,12 +115,17 @@ export function warmupReason(config: RunConfig): string {
  * shard's share of `-u` busy and waited. When Little's law says `-u` is more than enough at the
  * mean latency, the slots were filled by slow requests (a latency tail, or a client that fell
  * behind), so the warning says that instead of asking for the users the rate already has.
+ * With `--trace` it says the trace's sends were held back.
  */
 export function capWarning(config: RunConfig, aggregate: Aggregate): string {
   const meanLatency = aggregate.metric("total_latency")?.mean ?? 0;
   const needed = usersNeeded(config.qps!, meanLatency || 1000);
   // Raised once, early: the count is the one so far; the end-of-run line gives the total.
   const waited = `so far ${counted(aggregate.counts().capped, "send")} waited for a free slot`;
+  if (config.traceFile !== undefined) {
+    return `--users ${config.users} caps requests in flight below what the --trace sends: ` +
+      `${waited}, late for the trace's times; raise -u`;
+  }
   const law = `${config.qps} req/s × ${(meanLatency / 1000).toFixed(2)} s mean latency`;
   if (needed >= config.users) {
     return `--users ${config.users} caps requests in flight below what --qps ${config.qps} ` +
@@ -134,11 +147,17 @@ export function describeCurrentLoad(load: CurrentLoad): string {
 
 /** The load of a whole run, for the log. */
 export function describeLoad(config: RunConfig, shards: number): string {
-  const load = config.qps !== undefined
+  const load = config.traceFile !== undefined
+    ? `trace ${config.traceFile} at ${config.traceSpeed}x, at most ${config.users} in flight`
+    : config.qps !== undefined
     ? `${config.qps} QPS (${config.qpsDistribution}), at most ${config.users} in flight`
     : config.burstSeconds !== undefined
     ? `${counted(config.users, "user")} in bursts every ${config.burstSeconds}s`
     : `${counted(config.users, "user")} spawned at ${config.spawnRate}/s`;
-  const time = config.runTimeMs === undefined ? "until Ctrl+C" : `for ${config.runTimeMs / 1000}s`;
+  const time = config.runTimeMs !== undefined
+    ? `for ${config.runTimeMs / 1000}s`
+    : config.traceFile !== undefined
+    ? "until the trace is done"
+    : "until Ctrl+C";
   return `Load: ${load}, ${time}, on ${counted(shards, "worker shard")}`;
 }
