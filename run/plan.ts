@@ -23,6 +23,12 @@ import {
 } from "../load/tokenizer.ts";
 import { requestHeaders } from "../options/headers.ts";
 import { createLengthSampler } from "../load/workload.ts";
+import { datasetFormat, readDataset } from "../load/dataset.ts";
+import { datasetPool, describeWorkload, syntheticPool } from "../load/pool_builder.ts";
+import type { PreparedWorkload, WorkloadFacts } from "../load/pool_builder.ts";
+import type { PromptPool } from "../load/prompt_pool.ts";
+import { deriveSeed } from "../load/random.ts";
+import type { Tokenizer } from "../load/tokenizer.ts";
 import type { RunConfig } from "../options/types.ts";
 import { createTlsFetch, type Fetch, fetchFallbackReason } from "../transport/mod.ts";
 import type { TransportKind } from "../transport/types.ts";
@@ -38,6 +44,10 @@ export interface RunPlan {
   readonly localPromptTokens: number;
   /** Seed of the run's random source. */
   readonly seed: number;
+  /** The prompts shards draw from (dataset rows, drawn lengths); absent for one fixed prompt. */
+  readonly pool?: PromptPool;
+  /** What the prompts are, for the results' `workload` section. */
+  readonly workload: WorkloadFacts;
   /** The `max_tokens` distribution, described for the summary. */
   readonly generationTokens: string;
   /** Number of Worker shards. */
@@ -65,9 +75,15 @@ export async function planRun(asked: RunConfig, log: (line: string) => void): Pr
   const server = await inspectServer(config, target, { log });
   const warnings: string[] = [...server.warnings];
   const tokenizer = await loadTokenizer(localTokenizerSpec(config.tokenizer));
+  const seed = config.seed ?? randomSeed();
+  const prepared = await prepareWorkload(config, tokenizer, seed);
+  if (prepared !== undefined) log(describeWorkload(prepared.facts));
   let prompt: string;
   let localPromptTokens: number;
-  if (config.tokenizer === SERVER_TOKENIZER) {
+  if (prepared !== undefined) {
+    prompt = prepared.pool.prompts[0];
+    localPromptTokens = prepared.facts.promptTokens.max;
+  } else if (config.tokenizer === SERVER_TOKENIZER) {
     const sideFetch = createTlsFetch(config);
     try {
       const countOnServer = serverPromptCounter(config, target, sideFetch.fetch);
@@ -93,7 +109,6 @@ export async function planRun(asked: RunConfig, log: (line: string) => void): Pr
     log(formatProbeTable(report));
     warnings.push(...probeWarnings(report));
   }
-  const seed = config.seed ?? randomSeed();
   const generationTokens = createLengthSampler({
     distribution: config.maxTokensDistribution,
     mean: config.maxTokens,
@@ -108,11 +123,67 @@ export async function planRun(asked: RunConfig, log: (line: string) => void): Pr
     prompt,
     localPromptTokens,
     seed,
+    ...(prepared === undefined ? {} : { pool: prepared.pool }),
+    workload: prepared?.facts ?? {
+      source: config.promptText === undefined ? "generated" : "text",
+      prompts: 1,
+      promptTokens: {
+        min: localPromptTokens,
+        p50: localPromptTokens,
+        p90: localPromptTokens,
+        max: localPromptTokens,
+      },
+    },
     generationTokens,
     shardCount,
     transport: choice.kind,
     warnings,
   };
+}
+
+/** Stream of the random source that shuffles datasets and draws prompt lengths. */
+const WORKLOAD_STREAM = 0x5eed;
+
+/**
+ * The prompt pool of a run with `--dataset` or a prompt length distribution, built before the
+ * load; `undefined` for one fixed prompt (built by the caller as before).
+ */
+async function prepareWorkload(
+  config: RunConfig,
+  tokenizer: Tokenizer,
+  seed: number,
+): Promise<PreparedWorkload | undefined> {
+  const random = createRandom(deriveSeed(seed, WORKLOAD_STREAM));
+  if (config.datasets !== undefined) {
+    const inputs = [];
+    for (const choice of config.datasets) {
+      const read = await readDataset(choice.path, {
+        limit: config.datasetLimit,
+        shuffle: config.datasetShuffle ? random : undefined,
+        fields: config.datasetFields,
+      });
+      inputs.push({ ...choice, format: datasetFormat(choice.path), read });
+    }
+    return datasetPool(inputs, tokenizer, {
+      maxContext: config.maxContext,
+      rowMaxTokens: config.datasetMaxTokens === "dataset",
+      maxTokens: config.maxTokens,
+    });
+  }
+  if (config.promptTokensDistribution === "constant" || config.promptText !== undefined) {
+    return undefined;
+  }
+  return syntheticPool(
+    {
+      distribution: config.promptTokensDistribution,
+      mean: config.promptTokens,
+      alpha: config.promptTokensRange,
+      cap: config.promptTokensCap,
+      jitter: 0,
+    },
+    tokenizer,
+    random,
+  );
 }
 
 /**
@@ -193,7 +264,11 @@ export function checkContext(
 ): string[] {
   const warnings: string[] = [];
   const prompt = options.promptTokens;
-  const promptFlag = config.promptText === undefined ? "-p" : "--prompt-text";
+  const promptFlag = config.datasets !== undefined
+    ? "--max-context (which drops longer rows)"
+    : config.promptText === undefined
+    ? "-p"
+    : "--prompt-text";
   const largest = largestMaxTokens(config);
   const typical = Math.round(config.maxTokens);
   for (const limit of options.limits) {
