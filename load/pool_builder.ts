@@ -73,13 +73,15 @@ export interface DatasetInput {
 /**
  * The pool of dataset files: each row counted with `tokenizer.countPrompt` (a `messages` row by
  * its contents; the server's chat template adds a few tokens), rows whose prompt plus
- * `max_tokens` exceed `maxContext` dropped. `rowMaxTokens` false (`--dataset-max-tokens flag`)
+ * `max_tokens` exceed `maxContext` dropped; `messages` rows need `chat` (sent as given; they are
+ * refused rather than flattened, as a flattened history is not the request it records).
+ * `rowMaxTokens` false (`--dataset-max-tokens flag`)
  * leaves `max_tokens` to `-o`. Throws a `UsageError` when no row is left.
  */
 export function datasetPool(
   inputs: readonly DatasetInput[],
   tokenizer: Tokenizer,
-  options: { maxContext?: number; rowMaxTokens: boolean; maxTokens: number },
+  options: { maxContext?: number; rowMaxTokens: boolean; maxTokens: number; chat: boolean },
 ): PreparedWorkload {
   const prompts: string[] = [];
   const promptTokens: number[] = [];
@@ -91,6 +93,17 @@ export function datasetPool(
     const start = prompts.length;
     let overContext = 0;
     for (const row of input.read.rows) {
+      if (row.messages !== undefined && !options.chat) {
+        throw new UsageError(
+          `Cannot use --dataset '${input.path}' without --chat: its rows${
+            row.id
+              ? ` (such as ` +
+                `'${row.id}')`
+              : ""
+          } are chat messages, which only the chat API takes; add --chat, ` +
+            `or give rows with a "prompt"`,
+        );
+      }
       const tokens = tokenizer.countPrompt(row.prompt);
       const asked = options.rowMaxTokens && row.maxTokens ? row.maxTokens : options.maxTokens;
       if (options.maxContext !== undefined && tokens + asked > options.maxContext) {

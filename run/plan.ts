@@ -168,6 +168,7 @@ async function prepareWorkload(
       maxContext: config.maxContext,
       rowMaxTokens: config.datasetMaxTokens === "dataset",
       maxTokens: config.maxTokens,
+      chat: config.chat,
     });
   }
   if (config.promptTokensDistribution === "constant" || config.promptText !== undefined) {

@@ -45,7 +45,18 @@ Deno.test("the option table has unique names and short flags, and groups in seed
 Deno.test("every option of the table with a key lands in its RunConfig field, from each source", () => {
   // Values of many kinds: each option takes the first its own parser accepts and that differs
   // from what it resolves to unset, so the field shows the value really arrived.
-  const samples = ["7", "0.25", "false", "true", "uniform", "fetch", "openai", "some text"];
+  const samples = [
+    "7",
+    "0.25",
+    "false",
+    "true",
+    "uniform",
+    "fetch",
+    "openai",
+    "some text",
+    "flag",
+    "prompt=q",
+  ];
   const keyed = RUN_OPTIONS.flatMap((spec) =>
     spec.key === undefined ? [] : [{ name: spec.name, key: spec.key, parse: spec.parse }]
   );

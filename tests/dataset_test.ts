@@ -122,11 +122,51 @@ Deno.test("option values: FILE:WEIGHT and the field map, with clear refusals", (
   );
 });
 
+Deno.test("every workload option is read from its flag", () => {
+  const config = runConfig([
+    "--dataset",
+    "a.jsonl:3",
+    "--dataset",
+    "b.csv",
+    "--dataset-field",
+    "prompt=q,max_tokens=n",
+    "--dataset-shuffle",
+    "--dataset-limit",
+    "50",
+    "--dataset-max-tokens",
+    "flag",
+    "--max-context",
+    "4096",
+  ]);
+  assert.deepEqual(config.datasets, [{ path: "a.jsonl", weight: 3 }, { path: "b.csv", weight: 1 }]);
+  assert.deepEqual(config.datasetFields, { prompt: "q", maxTokens: "n" });
+  assert.equal(config.datasetShuffle, true);
+  assert.equal(config.datasetLimit, 50);
+  assert.equal(config.datasetMaxTokens, "flag");
+  assert.equal(config.maxContext, 4096);
+  const lengths = runConfig([
+    "--prompt-tokens-distribution",
+    "exponential",
+    "--prompt-tokens-range",
+    "0.1",
+    "--prompt-tokens-cap",
+    "900",
+  ]);
+  assert.equal(lengths.promptTokensDistribution, "exponential");
+  assert.equal(lengths.promptTokensRange, 0.1);
+  assert.equal(lengths.promptTokensCap, 900);
+  assert.throws(
+    () => runConfig(["--prompt-tokens-distribution", "normal", "--prompt-text", "hi"]),
+    /Cannot use --prompt-tokens-distribution with --prompt-text: only generated prompts/,
+  );
+  assert.throws(() => runConfig(["--prompt-tokens-cap", "-1"]), /--prompt-tokens-cap '-1'/);
+});
+
 Deno.test("the pool counts each row, drops rows over --max-context and refuses an empty result", async () => {
   const tokenizer = await loadTokenizer("o200k_base");
   const read = await readDataset(DIR + "prompts.jsonl", LIMIT);
   const input = { path: "prompts.jsonl", weight: 1, format: "jsonl" as const, read };
-  const all = datasetPool([input], tokenizer, { rowMaxTokens: true, maxTokens: 64 });
+  const all = datasetPool([input], tokenizer, { rowMaxTokens: true, maxTokens: 64, chat: false });
   assert.deepEqual(
     all.pool.promptTokens,
     read.rows.map((row) => tokenizer.countPrompt(row.prompt)),
@@ -137,6 +177,7 @@ Deno.test("the pool counts each row, drops rows over --max-context and refuses a
     rowMaxTokens: true,
     maxTokens: 64,
     maxContext: 40,
+    chat: false,
   });
   assert.equal(cut.facts.datasets![0].dropped.overContext, 1);
   assert.equal(cut.facts.prompts, 2);
@@ -144,7 +185,7 @@ Deno.test("the pool counts each row, drops rows over --max-context and refuses a
     describeWorkload(cut.facts),
     /^Dataset prompts\.jsonl: 2 of 4 rows, dropped 1 empty, 1 over --max-context; prompt tokens p50 \d+ p90 \d+ max \d+$/,
   );
-  const flag = datasetPool([input], tokenizer, { rowMaxTokens: false, maxTokens: 64 });
+  const flag = datasetPool([input], tokenizer, { rowMaxTokens: false, maxTokens: 64, chat: false });
   assert.deepEqual(flag.pool.maxTokens, [0, 0, 0]);
   const empty = await readDataset(DIR + "empty.jsonl", LIMIT);
   assert.throws(
@@ -152,11 +193,25 @@ Deno.test("the pool counts each row, drops rows over --max-context and refuses a
       datasetPool(
         [{ path: "empty.jsonl", weight: 1, format: "jsonl", read: empty }],
         tokenizer,
-        { rowMaxTokens: true, maxTokens: 64 },
+        { rowMaxTokens: true, maxTokens: 64, chat: false },
       ),
     (error: unknown) =>
       error instanceof UsageError &&
       /Cannot use --dataset 'empty\.jsonl': no rows left \(2 empty\)/.test(error.message),
+  );
+});
+
+Deno.test("messages rows without --chat are refused, naming the file and a row", async () => {
+  const tokenizer = await loadTokenizer("o200k_base");
+  const read = await readDataset(DIR + "chat.jsonl", LIMIT);
+  assert.throws(
+    () =>
+      datasetPool([{ path: "chat.jsonl", weight: 1, format: "jsonl", read }], tokenizer, {
+        rowMaxTokens: true,
+        maxTokens: 64,
+        chat: false,
+      }),
+    /Cannot use --dataset 'chat\.jsonl' without --chat: its rows \(such as 'm1'\) are chat messages/,
   );
 });
 
