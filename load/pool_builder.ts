@@ -9,7 +9,7 @@
 import { UsageError } from "../common/errors.ts";
 import type { ChatMessage } from "../providers/types.ts";
 import type { DatasetFormat, DatasetRead } from "./dataset.ts";
-import { buildPrompt } from "./prompt.ts";
+import { buildPrefix, buildPrefixedPrompt, buildPrompt } from "./prompt.ts";
 import type { PoolGroup, PromptPool, TokenSpread } from "./prompt_pool.ts";
 import { tokenSpread } from "./prompt_pool.ts";
 import type { Random } from "./random.ts";
@@ -46,6 +46,8 @@ export interface WorkloadFacts {
   readonly promptTokens: TokenSpread;
   /** The prompt length distribution of generated prompts, e.g. `normal(512, alpha=0.3)`. */
   readonly promptTokensDistribution?: string;
+  /** Shared prefixes (`--prefix-tokens`, `--prefix-groups`): tokens each, and how many. */
+  readonly prefix?: { readonly tokens: number; readonly groups: number };
   /** Each dataset file, for `dataset`. */
   readonly datasets?: readonly DatasetFacts[];
 }
@@ -152,35 +154,69 @@ export function datasetPool(
   return { pool, facts };
 }
 
-/** Generated prompts in a pool: this many draws of the length distribution. */
+/** Generated prompts in a pool: this many draws of the length distribution (or one a group). */
 export const SYNTHETIC_POOL_SIZE = 256;
 
+/** Shared prefixes of generated prompts: `groups` prefixes of `tokens` tokens each. */
+export interface PrefixOptions {
+  /** Tokens of each prefix (`--prefix-tokens`). */
+  readonly tokens: number;
+  /** How many distinct prefixes (`--prefix-groups`). */
+  readonly groups: number;
+}
+
 /**
- * A pool of {@linkcode SYNTHETIC_POOL_SIZE} generated prompts whose lengths are drawn from
- * `lengths` (the `--prompt-tokens*` flags, as `-o`'s), each built with exactly its drawn count
- * (one build per distinct length). A length at or below the tokenizer's special tokens is
- * raised to one above them, the shortest prompt there is.
+ * A pool of at least {@linkcode SYNTHETIC_POOL_SIZE} generated prompts whose lengths are drawn
+ * from `lengths` (the `--prompt-tokens*` flags, as `-o`'s), each built with exactly its drawn
+ * count (one build per distinct length). With `prefix`, prompt `i` starts with shared prefix
+ * `i mod groups` (random words, one source per group) and its drawn length includes it. A length
+ * too short for the special tokens (and the prefix) is raised to the shortest there is.
  */
 export function syntheticPool(
   lengths: LengthSamplerOptions,
   tokenizer: Tokenizer,
   random: Random,
+  prefix?: PrefixOptions,
 ): PreparedWorkload {
   const sampler = createLengthSampler(lengths, random);
-  const built = new Map<number, string>();
+  const shortest = tokenizer.specialTokens + 1 + (prefix?.tokens ?? 0);
+  const texts = prefix === undefined
+    ? []
+    : Array.from({ length: prefix.groups }, () => buildPrefix(prefix.tokens, tokenizer, random));
+  const size = Math.max(SYNTHETIC_POOL_SIZE, texts.length);
+  const built = new Map<string, string>();
   const prompts: string[] = [];
   const promptTokens: number[] = [];
-  for (let index = 0; index < SYNTHETIC_POOL_SIZE; index++) {
-    const tokens = Math.max(sampler.sample(), tokenizer.specialTokens + 1);
-    let prompt = built.get(tokens);
-    if (prompt === undefined) built.set(tokens, prompt = buildPrompt(tokens, tokenizer));
+  const of: number[] = [];
+  for (let index = 0; index < size; index++) {
+    const tokens = Math.max(sampler.sample(), shortest);
+    const group = texts.length === 0 ? -1 : index % texts.length;
+    const key = `${group}:${tokens}`;
+    let prompt = built.get(key);
+    if (prompt === undefined) {
+      prompt = group < 0 ? buildPrompt(tokens, tokenizer) : buildPrefixedPrompt(tokens, tokenizer, {
+        prefix: texts[group],
+        prefixTokens: prefix!.tokens,
+      });
+      built.set(key, prompt);
+    }
     prompts.push(prompt);
     promptTokens.push(tokens);
+    of.push(group);
   }
   const pool: PromptPool = {
     prompts,
     promptTokens,
     maxTokens: prompts.map(() => 0),
+    ...(prefix === undefined ? {} : {
+      prefix: {
+        texts,
+        of,
+        suffixTokens: prompts.map((prompt, index) =>
+          tokenizer.countPrompt(prompt.slice(texts[of[index]].length + 1))
+        ),
+      },
+    }),
     groups: [{ start: 0, count: prompts.length, weight: 1 }],
     order: "random",
   };
@@ -189,6 +225,7 @@ export function syntheticPool(
     prompts: built.size,
     promptTokens: tokenSpread(promptTokens),
     promptTokensDistribution: sampler.describe(),
+    ...(prefix === undefined ? {} : { prefix: { tokens: prefix.tokens, groups: prefix.groups } }),
   };
   return { pool, facts };
 }
@@ -202,7 +239,10 @@ export function describeWorkload(facts: WorkloadFacts): string {
   const spread = `prompt tokens p50 ${p50} p90 ${p90} max ${max}`;
   if (facts.source !== "dataset") {
     const shape = facts.promptTokensDistribution ?? "";
-    return `Prompts: ${facts.prompts} generated ${shape}, ${spread}`.replace("  ", " ");
+    const prefix = facts.prefix === undefined
+      ? ""
+      : `, each after one of ${facts.prefix.groups} shared ${facts.prefix.tokens}-token prefixes`;
+    return `Prompts: ${facts.prompts} generated ${shape}${prefix}, ${spread}`.replace("  ", " ");
   }
   const files = facts.datasets!.map((dataset) => {
     const weight = facts.datasets!.length > 1 ? ` (weight ${dataset.weight})` : "";

@@ -29,6 +29,15 @@ export interface PromptPool {
   readonly maxTokens: readonly number[];
   /** Each prompt's chat history (`null` for a plain prompt); absent when none has one. */
   readonly messages?: readonly (readonly ChatMessage[] | null)[];
+  /**
+   * With `--prefix-tokens`: the shared prefixes, which one each prompt starts with, and the
+   * tokens of the suffix each was built with (a space and a generated prompt follow the prefix).
+   */
+  readonly prefix?: {
+    readonly texts: readonly string[];
+    readonly of: readonly number[];
+    readonly suffixTokens: readonly number[];
+  };
   /** Weighted slices; one covering the pool when it is not a mix. */
   readonly groups: readonly PoolGroup[];
   /** `cycle`: in order (datasets, each shard its own stride); `random`: uniform draws. */

@@ -349,16 +349,23 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
       ) {
         const promptTokenizer = await (tokenizer ??= loadTokenizer(localSpec));
         const promptRandom = createRandom(deriveSeed(init.seed, init.shardCount + init.shardIndex));
-        // Generated prompts of drawn lengths: one random source per distinct length.
+        // Generated prompts of drawn lengths: one random source per distinct length (of the
+        // suffix, after a shared prefix).
+        const prefix = pool?.prefix;
+        const lengths = prefix?.suffixTokens ?? pool?.promptTokens ?? [config.promptTokens];
         const sources = new Map<number, () => string>();
-        for (const tokens of new Set(pool?.promptTokens ?? [config.promptTokens])) {
+        for (const tokens of new Set(lengths)) {
           sources.set(
             tokens,
             createPromptSource(tokens, promptTokenizer, { random: promptRandom }).next,
           );
         }
         if (pool === undefined) nextPrompt = sources.get(config.promptTokens)!;
-        else promptOf = (index) => sources.get(pool.promptTokens[index])!();
+        else if (prefix === undefined) promptOf = (index) => sources.get(lengths[index])!();
+        else {
+          promptOf = (index) =>
+            `${prefix.texts[prefix.of[index]]} ${sources.get(lengths[index])!()}`;
+        }
       }
       if (config.qps === undefined) spawnUsers(init.startAt, 0);
       else loops.push(arrivalLoop(config.qps, init.startAt));

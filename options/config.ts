@@ -239,6 +239,31 @@ function checkWorkload(
     );
   }
   const fixed = dataset ?? promptText;
+  const prefix = setting("prefix-tokens")?.[0];
+  if (prefix !== undefined && fixed !== undefined) {
+    throw new UsageError(
+      `Cannot use ${describeSetting(prefix)} with ${describeSetting(fixed)}: shared prefixes ` +
+        `start generated prompts only; leave out --prefix-tokens or ${fixed.label}`,
+    );
+  }
+  if (config.prefixTokens !== undefined && config.prefixTokens >= config.promptTokens) {
+    throw new UsageError(
+      `Cannot use ${describeSetting(prefix!)} with ${
+        describeSetting(setting("prompt-tokens")![0])
+      }: ` +
+        `the prefix is part of the prompt, expected --prefix-tokens below -p`,
+    );
+  }
+  if (prefix !== undefined && config.tokenizer === "server") {
+    throw new UsageError(
+      `Cannot use ${describeSetting(prefix)} with --tokenizer server: pass --tokenizer with the ` +
+        `model's tokenizer.json`,
+    );
+  }
+  const groups = setting("prefix-groups")![0];
+  if (prefix === undefined && groups.where !== "default") {
+    warn(`${describeSetting(groups)} is ignored without --prefix-tokens`);
+  }
   if (fixed !== undefined && distributed) {
     throw new UsageError(
       `Cannot use ${describeSetting(lengths)} with ${describeSetting(fixed)}: only generated ` +

@@ -207,6 +207,25 @@ const TABLE = [
     unset: "none",
   },
   {
+    name: "prefix-tokens",
+    key: "prefixTokens",
+    parse: wholeNumber(1),
+    value: "n",
+    group: "Workload",
+    help: "start every generated prompt with one of --prefix-groups shared prefixes of this many " +
+      "tokens (counted in -p): a whole number >= 1",
+    unset: "no shared prefix",
+  },
+  {
+    name: "prefix-groups",
+    key: "prefixGroups",
+    parse: wholeNumber(1),
+    value: "n",
+    group: "Workload",
+    help: "how many distinct shared prefixes --prefix-tokens builds: a whole number >= 1",
+    default: "1",
+  },
+  {
     name: "dataset",
     value: "file[:weight]",
     repeatable: true,

@@ -25,7 +25,7 @@ import { requestHeaders } from "../options/headers.ts";
 import { createLengthSampler } from "../load/workload.ts";
 import { datasetFormat, readDataset } from "../load/dataset.ts";
 import { datasetPool, describeWorkload, syntheticPool } from "../load/pool_builder.ts";
-import type { PreparedWorkload, WorkloadFacts } from "../load/pool_builder.ts";
+import type { PrefixOptions, PreparedWorkload, WorkloadFacts } from "../load/pool_builder.ts";
 import type { PromptPool } from "../load/prompt_pool.ts";
 import { deriveSeed } from "../load/random.ts";
 import type { Tokenizer } from "../load/tokenizer.ts";
@@ -171,7 +171,8 @@ async function prepareWorkload(
       chat: config.chat,
     });
   }
-  if (config.promptTokensDistribution === "constant" || config.promptText !== undefined) {
+  const drawn = config.promptTokensDistribution !== "constant";
+  if ((!drawn && config.prefixTokens === undefined) || config.promptText !== undefined) {
     return undefined;
   }
   return syntheticPool(
@@ -184,7 +185,14 @@ async function prepareWorkload(
     },
     tokenizer,
     random,
+    prefixOf(config),
   );
+}
+
+function prefixOf(config: RunConfig): PrefixOptions | undefined {
+  return config.prefixTokens === undefined
+    ? undefined
+    : { tokens: config.prefixTokens, groups: config.prefixGroups };
 }
 
 /**

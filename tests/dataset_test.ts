@@ -10,6 +10,7 @@ import { datasetChoice, datasetFields } from "../options/dataset_parsers.ts";
 import type { MockRecord } from "../mock/server.ts";
 import { runAgainst, withMock, withTempDir } from "./_harness.ts";
 import { runConfig } from "./_fixtures.ts";
+import { resolveRunConfig } from "../options/config.ts";
 
 const DIR = new URL("./testdata/workloads/", import.meta.url).pathname;
 const LIMIT = { limit: 1000 };
@@ -160,6 +161,17 @@ Deno.test("every workload option is read from its flag", () => {
     /Cannot use --prompt-tokens-distribution with --prompt-text: only generated prompts/,
   );
   assert.throws(() => runConfig(["--prompt-tokens-cap", "-1"]), /--prompt-tokens-cap '-1'/);
+  assert.throws(
+    () => runConfig(["--prefix-tokens", "10", "--dataset", "a.jsonl"]),
+    /Cannot use --prefix-tokens with --dataset: shared prefixes start generated prompts only/,
+  );
+  assert.throws(
+    () => runConfig(["--prefix-tokens", "512"]),
+    /the prefix is part of the prompt, expected --prefix-tokens below -p/,
+  );
+  const warnings: string[] = [];
+  resolveRunConfig({ "prefix-groups": "3" }, { warn: (line) => warnings.push(line) });
+  assert.deepEqual(warnings, ["--prefix-groups is ignored without --prefix-tokens"]);
 });
 
 Deno.test("the pool counts each row, drops rows over --max-context and refuses an empty result", async () => {
@@ -255,6 +267,25 @@ Deno.test("synthetic lengths: every pooled prompt has exactly its drawn token co
   assert.equal(facts.promptTokensDistribution, "uniform(60, alpha=0.5, cap=80)");
 });
 
+Deno.test("shared prefixes: each pooled prompt starts with its group's prefix, exact in length", async () => {
+  const tokenizer = await loadTokenizer("o200k_base");
+  const { pool, facts } = syntheticPool(
+    { distribution: "normal", mean: 120, alpha: 0.2, jitter: 0 },
+    tokenizer,
+    createRandom(4),
+    { tokens: 40, groups: 3 },
+  );
+  const prefix = pool.prefix!;
+  assert.equal(new Set(prefix.texts).size, 3);
+  pool.prompts.forEach((prompt, index) => {
+    assert.ok(prompt.startsWith(prefix.texts[index % 3] + " "));
+    assert.equal(prefix.of[index], index % 3);
+    assert.equal(tokenizer.countPrompt(prompt), pool.promptTokens[index]);
+    assert.equal(pool.promptTokens[index] - 40, prefix.suffixTokens[index]);
+  });
+  assert.match(describeWorkload(facts), /each after one of 3 shared 40-token prefixes/);
+});
+
 Deno.test("end to end: the mock sees exactly the dataset's prompts, each row once, in file order", async () => {
   await withMock({ ttftMs: 1, itlMs: 1 }, async (mock) => {
     const run = await runAgainst(mock, [
@@ -337,5 +368,38 @@ Deno.test("end to end: drawn prompt lengths reach the mock with exactly the draw
     assert.equal(run.results.tokens.promptMismatches.count, 0);
     assert.equal(run.results.tokens.prompt, counts.reduce((sum, count) => sum + count, 0));
     assert.equal(run.results.workload?.source, "generated");
+  });
+});
+
+Deno.test("end to end: requests share G prefixes of N tokens; --prompt-randomize varies the rest", async () => {
+  const tokenizer = await loadTokenizer("o200k_base");
+  await withMock({ ttftMs: 1, itlMs: 1 }, async (mock) => {
+    const run = await runAgainst(mock, [
+      "-p",
+      "90",
+      "--prefix-tokens",
+      "30",
+      "--prefix-groups",
+      "2",
+      "--prompt-randomize",
+      "-u",
+      "2",
+      "--max-requests",
+      "24",
+      "-o",
+      "2",
+      "--seed",
+      "9",
+    ]);
+    assert.equal(run.exitCode, 0, run.log.join("\n"));
+    const prompts = completionBodies(mock.records()).map((body) => body.prompt as string);
+    assert.equal(prompts.length, 24);
+    const prefixes = prompts.map((prompt) =>
+      tokenizer.decode(tokenizer.encode(prompt).slice(0, 30))
+    );
+    assert.equal(new Set(prefixes).size, 2, "two shared prefixes");
+    assert.equal(new Set(prompts).size, 24, "every request its own suffix");
+    for (const prompt of prompts) assert.equal(tokenizer.countPrompt(prompt), 90);
+    assert.deepEqual(run.results.workload?.prefix, { tokens: 30, groups: 2 });
   });
 });

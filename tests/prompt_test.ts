@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import {
+  buildPrefix,
+  buildPrefixedPrompt,
   buildPrompt,
   buildServerPrompt,
   createPromptSource,
@@ -215,4 +217,41 @@ Deno.test("a length the server cannot count is a usage error after bounded round
     message: /^Cannot build a prompt of exactly 12 tokens with the server's tokenizer/,
   });
   assert.ok(trips <= MAX_ROUND_TRIPS, `${trips}`);
+});
+
+Deno.test("a prefixed prompt starts with its prefix and has exactly the asked tokens", async () => {
+  for (const spec of [...TIKTOKEN_ENCODINGS, HF_FIXTURE, BOS_FIXTURE]) {
+    const tokenizer = await loadTokenizer(spec);
+    for (const prefixTokens of [1, 16, 200]) {
+      const prefix = buildPrefix(prefixTokens, tokenizer, createRandom(prefixTokens));
+      assert.equal(tokenizer.count(prefix), prefixTokens, `${spec} prefix ${prefixTokens}`);
+      const shortest = prefixTokens + tokenizer.specialTokens + 1;
+      for (const tokens of [shortest, shortest + 1, shortest + 37, 1024]) {
+        const prompt = buildPrefixedPrompt(tokens, tokenizer, { prefix, prefixTokens });
+        assert.ok(prompt.startsWith(prefix + " "));
+        assert.equal(tokenizer.countPrompt(prompt), tokens, `${spec} ${prefixTokens}+ ${tokens}`);
+      }
+      // --prompt-randomize redraws the suffix; prefix, space and suffix still add up exactly.
+      const suffixTokens = 300 - prefixTokens;
+      const source = createPromptSource(suffixTokens, tokenizer, { random: createRandom(2) });
+      for (let i = 0; i < 5; i++) {
+        assert.equal(tokenizer.countPrompt(`${prefix} ${source.next()}`), 300, `${spec} random`);
+      }
+    }
+  }
+});
+
+Deno.test("two prefix sources give different prefixes; no room for a suffix is refused", async () => {
+  const tokenizer = await loadTokenizer("o200k_base");
+  const random = createRandom(1);
+  const first = buildPrefix(50, tokenizer, random);
+  const second = buildPrefix(50, tokenizer, random);
+  assert.notEqual(
+    first.split(" ")[0] + first.split(" ")[1],
+    second.split(" ")[0] + second.split(" ")[1],
+  );
+  assert.throws(() => buildPrefixedPrompt(50, tokenizer, { prefix: first, prefixTokens: 50 }), {
+    name: "UsageError",
+    message: /after a 50-token prefix under o200k_base: expected -p of at least 51$/,
+  });
 });
