@@ -1,18 +1,19 @@
 /**
  * Dataset files (`--dataset`) read into rows: JSONL (`prompt` or OpenAI `messages` per line),
- * ShareGPT JSON (`conversations` of `from`/`value` turns) and CSV (columns named by
- * `--dataset-field`). Files are streamed (JSONL line by line, CSV record by record through
- * `csv-parse`), so a file of a million rows holds only the rows kept: reading stops at the limit,
- * and a shuffled read keeps a reservoir sample of at most the limit. ShareGPT files are one JSON
- * array and are parsed whole. A row that cannot be read as the format says is a `UsageError`
- * naming the file and line; a row whose prompt is empty, or a conversation without a human turn,
- * is dropped and counted.
+ * ShareGPT JSON (`conversations` of `from`/`value` turns), CSV (columns named by
+ * `--dataset-field`, read with `csv-parse`) and Parquet (read with `hyparquet`). Files are
+ * streamed (JSONL line by line, CSV record by record, Parquet in chunks of rows), so a file of a
+ * million rows holds only the rows kept: reading stops at the limit, and a shuffled read keeps a
+ * reservoir sample of at most the limit. ShareGPT files are one JSON array and are parsed whole.
+ * A row that cannot be read as the format says is a `UsageError` naming the file and line; a
+ * row whose prompt is empty, or a conversation without a human turn, is dropped and counted.
  *
  * @module
  */
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import { parse as parseCsv } from "csv-parse";
+import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from "hyparquet";
 import { UsageError } from "../common/errors.ts";
 import type { Random } from "./random.ts";
 import type { ChatMessage } from "../providers/types.ts";
@@ -30,7 +31,7 @@ export interface DatasetRow {
 }
 
 /** The dataset file formats, told apart by the file's extension. */
-export type DatasetFormat = "jsonl" | "sharegpt" | "csv";
+export type DatasetFormat = "jsonl" | "sharegpt" | "csv" | "parquet";
 
 /** Which CSV columns (or JSONL keys) hold the prompt and `max_tokens` (`--dataset-field`). */
 export interface DatasetFields {
@@ -66,7 +67,11 @@ const EXTENSIONS: Readonly<Record<string, DatasetFormat>> = {
   ".ndjson": "jsonl",
   ".json": "sharegpt",
   ".csv": "csv",
+  ".parquet": "parquet",
 };
+
+/** Parquet rows decoded at a time: memory holds one such chunk beside the rows kept. */
+const PARQUET_CHUNK_ROWS = 4096;
 
 /**
  * The format of a dataset file, from its extension. Throws a `UsageError` for any other.
@@ -82,7 +87,7 @@ export function datasetFormat(path: string): DatasetFormat {
   if (format === undefined) {
     throw new UsageError(
       `Cannot read --dataset '${path}': unknown file type, expected a name ending in .jsonl ` +
-        `or .ndjson (prompt or messages per line), .json (ShareGPT) or .csv`,
+        `or .ndjson (prompt or messages per line), .json (ShareGPT), .csv or .parquet`,
     );
   }
   return format;
@@ -146,6 +151,8 @@ function parsedRows(
       return shareGptRows(path);
     case "csv":
       return csvRows(path, fields);
+    case "parquet":
+      return parquetRows(path, fields);
   }
 }
 
@@ -221,7 +228,11 @@ function messagesOf(value: unknown, where: string): ChatMessage[] {
 
 function maxTokensOf(value: unknown, where: string): number | undefined {
   if (value === undefined || value === null || value === "") return undefined;
-  const number = typeof value === "string" ? Number(value.trim()) : value;
+  const number = typeof value === "string"
+    ? Number(value.trim())
+    : typeof value === "bigint"
+    ? Number(value)
+    : value;
   if (typeof number !== "number" || !Number.isInteger(number) || number < 1) {
     throw rowErrorAt(
       where,
@@ -295,6 +306,49 @@ async function* csvRows(path: string, fields: DatasetFields): AsyncGenerator<Par
       `Cannot read --dataset '${path}'${lines === undefined ? "" : ` at line ${lines}`}: ` +
         `${(error as Error).message}, expected CSV with a header row`,
     );
+  }
+}
+
+async function* parquetRows(path: string, fields: DatasetFields): AsyncGenerator<Parsed> {
+  const file = await asyncBufferFromFile(path);
+  let metadata;
+  try {
+    metadata = await parquetMetadataAsync(file);
+  } catch (error) {
+    throw new UsageError(
+      `Cannot read --dataset '${path}': not a Parquet file (${(error as Error).message}), ` +
+        `expected Parquet with a prompt column`,
+    );
+  }
+  const promptColumn = fields.prompt ?? "prompt";
+  const maxTokensColumn = fields.maxTokens ?? "max_tokens";
+  const columns = metadata.schema.slice(1).map((column) => column.name);
+  checkColumns(path, columns, [promptColumn, fields.maxTokens]);
+  const wanted = [promptColumn, maxTokensColumn, "id"].filter((name) => columns.includes(name));
+  const total = Number(metadata.num_rows);
+  for (let start = 0; start < total; start += PARQUET_CHUNK_ROWS) {
+    let records: Record<string, unknown>[];
+    try {
+      records = await parquetReadObjects({
+        file,
+        metadata,
+        columns: wanted,
+        rowStart: start,
+        rowEnd: Math.min(start + PARQUET_CHUNK_ROWS, total),
+      });
+    } catch (error) {
+      throw new UsageError(
+        `Cannot read --dataset '${path}' at row ${start + 1}: ${(error as Error).message}, ` +
+          `expected Parquet (uncompressed or snappy)`,
+      );
+    }
+    for (let index = 0; index < records.length; index++) {
+      const record = records[index];
+      yield jsonRow(
+        { ...record, prompt: record[promptColumn] ?? "" },
+        { where: `${path}: row ${start + index + 1}`, fields: { maxTokens: maxTokensColumn } },
+      );
+    }
   }
 }
 

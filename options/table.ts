@@ -231,7 +231,7 @@ const TABLE = [
     repeatable: true,
     group: "Workload",
     help: "send the prompts of a dataset file: .jsonl (prompt or messages per line), .json " +
-      "(ShareGPT) or .csv; repeat for a mix, :weight sets a file's share",
+      "(ShareGPT), .csv or .parquet; repeat for a mix, :weight sets a file's share",
     unset: "generated prompts",
   },
   {
@@ -240,7 +240,7 @@ const TABLE = [
     parse: datasetFields,
     value: "map",
     group: "Workload",
-    help: "columns of a CSV (or keys of JSONL) dataset: prompt=COLUMN,max_tokens=COLUMN",
+    help: "columns of a CSV or Parquet dataset (or keys of JSONL): prompt=COLUMN,max_tokens=COLUMN",
     unset: "prompt and max_tokens",
   },
   {

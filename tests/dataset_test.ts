@@ -75,6 +75,19 @@ Deno.test("CSV: --dataset-field maps columns; quoted commas and quotes survive",
   ]);
 });
 
+Deno.test("Parquet: columns mapped like CSV; an empty prompt is dropped", async () => {
+  const read = await readDataset(DIR + "questions.parquet", {
+    limit: 10,
+    fields: datasetFields("prompt=question,max_tokens=limit"),
+  });
+  assert.deepEqual(read.rows, [{ prompt: "What is 2+2?", maxTokens: 3 }, {
+    prompt: "Name a colour.",
+  }]);
+  assert.deepEqual(read.dropped, { empty: 1, unreadable: 0 });
+  await rejects("questions.parquet", /no column 'prompt', expected one of question, limit/);
+  await rejects("not_parquet.parquet", /'.*not_parquet\.parquet': not a Parquet file/);
+});
+
 Deno.test("the limit stops the read early; a shuffle samples the whole file, the same per seed", async () => {
   await withTempDir(async (dir) => {
     const path = `${dir}/many.jsonl`;
