@@ -180,7 +180,7 @@ async function* jsonlRows(path: string, fields: DatasetFields): AsyncGenerator<P
  * A JSONL row: an object with `prompt` (a string) or `messages` (OpenAI chat messages), and
  * optionally `max_tokens` and `id`. Pure; throws a `UsageError` naming `where`.
  */
-export function jsonRow(
+function jsonRow(
   value: unknown,
   options: { where: string; fields?: DatasetFields },
 ): Parsed {
@@ -267,7 +267,7 @@ async function* shareGptRows(path: string): AsyncGenerator<Parsed> {
  * A ShareGPT conversation: its first human turn is the prompt. One without a human turn is
  * `"unreadable"` (ShareGPT dumps have such rows); one that is not a conversation throws. Pure.
  */
-export function shareGptRow(value: unknown, where: string): Parsed {
+function shareGptRow(value: unknown, where: string): Parsed {
   if (!isObject(value) || !Array.isArray(value.conversations)) {
     throw rowErrorAt(where, `has no "conversations" array, expected ShareGPT rows`);
   }

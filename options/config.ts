@@ -278,7 +278,15 @@ function checkWorkload(
     );
   }
   if (dataset === undefined) {
-    for (const name of ["dataset-field", "dataset-shuffle", "dataset-limit", "max-context"]) {
+    for (
+      const name of [
+        "dataset-field",
+        "dataset-shuffle",
+        "dataset-limit",
+        "dataset-max-tokens",
+        "max-context",
+      ]
+    ) {
       const found = setting(name)?.[0];
       if (found !== undefined && found.where !== "default") {
         warn(`${describeSetting(found)} is ignored without --dataset`);

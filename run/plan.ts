@@ -1,5 +1,6 @@
 /**
- * Everything settled before load starts: limits and reachability checked, the target resolved,
+ * Everything settled before load starts: the workload prepared (datasets read, prompt pool
+ * built) before anything is sent, limits and reachability checked, the target resolved,
  * the server inspected (does it list the model, what context does it report), the prompt built
  * and counted and checked against that context, the random seed drawn, the shard count chosen.
  *
@@ -67,6 +68,11 @@ export async function planRun(asked: RunConfig, log: (line: string) => void): Pr
   const choice = await chooseTransport(asked);
   if (choice.note !== undefined) log(choice.note);
   const config: RunConfig = Object.freeze({ ...asked, transport: choice.kind });
+  // The workload first: a bad dataset is a usage error before anything is sent.
+  const tokenizer = await loadTokenizer(localTokenizerSpec(config.tokenizer));
+  const seed = config.seed ?? randomSeed();
+  const prepared = await prepareWorkload(config, tokenizer, seed);
+  if (prepared !== undefined) log(describeWorkload(prepared.facts));
   if (!usesProxy(config)) await checkReachable(config.host, config);
   const target = await resolveTarget(config, { log });
   log(
@@ -74,10 +80,6 @@ export async function planRun(asked: RunConfig, log: (line: string) => void): Pr
   );
   const server = await inspectServer(config, target, { log });
   const warnings: string[] = [...server.warnings];
-  const tokenizer = await loadTokenizer(localTokenizerSpec(config.tokenizer));
-  const seed = config.seed ?? randomSeed();
-  const prepared = await prepareWorkload(config, tokenizer, seed);
-  if (prepared !== undefined) log(describeWorkload(prepared.facts));
   let prompt: string;
   let localPromptTokens: number;
   if (prepared !== undefined) {

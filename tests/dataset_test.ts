@@ -416,3 +416,13 @@ Deno.test("end to end: requests share G prefixes of N tokens; --prompt-randomize
     assert.deepEqual(run.results.workload?.prefix, { tokens: 30, groups: 2 });
   });
 });
+
+Deno.test("end to end: a bad dataset stops the run before the server sees any request", async () => {
+  await withMock({ ttftMs: 1, itlMs: 1 }, async (mock) => {
+    await assert.rejects(
+      runAgainst(mock, ["--dataset", DIR + "no_prompt.jsonl", "--max-requests", "2"]),
+      (error: unknown) => error instanceof UsageError && /no_prompt\.jsonl:2/.test(error.message),
+    );
+    assert.deepEqual(mock.records(), []);
+  });
+});
