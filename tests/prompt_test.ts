@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import {
   buildPrefix,
   buildPrefixedPrompt,
@@ -12,6 +13,7 @@ import { createRandom } from "../load/random.ts";
 import { loadTokenizer, TIKTOKEN_ENCODINGS } from "../load/tokenizer.ts";
 import type { Tokenizer } from "../load/tokenizer.ts";
 import { metricMean, runDialect } from "./_dialect_harness.ts";
+import { syntheticPool } from "../load/pool_builder.ts";
 
 const LENGTHS = [1, 5, 10, 100, 512, 4000];
 
@@ -254,4 +256,38 @@ Deno.test("two prefix sources give different prefixes; no room for a suffix is r
     name: "UsageError",
     message: /after a 50-token prefix under o200k_base: expected -p of at least 51$/,
   });
+});
+
+Deno.test("property: drawn lengths and shared prefixes keep every prompt at exactly its count", async () => {
+  const tokenizers = await Promise.all(
+    [...TIKTOKEN_ENCODINGS, HF_FIXTURE, BOS_FIXTURE].map((spec) => loadTokenizer(spec)),
+  );
+  fc.assert(
+    fc.property(
+      fc.constantFrom(...tokenizers),
+      fc.constantFrom("constant", "uniform", "normal", "exponential" as const),
+      fc.integer({ min: 2, max: 400 }),
+      fc.double({ min: 0, max: 1, noNaN: true }),
+      fc.option(
+        fc.record({
+          tokens: fc.integer({ min: 1, max: 60 }),
+          groups: fc.integer({ min: 1, max: 4 }),
+        }),
+      ),
+      fc.integer({ min: 0, max: 1000 }),
+      (tokenizer, distribution, mean, alpha, prefix, seed) => {
+        const { pool } = syntheticPool(
+          { distribution, mean, alpha, jitter: 0 },
+          tokenizer,
+          createRandom(seed),
+          prefix ?? undefined,
+        );
+        pool.prompts.forEach((prompt, index) => {
+          assert.equal(tokenizer.countPrompt(prompt), pool.promptTokens[index]);
+          if (prefix) assert.ok(prompt.startsWith(pool.prefix!.texts[index % prefix.groups] + " "));
+        });
+      },
+    ),
+    { numRuns: 25, seed: 14 },
+  );
 });
