@@ -2,12 +2,15 @@
  * The prepared prompts a shard draws from: dataset rows or generated prompts of drawn lengths,
  * built and counted before the load, held as plain arrays so they post to Workers by structured
  * clone. Drawing is an index step, no encoding, so the hot path costs the same as a fixed
- * prompt. Also the summary of a pool (`workload` in the results). Pure.
+ * prompt. Also the token spread of a pool (`workload` in the results). Pure apart from the
+ * tokenizer's work in {@linkcode randomizedPrompts}.
  *
  * @module
  */
 import type { ChatMessage, Sample } from "../providers/types.ts";
 import type { Random } from "./random.ts";
+import { createPromptSource } from "./prompt.ts";
+import type { Tokenizer } from "./tokenizer.ts";
 
 /** A slice of the pool drawn with its own weight: one `--dataset` file of a mix. */
 export interface PoolGroup {
@@ -101,6 +104,26 @@ export function poolSample(pool: PromptPool, index: number, fallback: () => numb
   return messages
     ? { prompt: pool.prompts[index], messages, maxTokens }
     : { prompt: pool.prompts[index], maxTokens };
+}
+
+/**
+ * `--prompt-randomize` over a generated pool: entry `index`'s prompt with fresh random padding
+ * on every call, at the same length (after the same shared prefix). One prompt source per
+ * distinct length, built here, before the load.
+ */
+export function randomizedPrompts(
+  pool: PromptPool,
+  tokenizer: Tokenizer,
+  random: Random,
+): (index: number) => string {
+  const { prefix } = pool;
+  const lengths = prefix?.suffixTokens ?? pool.promptTokens;
+  const sources = new Map<number, () => string>();
+  for (const tokens of new Set(lengths)) {
+    sources.set(tokens, createPromptSource(tokens, tokenizer, { random }).next);
+  }
+  if (prefix === undefined) return (index) => sources.get(lengths[index])!();
+  return (index) => `${prefix.texts[prefix.of[index]]} ${sources.get(lengths[index])!()}`;
 }
 
 /** Prompt-token percentiles of a pool. */

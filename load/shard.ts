@@ -26,7 +26,7 @@ import type { Tokenizer } from "./tokenizer.ts";
 import { createTlsFetch, createTransport } from "../transport/mod.ts";
 import { maskError, secretsOf } from "../common/secrets.ts";
 import { createLengthSampler } from "./workload.ts";
-import { createPoolDraw, poolSample } from "./prompt_pool.ts";
+import { createPoolDraw, poolSample, randomizedPrompts } from "./prompt_pool.ts";
 import type { PromptPool } from "./prompt_pool.ts";
 import type { Sample } from "../providers/types.ts";
 import type { RunConfig } from "../options/types.ts";
@@ -349,22 +349,10 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
       ) {
         const promptTokenizer = await (tokenizer ??= loadTokenizer(localSpec));
         const promptRandom = createRandom(deriveSeed(init.seed, init.shardCount + init.shardIndex));
-        // Generated prompts of drawn lengths: one random source per distinct length (of the
-        // suffix, after a shared prefix).
-        const prefix = pool?.prefix;
-        const lengths = prefix?.suffixTokens ?? pool?.promptTokens ?? [config.promptTokens];
-        const sources = new Map<number, () => string>();
-        for (const tokens of new Set(lengths)) {
-          sources.set(
-            tokens,
-            createPromptSource(tokens, promptTokenizer, { random: promptRandom }).next,
-          );
-        }
-        if (pool === undefined) nextPrompt = sources.get(config.promptTokens)!;
-        else if (prefix === undefined) promptOf = (index) => sources.get(lengths[index])!();
+        if (pool !== undefined) promptOf = randomizedPrompts(pool, promptTokenizer, promptRandom);
         else {
-          promptOf = (index) =>
-            `${prefix.texts[prefix.of[index]]} ${sources.get(lengths[index])!()}`;
+          nextPrompt =
+            createPromptSource(config.promptTokens, promptTokenizer, { random: promptRandom }).next;
         }
       }
       if (config.qps === undefined) spawnUsers(init.startAt, 0);
