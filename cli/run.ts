@@ -125,6 +125,7 @@ function resultsOf(config: RunConfig, outcome: RunOutcome): Results {
     partial: outcome.partial,
     client: outcome.client,
     warnings: outcome.warnings,
+    workload: outcome.workload,
     cutOff: outcome.cancelled > 0
       ? {
         requests: outcome.cancelled,

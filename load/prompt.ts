@@ -6,6 +6,7 @@
  */
 
 import { UsageError } from "../common/errors.ts";
+import { createRandom } from "./random.ts";
 import type { Random } from "./random.ts";
 import type { Tokenizer } from "./tokenizer.ts";
 
@@ -151,6 +152,71 @@ export function createPromptSource(
     };
   }
   return { tokens, next: redrawn };
+}
+
+/** Tries at fixing a seam between a shared prefix and its suffix before giving up. */
+const MAX_SEAM_ATTEMPTS = 4;
+
+/**
+ * A shared prefix of exactly `tokens` tokens of text (no special tokens): random single-token
+ * words drawn from `random`, so prefixes from different sources differ from their first token.
+ *
+ * @example
+ * ```ts
+ * const prefix = buildPrefix(1000, tokenizer, createRandom(1));
+ * tokenizer.count(prefix); // 1000
+ * ```
+ */
+export function buildPrefix(tokens: number, tokenizer: Tokenizer, random: Random): string {
+  if (!Number.isInteger(tokens) || tokens < 1) {
+    throw new RangeError(`Prefix length must be a positive integer, got ${tokens}`);
+  }
+  const prefix = randomPadding(tokenizer, random)(tokens);
+  const counted = tokenizer.count(prefix);
+  if (counted !== tokens) {
+    throw new Error(`Cannot build a prefix of exactly ${tokens} tokens with ${tokenizer.name}`);
+  }
+  return prefix;
+}
+
+/**
+ * A prompt of exactly `tokens` tokens (as {@linkcode buildPrompt} counts them) that starts with
+ * `prefix` (of `prefixTokens` tokens of text), then a space and a generated suffix that starts
+ * with random padding words, as `--prompt-randomize` suffixes do. Throws a
+ * `UsageError` when `tokens` leaves the suffix no room.
+ *
+ * @example
+ * ```ts
+ * const prompt = buildPrefixedPrompt(512, tokenizer, { prefix, prefixTokens: 100 });
+ * prompt.startsWith(prefix + " "); // true, and tokenizer.countPrompt(prompt) is 512
+ * ```
+ */
+export function buildPrefixedPrompt(
+  tokens: number,
+  tokenizer: Tokenizer,
+  options: { prefix: string; prefixTokens: number },
+): string {
+  const { prefix, prefixTokens } = options;
+  const room = tokens - prefixTokens - tokenizer.specialTokens;
+  if (room < 1) {
+    throw new UsageError(
+      `Cannot build a prompt of ${tokens} tokens after a ${prefixTokens}-token prefix under ` +
+        `${tokenizer.name}: expected -p of at least ${prefixTokens + tokenizer.specialTokens + 1}`,
+    );
+  }
+  let suffixTokens = tokens - prefixTokens;
+  for (let attempt = 0; attempt < MAX_SEAM_ATTEMPTS && suffixTokens > 0; attempt++) {
+    // A suffix that starts with padding words joins the prefix without merging at the space,
+    // where the cut request ("Gener|ate") need not; seeded by length, so it is reproducible.
+    const suffix = buildPrompt(suffixTokens, tokenizer, {
+      randomPrefix: createRandom(suffixTokens),
+    });
+    const prompt = `${prefix} ${suffix}`;
+    const error = tokens - tokenizer.countPrompt(prompt);
+    if (error === 0) return prompt;
+    suffixTokens += error;
+  }
+  throw new Error(`Cannot build a prompt of exactly ${tokens} tokens after a prefix`);
 }
 
 /** Round trips to the server's tokenize endpoint that building one prompt may take. */

@@ -29,6 +29,9 @@ import type { Tokenizer } from "./tokenizer.ts";
 import { createTlsFetch, createTransport } from "../transport/mod.ts";
 import { maskError, secretsOf } from "../common/secrets.ts";
 import { createLengthSampler } from "./workload.ts";
+import { createPoolDraw, poolSample, randomizedPrompts } from "./prompt_pool.ts";
+import type { PromptPool } from "./prompt_pool.ts";
+import type { Sample } from "../providers/types.ts";
 import type { RunConfig } from "../options/types.ts";
 import { requestHeaders } from "../options/headers.ts";
 
@@ -43,6 +46,8 @@ export interface ShardInit {
   readonly prompt: string;
   /** Prompt tokens by the local tokenizer. */
   readonly localPromptTokens?: number;
+  /** Prepared prompts to draw from instead of `prompt` (datasets, drawn prompt lengths). */
+  readonly pool?: PromptPool;
   /** This shard's index, from 0. */
   readonly shardIndex: number;
   /** Number of shards in the run. */
@@ -174,6 +179,33 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
   };
   // With --prompt-randomize every request gets its own random padding (set up in run()).
   let nextPrompt = () => init.prompt;
+  let nextSample = (): [Sample, RequestContext] => [
+    { prompt: nextPrompt(), maxTokens: sampler.sample() },
+    context,
+  ];
+  const { pool } = init;
+  // With --prompt-randomize, a generated pool's prompt is redrawn per request (set up in run()).
+  let promptOf: ((index: number) => string) | undefined;
+  if (pool !== undefined) {
+    const draw = createPoolDraw(pool, random, init);
+    // Each prompt has its own count: the request context carries it, one context per length.
+    const contexts = new Map<number, RequestContext>();
+    const contextOf = (tokens: number) => {
+      let found = contexts.get(tokens);
+      if (found === undefined) {
+        contexts.set(tokens, found = { ...context, localPromptTokens: tokens });
+      }
+      return found;
+    };
+    nextSample = () => {
+      const index = draw.next();
+      const sample = poolSample(pool, index, sampler.sample);
+      return [
+        promptOf === undefined ? sample : { ...sample, prompt: promptOf(index) },
+        contextOf(pool.promptTokens[index]),
+      ];
+    };
+  }
 
   let epoch = 0;
   let stopping = false;
@@ -232,13 +264,11 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
     if (sendBudget <= 0) return false;
     sendBudget--;
     inFlight++;
-    const sample = traced ?? { prompt: nextPrompt(), maxTokens: sampler.sample() };
+    const [sample, sampleContext] = traced
+      ? [traced, { ...context, localPromptTokens: traced.promptTokens }]
+      : nextSample();
     const sentAt = performance.now();
-    const outcome = await runRequest(
-      traced ? { ...context, localPromptTokens: traced.promptTokens } : context,
-      sample,
-      { intendedStart, stopSignal },
-    );
+    const outcome = await runRequest(sampleContext, sample, { intendedStart, stopSignal });
     record(outcome, sentAt);
     inFlight--;
     slotWaiters.shift()?.();
@@ -350,13 +380,17 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
       clock = init.clockBuffer === undefined
         ? createClock(ownClock!.buffer, 0)
         : createClock(init.clockBuffer, init.shardIndex);
-      if (config.promptRandomize && config.promptText === undefined) {
-        const prompts = createPromptSource(
-          config.promptTokens,
-          await (tokenizer ??= loadTokenizer(localSpec)),
-          { random: createRandom(deriveSeed(init.seed, init.shardCount + init.shardIndex)) },
-        );
-        nextPrompt = prompts.next;
+      if (
+        config.promptRandomize && config.promptText === undefined &&
+        config.datasets === undefined
+      ) {
+        const promptTokenizer = await (tokenizer ??= loadTokenizer(localSpec));
+        const promptRandom = createRandom(deriveSeed(init.seed, init.shardCount + init.shardIndex));
+        if (pool !== undefined) promptOf = randomizedPrompts(pool, promptTokenizer, promptRandom);
+        else {
+          nextPrompt =
+            createPromptSource(config.promptTokens, promptTokenizer, { random: promptRandom }).next;
+        }
       }
       if (init.trace !== undefined) loops.push(traceLoop(init.trace));
       else if (config.qps === undefined) spawnUsers(init.startAt, 0);

@@ -11,6 +11,7 @@
 import { UsageError } from "../common/errors.ts";
 import { MAX_DURATION_MS, MAX_DURATION_TEXT } from "./duration.ts";
 import { fileErrorReason, readUtf8File } from "./files.ts";
+import { datasetChoice } from "./dataset_parsers.ts";
 import { apiKeyValue, header, hostUrl, text, wholeNumber } from "./parsers.ts";
 import { describeSetting, describeValue, place, validated } from "./settings.ts";
 import type { FlagValues, RawSetting, SettingLayer } from "./settings.ts";
@@ -109,6 +110,11 @@ export function resolveRunConfig(flags: FlagValues, options: ResolveOptions = {}
     ? undefined
     : readPrompt(promptSetting, readTextFile);
 
+  const datasetItems = setting("dataset");
+  const datasets = datasetItems === undefined
+    ? undefined
+    : Object.freeze(datasetItems.map((item) => validated(item, datasetChoice)));
+
   const caSetting = setting("ca-cert")?.[0];
   const caCerts = caSetting === undefined ? undefined : [readCaCerts(caSetting, readTextFile)];
 
@@ -156,6 +162,7 @@ export function resolveRunConfig(flags: FlagValues, options: ResolveOptions = {}
     apiKey,
     headers: Object.freeze(headers),
     promptText,
+    datasets,
     caCerts,
     workers,
     ...fields,
@@ -207,6 +214,7 @@ function checkTogether(
     );
   }
   checkTrace(config, setting, warn);
+  checkWorkload(config, setting, warn);
   if (config.serveLingerMs !== undefined && config.serve === undefined) {
     warn(
       `${describeSetting(setting("serve-linger")![0])} is ignored without --serve: there is no ` +
@@ -218,6 +226,8 @@ function checkTogether(
 /** Options a `--trace` replaces: each request's lengths and prompt come from the trace. */
 const TRACE_REPLACES = [
   "prompt-tokens",
+  "prompt-tokens-distribution",
+  "prefix-tokens",
   "prompt-text",
   "prompt-randomize",
   "max-tokens",
@@ -253,6 +263,13 @@ function checkTrace(
         `request is sent, choose one (-u caps requests in flight with --trace)`,
     );
   }
+  const dataset = given("dataset");
+  if (dataset !== undefined) {
+    throw new UsageError(
+      `Cannot use ${describeSetting(dataset)} together with ${trace}: both give the prompts, ` +
+        `choose one`,
+    );
+  }
   for (const name of TRACE_REPLACES) {
     const found = given(name);
     if (found) {
@@ -261,6 +278,84 @@ function checkTrace(
           `prompt and output lengths`,
       );
     }
+  }
+}
+
+/** The prompt options: one source of prompts, and the options that only shape another. */
+function checkWorkload(
+  config: RunConfig,
+  setting: (name: string) => readonly RawSetting[] | undefined,
+  warn: (message: string) => void,
+): void {
+  const dataset = setting("dataset")?.[0];
+  const promptText = setting("prompt-text")?.[0];
+  const distributed = config.promptTokensDistribution !== "constant";
+  const lengths = setting("prompt-tokens-distribution")![0];
+  if (dataset !== undefined && promptText !== undefined) {
+    throw new UsageError(
+      `Cannot use ${describeSetting(dataset)} together with ${describeSetting(promptText)}: ` +
+        `both give the prompts, choose one`,
+    );
+  }
+  const fixed = dataset ?? promptText;
+  const prefix = setting("prefix-tokens")?.[0];
+  if (prefix !== undefined && fixed !== undefined) {
+    throw new UsageError(
+      `Cannot use ${describeSetting(prefix)} with ${describeSetting(fixed)}: shared prefixes ` +
+        `start generated prompts only; leave out --prefix-tokens or ${fixed.label}`,
+    );
+  }
+  if (config.prefixTokens !== undefined && config.prefixTokens >= config.promptTokens) {
+    throw new UsageError(
+      `Cannot use ${describeSetting(prefix!)} with ${
+        describeSetting(setting("prompt-tokens")![0])
+      }: ` +
+        `the prefix is part of the prompt, expected --prefix-tokens below -p`,
+    );
+  }
+  if (prefix !== undefined && config.tokenizer === "server") {
+    throw new UsageError(
+      `Cannot use ${describeSetting(prefix)} with --tokenizer server: pass --tokenizer with the ` +
+        `model's tokenizer.json`,
+    );
+  }
+  const groups = setting("prefix-groups")![0];
+  if (prefix === undefined && groups.where !== "default") {
+    warn(`${describeSetting(groups)} is ignored without --prefix-tokens`);
+  }
+  if (fixed !== undefined && distributed) {
+    throw new UsageError(
+      `Cannot use ${describeSetting(lengths)} with ${describeSetting(fixed)}: only generated ` +
+        `prompts have drawn lengths; leave out --prompt-tokens-distribution or ${fixed.label}`,
+    );
+  }
+  if (distributed && config.tokenizer === "server") {
+    throw new UsageError(
+      `Cannot use ${describeSetting(lengths)} with --tokenizer server: each of its prompts ` +
+        `would take round trips to the server's tokenizer; pass --tokenizer with the model's ` +
+        `tokenizer.json`,
+    );
+  }
+  if (dataset === undefined) {
+    for (
+      const name of [
+        "dataset-field",
+        "dataset-shuffle",
+        "dataset-limit",
+        "dataset-max-tokens",
+        "max-context",
+      ]
+    ) {
+      const found = setting(name)?.[0];
+      if (found !== undefined && found.where !== "default") {
+        warn(`${describeSetting(found)} is ignored without --dataset`);
+      }
+    }
+  } else if (config.promptRandomize) {
+    warn(
+      `${describeSetting(setting("prompt-randomize")![0])} is ignored with --dataset: ` +
+        `dataset prompts are sent as written`,
+    );
   }
 }
 

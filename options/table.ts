@@ -28,6 +28,7 @@ import {
   wholeNumber,
 } from "./parsers.ts";
 import type { Parser } from "./parsers.ts";
+import { datasetFields } from "./dataset_parsers.ts";
 import type { OptionSpec } from "./spec.ts";
 import type { TransportKind } from "../transport/types.ts";
 
@@ -207,6 +208,109 @@ const TABLE = [
     help: "pad the prompt with random single-token words so prefix caching cannot flatter the " +
       "server (same token count)",
     default: "false",
+  },
+  {
+    name: "prompt-tokens-distribution",
+    key: "promptTokensDistribution",
+    parse: oneOf(["constant", "uniform", "normal", "exponential"]),
+    value: "name",
+    group: "Workload",
+    help: "how each prompt's length is drawn around -p: constant, uniform, normal or exponential " +
+      "(prompts are built before the load, a pool of 256)",
+    default: "constant",
+  },
+  {
+    name: "prompt-tokens-range",
+    key: "promptTokensRange",
+    parse: numberAtLeastZero,
+    value: "alpha",
+    group: "Workload",
+    help: "width of the prompt length distribution relative to -p: a number >= 0",
+    default: "0.3",
+  },
+  {
+    name: "prompt-tokens-cap",
+    key: "promptTokensCap",
+    parse: wholeNumber(1),
+    value: "n",
+    group: "Workload",
+    help: "upper bound of the drawn prompt lengths: a whole number >= 1",
+    unset: "none",
+  },
+  {
+    name: "prefix-tokens",
+    key: "prefixTokens",
+    parse: wholeNumber(1),
+    value: "n",
+    group: "Workload",
+    help: "start every generated prompt with one of --prefix-groups shared prefixes of this many " +
+      "tokens (counted in -p): a whole number >= 1",
+    unset: "no shared prefix",
+  },
+  {
+    name: "prefix-groups",
+    key: "prefixGroups",
+    parse: wholeNumber(1),
+    value: "n",
+    group: "Workload",
+    help: "how many distinct shared prefixes --prefix-tokens builds: a whole number >= 1",
+    default: "1",
+  },
+  {
+    name: "dataset",
+    value: "file[:weight]",
+    repeatable: true,
+    group: "Workload",
+    help: "send the prompts of a dataset file: .jsonl (prompt or messages per line), .json " +
+      "(ShareGPT), .csv or .parquet; repeat for a mix, :weight sets a file's share",
+    unset: "generated prompts",
+  },
+  {
+    name: "dataset-field",
+    key: "datasetFields",
+    parse: datasetFields,
+    value: "map",
+    group: "Workload",
+    help: "columns of a CSV or Parquet dataset (or keys of JSONL): prompt=COLUMN,max_tokens=COLUMN",
+    unset: "prompt and max_tokens",
+  },
+  {
+    name: "dataset-shuffle",
+    key: "datasetShuffle",
+    parse: boolean,
+    group: "Workload",
+    help: "send dataset rows in random order (a uniform sample of --dataset-limit rows; --seed " +
+      "repeats it)",
+    default: "false",
+  },
+  {
+    name: "dataset-limit",
+    key: "datasetLimit",
+    parse: wholeNumber(1),
+    value: "n",
+    group: "Workload",
+    help: "rows kept from each dataset file; reading stops there unless shuffled: a whole " +
+      "number >= 1",
+    default: "100000",
+  },
+  {
+    name: "dataset-max-tokens",
+    key: "datasetMaxTokens",
+    parse: oneOf(["dataset", "flag"]),
+    value: "from",
+    group: "Workload",
+    help: "which max tokens wins for a row that has one: dataset (the row's) or flag (-o)",
+    default: "dataset",
+  },
+  {
+    name: "max-context",
+    key: "maxContext",
+    parse: wholeNumber(1),
+    value: "n",
+    group: "Workload",
+    help: "drop dataset rows whose prompt plus max tokens exceed this many tokens: a whole " +
+      "number >= 1",
+    unset: "keep every row",
   },
   {
     name: "max-tokens",

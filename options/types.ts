@@ -7,6 +7,7 @@
  * @module
  */
 import type { RunOptionTable } from "./table.ts";
+import type { DatasetChoice } from "./dataset_parsers.ts";
 
 /** The table's options that are one field each. */
 type KeyedSpec = Extract<RunOptionTable[number], { readonly key: string }>;
@@ -40,6 +41,8 @@ export interface RunConfig extends DefaultedFields, OptionalFields {
   readonly headers: Readonly<Record<string, string>>;
   /** The prompt itself (an `@file` already read), instead of a generated one. */
   readonly promptText?: string;
+  /** The `--dataset` files with their mix weights; absent for generated prompts. */
+  readonly datasets?: readonly DatasetChoice[];
   /** PEM text of `--ca-cert`: CA certificates trusted besides the system's. */
   readonly caCerts?: readonly string[];
   /** Worker shards, at most the users; 0 picks automatically. */

@@ -16,6 +16,7 @@ import { redactConfig, type Redacted } from "../common/secrets.ts";
 import type { ClientSummary } from "../run/client_monitor.ts";
 import type { FailureKind } from "../request/types.ts";
 import type { RunConfig } from "../options/types.ts";
+import type { WorkloadFacts } from "../load/pool_builder.ts";
 
 /** Version of the `Results` layout; bumped on any incompatible change. */
 export const RESULTS_SCHEMA_VERSION = 1;
@@ -94,6 +95,13 @@ export interface Results {
    * They are neither `ok` nor `failed`.
    */
   cutOff?: CutOff;
+  /**
+   * What the prompts were: `source` (`dataset`, `generated`, `text`), distinct `prompts`,
+   * `promptTokens` (`min`, `p50`, `p90`, `max`), the drawn `promptTokensDistribution`, and per
+   * dataset file its `path`, `format`, `weight`, rows `read`, `kept` and `dropped` by reason.
+   * Absent for results not measured live.
+   */
+  workload?: WorkloadFacts;
   /** Things the user should know about this run, one sentence each. */
   warnings: string[];
   /**
@@ -125,6 +133,8 @@ export interface RunInfo {
   warnings?: readonly string[];
   /** Requests cut off by the stop; absent when there were none. */
   cutOff?: CutOff;
+  /** What the prompts were; absent when not known. */
+  workload?: WorkloadFacts;
 }
 
 /** Requests cut off by the stop: how many, and how long they had waited (ms). */
@@ -181,6 +191,7 @@ export function buildResults(aggregate: Aggregate, info: RunInfo): Results {
     capped: snapshot.capped,
     ...(info.client ? { client: info.client } : {}),
     ...(info.cutOff ? { cutOff: { ...info.cutOff } } : {}),
+    ...(info.workload ? { workload: info.workload } : {}),
     warnings: [...(info.warnings ?? [])],
     histograms,
   };

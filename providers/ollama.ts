@@ -40,7 +40,7 @@ export function createOllamaProvider(settings: ProviderOptions): Provider {
 
   function request(sample: Sample) {
     const input = settings.chat
-      ? { messages: [{ role: "user", content: sample.prompt }] }
+      ? { messages: sample.messages ?? [{ role: "user", content: sample.prompt }] }
       : { prompt: sample.prompt, raw: true };
     const body = {
       model: settings.model,

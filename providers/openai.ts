@@ -83,7 +83,7 @@ export function createOpenAIProvider(
 
   function request(sample: Sample) {
     const input = options.chat
-      ? { messages: [{ role: "user", content: sample.prompt }] }
+      ? { messages: sample.messages ?? [{ role: "user", content: sample.prompt }] }
       : { prompt: sample.prompt };
     const body = {
       model: options.model,

@@ -5,10 +5,20 @@
  * @module
  */
 
+/** One chat message, as the OpenAI chat API takes it. */
+export interface ChatMessage {
+  /** `system`, `user`, `assistant`, ... */
+  readonly role: string;
+  /** The message text. */
+  readonly content: string;
+}
+
 /** One request's worth of workload: what to ask and how long the answer may be. */
 export interface Sample {
   /** The prompt text. */
   readonly prompt: string;
+  /** A chat history to send as given in chat mode, instead of `prompt` as one user message. */
+  readonly messages?: readonly ChatMessage[];
   /** `max_tokens` for this request. */
   readonly maxTokens: number;
 }

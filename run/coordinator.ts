@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { WorkloadFacts } from "../load/pool_builder.ts";
 import { absoluteNow, startClockThread } from "../load/clock.ts";
 import type { FromShard, ShardInit, ShardStatus, ToShard } from "../load/shard.ts";
 import { Aggregate } from "../stats/aggregate.ts";
@@ -146,6 +147,7 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
       },
       prompt,
       localPromptTokens,
+      ...(plan.pool === undefined ? {} : { pool: plan.pool }),
       shardIndex,
       shardCount,
       startAt,
@@ -194,7 +196,12 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
   io.abortSignal?.removeEventListener("abort", onAbort);
   workers.forEach((worker) => worker.terminate());
   clockThread.close();
-  return outcomeOf(run, { finishedInTime, localPromptTokens, shards: shardCount });
+  return outcomeOf(run, {
+    finishedInTime,
+    localPromptTokens,
+    shards: shardCount,
+    workload: plan.workload,
+  });
 }
 
 /** Takes a shard's delta (counted always, merged when of the current epoch) or its error. */
@@ -350,7 +357,12 @@ function printProgress(run: Running, now: number) {
 /** What the run measured, with the warnings only its end can tell. */
 function outcomeOf(
   run: Running,
-  end: { finishedInTime: boolean; localPromptTokens?: number; shards: number },
+  end: {
+    finishedInTime: boolean;
+    localPromptTokens?: number;
+    shards: number;
+    workload: WorkloadFacts;
+  },
 ): RunOutcome {
   const { aggregate, config, warnings } = run;
   const client = run.monitor.summary();
@@ -372,6 +384,7 @@ function outcomeOf(
     startedAt: run.startAt,
     generationTokens: run.generationTokens,
     localPromptTokens: end.localPromptTokens,
+    workload: end.workload,
     shards: end.shards,
     cancelled: run.statuses.reduce((sum, status) => sum + status.cancelled, 0),
     ...cutOffWaits(run.statuses),

@@ -1,5 +1,6 @@
 /**
- * Everything settled before load starts: limits and reachability checked, the target resolved,
+ * Everything settled before load starts: the workload prepared (datasets read, prompt pool
+ * built) before anything is sent, limits and reachability checked, the target resolved,
  * the server inspected (does it list the model, what context does it report), the prompt built
  * and counted and checked against that context, the random seed drawn, the shard count chosen.
  *
@@ -23,6 +24,12 @@ import {
 } from "../load/tokenizer.ts";
 import { requestHeaders } from "../options/headers.ts";
 import { createLengthSampler } from "../load/workload.ts";
+import { datasetFormat, readDataset } from "../load/dataset.ts";
+import { datasetPool, describeWorkload, syntheticPool } from "../load/pool_builder.ts";
+import type { PrefixOptions, PreparedWorkload, WorkloadFacts } from "../load/pool_builder.ts";
+import type { PromptPool } from "../load/prompt_pool.ts";
+import { deriveSeed } from "../load/random.ts";
+import type { Tokenizer } from "../load/tokenizer.ts";
 import type { RunConfig } from "../options/types.ts";
 import { createTlsFetch, type Fetch, fetchFallbackReason } from "../transport/mod.ts";
 import type { TransportKind } from "../transport/types.ts";
@@ -30,7 +37,6 @@ import { chooseTransport } from "./transport_choice.ts";
 import { blocksOf, readTrace } from "../load/trace.ts";
 import type { Trace } from "../load/trace.ts";
 import { createTracePrompts } from "../load/trace_prompt.ts";
-import type { Tokenizer } from "../load/tokenizer.ts";
 
 /** What a run settles before it sends anything. */
 export interface RunPlan {
@@ -42,6 +48,10 @@ export interface RunPlan {
   readonly localPromptTokens: number;
   /** Seed of the run's random source. */
   readonly seed: number;
+  /** The prompts shards draw from (dataset rows, drawn lengths); absent for one fixed prompt. */
+  readonly pool?: PromptPool;
+  /** What the prompts are, for the results' `workload` section. */
+  readonly workload: WorkloadFacts;
   /** The `max_tokens` distribution, described for the summary. */
   readonly generationTokens: string;
   /** Number of Worker shards. */
@@ -65,6 +75,11 @@ export async function planRun(asked: RunConfig, log: (line: string) => void): Pr
   const choice = await chooseTransport(asked);
   if (choice.note !== undefined) log(choice.note);
   const config: RunConfig = Object.freeze({ ...asked, transport: choice.kind });
+  // The workload first: a bad dataset is a usage error before anything is sent.
+  const tokenizer = await loadTokenizer(localTokenizerSpec(config.tokenizer));
+  const seed = config.seed ?? randomSeed();
+  const prepared = await prepareWorkload(config, tokenizer, seed);
+  if (prepared !== undefined) log(describeWorkload(prepared.facts));
   if (!usesProxy(config)) await checkReachable(config.host, config);
   const target = await resolveTarget(config, { log });
   log(
@@ -72,11 +87,13 @@ export async function planRun(asked: RunConfig, log: (line: string) => void): Pr
   );
   const server = await inspectServer(config, target, { log });
   const warnings: string[] = [...server.warnings];
-  const tokenizer = await loadTokenizer(localTokenizerSpec(config.tokenizer));
   if (trace !== undefined) warnings.push(...checkTracePrompts(trace, tokenizer));
   let prompt: string;
   let localPromptTokens: number;
-  if (config.tokenizer === SERVER_TOKENIZER) {
+  if (prepared !== undefined) {
+    prompt = prepared.pool.prompts[0];
+    localPromptTokens = prepared.facts.promptTokens.max;
+  } else if (config.tokenizer === SERVER_TOKENIZER) {
     const sideFetch = createTlsFetch(config);
     try {
       const countOnServer = serverPromptCounter(config, target, sideFetch.fetch);
@@ -104,7 +121,6 @@ export async function planRun(asked: RunConfig, log: (line: string) => void): Pr
     log(formatProbeTable(report));
     warnings.push(...probeWarnings(report));
   }
-  const seed = config.seed ?? randomSeed();
   let generationTokens = createLengthSampler({
     distribution: config.maxTokensDistribution,
     mean: config.maxTokens,
@@ -120,6 +136,17 @@ export async function planRun(asked: RunConfig, log: (line: string) => void): Pr
     prompt,
     localPromptTokens,
     seed,
+    ...(prepared === undefined ? {} : { pool: prepared.pool }),
+    workload: prepared?.facts ?? {
+      source: config.promptText === undefined ? "generated" : "text",
+      prompts: 1,
+      promptTokens: {
+        min: localPromptTokens,
+        p50: localPromptTokens,
+        p90: localPromptTokens,
+        max: localPromptTokens,
+      },
+    },
     generationTokens,
     shardCount,
     transport: choice.kind,
@@ -192,6 +219,60 @@ export function checkTracePrompts(trace: Trace, tokenizer: Tokenizer): string[] 
     }
   }
   return [];
+}
+
+/** Stream of the random source that shuffles datasets and draws prompt lengths. */
+const WORKLOAD_STREAM = 0x5eed;
+
+/**
+ * The prompt pool of a run with `--dataset` or a prompt length distribution, built before the
+ * load; `undefined` for one fixed prompt (built by the caller as before).
+ */
+async function prepareWorkload(
+  config: RunConfig,
+  tokenizer: Tokenizer,
+  seed: number,
+): Promise<PreparedWorkload | undefined> {
+  const random = createRandom(deriveSeed(seed, WORKLOAD_STREAM));
+  if (config.datasets !== undefined) {
+    const inputs = [];
+    for (const choice of config.datasets) {
+      const read = await readDataset(choice.path, {
+        limit: config.datasetLimit,
+        shuffle: config.datasetShuffle ? random : undefined,
+        fields: config.datasetFields,
+      });
+      inputs.push({ ...choice, format: datasetFormat(choice.path), read });
+    }
+    return datasetPool(inputs, tokenizer, {
+      maxContext: config.maxContext,
+      rowMaxTokens: config.datasetMaxTokens === "dataset",
+      maxTokens: config.maxTokens,
+      chat: config.chat,
+    });
+  }
+  const drawn = config.promptTokensDistribution !== "constant";
+  if ((!drawn && config.prefixTokens === undefined) || config.promptText !== undefined) {
+    return undefined;
+  }
+  return syntheticPool(
+    {
+      distribution: config.promptTokensDistribution,
+      mean: config.promptTokens,
+      alpha: config.promptTokensRange,
+      cap: config.promptTokensCap,
+      jitter: 0,
+    },
+    tokenizer,
+    random,
+    prefixOf(config),
+  );
+}
+
+function prefixOf(config: RunConfig): PrefixOptions | undefined {
+  return config.prefixTokens === undefined
+    ? undefined
+    : { tokens: config.prefixTokens, groups: config.prefixGroups };
 }
 
 /**
@@ -272,7 +353,11 @@ export function checkContext(
 ): string[] {
   const warnings: string[] = [];
   const prompt = options.promptTokens;
-  const promptFlag = config.promptText === undefined ? "-p" : "--prompt-text";
+  const promptFlag = config.datasets !== undefined
+    ? "--max-context (which drops longer rows)"
+    : config.promptText === undefined
+    ? "-p"
+    : "--prompt-text";
   const largest = largestMaxTokens(config);
   const typical = Math.round(config.maxTokens);
   for (const limit of options.limits) {

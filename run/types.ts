@@ -5,6 +5,7 @@
  * @module
  */
 import type { Redacted } from "../common/secrets.ts";
+import type { WorkloadFacts } from "../load/pool_builder.ts";
 import type { RunConfig } from "../options/types.ts";
 import type { Aggregate } from "../stats/aggregate.ts";
 import type { ClientLoad, ClientSummary } from "./client_monitor.ts";
@@ -94,6 +95,8 @@ export interface RunOutcome {
   readonly generationTokens: string;
   /** Prompt tokens by the local tokenizer. */
   readonly localPromptTokens?: number;
+  /** What the prompts were (dataset, generated, text), for the results' `workload` section. */
+  readonly workload?: WorkloadFacts;
   /** Number of Worker shards used. */
   readonly shards: number;
   /** Requests cut off by the stop (not failures). */

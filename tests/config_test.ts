@@ -55,6 +55,8 @@ Deno.test("every option of the table with a key lands in its RunConfig field, fr
     "openai",
     "some text",
     "1s:2s",
+    "flag",
+    "prompt=q",
   ];
   const keyed = RUN_OPTIONS.flatMap((spec) =>
     spec.key === undefined ? [] : [{ name: spec.name, key: spec.key, parse: spec.parse }]

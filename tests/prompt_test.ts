@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import {
+  buildPrefix,
+  buildPrefixedPrompt,
   buildPrompt,
   buildServerPrompt,
   createPromptSource,
@@ -10,6 +13,7 @@ import { createRandom } from "../load/random.ts";
 import { loadTokenizer, TIKTOKEN_ENCODINGS } from "../load/tokenizer.ts";
 import type { Tokenizer } from "../load/tokenizer.ts";
 import { metricMean, runDialect } from "./_dialect_harness.ts";
+import { syntheticPool } from "../load/pool_builder.ts";
 
 const LENGTHS = [1, 5, 10, 100, 512, 4000];
 
@@ -215,4 +219,75 @@ Deno.test("a length the server cannot count is a usage error after bounded round
     message: /^Cannot build a prompt of exactly 12 tokens with the server's tokenizer/,
   });
   assert.ok(trips <= MAX_ROUND_TRIPS, `${trips}`);
+});
+
+Deno.test("a prefixed prompt starts with its prefix and has exactly the asked tokens", async () => {
+  for (const spec of [...TIKTOKEN_ENCODINGS, HF_FIXTURE, BOS_FIXTURE]) {
+    const tokenizer = await loadTokenizer(spec);
+    for (const prefixTokens of [1, 16, 200]) {
+      const prefix = buildPrefix(prefixTokens, tokenizer, createRandom(prefixTokens));
+      assert.equal(tokenizer.count(prefix), prefixTokens, `${spec} prefix ${prefixTokens}`);
+      const shortest = prefixTokens + tokenizer.specialTokens + 1;
+      for (const tokens of [shortest, shortest + 1, shortest + 37, 1024]) {
+        const prompt = buildPrefixedPrompt(tokens, tokenizer, { prefix, prefixTokens });
+        assert.ok(prompt.startsWith(prefix + " "));
+        assert.equal(tokenizer.countPrompt(prompt), tokens, `${spec} ${prefixTokens}+ ${tokens}`);
+      }
+      // --prompt-randomize redraws the suffix; prefix, space and suffix still add up exactly.
+      const suffixTokens = 300 - prefixTokens;
+      const source = createPromptSource(suffixTokens, tokenizer, { random: createRandom(2) });
+      for (let i = 0; i < 5; i++) {
+        assert.equal(tokenizer.countPrompt(`${prefix} ${source.next()}`), 300, `${spec} random`);
+      }
+    }
+  }
+});
+
+Deno.test("two prefix sources give different prefixes; no room for a suffix is refused", async () => {
+  const tokenizer = await loadTokenizer("o200k_base");
+  const random = createRandom(1);
+  const first = buildPrefix(50, tokenizer, random);
+  const second = buildPrefix(50, tokenizer, random);
+  assert.notEqual(
+    first.split(" ")[0] + first.split(" ")[1],
+    second.split(" ")[0] + second.split(" ")[1],
+  );
+  assert.throws(() => buildPrefixedPrompt(50, tokenizer, { prefix: first, prefixTokens: 50 }), {
+    name: "UsageError",
+    message: /after a 50-token prefix under o200k_base: expected -p of at least 51$/,
+  });
+});
+
+Deno.test("property: drawn lengths and shared prefixes keep every prompt at exactly its count", async () => {
+  const tokenizers = await Promise.all(
+    [...TIKTOKEN_ENCODINGS, HF_FIXTURE, BOS_FIXTURE].map((spec) => loadTokenizer(spec)),
+  );
+  fc.assert(
+    fc.property(
+      fc.constantFrom(...tokenizers),
+      fc.constantFrom("constant", "uniform", "normal", "exponential" as const),
+      fc.integer({ min: 2, max: 400 }),
+      fc.double({ min: 0, max: 1, noNaN: true }),
+      fc.option(
+        fc.record({
+          tokens: fc.integer({ min: 1, max: 60 }),
+          groups: fc.integer({ min: 1, max: 4 }),
+        }),
+      ),
+      fc.integer({ min: 0, max: 1000 }),
+      (tokenizer, distribution, mean, alpha, prefix, seed) => {
+        const { pool } = syntheticPool(
+          { distribution, mean, alpha, jitter: 0 },
+          tokenizer,
+          createRandom(seed),
+          prefix ?? undefined,
+        );
+        pool.prompts.forEach((prompt, index) => {
+          assert.equal(tokenizer.countPrompt(prompt), pool.promptTokens[index]);
+          if (prefix) assert.ok(prompt.startsWith(pool.prefix!.texts[index % prefix.groups] + " "));
+        });
+      },
+    ),
+    { numRuns: 25, seed: 14 },
+  );
 });

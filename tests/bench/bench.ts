@@ -16,6 +16,9 @@
 import type { MockRecord } from "../../mock/server.ts";
 import type { Results } from "../../output/results.ts";
 import { Recorder } from "../../stats/recorder.ts";
+import { readDataset } from "../../load/dataset.ts";
+import { datasetPool } from "../../load/pool_builder.ts";
+import { loadTokenizer } from "../../load/tokenizer.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 /** The client transports the transport scenarios compare, side by side. */
@@ -84,6 +87,7 @@ const SCENARIOS: readonly Scenario[] = [
   { name: "scale", run: scale },
   { name: "soak", run: soak },
   { name: "shard-stalls", run: shardStalls },
+  { name: "dataset", run: datasetPrep },
 ];
 
 async function commandExists(name: string): Promise<boolean> {
@@ -455,6 +459,55 @@ async function soak(): Promise<Row[]> {
  * `--v8-flags=--trace-gc`, the garbage collections of the whole client (every isolate) per
  * 1,000 events the mock wrote.
  */
+/** Reads and counts 100,000 JSONL prompts (~60 tokens each) into a pool: time and peak RSS. */
+async function datasetPrep(): Promise<Row[]> {
+  const scenario = "dataset (100,000 JSONL prompts read, counted, pooled)";
+  const rows = 100_000;
+  const dir = await Deno.makeTempDir({ prefix: "llmload-bench-" });
+  const path = `${dir}/prompts.jsonl`;
+  const lines = Array.from(
+    { length: rows },
+    (_, i) =>
+      JSON.stringify({
+        id: i,
+        prompt: `Question ${i}: ` + "explain the load test result ".repeat(10),
+      }),
+  );
+  await Deno.writeTextFile(path, lines.join("\n") + "\n");
+  try {
+    const tokenizer = await loadTokenizer("o200k_base");
+    const before = Deno.memoryUsage().rss;
+    let peak = before;
+    const sampler = setInterval(() => peak = Math.max(peak, Deno.memoryUsage().rss), 20);
+    const start = performance.now();
+    const read = await readDataset(path, { limit: rows });
+    const { pool } = datasetPool([{ path, weight: 1, format: "jsonl", read }], tokenizer, {
+      rowMaxTokens: true,
+      maxTokens: 64,
+      chat: false,
+    });
+    const elapsed = performance.now() - start;
+    clearInterval(sampler);
+    peak = Math.max(peak, Deno.memoryUsage().rss);
+    return [
+      {
+        scenario,
+        figure: "time to prepare",
+        measured: `${(elapsed / 1000).toFixed(2)} s (${pool.prompts.length} prompts)`,
+        target: "before the load",
+      },
+      {
+        scenario,
+        figure: "peak RSS growth",
+        measured: `${((peak - before) / 1048576).toFixed(0)} MB`,
+        target: "the prompts kept",
+      },
+    ];
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 async function shardStalls(): Promise<Row[]> {
   const scenario = "shard-stalls (200 streams × 100 tokens/s)";
   const recorder = new Recorder();
