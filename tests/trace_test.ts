@@ -269,7 +269,7 @@ Deno.test("trace prompts: exact lengths, shared blocks share the prefix, filler 
   assert.deepEqual(checkTracePrompts(await readTrace(MOONCAKE), tokenizer), []);
 });
 
-Deno.test("--trace refuses --qps and --burst, and warns of what it replaces", () => {
+Deno.test("--trace refuses --qps, --burst and --dataset, and warns of what it replaces", () => {
   assert.throws(
     () => runConfig(["--trace", MOONCAKE, "--qps", "5"]),
     (error) =>
@@ -280,6 +280,14 @@ Deno.test("--trace refuses --qps and --burst, and warns of what it replaces", ()
   assert.throws(
     () => runConfig(["--trace", MOONCAKE, "--burst", "2"]),
     /Cannot use --burst together with --trace/,
+  );
+  const dataset = new URL("testdata/workloads/prompts.jsonl", import.meta.url).pathname;
+  assert.throws(
+    () => runConfig(["--trace", MOONCAKE, "--dataset", dataset]),
+    (error) =>
+      error instanceof UsageError &&
+      error.message ===
+        `Cannot use --dataset together with --trace: both give the prompts, choose one`,
   );
   const config = runConfig(["--trace", MOONCAKE, "--trace-speed", "2", "--trace-window", "1s:"]);
   assert.equal(config.traceFile, MOONCAKE);
