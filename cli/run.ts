@@ -195,6 +195,9 @@ function summaryInfo(config: RunConfig, outcome: RunOutcome): SummaryInfo {
     users: config.users,
     qps: config.qps,
     qpsDistribution: config.qpsDistribution,
+    trace: config.traceFile === undefined
+      ? undefined
+      : { file: config.traceFile.split(/[\\/]/).pop()!, speed: config.traceSpeed },
     stream: config.stream,
     temperature: config.temperature,
     logprobs: config.logprobs,

@@ -20,6 +20,8 @@ export interface SummaryInfo {
   qps?: number;
   /** Spacing of sends in QPS mode. */
   qpsDistribution: string;
+  /** The replayed `--trace`: its file's name and `--trace-speed`. */
+  trace?: { readonly file: string; readonly speed: number };
   /** Whether responses were streamed. */
   stream: boolean;
   /** Sampling temperature. */
@@ -106,7 +108,9 @@ export function summaryEntries(results: Results, info: SummaryInfo): [string, Su
     ["Logprobs", info.logprobs === undefined ? null : String(info.logprobs)],
     [
       "Concurrency",
-      info.qps === undefined
+      info.trace !== undefined
+        ? `Trace ${info.trace.file} at ${info.trace.speed}x`
+        : info.qps === undefined
         ? String(info.users)
         : `QPS ${formatPythonFloat(info.qps)} ${info.qpsDistribution}`,
     ],

@@ -369,6 +369,8 @@ Deno.test("a replay at --trace-speed 2 of a --trace-window slice", async () => {
     assert.equal(run.exitCode, 0, run.log.join("\n"));
     const records = completions(mock.records());
     assert.deepEqual(records.map((record) => record.promptTokens), [300, 1300, 600, 40]);
+    // The summary block names the replay where a closed loop would give its users.
+    assert.match(run.out, /\nConcurrency {14}: Trace mooncake\.jsonl at 2x\n/);
     assertNear(arrivals(records), [0, 100, 225, 350], SEND_LAG_MS);
   });
 });
