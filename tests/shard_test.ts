@@ -10,9 +10,10 @@
 import assert from "node:assert/strict";
 import { type FromShard, type Shard, startShard } from "../load/shard.ts";
 import { absoluteNow } from "../load/clock.ts";
-import { type MockOptions, type MockServer, startMock } from "../mock/server.ts";
+import type { MockServer } from "../mock/server.ts";
 import type { SampleDelta } from "../stats/types.ts";
 import { runConfig } from "./_fixtures.ts";
+import { withMock } from "./_harness.ts";
 
 type Delta = Extract<FromShard, { type: "delta" }>;
 
@@ -33,18 +34,6 @@ function shardOn(
     seed: 7,
   }, (message) => messages.push(message));
   return { shard, messages };
-}
-
-async function withMockServer(
-  options: MockOptions,
-  body: (mock: MockServer) => Promise<void>,
-): Promise<void> {
-  const mock = await startMock({ ttftMs: 1, itlMs: 1, ...options });
-  try {
-    await body(mock);
-  } finally {
-    await mock.close();
-  }
 }
 
 function deltasOf(messages: readonly FromShard[]): Delta[] {
@@ -70,7 +59,7 @@ async function until(condition: () => boolean, what: string): Promise<void> {
 }
 
 Deno.test("a shard's deltas add up to what the mock served, and it ends with a delta then done", async () => {
-  await withMockServer({}, async (mock) => {
+  await withMock({ ttftMs: 1, itlMs: 1 }, async (mock) => {
     const { shard, messages } = shardOn(mock, ["-u", "2", "-o", "8", "--max-requests", "10"]);
     await until(() => servedBy(mock).filter((record) => record.doneAt).length === 10, "10");
     shard.stop(5_000);
@@ -93,7 +82,7 @@ Deno.test("a shard's deltas add up to what the mock served, and it ends with a d
 });
 
 Deno.test("shards split --max-requests exactly: together they send that many", async () => {
-  await withMockServer({}, async (mock) => {
+  await withMock({ ttftMs: 1, itlMs: 1 }, async (mock) => {
     const shards = [0, 1].map((shardIndex) =>
       shardOn(mock, ["-u", "3", "-o", "4", "--max-requests", "7"], { shardIndex, shardCount: 2 })
     );
@@ -110,7 +99,7 @@ Deno.test("shards split --max-requests exactly: together they send that many", a
 });
 
 Deno.test("a reset posts the old epoch's delta first; every request lands in exactly one epoch", async () => {
-  await withMockServer({}, async (mock) => {
+  await withMock({ ttftMs: 1, itlMs: 1 }, async (mock) => {
     const { shard, messages } = shardOn(mock, ["-u", "1", "-o", "4", "--max-requests", "12"]);
     await until(() => sum(deltasOf(messages), (delta) => delta.ok) >= 1, "a first delta");
     const before = messages.length;
@@ -133,7 +122,7 @@ Deno.test("a reset posts the old epoch's delta first; every request lands in exa
 });
 
 Deno.test("a stop lets in-flight requests finish within the grace period", async () => {
-  await withMockServer({ ttftMs: 300 }, async (mock) => {
+  await withMock({ ttftMs: 300, itlMs: 1 }, async (mock) => {
     const { shard, messages } = shardOn(mock, ["-u", "2", "-o", "2"]);
     await until(() => servedBy(mock).length === 2, "two requests in flight");
     shard.stop(10_000);
@@ -146,7 +135,7 @@ Deno.test("a stop lets in-flight requests finish within the grace period", async
 });
 
 Deno.test("a stop after the grace cuts in-flight requests off: cancelled, not failed", async () => {
-  await withMockServer({ ttftMs: 60_000 }, async (mock) => {
+  await withMock({ ttftMs: 60_000, itlMs: 1 }, async (mock) => {
     const { shard, messages } = shardOn(mock, ["-u", "2", "-o", "2", "--timeout", "120s"]);
     await until(() => servedBy(mock).length === 2, "two requests in flight");
     shard.stop(0);
