@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { get_encoding } from "tiktoken";
-import { type MockOptions, type MockServer, startMock } from "../mock/server.ts";
+import { type MockServer, startMock } from "../mock/server.ts";
 import {
   countPromptTokens,
   countWords,
@@ -13,6 +13,7 @@ import {
 import { UsageError } from "../common/errors.ts";
 import { resolveMockOptions } from "../mock/options.ts";
 import type { MockRecord } from "../mock/server.ts";
+import { withMock } from "./_harness.ts";
 
 /** One SSE event as the client saw it: its `data` and the absolute time its bytes arrived. */
 interface Received {
@@ -22,18 +23,6 @@ interface Received {
 
 function absNow(): number {
   return performance.timeOrigin + performance.now();
-}
-
-async function withMock(
-  options: MockOptions,
-  fn: (mock: MockServer) => Promise<void>,
-): Promise<void> {
-  const mock = await startMock(options);
-  try {
-    await fn(mock);
-  } finally {
-    await mock.close();
-  }
 }
 
 function post(mock: MockServer, path: string, body: unknown): Promise<Response> {
@@ -542,19 +531,24 @@ Deno.test("close() with a stream in flight returns promptly and cuts the stream"
   assert.ok(record.tokensSent < 10_000);
 });
 
+/** Waits up to 2 s for the first record to show its client gone, and asserts it never finished. */
+async function assertFirstAborted(mock: MockServer): Promise<void> {
+  // The server notices on its next write at the latest; poll the record on the server's clock.
+  const deadline = performance.now() + 2000;
+  while (!mock.records()[0].aborted && performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  assert.equal(mock.records()[0].aborted, true);
+  assert.equal(mock.records()[0].doneAt, undefined);
+}
+
 Deno.test("a client that disconnects stops its stream's timer", async () => {
   await withMock({ ttftMs: 0, itlMs: 5 }, async (mock) => {
     const response = await post(mock, "/v1/completions", { max_tokens: 10_000, stream: true });
     const reader = response.body!.getReader();
     await reader.read();
     await reader.cancel();
-    // The server notices on its next write at the latest; poll the record on the server's clock.
-    const deadline = performance.now() + 2000;
-    while (!mock.records()[0].aborted && performance.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    assert.equal(mock.records()[0].aborted, true);
-    assert.equal(mock.records()[0].doneAt, undefined);
+    await assertFirstAborted(mock);
   });
 });
 
@@ -655,12 +649,7 @@ Deno.test("lockstep: a client that leaves stops getting writes; close() cuts the
     const reader = leaving.body!.getReader();
     await reader.read();
     await reader.cancel();
-    const deadline = performance.now() + 2000;
-    while (!mock.records()[0].aborted && performance.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    assert.equal(mock.records()[0].aborted, true);
-    assert.equal(mock.records()[0].doneAt, undefined);
+    await assertFirstAborted(mock);
     const staying = await post(mock, "/v1/completions", { max_tokens: 10_000, stream: true });
     const rest = staying.body!.getReader();
     assert.equal((await rest.read()).done, false);
