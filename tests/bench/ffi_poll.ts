@@ -31,8 +31,7 @@
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { createTransport } from "../../transport/mod.ts";
-
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+import { startMockProcess } from "./_mock_process.ts";
 
 /** How a mode reads its streams. */
 export type Mode = "ffi-async" | "ffi-worker" | "bare" | "http1";
@@ -440,34 +439,6 @@ async function commandExists(name: string): Promise<boolean> {
   }
 }
 
-async function startMock(
-  args: readonly string[],
-  core: number | undefined,
-): Promise<{ port: number; stop: () => Promise<void> }> {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  const deno = [Deno.execPath(), "run", "-A", MAIN, "mock", "--port", String(port), ...args];
-  const [cmd, ...rest] = core === undefined ? deno : ["taskset", "-c", String(core), ...deno];
-  const child = new Deno.Command(cmd, { args: rest, stdout: "null", stderr: "null" }).spawn();
-  for (let attempt = 0; attempt < 200; attempt++) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      return {
-        port,
-        async stop() {
-          child.kill();
-          await child.status;
-        },
-      };
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-  child.kill();
-  throw new Error(`The mock did not listen on port ${port} within 10 s`);
-}
-
 function row(cells: readonly (string | number)[]): string {
   return cells.map((cell, i) => String(cell)[i < 2 ? "padEnd" : "padStart"](i === 0 ? 10 : 8))
     .join("  ");
@@ -517,7 +488,7 @@ async function main(): Promise<void> {
     const scenario = values.tokens === undefined
       ? found
       : { ...found, tokens: Number(values.tokens) };
-    const mock = await startMock(scenario.mockArgs, pin ? 0 : undefined);
+    const mock = await startMockProcess(scenario.mockArgs, pin ? 0 : undefined);
     const url = `http://127.0.0.1:${mock.port}/mock/requests`;
     const settings = { streams: scenario.streams, tokens: scenario.tokens };
     try {

@@ -19,11 +19,10 @@
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { createTransport } from "../../transport/mod.ts";
+import { startMockProcess } from "./_mock_process.ts";
 import type { ResponseSink, Transport, TransportKind } from "../../transport/types.ts";
 import { ResponseReader } from "../../request/response_reader.ts";
 import { createOpenAIProvider } from "../../providers/openai.ts";
-
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
 /** What one measured round of one transport gave. */
 export interface TransportCpu {
@@ -159,33 +158,6 @@ async function measureFloor(
   };
 }
 
-async function startMock(itl: string): Promise<{ url: string; stop: () => Promise<void> }> {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "mock", "--port", String(port), "--ttft", "10ms", "--itl", itl],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  for (let attempt = 0; attempt < 200; attempt++) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      return {
-        url: `http://127.0.0.1:${port}`,
-        async stop() {
-          child.kill();
-          await child.status;
-        },
-      };
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-  child.kill();
-  throw new Error(`The mock did not listen on port ${port} within 10 s`);
-}
-
 if (import.meta.main) {
   const { values } = parseArgs({
     options: {
@@ -204,7 +176,7 @@ if (import.meta.main) {
     reader: values.reader,
   };
   const kinds = values.transports.split(",") as TransportKind[];
-  const mock = await startMock(values.itl);
+  const mock = await startMockProcess(["--ttft", "10ms", "--itl", values.itl]);
   try {
     for (const kind of kinds) await measureTransportCpu(kind, mock.url, settings); // warm-up
     console.log("transport  round  events  reads  failed  cpu_ms  us_per_event");
