@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { withMock, withTempDir } from "./_harness.ts";
-import { runConfig } from "./_fixtures.ts";
+import { oneSecondRun, runConfig } from "./_fixtures.ts";
 import { UsageError } from "../common/errors.ts";
 import { runCommand } from "../cli/run.ts";
 import {
@@ -401,15 +401,10 @@ Deno.test("secrets are scrubbed from every text value but the kept keys", () => 
 
 Deno.test("the dashboard's results are scrubbed of a run's secrets, histograms kept", () => {
   const config = runConfig(["-k", KEY, "--serve-token", TOKEN, "-m", "m"]);
-  const results = buildResults(aggregateOf([requestRecord(30)]), {
-    provider: "vllm",
-    model: "m",
-    config,
-    startedAt: 0,
-    endedAt: 1000,
-    durationMs: 1000,
-    warnings: [`echoed ${KEY} and ${TOKEN}`],
-  });
+  const results = buildResults(
+    aggregateOf([requestRecord(30)]),
+    oneSecondRun(config, { warnings: [`echoed ${KEY} and ${TOKEN}`] }),
+  );
   const shown = dashboardResults(results, { state: "done", secrets: secretsOf(config) });
   assert.deepEqual(shown.warnings, ["echoed *** and ***"]);
   assert.ok(Object.keys(results.histograms).length > 0);

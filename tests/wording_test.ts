@@ -11,7 +11,7 @@ import { capWarning, describeCurrentLoad, describeLoad } from "../run/rules.ts";
 import { Aggregate } from "../stats/aggregate.ts";
 import { Recorder } from "../stats/recorder.ts";
 import { TimeSeries } from "../output/timeseries.ts";
-import { runConfig } from "./_fixtures.ts";
+import { oneSecondRun, runConfig } from "./_fixtures.ts";
 import { runAgainst, withMock } from "./_harness.ts";
 
 Deno.test("counted uses the singular for exactly one", () => {
@@ -53,15 +53,7 @@ Deno.test("the in-flight cap warning and the end line count sends the same way",
   const many = capWarning(runConfig(["--qps", "20", "-u", "1"]), cappedAggregate(13));
   assert.match(many, /: so far 13 sends waited for a free slot; about 20 users would be needed /);
 
-  const info = {
-    provider: "vllm",
-    model: "m",
-    config,
-    startedAt: 0,
-    endedAt: 1000,
-    durationMs: 1000,
-    warnings: [],
-  };
+  const info = oneSecondRun(config, { warnings: [] });
   const table = (capped: number) => formatMetricTable(buildResults(cappedAggregate(capped), info));
   assert.match(table(1), /^In-flight cap reached: 1 send waited for a free slot, so the /m);
   assert.match(table(13), /^In-flight cap reached: 13 sends waited for a free slot, so the /m);
