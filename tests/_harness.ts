@@ -6,7 +6,7 @@
  */
 import { runConfig } from "./_fixtures.ts";
 import { startMock } from "../mock/server.ts";
-import type { MockOptions, MockServer } from "../mock/server.ts";
+import type { MockOptions, MockRecord, MockServer } from "../mock/server.ts";
 import { runCommand } from "../cli/run.ts";
 import type { RunIo } from "../run/types.ts";
 import type { RunConfig } from "../options/types.ts";
@@ -40,6 +40,11 @@ export async function runAgainst(
     log: (line) => log.push(line),
   }, signals);
   return { exitCode, out: out.join("\n"), log, config, results };
+}
+
+/** The load requests among the mock's records: every path under /v1/ but the model list. */
+export function completionRecords(records: readonly MockRecord[]): MockRecord[] {
+  return records.filter((record) => record.path.startsWith("/v1/") && record.path !== "/v1/models");
 }
 
 /** Starts a mock, runs `body` with it, and always closes it. */

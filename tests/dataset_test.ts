@@ -8,7 +8,7 @@ import { loadTokenizer } from "../load/tokenizer.ts";
 import { UsageError } from "../common/errors.ts";
 import { datasetChoice, datasetFields } from "../options/dataset_parsers.ts";
 import type { MockRecord } from "../mock/server.ts";
-import { runAgainst, withMock, withTempDir } from "./_harness.ts";
+import { completionRecords, runAgainst, withMock, withTempDir } from "./_harness.ts";
 import { runConfig } from "./_fixtures.ts";
 import { resolveRunConfig } from "../options/config.ts";
 
@@ -18,9 +18,7 @@ const LIMIT = { limit: 1000 };
 type Body = Record<string, unknown>;
 
 function completionBodies(records: MockRecord[]): Body[] {
-  return records
-    .filter((record) => record.path.startsWith("/v1/") && record.path !== "/v1/models")
-    .map((record) => record.body as Body);
+  return completionRecords(records).map((record) => record.body as Body);
 }
 
 async function rejects(path: string, pattern: RegExp, options = LIMIT) {

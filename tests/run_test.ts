@@ -1,14 +1,9 @@
 import assert from "node:assert/strict";
-import { runAgainst, withMock, withTempDir } from "./_harness.ts";
-import type { MockRecord } from "../mock/server.ts";
+import { completionRecords, runAgainst, withMock, withTempDir } from "./_harness.ts";
 import { runLoadTest } from "../run/coordinator.ts";
 import { runConfig } from "./_fixtures.ts";
 
 type Body = Record<string, unknown>;
-
-function completionRecords(records: MockRecord[]): MockRecord[] {
-  return records.filter((record) => record.path.startsWith("/v1/") && record.path !== "/v1/models");
-}
 
 Deno.test("every generation option reaches the server as the API expects", async () => {
   await withMock({ ttftMs: 1, itlMs: 1 }, async (mock) => {

@@ -14,7 +14,7 @@ import { createRandom } from "../load/random.ts";
 import { traceSendOffset } from "../load/schedule.ts";
 import { traceWindow } from "../options/parsers.ts";
 import { checkTracePrompts } from "../run/plan.ts";
-import { runAgainst, withMock, withTempDir } from "./_harness.ts";
+import { completionRecords, runAgainst, withMock, withTempDir } from "./_harness.ts";
 import { runConfig } from "./_fixtures.ts";
 import { parseCommandLine } from "../cli/command_line.ts";
 import type { MockRecord } from "../mock/server.ts";
@@ -26,8 +26,7 @@ const AZURE = "tests/testdata/traces/azure_code.csv";
 const SEND_LAG_MS = 50;
 
 function completions(records: MockRecord[]): MockRecord[] {
-  return records.filter((record) => record.path.startsWith("/v1/") && record.path !== "/v1/models")
-    .sort((a, b) => a.receivedAt - b.receivedAt);
+  return completionRecords(records).sort((a, b) => a.receivedAt - b.receivedAt);
 }
 
 /** Each request's arrival, in ms after the first one's. */
