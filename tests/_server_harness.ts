@@ -42,10 +42,12 @@ export function requestRecord(
 export function aggregateOf(
   records: readonly RequestRecord[],
   failures: readonly RequestFailure[] = [],
+  capped = 0,
 ): Aggregate {
   const recorder = new Recorder();
   records.forEach((record) => recorder.recordRequest(record));
   failures.forEach((failure) => recorder.recordFailure(failure));
+  recorder.noteCapped(capped);
   const aggregate = new Aggregate();
   aggregate.merge(recorder.takeDelta());
   return aggregate;

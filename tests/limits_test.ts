@@ -3,12 +3,10 @@ import { checkFileLimit, FILE_HEADROOM, openFileLimit } from "../run/limits.ts";
 import { UsageError } from "../common/errors.ts";
 import { createResultsApp } from "../output/server.ts";
 import { runConfig } from "./_fixtures.ts";
-import { liveView, requestRecord } from "./_server_harness.ts";
+import { aggregateOf, liveView, requestRecord } from "./_server_harness.ts";
 import { runAgainst, withMock } from "./_harness.ts";
 import type { CapturedRun } from "./_harness.ts";
 import { capWarning } from "../run/rules.ts";
-import { Aggregate } from "../stats/aggregate.ts";
-import { Recorder } from "../stats/recorder.ts";
 import { needing, toolPath } from "./_tools.ts";
 
 Deno.test("the open-file limit is read from /proc/self/limits, else from the shell", async () => {
@@ -132,13 +130,8 @@ Deno.test("a QPS load that fills the in-flight cap warns once, with the users it
 });
 
 Deno.test("a cap filled by slow requests, with users enough on average, says so", () => {
-  const recorder = new Recorder();
-  recorder.noteCapped(3);
-  for (const totalMs of [10, 10, 10, 10, 2000]) {
-    recorder.recordRequest(requestRecord(totalMs, { tokens: 1 }));
-  }
-  const aggregate = new Aggregate();
-  aggregate.merge(recorder.takeDelta());
+  const records = [10, 10, 10, 10, 2000].map((totalMs) => requestRecord(totalMs, { tokens: 1 }));
+  const aggregate = aggregateOf(records, [], 3);
   const warning = capWarning(runConfig(["--qps", "100", "-u", "200"]), aggregate);
   assert.match(
     warning,

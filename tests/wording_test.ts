@@ -9,9 +9,9 @@ import { dashboardResults, dashboardTimeseries } from "../output/html_report.ts"
 import { buildResults } from "../output/results.ts";
 import { capWarning, describeCurrentLoad, describeLoad } from "../run/rules.ts";
 import { Aggregate } from "../stats/aggregate.ts";
-import { Recorder } from "../stats/recorder.ts";
 import { TimeSeries } from "../output/timeseries.ts";
 import { oneSecondRun, runConfig } from "./_fixtures.ts";
+import { aggregateOf } from "./_server_harness.ts";
 import { runAgainst, withMock } from "./_harness.ts";
 
 Deno.test("counted uses the singular for exactly one", () => {
@@ -38,23 +38,16 @@ Deno.test("load lines say 1 user and 2 users", () => {
   assert.equal(describeCurrentLoad({ users: 3, qps: undefined }), "3 users");
 });
 
-function cappedAggregate(capped: number): Aggregate {
-  const recorder = new Recorder();
-  recorder.noteCapped(capped);
-  const aggregate = new Aggregate();
-  aggregate.merge(recorder.takeDelta());
-  return aggregate;
-}
-
 Deno.test("the in-flight cap warning and the end line count sends the same way", () => {
   const config = runConfig(["--qps", "0.5", "-u", "1"]);
-  const one = capWarning(config, cappedAggregate(1));
+  const one = capWarning(config, aggregateOf([], [], 1));
   assert.match(one, /: so far 1 send waited for a free slot; about 1 user would be needed /);
-  const many = capWarning(runConfig(["--qps", "20", "-u", "1"]), cappedAggregate(13));
+  const many = capWarning(runConfig(["--qps", "20", "-u", "1"]), aggregateOf([], [], 13));
   assert.match(many, /: so far 13 sends waited for a free slot; about 20 users would be needed /);
 
   const info = oneSecondRun(config, { warnings: [] });
-  const table = (capped: number) => formatMetricTable(buildResults(cappedAggregate(capped), info));
+  const table = (capped: number) =>
+    formatMetricTable(buildResults(aggregateOf([], [], capped), info));
   assert.match(table(1), /^In-flight cap reached: 1 send waited for a free slot, so the /m);
   assert.match(table(13), /^In-flight cap reached: 13 sends waited for a free slot, so the /m);
 });
