@@ -15,6 +15,7 @@ import { parseTgiRequest } from "../mock/tgi.ts";
 import { parseTritonGenerate } from "../mock/triton.ts";
 import type { MockReply, ParsedRequest } from "../mock/wire.ts";
 import { UsageError } from "../common/errors.ts";
+import { withMock } from "./_harness.ts";
 
 const common = { id: "x", created: 0, tokens: 6, finishReason: "length" as const };
 
@@ -183,16 +184,12 @@ Deno.test("no_done drops each dialect's end marker; Triton streams have none", (
   assert.equal(faultyBody(triton, "reset")?.pieces.length, 3, "other faults apply");
 });
 
-async function withFaultyMock(
+/** `withMock` with a fast mock (1 ms TTFT and ITL) unless `options` say otherwise. */
+function withFaultyMock(
   options: MockOptions,
   body: (mock: MockServer) => Promise<void>,
 ): Promise<void> {
-  const mock = await startMock({ ttftMs: 1, itlMs: 1, ...options });
-  try {
-    await body(mock);
-  } finally {
-    await mock.close();
-  }
+  return withMock({ ttftMs: 1, itlMs: 1, ...options }, body);
 }
 
 /** Sends one raw HTTP/1.1 request and reads until the server closes or `waitMs` passes. */
