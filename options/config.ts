@@ -370,14 +370,7 @@ function readPrompt(setting: RawSetting, readTextFile: (path: string) => string)
   if (path === "") {
     throw new UsageError(`Invalid ${describeValue(setting)}: expected text or @file`);
   }
-  let prompt: string;
-  try {
-    prompt = readTextFile(path);
-  } catch (error) {
-    throw new UsageError(
-      `Cannot read ${setting.label} file '${path}'${place(setting)}: ${fileErrorReason(error)}`,
-    );
-  }
+  const prompt = readSettingFile(setting, path, readTextFile);
   if (prompt.trim() === "") {
     throw new UsageError(
       `Invalid ${setting.label} file '${path}'${place(setting)}: it is empty, expected a ` +
@@ -390,14 +383,7 @@ function readPrompt(setting: RawSetting, readTextFile: (path: string) => string)
 /** The PEM text of a `--ca-cert` file: read whole, and refused without a certificate in it. */
 function readCaCerts(setting: RawSetting, readTextFile: (path: string) => string): string {
   const path = validated(setting, text);
-  let pem: string;
-  try {
-    pem = readTextFile(path);
-  } catch (error) {
-    throw new UsageError(
-      `Cannot read ${setting.label} file '${path}'${place(setting)}: ${fileErrorReason(error)}`,
-    );
-  }
+  const pem = readSettingFile(setting, path, readTextFile);
   if (!pem.includes("-----BEGIN CERTIFICATE-----")) {
     throw new UsageError(
       `Invalid ${setting.label} file '${path}'${place(setting)}: no certificate in it, expected ` +
@@ -405,6 +391,21 @@ function readCaCerts(setting: RawSetting, readTextFile: (path: string) => string
     );
   }
   return pem;
+}
+
+/** The text of the file `path` that `setting` names; a `UsageError` when it cannot be read. */
+function readSettingFile(
+  setting: RawSetting,
+  path: string,
+  readTextFile: (path: string) => string,
+): string {
+  try {
+    return readTextFile(path);
+  } catch (error) {
+    throw new UsageError(
+      `Cannot read ${setting.label} file '${path}'${place(setting)}: ${fileErrorReason(error)}`,
+    );
+  }
 }
 
 function headersOf(items: readonly RawSetting[]): Record<string, string> {
