@@ -328,10 +328,7 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
       const intended = from + arrivals.next();
       await clock.sleepUntil(intended, stopSignal);
       if (stopping || generation !== arrivalGeneration) break;
-      if (inFlight >= capacity()) recorder.noteCapped();
-      while (inFlight >= capacity() && !stopping) {
-        await new Promise<void>((wake) => slotWaiters.push(wake));
-      }
+      if (inFlight >= capacity()) await waitForSlot();
       if (stopping) break;
       void send(intended);
     }
@@ -350,12 +347,17 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
       const prompt = prompts.prompt(blocksOf(trace, i), promptTokens);
       await clock.sleepUntil(intended, stopSignal);
       if (stopping) break;
-      if (inFlight >= capacity()) recorder.noteCapped();
-      while (inFlight >= capacity() && !stopping) {
-        await new Promise<void>((wake) => slotWaiters.push(wake));
-      }
+      if (inFlight >= capacity()) await waitForSlot();
       if (stopping) break;
       void send(intended, { prompt, maxTokens: trace.outputLengths[i], promptTokens });
+    }
+  }
+
+  /** Counts a capped send and waits until a request in flight ends (or the shard stops). */
+  async function waitForSlot() {
+    recorder.noteCapped();
+    while (inFlight >= capacity() && !stopping) {
+      await new Promise<void>((wake) => slotWaiters.push(wake));
     }
   }
 
