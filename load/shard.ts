@@ -382,9 +382,10 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
       clock = init.clockBuffer === undefined
         ? createClock(ownClock!.buffer, 0)
         : createClock(init.clockBuffer, init.shardIndex);
+      // A trace brings its own prompts: --prompt-randomize is ignored with it (options/config.ts).
       if (
         config.promptRandomize && config.promptText === undefined &&
-        config.datasets === undefined
+        config.datasets === undefined && init.trace === undefined
       ) {
         const promptTokenizer = await (tokenizer ??= loadTokenizer(localSpec));
         const promptRandom = createRandom(deriveSeed(init.seed, init.shardCount + init.shardIndex));
