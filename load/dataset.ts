@@ -11,7 +11,7 @@
  * @module
  */
 import { createReadStream } from "node:fs";
-import { createInterface } from "node:readline";
+import { fileLines } from "./lines.ts";
 import { parse as parseCsv } from "csv-parse";
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from "hyparquet";
 import { UsageError } from "../common/errors.ts";
@@ -157,22 +157,17 @@ function parsedRows(
 }
 
 async function* jsonlRows(path: string, fields: DatasetFields): AsyncGenerator<Parsed> {
-  const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
   let line = 0;
-  try {
-    for await (const text of lines) {
-      line++;
-      if (text.trim() === "") continue;
-      let value: unknown;
-      try {
-        value = JSON.parse(text);
-      } catch {
-        throw rowErrorAt(`${path}:${line}`, "is not JSON, expected one JSON object per line");
-      }
-      yield jsonRow(value, { where: `${path}:${line}`, fields });
+  for await (const text of fileLines(path)) {
+    line++;
+    if (text.trim() === "") continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw rowErrorAt(`${path}:${line}`, "is not JSON, expected one JSON object per line");
     }
-  } finally {
-    lines.close();
+    yield jsonRow(value, { where: `${path}:${line}`, fields });
   }
 }
 

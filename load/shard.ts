@@ -328,10 +328,7 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
       const intended = from + arrivals.next();
       await clock.sleepUntil(intended, stopSignal);
       if (stopping || generation !== arrivalGeneration) break;
-      if (inFlight >= capacity()) recorder.noteCapped();
-      while (inFlight >= capacity() && !stopping) {
-        await new Promise<void>((wake) => slotWaiters.push(wake));
-      }
+      if (inFlight >= capacity()) await waitForSlot();
       if (stopping) break;
       void send(intended);
     }
@@ -350,12 +347,17 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
       const prompt = prompts.prompt(blocksOf(trace, i), promptTokens);
       await clock.sleepUntil(intended, stopSignal);
       if (stopping) break;
-      if (inFlight >= capacity()) recorder.noteCapped();
-      while (inFlight >= capacity() && !stopping) {
-        await new Promise<void>((wake) => slotWaiters.push(wake));
-      }
+      if (inFlight >= capacity()) await waitForSlot();
       if (stopping) break;
       void send(intended, { prompt, maxTokens: trace.outputLengths[i], promptTokens });
+    }
+  }
+
+  /** Counts a capped send and waits until a request in flight ends (or the shard stops). */
+  async function waitForSlot() {
+    recorder.noteCapped();
+    while (inFlight >= capacity() && !stopping) {
+      await new Promise<void>((wake) => slotWaiters.push(wake));
     }
   }
 
@@ -380,9 +382,10 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
       clock = init.clockBuffer === undefined
         ? createClock(ownClock!.buffer, 0)
         : createClock(init.clockBuffer, init.shardIndex);
+      // A trace brings its own prompts: --prompt-randomize is ignored with it (options/config.ts).
       if (
         config.promptRandomize && config.promptText === undefined &&
-        config.datasets === undefined
+        config.datasets === undefined && init.trace === undefined
       ) {
         const promptTokenizer = await (tokenizer ??= loadTokenizer(localSpec));
         const promptRandom = createRandom(deriveSeed(init.seed, init.shardCount + init.shardIndex));

@@ -11,6 +11,7 @@
 import { createReadStream } from "node:fs";
 import { parse as parseCsv } from "csv-parse";
 import { UsageError } from "../common/errors.ts";
+import { fileLines } from "./lines.ts";
 
 /** Tokens in one `hash_ids` block of a Mooncake trace. */
 export const TRACE_BLOCK_TOKENS = 512;
@@ -255,25 +256,11 @@ export async function readTrace(
 
 async function* mooncakeRows(file: string): RowStream {
   let line = 0;
-  for await (const text of lines(file)) {
+  for await (const text of fileLines(file)) {
     line++;
     if (text.trim() === "") continue;
     yield { row: parseMooncakeLine(text, { file, line }), line };
   }
-}
-
-async function* lines(file: string): AsyncIterable<string> {
-  const handle = await Deno.open(file);
-  let rest = "";
-  for await (const chunk of handle.readable.pipeThrough(new TextDecoderStream())) {
-    rest += chunk;
-    let end: number;
-    while ((end = rest.indexOf("\n")) >= 0) {
-      yield rest.slice(0, end).replace(/\r$/, "");
-      rest = rest.slice(end + 1);
-    }
-  }
-  if (rest !== "") yield rest;
 }
 
 async function* azureRows(file: string): RowStream {

@@ -243,15 +243,14 @@ function checkTrace(
   setting: (name: string) => readonly RawSetting[] | undefined,
   warn: (message: string) => void,
 ): void {
-  const given = (name: string) => {
-    const found = setting(name)?.[0];
-    return found !== undefined && found.where !== "default" ? found : undefined;
-  };
+  const given = (name: string) => givenSetting(setting, name);
   if (config.traceFile === undefined) {
-    for (const name of ["trace-speed", "trace-window"]) {
-      const found = given(name);
-      if (found) warn(`${describeSetting(found)} is ignored without --trace: there is no trace`);
-    }
+    warnIgnored(
+      setting,
+      warn,
+      ["trace-speed", "trace-window"],
+      "without --trace: there is no trace",
+    );
     return;
   }
   const trace = describeSetting(setting("trace")![0]);
@@ -270,14 +269,33 @@ function checkTrace(
         `choose one`,
     );
   }
-  for (const name of TRACE_REPLACES) {
-    const found = given(name);
-    if (found) {
-      warn(
-        `${describeSetting(found)} is ignored with ${trace}: the trace sets each request's ` +
-          `prompt and output lengths`,
-      );
-    }
+  warnIgnored(
+    setting,
+    warn,
+    TRACE_REPLACES,
+    `with ${trace}: the trace sets each request's prompt and output lengths`,
+  );
+}
+
+/** The setting of `name` when a source gave it, not its default. */
+function givenSetting(
+  setting: (name: string) => readonly RawSetting[] | undefined,
+  name: string,
+): RawSetting | undefined {
+  const found = setting(name)?.[0];
+  return found !== undefined && found.where !== "default" ? found : undefined;
+}
+
+/** Warns `<setting> is ignored <why>` for each of `names` that a source gave. */
+function warnIgnored(
+  setting: (name: string) => readonly RawSetting[] | undefined,
+  warn: (message: string) => void,
+  names: readonly string[],
+  why: string,
+): void {
+  for (const name of names) {
+    const found = givenSetting(setting, name);
+    if (found) warn(`${describeSetting(found)} is ignored ${why}`);
   }
 }
 
@@ -319,9 +337,8 @@ function checkWorkload(
         `model's tokenizer.json`,
     );
   }
-  const groups = setting("prefix-groups")![0];
-  if (prefix === undefined && groups.where !== "default") {
-    warn(`${describeSetting(groups)} is ignored without --prefix-tokens`);
+  if (prefix === undefined) {
+    warnIgnored(setting, warn, ["prefix-groups"], "without --prefix-tokens");
   }
   if (fixed !== undefined && distributed) {
     throw new UsageError(
@@ -337,20 +354,12 @@ function checkWorkload(
     );
   }
   if (dataset === undefined) {
-    for (
-      const name of [
-        "dataset-field",
-        "dataset-shuffle",
-        "dataset-limit",
-        "dataset-max-tokens",
-        "max-context",
-      ]
-    ) {
-      const found = setting(name)?.[0];
-      if (found !== undefined && found.where !== "default") {
-        warn(`${describeSetting(found)} is ignored without --dataset`);
-      }
-    }
+    warnIgnored(
+      setting,
+      warn,
+      ["dataset-field", "dataset-shuffle", "dataset-limit", "dataset-max-tokens", "max-context"],
+      "without --dataset",
+    );
   } else if (config.promptRandomize) {
     warn(
       `${describeSetting(setting("prompt-randomize")![0])} is ignored with --dataset: ` +
@@ -370,14 +379,7 @@ function readPrompt(setting: RawSetting, readTextFile: (path: string) => string)
   if (path === "") {
     throw new UsageError(`Invalid ${describeValue(setting)}: expected text or @file`);
   }
-  let prompt: string;
-  try {
-    prompt = readTextFile(path);
-  } catch (error) {
-    throw new UsageError(
-      `Cannot read ${setting.label} file '${path}'${place(setting)}: ${fileErrorReason(error)}`,
-    );
-  }
+  const prompt = readSettingFile(setting, path, readTextFile);
   if (prompt.trim() === "") {
     throw new UsageError(
       `Invalid ${setting.label} file '${path}'${place(setting)}: it is empty, expected a ` +
@@ -390,14 +392,7 @@ function readPrompt(setting: RawSetting, readTextFile: (path: string) => string)
 /** The PEM text of a `--ca-cert` file: read whole, and refused without a certificate in it. */
 function readCaCerts(setting: RawSetting, readTextFile: (path: string) => string): string {
   const path = validated(setting, text);
-  let pem: string;
-  try {
-    pem = readTextFile(path);
-  } catch (error) {
-    throw new UsageError(
-      `Cannot read ${setting.label} file '${path}'${place(setting)}: ${fileErrorReason(error)}`,
-    );
-  }
+  const pem = readSettingFile(setting, path, readTextFile);
   if (!pem.includes("-----BEGIN CERTIFICATE-----")) {
     throw new UsageError(
       `Invalid ${setting.label} file '${path}'${place(setting)}: no certificate in it, expected ` +
@@ -405,6 +400,21 @@ function readCaCerts(setting: RawSetting, readTextFile: (path: string) => string
     );
   }
   return pem;
+}
+
+/** The text of the file `path` that `setting` names; a `UsageError` when it cannot be read. */
+function readSettingFile(
+  setting: RawSetting,
+  path: string,
+  readTextFile: (path: string) => string,
+): string {
+  try {
+    return readTextFile(path);
+  } catch (error) {
+    throw new UsageError(
+      `Cannot read ${setting.label} file '${path}'${place(setting)}: ${fileErrorReason(error)}`,
+    );
+  }
 }
 
 function headersOf(items: readonly RawSetting[]): Record<string, string> {

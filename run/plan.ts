@@ -27,7 +27,7 @@ import { createLengthSampler } from "../load/workload.ts";
 import { datasetFormat, readDataset } from "../load/dataset.ts";
 import { datasetPool, describeWorkload, syntheticPool } from "../load/pool_builder.ts";
 import type { PrefixOptions, PreparedWorkload, WorkloadFacts } from "../load/pool_builder.ts";
-import type { PromptPool } from "../load/prompt_pool.ts";
+import { type PromptPool, tokenSpread } from "../load/prompt_pool.ts";
 import { deriveSeed } from "../load/random.ts";
 import type { Tokenizer } from "../load/tokenizer.ts";
 import type { RunConfig } from "../options/types.ts";
@@ -140,12 +140,7 @@ export async function planRun(asked: RunConfig, log: (line: string) => void): Pr
     workload: prepared?.facts ?? {
       source: config.promptText === undefined ? "generated" : "text",
       prompts: 1,
-      promptTokens: {
-        min: localPromptTokens,
-        p50: localPromptTokens,
-        p90: localPromptTokens,
-        max: localPromptTokens,
-      },
+      promptTokens: tokenSpread([localPromptTokens]),
     },
     generationTokens,
     shardCount,
