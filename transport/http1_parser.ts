@@ -149,26 +149,19 @@ export function createResponseParser(handler: ResponseHandler): ResponseParser {
         case HEAD:
           i = readHead(bytes, i, end);
           break;
-        case LENGTH_BODY: {
+        case LENGTH_BODY:
+        case CHUNK_DATA: {
           const n = Math.min(remaining, end - i);
           handler.body(bytes.subarray(i, i + n));
           i += n;
           remaining -= n;
-          if (remaining === 0) state = DONE;
+          if (remaining === 0) state = state === LENGTH_BODY ? DONE : CHUNK_DATA_CR;
           break;
         }
         case CLOSE_BODY:
           handler.body(bytes.subarray(i, end));
           i = end;
           break;
-        case CHUNK_DATA: {
-          const n = Math.min(remaining, end - i);
-          handler.body(bytes.subarray(i, i + n));
-          i += n;
-          remaining -= n;
-          if (remaining === 0) state = CHUNK_DATA_CR;
-          break;
-        }
         case DONE:
           throw new Http1Error(
             "bad_response",
