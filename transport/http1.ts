@@ -166,7 +166,7 @@ export function createHttp1Transport(options: Http1Options = {}): Http1Transport
         body(bytes) {
           // A view of the read buffer, valid during the call: no copy, no decoding.
           const target = connection.target;
-          if (bytes.length > 0) target.sink.body(bytes, target.now);
+          target.sink.body(bytes, target.now);
         },
       }),
       target: NO_TARGET,

@@ -53,7 +53,7 @@ export interface Http1Head {
 export interface ResponseHandler {
   /** The final head arrived; called once, before any body. */
   head(head: Http1Head): void;
-  /** Body bytes arrived: a view into the fed buffer, valid only during the call. */
+  /** Body bytes arrived (never none): a view into the fed buffer, valid only during the call. */
   body(bytes: Uint8Array): void;
 }
 
