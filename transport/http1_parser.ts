@@ -100,7 +100,8 @@ const LF = 10;
 const MAX_CHUNK_SIZE_DIGITS = 12;
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: [^\r\n]*)?$/;
 const HEADER_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(.*?)[ \t]*$/;
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+/** A header field value as RFC 9110 allows it: no CR, LF, NUL or other control byte. */
+export const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const latin1 = new TextDecoder("latin1");
 
 /**
