@@ -61,11 +61,12 @@ export function object(required: string, others: readonly string[]): string {
   return `\\{(?:${other},)*${required}(?:,${other})*\\}`;
 }
 
-/** A fast path from a whole-payload pattern and what its match means. */
+/** A fast path from the pattern a whole payload must match and what its match means. */
 export function fastPath(
-  pattern: RegExp,
+  payload: string,
   chunk: (match: RegExpExecArray) => ReturnType<NonNullable<Provider["fastEvent"]>>,
 ): NonNullable<Provider["fastEvent"]> {
+  const pattern = new RegExp(`^${payload}$`);
   return function fastEvent(data) {
     const match = pattern.exec(data);
     return match === null ? undefined : chunk(match);

@@ -128,14 +128,10 @@ export function createLlamacppProvider(settings: ProviderOptions): Provider {
  * counts), events with probabilities and errors go to the full parse.
  */
 const llamacppFastEvent = fastPath(
-  new RegExp(
-    `^${
-      object(`"content":${PLAIN}`, [
-        ignored(["content", "stop", "completion_probabilities", "probs", "error"]),
-        '"stop":false',
-      ])
-    }$`,
-  ),
+  object(`"content":${PLAIN}`, [
+    ignored(["content", "stop", "completion_probabilities", "probs", "error"]),
+    '"stop":false',
+  ]),
   (match): Chunk => ({
     text: match[1],
     reasoning: "",

@@ -84,15 +84,11 @@ export function createOllamaProvider(settings: ProviderOptions): Provider {
  * full parse.
  */
 const ollamaFastEvent = fastPath(
-  new RegExp(
-    `^${
-      object(
-        `(?:"response":${PLAIN}|"message":${
-          object(`"content":${PLAIN}`, [ignored(["content", "thinking"])])
-        })`,
-        [ignored(["response", "message", "thinking", "done", "logprobs", "error"]), '"done":false'],
-      )
-    }$`,
+  object(
+    `(?:"response":${PLAIN}|"message":${
+      object(`"content":${PLAIN}`, [ignored(["content", "thinking"])])
+    })`,
+    [ignored(["response", "message", "thinking", "done", "logprobs", "error"]), '"done":false'],
   ),
   (match): Chunk => ({
     text: match[1] ?? match[2],

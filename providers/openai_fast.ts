@@ -41,7 +41,7 @@ const payload = object(`"choices":\\[${choice}\\]`, [
  * ```
  */
 export const openAIFastEvent: NonNullable<Provider["fastEvent"]> = fastPath(
-  new RegExp(`^${payload}$`),
+  payload,
   (match): Chunk => ({
     // `choice.text ?? delta.content`, reasoning `reasoning_content ?? reasoning`: one is set.
     text: match[1] ?? match[2] ?? "",

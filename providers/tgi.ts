@@ -131,13 +131,9 @@ export function createTgiProvider(settings: ProviderOptions): Provider {
  * last event (with `details`), special tokens and errors go to the full parse.
  */
 const tgiFastEvent = fastPath(
-  new RegExp(
-    `^${
-      object(
-        `"token":${object(`"text":${PLAIN}`, [ignored(["text", "special"]), '"special":false'])}`,
-        [ignored(["token", "details", "error"]), '"details":null'],
-      )
-    }$`,
+  object(
+    `"token":${object(`"text":${PLAIN}`, [ignored(["text", "special"]), '"special":false'])}`,
+    [ignored(["token", "details", "error"]), '"details":null'],
   ),
   (match): Chunk => ({ text: match[1], reasoning: "", logprobTokens: 1, usage: undefined }),
 );

@@ -727,6 +727,15 @@ Deno.test("secrets: masked in failure messages, even when a quoted body cuts one
   assert.deepEqual(shown, ["key ***"], "--show-response output is masked too");
 });
 
+/** The failure of one request over `transport` with a 20 ms timeout (`undefined` if it succeeded). */
+async function failureWithin20Ms(transport: Transport) {
+  const outcome = await runRequest({ ...scriptedContext(transport), timeoutMs: 20 }, {
+    prompt: "p",
+    maxTokens: 1,
+  });
+  return outcome.ok ? undefined : outcome.failure;
+}
+
 Deno.test("a transport that never settles after the abort cannot hang a request", async () => {
   // As Deno 2.9's fetch sometimes does with a pending body read.
   const deaf: Transport = {
@@ -737,11 +746,7 @@ Deno.test("a transport that never settles after the abort cannot hang a request"
     },
     close() {},
   };
-  const outcome = await runRequest({ ...scriptedContext(deaf), timeoutMs: 20 }, {
-    prompt: "p",
-    maxTokens: 1,
-  });
-  assert.deepEqual(outcome.ok ? undefined : outcome.failure, {
+  assert.deepEqual(await failureWithin20Ms(deaf), {
     kind: "timeout",
     message: "No complete response within 20 ms",
   });
@@ -762,11 +767,7 @@ Deno.test("a timeout says whether anything arrived", async () => {
       ),
     close() {},
   };
-  const outcome = await runRequest({ ...scriptedContext(silent), timeoutMs: 20 }, {
-    prompt: "p",
-    maxTokens: 1,
-  });
-  assert.deepEqual(outcome.ok ? undefined : outcome.failure, {
+  assert.deepEqual(await failureWithin20Ms(silent), {
     kind: "timeout",
     message: "No response within 20 ms",
   });

@@ -123,6 +123,21 @@ async function eachTransport(
 
 const tick = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * A handler that answers 200 with `bytes` one byte per write, `ms` apart, so that every
+ * multi-byte character is cut between writes.
+ */
+function byteByByte(contentType: string, bytes: Uint8Array, ms: number): Handler {
+  return async (_request, response) => {
+    response.writeHead(200, { "content-type": contentType });
+    for (const byte of bytes) {
+      response.write(new Uint8Array([byte]));
+      await tick(ms);
+    }
+    response.end();
+  };
+}
+
 /** Polls `condition` every 10 ms for at most `ms`. */
 async function eventually(condition: () => boolean, ms = 5_000): Promise<boolean> {
   for (let waited = 0; waited < ms; waited += 10) {
@@ -162,15 +177,7 @@ Deno.test("transports: the head arrives once, before any bytes, and the bytes ar
 Deno.test("transports: bytes arrive as written, a UTF-8 character split across writes", async () => {
   const body = "é 😀 ü€ — 中文 🚀";
   const bytes = new TextEncoder().encode(body);
-  await eachTransport(async (_request, response) => {
-    response.writeHead(200, { "content-type": "text/plain" });
-    // One byte per write, so every multi-byte character is cut between writes.
-    for (const byte of bytes) {
-      response.write(new Uint8Array([byte]));
-      await tick(1);
-    }
-    response.end();
-  }, async (kind, server) => {
+  await eachTransport(byteByByte("text/plain", bytes, 1), async (kind, server) => {
     const transport = createTransport(kind);
     try {
       const sink = recordingSink();
@@ -187,14 +194,7 @@ Deno.test("transports: the reader never splits a UTF-8 character cut between wri
   const wire = pieces.map((text) => `data: ${JSON.stringify({ choices: [{ text }] })}\n\n`)
     .join("") + "data: [DONE]\n\n";
   const bytes = new TextEncoder().encode(wire);
-  await eachTransport(async (_request, response) => {
-    response.writeHead(200, { "content-type": "text/event-stream" });
-    for (const byte of bytes) {
-      response.write(new Uint8Array([byte]));
-      await tick(0);
-    }
-    response.end();
-  }, async (kind, server) => {
+  await eachTransport(byteByByte("text/event-stream", bytes, 0), async (kind, server) => {
     const transport = createTransport(kind);
     try {
       const provider = createOpenAIProvider({

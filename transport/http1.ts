@@ -14,7 +14,12 @@
  *
  * @module
  */
-import { createResponseParser, Http1Error, type ResponseParser } from "./http1_parser.ts";
+import {
+  createResponseParser,
+  FIELD_VALUE,
+  Http1Error,
+  type ResponseParser,
+} from "./http1_parser.ts";
 import type { ResponseSink, Transport, TransportRequest } from "./types.ts";
 
 export { Http1Error } from "./http1_parser.ts";
@@ -58,7 +63,6 @@ interface ResponseTarget {
 
 const READ_BUFFER_BYTES = 64 * 1024;
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const encoder = new TextEncoder();
 const NO_TARGET: ResponseTarget = {
   sink: { head() {}, body() {} },
@@ -166,7 +170,7 @@ export function createHttp1Transport(options: Http1Options = {}): Http1Transport
         body(bytes) {
           // A view of the read buffer, valid during the call: no copy, no decoding.
           const target = connection.target;
-          if (bytes.length > 0) target.sink.body(bytes, target.now);
+          target.sink.body(bytes, target.now);
         },
       }),
       target: NO_TARGET,

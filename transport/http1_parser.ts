@@ -53,7 +53,7 @@ export interface Http1Head {
 export interface ResponseHandler {
   /** The final head arrived; called once, before any body. */
   head(head: Http1Head): void;
-  /** Body bytes arrived: a view into the fed buffer, valid only during the call. */
+  /** Body bytes arrived (never none): a view into the fed buffer, valid only during the call. */
   body(bytes: Uint8Array): void;
 }
 
@@ -100,7 +100,8 @@ const LF = 10;
 const MAX_CHUNK_SIZE_DIGITS = 12;
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: [^\r\n]*)?$/;
 const HEADER_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(.*?)[ \t]*$/;
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+/** A header field value as RFC 9110 allows it: no CR, LF, NUL or other control byte. */
+export const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const latin1 = new TextDecoder("latin1");
 
 /**
@@ -149,26 +150,19 @@ export function createResponseParser(handler: ResponseHandler): ResponseParser {
         case HEAD:
           i = readHead(bytes, i, end);
           break;
-        case LENGTH_BODY: {
+        case LENGTH_BODY:
+        case CHUNK_DATA: {
           const n = Math.min(remaining, end - i);
           handler.body(bytes.subarray(i, i + n));
           i += n;
           remaining -= n;
-          if (remaining === 0) state = DONE;
+          if (remaining === 0) state = state === LENGTH_BODY ? DONE : CHUNK_DATA_CR;
           break;
         }
         case CLOSE_BODY:
           handler.body(bytes.subarray(i, end));
           i = end;
           break;
-        case CHUNK_DATA: {
-          const n = Math.min(remaining, end - i);
-          handler.body(bytes.subarray(i, i + n));
-          i += n;
-          remaining -= n;
-          if (remaining === 0) state = CHUNK_DATA_CR;
-          break;
-        }
         case DONE:
           throw new Http1Error(
             "bad_response",
