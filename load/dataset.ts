@@ -49,6 +49,11 @@ export interface ReadDatasetOptions {
   readonly shuffle?: Random;
   /** Column names, for CSV and JSONL. */
   readonly fields?: DatasetFields;
+  /**
+   * `--dataset-sessions`: a ShareGPT row keeps its whole conversation as `messages` (human turns
+   * as `user`, the others as `assistant`, `system` as is) for a multi-turn session.
+   */
+  readonly sessions?: boolean;
 }
 
 /** What reading one file gave. */
@@ -117,7 +122,7 @@ export async function readDataset(
   const keep = createKeeper(options.limit, options.shuffle);
   const dropped = { empty: 0, unreadable: 0 };
   let read = 0;
-  for await (const parsed of parsedRows(path, format, fields)) {
+  for await (const parsed of parsedRows(path, format, fields, options.sessions ?? false)) {
     read++;
     if (typeof parsed === "string") dropped[parsed]++;
     else if (!keep.offer(parsed)) break;
@@ -143,12 +148,13 @@ function parsedRows(
   path: string,
   format: DatasetFormat,
   fields: DatasetFields,
+  sessions: boolean,
 ): AsyncGenerator<Parsed> {
   switch (format) {
     case "jsonl":
       return jsonlRows(path, fields);
     case "sharegpt":
-      return shareGptRows(path);
+      return shareGptRows(path, sessions);
     case "csv":
       return csvRows(path, fields);
     case "parquet":
@@ -237,7 +243,7 @@ function maxTokensOf(value: unknown, where: string): number | undefined {
   return number;
 }
 
-async function* shareGptRows(path: string): AsyncGenerator<Parsed> {
+async function* shareGptRows(path: string, sessions: boolean): AsyncGenerator<Parsed> {
   let value: unknown;
   try {
     value = JSON.parse(await Deno.readTextFile(path));
@@ -254,7 +260,10 @@ async function* shareGptRows(path: string): AsyncGenerator<Parsed> {
     );
   }
   for (let index = 0; index < value.length; index++) {
-    yield shareGptRow(value[index], `${path}: conversation ${index + 1}`);
+    const row = shareGptRow(value[index], `${path}: conversation ${index + 1}`);
+    yield sessions && typeof row !== "string"
+      ? { ...row, messages: shareGptMessages(value[index].conversations) }
+      : row;
   }
 }
 
@@ -273,6 +282,21 @@ function shareGptRow(value: unknown, where: string): Parsed {
   if (human.value.trim() === "") return "empty";
   const id = value.id === undefined ? undefined : String(value.id);
   return { prompt: human.value, ...(id ? { id } : {}) };
+}
+
+/** The turns of a ShareGPT conversation (already read by `shareGptRow`) as chat messages. */
+function shareGptMessages(conversations: unknown[]): ChatMessage[] {
+  const messages: ChatMessage[] = [];
+  for (const turn of conversations) {
+    if (!isObject(turn) || typeof turn.value !== "string") continue;
+    const role = turn.from === "human" || turn.from === "user"
+      ? "user"
+      : turn.from === "system"
+      ? "system"
+      : "assistant";
+    messages.push({ role, content: turn.value });
+  }
+  return messages;
 }
 
 async function* csvRows(path: string, fields: DatasetFields): AsyncGenerator<Parsed> {

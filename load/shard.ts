@@ -32,8 +32,15 @@ import { createLengthSampler } from "./workload.ts";
 import { createPoolDraw, poolSample, randomizedPrompts } from "./prompt_pool.ts";
 import type { PromptPool } from "./prompt_pool.ts";
 import type { Sample } from "../providers/types.ts";
+import { createThinkTime, scriptOf } from "./session.ts";
+import { playSession } from "./session_player.ts";
+import type { PlannedSession, SessionHooks } from "./session_player.ts";
+import { TurnRecorder } from "../stats/turns.ts";
 import type { RunConfig } from "../options/types.ts";
 import { requestHeaders } from "../options/headers.ts";
+
+/** Think time of sessions without `--think-time`: the next turn is sent at once. */
+const NO_THINK_TIME = { meanMs: 0, distribution: "constant" } as const;
 
 /** How often a shard posts its stats delta. */
 export const DELTA_INTERVAL_MS = 250;
@@ -132,6 +139,7 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
     cap: config.maxTokensCap,
     jitter: config.maxTokensJitter,
   }, random);
+  const think = createThinkTime(config.thinkTime ?? NO_THINK_TIME, random);
   const transport = createTransport(config.transport, config);
   const sideFetch = createTlsFetch(config);
   const hop = createEventLoopHop();
@@ -139,6 +147,7 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
   let clock!: Clock;
   let ownClock: ClockThread | undefined;
   const recorder = new Recorder();
+  const turnRecorder = new TurnRecorder();
   const stopController = new AbortController();
   const stopSignal = stopController.signal;
   let tokenizer: Promise<Tokenizer> | undefined;
@@ -186,8 +195,38 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
   const { pool } = init;
   // With --prompt-randomize, a generated pool's prompt is redrawn per request (set up in run()).
   let promptOf: ((index: number) => string) | undefined;
+  // With --turns or --dataset-sessions, users play sessions (see playSession): generated ones
+  // draw each turn like a single request; dataset ones play a conversation's user turns.
+  const sessions = config.turns !== undefined || config.datasetSessions;
+  let nextSession = (): PlannedSession => ({
+    preamble: [],
+    turns: Array.from({ length: config.turns ?? 1 }, (_, index) => {
+      const [sample, sampleContext] = nextSample();
+      const promptTokens = index === 0 ? sampleContext.localPromptTokens : undefined;
+      return { text: sample.prompt, maxTokens: sample.maxTokens, promptTokens };
+    }),
+  });
   if (pool !== undefined) {
     const draw = createPoolDraw(pool, random, init);
+    if (config.datasetSessions) {
+      nextSession = () => {
+        const index = draw.next();
+        const script = scriptOf(
+          pool.messages?.[index] ?? [{ role: "user", content: pool.prompts[index] }],
+          config.turns,
+        );
+        return {
+          preamble: script.preamble,
+          turns: script.turns.map((text, turn) => ({
+            text,
+            maxTokens: sampler.sample(),
+            promptTokens: turn === 0 && script.preamble.length === 0
+              ? pool.promptTokens[index]
+              : undefined,
+          })),
+        };
+      };
+    }
     // Each prompt has its own count: the request context carries it, one context per length.
     const contexts = new Map<number, RequestContext>();
     const contextOf = (tokens: number) => {
@@ -217,6 +256,8 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
   let arrivalGeneration = 0;
   const running = new Set<number>();
   const loops: Promise<void>[] = [];
+  // Sessions started by QPS arrivals, each removed when it ends (a long run starts millions).
+  const openSessions = new Set<Promise<void>>();
   let inFlight = 0;
   let cancelled = 0;
   let cutOffWaitMs: ShardStatus["cutOffWaitMs"];
@@ -229,19 +270,28 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
     // The delta timer itself is the lag probe: how late did it fire?
     const loopLagMs = Math.max(0, now - lastDeltaAt - DELTA_INTERVAL_MS);
     lastDeltaAt = now;
+    const delta = recorder.takeDelta();
+    const turns = sessions ? turnRecorder.takeDeltas() : undefined;
+    if (turns !== undefined) delta.turns = turns;
     post({
       type: "delta",
       shardIndex: init.shardIndex,
       epoch,
-      delta: recorder.takeDelta(),
+      delta,
       status: { inFlight, cancelled, loopLagMs, ...(cutOffWaitMs ? { cutOffWaitMs } : {}) },
     });
   }
 
-  function record(outcome: RequestOutcome, sentAt: number) {
-    if (outcome.ok) recorder.recordRequest(outcome.record);
-    else if (outcome.failure.kind === "aborted" && stopping) noteCutOff(performance.now() - sentAt);
-    else recorder.recordFailure(outcome.failure);
+  function record(outcome: RequestOutcome, sentAt: number, turn?: number) {
+    if (outcome.ok) {
+      recorder.recordRequest(outcome.record);
+      if (turn !== undefined) turnRecorder.recordRequest(turn, outcome.record);
+    } else if (outcome.failure.kind === "aborted" && stopping) {
+      noteCutOff(performance.now() - sentAt);
+    } else {
+      recorder.recordFailure(outcome.failure);
+      if (turn !== undefined) turnRecorder.recordFailure(turn, outcome.failure);
+    }
   }
 
   // A stalled server shows only here: how many requests the stop cut off, and how long they hung.
@@ -254,22 +304,20 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
   }
 
   /**
-   * Sends one request and records it; resolves whether it succeeded. A trace request brings its
-   * own prompt, length and prompt token count.
+   * Sends one request and records it; resolves whether it succeeded. A trace request or a
+   * session's turn brings its own sample and context; a turn is also recorded under its index.
    */
   async function send(
     intendedStart?: number,
-    traced?: { prompt: string; maxTokens: number; promptTokens: number },
+    given?: { sample: Sample; context: RequestContext; turn?: number },
   ): Promise<boolean> {
     if (sendBudget <= 0) return false;
     sendBudget--;
     inFlight++;
-    const [sample, sampleContext] = traced
-      ? [traced, { ...context, localPromptTokens: traced.promptTokens }]
-      : nextSample();
+    const [sample, sampleContext] = given ? [given.sample, given.context] : nextSample();
     const sentAt = performance.now();
     const outcome = await runRequest(sampleContext, sample, { intendedStart, stopSignal });
-    record(outcome, sentAt);
+    record(outcome, sentAt, given?.turn);
     inFlight--;
     slotWaiters.shift()?.();
     if (inFlight === 0) idleWaiters.splice(0).forEach((wake) => wake());
@@ -291,9 +339,49 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
       // without a turn of the event loop here the user would resend in a microtask loop that
       // starves timers, deltas and the stop message. A success read a response, so the loop
       // has turned already: the hot path needs no hop.
-      if (!await send(intended)) await hop.next();
+      if (sessions) await playSession(nextSession(), sessionHooks(false));
+      else if (!await send(intended)) await hop.next();
     }
     running.delete(userIndex);
+  }
+
+  /** Starts a session at a QPS arrival: it plays on while the arrivals go on. */
+  function startSession(intended: number) {
+    const played = playSession(nextSession(), sessionHooks(true), intended);
+    openSessions.add(played);
+    played.finally(() => openSessions.delete(played));
+  }
+
+  /**
+   * What a session needs to play in this shard: its turns sent and recorded by turn index, the
+   * answer's text (as the response reader kept it) for the history, think times drawn with the
+   * shard's random source, and with `capped` (QPS mode) the in-flight cap before each turn.
+   */
+  function sessionHooks(capped: boolean): SessionHooks {
+    return {
+      async send(request) {
+        let answer: string | undefined;
+        const turnContext: RequestContext = {
+          ...context,
+          localPromptTokens: request.promptTokens,
+          onResponse(text) {
+            answer = text;
+            context.onResponse?.(text);
+          },
+        };
+        const sent = { sample: request.sample, context: turnContext, turn: request.turn };
+        // A failure that needed no I/O must not start the next session in a microtask loop.
+        if (!await send(request.intendedStart, sent)) await hop.next();
+        return answer;
+      },
+      async waitUntil(at) {
+        await clock.sleepUntil(at, stopSignal);
+        if (capped && !stopping && inFlight >= capacity()) await waitForSlot();
+        return !stopping && sendBudget > 0;
+      },
+      now: absoluteNow,
+      think,
+    };
   }
 
   /** Starts the users of this shard that are not running, spawning them from `from`. */
@@ -330,7 +418,8 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
       if (stopping || generation !== arrivalGeneration) break;
       if (inFlight >= capacity()) await waitForSlot();
       if (stopping) break;
-      void send(intended);
+      if (sessions) startSession(intended);
+      else void send(intended);
     }
   }
 
@@ -349,7 +438,10 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
       if (stopping) break;
       if (inFlight >= capacity()) await waitForSlot();
       if (stopping) break;
-      void send(intended, { prompt, maxTokens: trace.outputLengths[i], promptTokens });
+      void send(intended, {
+        sample: { prompt, maxTokens: trace.outputLengths[i] },
+        context: { ...context, localPromptTokens: promptTokens },
+      });
     }
   }
 
@@ -404,6 +496,7 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
       clearTimeout(graceTimer);
       stopController.abort();
       await Promise.all(loops);
+      await Promise.all(openSessions);
       await whenIdle();
     } catch (error) {
       post({ type: "error", shardIndex: init.shardIndex, message: maskError(error, secrets) });

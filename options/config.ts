@@ -215,6 +215,7 @@ function checkTogether(
   }
   checkTrace(config, setting, warn);
   checkWorkload(config, setting, warn);
+  checkSessions(config, setting, warn);
   if (config.serveLingerMs !== undefined && config.serve === undefined) {
     warn(
       `${describeSetting(setting("serve-linger")![0])} is ignored without --serve: there is no ` +
@@ -428,4 +429,40 @@ function headersOf(items: readonly RawSetting[]): Record<string, string> {
     headers[name] = value;
   }
   return headers;
+}
+
+/** Multi-turn sessions (`--turns`, `--dataset-sessions`): chat only, and paced by their users. */
+function checkSessions(
+  config: RunConfig,
+  setting: (name: string) => readonly RawSetting[] | undefined,
+  warn: (message: string) => void,
+): void {
+  const asked = givenSetting(setting, "turns") ??
+    (config.datasetSessions ? givenSetting(setting, "dataset-sessions") : undefined);
+  if (asked === undefined) {
+    warnIgnored(setting, warn, ["think-time"], "without --turns or --dataset-sessions");
+    return;
+  }
+  const sessions = describeSetting(asked);
+  if (config.datasetSessions && config.datasets === undefined) {
+    throw new UsageError(
+      `Cannot use ${sessions} without --dataset: there are no conversations to play; give a ` +
+        `--dataset, or --turns N for generated turns`,
+    );
+  }
+  if (!config.chat) {
+    throw new UsageError(
+      `Cannot use ${sessions} without --chat: a session sends its history (each user turn ` +
+        `and the answer it got) as chat messages, which only the chat API takes; add --chat`,
+    );
+  }
+  for (const name of ["trace", "burst"]) {
+    const found = givenSetting(setting, name);
+    if (found === undefined) continue;
+    throw new UsageError(
+      `Cannot use ${describeSetting(found)} together with ${sessions}: a session's turns ` +
+        `follow its answers and --think-time; use -u for closed-loop users or --qps for ` +
+        `session starts per second`,
+    );
+  }
 }

@@ -29,6 +29,7 @@ import {
 } from "./parsers.ts";
 import type { Parser } from "./parsers.ts";
 import { datasetFields } from "./dataset_parsers.ts";
+import { thinkTime } from "./session_parsers.ts";
 import type { OptionSpec } from "./spec.ts";
 import type { TransportKind } from "../transport/types.ts";
 
@@ -311,6 +312,36 @@ const TABLE = [
     help: "drop dataset rows whose prompt plus max tokens exceed this many tokens: a whole " +
       "number >= 1",
     unset: "keep every row",
+  },
+  {
+    name: "turns",
+    key: "turns",
+    parse: wholeNumber(1),
+    value: "n",
+    group: "Workload",
+    help: "play multi-turn chat sessions of this many user turns, each answer sent back in the " +
+      "history (needs --chat): a whole number >= 1; with --dataset-sessions, the most turns " +
+      "played of each conversation",
+    unset: "single requests",
+  },
+  {
+    name: "dataset-sessions",
+    key: "datasetSessions",
+    parse: boolean,
+    group: "Workload",
+    help: "play each dataset conversation (ShareGPT conversations, JSONL messages) as a " +
+      "multi-turn session of its user turns (needs --chat)",
+    default: "false",
+  },
+  {
+    name: "think-time",
+    key: "thinkTime",
+    parse: thinkTime,
+    value: "duration[:dist]",
+    group: "Workload",
+    help: "pause of a session's user between an answer and the next turn: a duration such as " +
+      "2s, optionally :constant, :uniform (0 to twice it) or :exponential",
+    unset: "no pause",
   },
   {
     name: "max-tokens",

@@ -10,7 +10,8 @@ import denoConfig from "../deno.json" with { type: "json" };
 import type { Aggregate } from "../stats/aggregate.ts";
 import type { MetricSummary } from "../stats/histogram.ts";
 import { METRIC_NAMES, METRIC_UNITS, type MetricName, type MetricUnit } from "../stats/metrics.ts";
-import type { FailureStats, TokenStats } from "../stats/types.ts";
+import type { FailureStats, StatsDelta, TokenStats } from "../stats/types.ts";
+import type { StatsSnapshot } from "../stats/aggregate.ts";
 import { writeFileAtomic } from "./atomic_write.ts";
 import { redactConfig, type Redacted } from "../common/secrets.ts";
 import type { ClientSummary } from "../run/client_monitor.ts";
@@ -102,6 +103,12 @@ export interface Results {
    * Absent for results not measured live.
    */
   workload?: WorkloadFacts;
+  /**
+   * Multi-turn sessions (`--turns`, `--dataset-sessions`): per turn index, in order, its
+   * `requests`, `tokens`, `metrics` and `histograms` as the top level has them for the whole
+   * run. Absent without sessions.
+   */
+  turns?: TurnResult[];
   /** Things the user should know about this run, one sentence each. */
   warnings: string[];
   /**
@@ -137,6 +144,20 @@ export interface RunInfo {
   workload?: WorkloadFacts;
 }
 
+/** One turn index of multi-turn sessions, as the results' `turns` section holds it. */
+export interface TurnResult {
+  /** Turn index, 1 for a session's first request. */
+  turn: number;
+  /** Requests of this turn: `ok`, `failed`, and `total` (`ok + failed`). */
+  requests: { ok: number; failed: number; total: number };
+  /** Output and prompt tokens summed over its successful requests. */
+  tokens: { output: number; prompt: number };
+  /** Per-metric summaries, as the top-level `metrics` (metrics without samples are absent). */
+  metrics: Partial<Record<MetricName, MetricResult>>;
+  /** HDR histograms per metric, encoded as the top-level `histograms`. */
+  histograms: Partial<Record<MetricName, string>>;
+}
+
 /** Requests cut off by the stop: how many, and how long they had waited (ms). */
 export interface CutOff {
   /** Requests cut off. */
@@ -155,15 +176,9 @@ function perSecond(amount: number, durationMs: number): number {
 /** Builds the results object from an aggregate and what the run knows about itself. */
 export function buildResults(aggregate: Aggregate, info: RunInfo): Results {
   const snapshot = aggregate.snapshot();
-  const encoded = aggregate.toDelta().metrics;
-  const metrics: Partial<Record<MetricName, MetricResult>> = {};
-  const histograms: Partial<Record<MetricName, string>> = {};
-  for (const name of METRIC_NAMES) {
-    const summary = snapshot.metrics[name];
-    if (summary) metrics[name] = { unit: METRIC_UNITS[name], ...summary };
-    const part = encoded[name];
-    if (part) histograms[name] = part.histogram;
-  }
+  const delta = aggregate.toDelta();
+  const { metrics, histograms } = metricResults(snapshot, delta);
+  const turns = turnResults(snapshot, delta);
   const { tokens } = snapshot;
   return {
     schemaVersion: RESULTS_SCHEMA_VERSION,
@@ -192,9 +207,38 @@ export function buildResults(aggregate: Aggregate, info: RunInfo): Results {
     ...(info.client ? { client: info.client } : {}),
     ...(info.cutOff ? { cutOff: { ...info.cutOff } } : {}),
     ...(info.workload ? { workload: info.workload } : {}),
+    ...(turns ? { turns } : {}),
     warnings: [...(info.warnings ?? [])],
     histograms,
   };
+}
+
+/** Each metric's summary with its unit, and its encoded histogram. */
+function metricResults(snapshot: StatsSnapshot, delta: StatsDelta): {
+  metrics: Partial<Record<MetricName, MetricResult>>;
+  histograms: Partial<Record<MetricName, string>>;
+} {
+  const metrics: Partial<Record<MetricName, MetricResult>> = {};
+  const histograms: Partial<Record<MetricName, string>> = {};
+  for (const name of METRIC_NAMES) {
+    const summary = snapshot.metrics[name];
+    if (summary) metrics[name] = { unit: METRIC_UNITS[name], ...summary };
+    const part = delta.metrics[name];
+    if (part) histograms[name] = part.histogram;
+  }
+  return { metrics, histograms };
+}
+
+/** The `turns` section of multi-turn sessions, in turn order; `undefined` without sessions. */
+function turnResults(snapshot: StatsSnapshot, delta: StatsDelta): TurnResult[] | undefined {
+  if (snapshot.turns === undefined) return undefined;
+  return Object.entries(snapshot.turns).map(([turn, stats]) => ({
+    turn: Number(turn),
+    requests: { ok: stats.ok, failed: stats.failed, total: stats.ok + stats.failed },
+    tokens: { output: stats.tokens.output, prompt: stats.tokens.prompt },
+    // The snapshot and the delta list the same turns: both were taken in this one call.
+    ...metricResults(stats, delta.turns![turn]),
+  }));
 }
 
 /**

@@ -25,6 +25,7 @@ import {
 import { requestHeaders } from "../options/headers.ts";
 import { createLengthSampler } from "../load/workload.ts";
 import { datasetFormat, readDataset } from "../load/dataset.ts";
+import { requireMultiTurn } from "../load/session.ts";
 import { datasetPool, describeWorkload, syntheticPool } from "../load/pool_builder.ts";
 import type { PrefixOptions, PreparedWorkload, WorkloadFacts } from "../load/pool_builder.ts";
 import { type PromptPool, tokenSpread } from "../load/prompt_pool.ts";
@@ -236,15 +237,18 @@ async function prepareWorkload(
         limit: config.datasetLimit,
         shuffle: config.datasetShuffle ? random : undefined,
         fields: config.datasetFields,
+        sessions: config.datasetSessions,
       });
       inputs.push({ ...choice, format: datasetFormat(choice.path), read });
     }
-    return datasetPool(inputs, tokenizer, {
+    const prepared = datasetPool(inputs, tokenizer, {
       maxContext: config.maxContext,
       rowMaxTokens: config.datasetMaxTokens === "dataset",
       maxTokens: config.maxTokens,
       chat: config.chat,
     });
+    if (config.datasetSessions) requireMultiTurn(prepared.pool, inputs.map((input) => input.path));
+    return prepared;
   }
   const drawn = config.promptTokensDistribution !== "constant";
   if ((!drawn && config.prefixTokens === undefined) || config.promptText !== undefined) {

@@ -44,6 +44,11 @@ export interface StatsSnapshot {
   tokens: TokenStats;
   /** Sends delayed because the in-flight cap was reached. */
   capped: number;
+  /**
+   * Multi-turn sessions: each turn index (`"1"`, `"2"`, ...) that saw requests, summarised the
+   * same way; absent without sessions.
+   */
+  turns?: Record<string, StatsSnapshot>;
 }
 
 /** Running counters of an {@link Aggregate}. */
@@ -68,6 +73,8 @@ export class Aggregate {
   /** Accumulators by metric; one may be empty after a reset. */
   readonly #metrics = new Map<MetricName, Accumulator>();
   #tally = new Tally();
+  /** Per-turn aggregates of multi-turn sessions, by turn index; empty without sessions. */
+  readonly #turns = new Map<number, Aggregate>();
 
   /**
    * Adds one delta: a shard's raw samples ({@link SampleDelta}), recorded into the histograms
@@ -84,6 +91,12 @@ export class Aggregate {
       } else if (part.count > 0) addEncoded(this.#accumulator(name), part);
     }
     this.#tally.merge(delta);
+    if (delta.turns === undefined) return;
+    for (const [turn, part] of Object.entries(delta.turns)) {
+      let aggregate = this.#turns.get(Number(turn));
+      if (aggregate === undefined) this.#turns.set(Number(turn), aggregate = new Aggregate());
+      aggregate.merge(part);
+    }
   }
 
   /** Forgets everything, e.g. at the end of the warm-up. */
@@ -91,6 +104,7 @@ export class Aggregate {
     // Histograms are reused: a reset keeps their buckets rather than feeding them to the GC.
     for (const acc of this.#metrics.values()) resetAccumulator(acc);
     this.#tally.reset();
+    for (const aggregate of this.#turns.values()) aggregate.reset();
   }
 
   /** The running counters, cheap enough to read on every tick. */
@@ -138,6 +152,7 @@ export class Aggregate {
       if (summary) metrics[name] = summary;
     }
     const tally = this.#tally;
+    const turns = this.#eachTurn((aggregate) => aggregate.snapshot());
     return {
       metrics,
       ok: tally.ok,
@@ -145,6 +160,7 @@ export class Aggregate {
       failures: tally.copyFailures(),
       tokens: tally.copyTokens(),
       capped: tally.capped,
+      ...(turns ? { turns } : {}),
     };
   }
 
@@ -158,7 +174,19 @@ export class Aggregate {
       const acc = this.#metrics.get(name);
       if (acc && acc.count > 0) metrics[name] = encodeAccumulator(acc);
     }
-    return { metrics, ...this.#tally.copy() };
+    const turns = this.#eachTurn((aggregate) => aggregate.toDelta());
+    return { metrics, ...this.#tally.copy(), ...(turns ? { turns } : {}) };
+  }
+
+  /** `view` of each turn that saw requests, by turn index in order; `undefined` for none. */
+  #eachTurn<T>(view: (aggregate: Aggregate) => T): Record<string, T> | undefined {
+    let turns: Record<string, T> | undefined;
+    for (const turn of [...this.#turns.keys()].sort((a, b) => a - b)) {
+      const aggregate = this.#turns.get(turn)!;
+      const { ok, failed } = aggregate.counts();
+      if (ok + failed > 0) (turns ??= {})[String(turn)] = view(aggregate);
+    }
+    return turns;
   }
 
   /** The accumulator of `name`, created on first use. */

@@ -99,10 +99,14 @@ export interface DeltaCounts {
 export interface SampleDelta extends DeltaCounts {
   /** Samples of the metrics that have at least one. */
   metrics: Partial<Record<MetricName, Float64Array>>;
+  /** Multi-turn sessions: the same, per turn index (`"1"`, `"2"`, ...); absent without sessions. */
+  turns?: Record<string, SampleDelta>;
 }
 
 /** Everything an `Aggregate` holds, histograms encoded. Plain data: safe to write to JSON. */
 export interface StatsDelta extends DeltaCounts {
   /** Metrics with at least one sample. */
   metrics: Partial<Record<MetricName, MetricDelta>>;
+  /** Multi-turn sessions: the same, per turn index (`"1"`, `"2"`, ...); absent without sessions. */
+  turns?: Record<string, StatsDelta>;
 }

@@ -55,6 +55,7 @@ const DEFAULT_CONFIG: RunConfig = {
   datasetShuffle: false,
   datasetLimit: 100_000,
   datasetMaxTokens: "dataset",
+  datasetSessions: false,
   maxTokens: 64,
   maxTokensDistribution: "constant",
   maxTokensRange: 0.3,
