@@ -58,6 +58,14 @@ Deno.test("every option of the table with a key lands in its RunConfig field, fr
     "flag",
     "prompt=q",
   ];
+  // Options that are refused alone, with the settings that make them valid.
+  const companions: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+    turns: { chat: "true" },
+    "dataset-sessions": {
+      chat: "true",
+      dataset: "tests/testdata/workloads/sharegpt_sessions.json",
+    },
+  };
   const keyed = RUN_OPTIONS.flatMap((spec) =>
     spec.key === undefined ? [] : [{ name: spec.name, key: spec.key, parse: spec.parse }]
   );
@@ -79,10 +87,11 @@ Deno.test("every option of the table with a key lands in its RunConfig field, fr
       }
     });
     assert.ok(value !== undefined, `no sample value fits --${name}`);
+    const others = companions[name] ?? {};
     const sources = {
-      flag: resolveRunConfig({ [name]: value }),
-      environment: resolveRunConfig({}, { env: { [envVarName(name)]: value } }),
-      "config file": resolveRunConfig({}, { configText: `${name} = ${value}\n` }),
+      flag: resolveRunConfig({ ...others, [name]: value }),
+      environment: resolveRunConfig(others, { env: { [envVarName(name)]: value } }),
+      "config file": resolveRunConfig(others, { configText: `${name} = ${value}\n` }),
     };
     for (const [source, config] of Object.entries(sources)) {
       assert.deepEqual(fieldsOf(config)[key], parse(value), `--${name} ${value} (${source})`);
