@@ -146,7 +146,7 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
   // Set in run() before any loop starts.
   let clock!: Clock;
   let ownClock: ClockThread | undefined;
-  const recorder = new Recorder();
+  const recorder = new Recorder(config.slo);
   const turnRecorder = new TurnRecorder();
   const stopController = new AbortController();
   const stopSignal = stopController.signal;

@@ -9,7 +9,13 @@
 import denoConfig from "../deno.json" with { type: "json" };
 import type { Aggregate } from "../stats/aggregate.ts";
 import type { MetricSummary } from "../stats/histogram.ts";
-import { METRIC_NAMES, METRIC_UNITS, type MetricName, type MetricUnit } from "../stats/metrics.ts";
+import {
+  METRIC_NAMES,
+  METRIC_UNITS,
+  type MetricName,
+  type MetricUnit,
+  perSecond,
+} from "../stats/metrics.ts";
 import type { FailureStats, StatsDelta, TokenStats } from "../stats/types.ts";
 import type { StatsSnapshot } from "../stats/aggregate.ts";
 import { writeFileAtomic } from "./atomic_write.ts";
@@ -166,11 +172,6 @@ export interface CutOff {
   minWaitMs: number;
   /** Longest wait, from send to cut-off, in ms. */
   maxWaitMs: number;
-}
-
-function perSecond(amount: number, durationMs: number): number {
-  // JSON has no Infinity: an empty window has a rate of 0.
-  return durationMs > 0 ? amount / (durationMs / 1000) : 0;
 }
 
 /** Builds the results object from an aggregate and what the run knows about itself. */
