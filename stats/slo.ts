@@ -25,7 +25,7 @@
  * @module
  */
 import type { RequestRecord } from "../request/types.ts";
-import { requestTpot } from "./metrics.ts";
+import { perSecond, requestTpot } from "./metrics.ts";
 
 /** The request figures an SLO bound can read, in display order. */
 export const SLO_METRICS = ["ttft", "tpot", "itl", "e2e"] as const;
@@ -145,7 +145,27 @@ export function attainmentOf(counts: SloCounts): Attainment {
   return { all: share(counts.met), bounds };
 }
 
-/** The SLO as it is typed: `ttft<=500ms,e2e<=20s`. */
-export function describeSlo(slo: Slo): string {
-  return slo.map((bound) => `${bound.metric}<=${bound.limitMs}ms`).join(",");
+/** Goodput of a window, as the results show it. */
+export interface Goodput {
+  /** Requests judged: every success and failure of the window. */
+  judged: number;
+  /** Requests that met every bound. */
+  met: number;
+  /** Good requests per second. */
+  requestsPerSec: number;
+  /** Output tokens of good requests per second. */
+  outputTokensPerSec: number;
+  /** Shares of the judged requests that met every bound (`all`) and each bound. */
+  attainment: Attainment;
+}
+
+/** The goodput of `counts` over a window of `durationMs`. */
+export function goodputOf(counts: SloCounts, durationMs: number): Goodput {
+  return {
+    judged: counts.judged,
+    met: counts.met,
+    requestsPerSec: perSecond(counts.met, durationMs),
+    outputTokensPerSec: perSecond(counts.metOutputTokens, durationMs),
+    attainment: attainmentOf(counts),
+  };
 }
