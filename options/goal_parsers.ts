@@ -40,7 +40,7 @@ export function slo(value: string | boolean): Slo {
   if (typeof value !== "string" || value.trim() === "") throw new Rejected(SLO_FORM);
   const bounds: SloBound[] = [];
   for (const part of value.split(",")) {
-    const match = /^\s*([a-z_]+)\s*<=\s*(\S+)\s*$/.exec(part);
+    const match = /^\s*([a-z0-9_]+)\s*<=\s*(\S+)\s*$/.exec(part);
     const metric = match?.[1] as SloMetric | undefined;
     if (
       match === null || !SLO_METRICS.includes(metric!) ||
