@@ -128,6 +128,11 @@ export class Aggregate {
     return acc && acc.count > 0 ? summarise(acc, displayScale(name)) : undefined;
   }
 
+  /** A copy of the SLO counts; `undefined` without an SLO. */
+  sloCounts(): SloCounts | undefined {
+    return this.#tally.copySlo();
+  }
+
   /** A copy of the failures by kind; kinds without failures are absent. */
   failures(): Partial<Record<FailureKind, FailureStats>> {
     return this.#tally.copyFailures();
@@ -163,7 +168,7 @@ export class Aggregate {
       failures: tally.copyFailures(),
       tokens: tally.copyTokens(),
       capped: tally.capped,
-      ...(tally.slo ? { slo: tally.copySlo() } : {}),
+      ...(tally.slo ? { slo: this.sloCounts() } : {}),
       ...(turns ? { turns } : {}),
     };
   }
