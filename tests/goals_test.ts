@@ -129,3 +129,21 @@ Deno.test("--slice puts slices in the results that add up to the totals", async 
     assert.ok(slices.some((slice) => slice.metrics.ttft !== undefined));
   });
 });
+
+Deno.test("QPS stages change the arrival rate at the boundary", async () => {
+  await withMock({ ttftMs: 10, itlMs: 5 }, async (mock) => {
+    const run = await runAgainst(mock, [
+      ...["--stages", "2s:3qps,2s:12qps", "-u", "32", "--warmup", "0", "--max-tokens", "3"],
+    ]);
+    const stages = run.results.stages!;
+    assert.deepEqual(stages.map((stage) => stage.stage.qps), [3, 12]);
+    const boundary = Date.parse(stages[1].startedAt);
+    const records = completionRecords(mock.records());
+    const first = records.filter((record) => record.receivedAt < boundary).length;
+    const second = records.length - first;
+    // Constant gaps: about 6 arrivals in the first 2 s and 24 in the second.
+    assert.ok(first >= 4 && first <= 8, `${first} arrivals in stage 1`);
+    assert.ok(second >= 20 && second <= 28, `${second} arrivals in stage 2`);
+    assert.equal(stages[0].requests.total + stages[1].requests.total, records.length);
+  });
+});
