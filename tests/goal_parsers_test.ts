@@ -184,6 +184,10 @@ Deno.test("goal options refuse what cannot go together, in one line", () => {
   assert.match(message({ threshold: "goodput>=0.9" }), /without --slo/);
   assert.match(message({ slo: "ttft<=1s", stream: "false" }), /with --no-stream/);
   assert.match(message({ threshold: "ttft.p42<1" }), /expected NAME<VALUE/);
+  const fromEnv = resolveRunConfig({ slo: "ttft<=1s" }, {
+    env: { LLMLOAD_THRESHOLD: "ttft.p99<1s\ngoodput>=0.9" },
+  });
+  assert.deepEqual(fromEnv.thresholds?.map((item) => item.text), ["ttft.p99<1s", "goodput>=0.9"]);
   const staged = resolveRunConfig({ stages: "1s:2,2s:6" });
   assert.equal(staged.users, 2);
   assert.equal(staged.runTimeMs, 3000);
