@@ -188,7 +188,6 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
     const now = absoluteNow();
     resetAfterWarmup(run, now);
     advanceStage(run, now);
-    run.slicer?.advance(now);
     if (shouldStop(run, now, deadline)) stop(config.stopGraceMs);
     if (now - run.lastLive >= PROGRESS_MS) {
       sampleClient(run);
@@ -238,8 +237,10 @@ function takeShardMessage(run: Running, message: Exclude<FromShard, { type: "don
   run.aggregate.merge(delta);
   run.interval.merge(delta);
   run.stages[message.stage]?.aggregate.merge(delta);
-  run.slicer?.merge(delta, absoluteNow());
-  if (delta.ok > 0 || failed > 0) run.lastCompletion = absoluteNow();
+  if (delta.ok === 0 && failed === 0) return;
+  run.lastCompletion = absoluteNow();
+  // Slices advance with completions only, so that they end where the measured window does.
+  run.slicer?.merge(delta, run.lastCompletion);
 }
 
 /** Starts the measured window anew once the warm-up rule says so (once per run). */

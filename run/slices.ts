@@ -34,13 +34,8 @@ export class Slicer {
 
   /** Adds a delta that arrived at absolute ms `now`, closing the slices that ended before. */
   merge(delta: SampleDelta, now: number): void {
-    this.advance(now);
+    this.#advance(now);
     this.#current.merge(delta);
-  }
-
-  /** Closes every slice that ended by absolute ms `now`. */
-  advance(now: number): void {
-    while (now >= this.#sliceStart + this.#sliceMs) this.#close(this.#sliceStart + this.#sliceMs);
   }
 
   /** Forgets every slice and starts afresh at absolute ms `windowStart` (after the warm-up). */
@@ -52,9 +47,13 @@ export class Slicer {
 
   /** The slices up to absolute ms `end`, the last one cut short there if it was still open. */
   finish(end: number): SliceSummary[] {
-    this.advance(end);
+    this.#advance(end);
     if (end > this.#sliceStart) this.#close(end);
     return this.#closed;
+  }
+
+  #advance(now: number): void {
+    while (now >= this.#sliceStart + this.#sliceMs) this.#close(this.#sliceStart + this.#sliceMs);
   }
 
   #close(end: number) {
