@@ -10,3 +10,5 @@ export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 /** Exit code of a usage error. */
 export const EXIT_USAGE = 2;
+/** Exit code of a run where a `--threshold` failed (or stopped it with `--abort-on-threshold`). */
+export const EXIT_THRESHOLDS = 3;

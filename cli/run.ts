@@ -23,7 +23,7 @@ import { summaryCsvOutput } from "../output/summary_csv.ts";
 import { TimeSeries, timeseriesOutput } from "../output/timeseries.ts";
 import type { Output } from "../output/types.ts";
 import type { RunConfig } from "../options/types.ts";
-import { EXIT_FAILED, EXIT_OK } from "./exit_codes.ts";
+import { EXIT_FAILED, EXIT_OK, EXIT_THRESHOLDS } from "./exit_codes.ts";
 import type { CommandOutput } from "./command_output.ts";
 
 /** Hooks of a run beyond its output: signals to stop it and a taker of its control. */
@@ -37,7 +37,7 @@ export interface RunHooks extends RunSignals {
 
 /** How a run ended: the process exit code and the results the outputs received. */
 export interface RunCommandResult {
-  /** 0 when every request succeeded, 1 when some failed or none succeeded. */
+  /** 0 when all went well, 1 when requests failed (or none succeeded), 3 when a threshold failed. */
   readonly exitCode: number;
   /** The results, exactly as the results JSON holds them. */
   readonly results: Results;
@@ -109,8 +109,17 @@ async function runAndReport(
   });
   const results = resultsOf(config, outcome);
   await outputs.finish({ results, outcome, info: summaryInfo(config, outcome) });
-  const exitCode = results.requests.failed > 0 || results.requests.ok === 0 ? EXIT_FAILED : EXIT_OK;
-  return { exitCode, results };
+  return { exitCode: exitCodeOf(results), results };
+}
+
+/**
+ * 3 when a `--threshold` failed; else 1 when no request succeeded, or, without thresholds, when
+ * any failed (the seed's rule: thresholds such as `fail_ratio<0.01` decide how many may fail).
+ */
+function exitCodeOf(results: Results): number {
+  if (results.thresholds && !results.thresholds.passed) return EXIT_THRESHOLDS;
+  if (results.requests.ok === 0) return EXIT_FAILED;
+  return results.requests.failed > 0 && !results.thresholds ? EXIT_FAILED : EXIT_OK;
 }
 
 /** The results of a run, as the results JSON and every output get them. */
@@ -126,6 +135,9 @@ function resultsOf(config: RunConfig, outcome: RunOutcome): Results {
     client: outcome.client,
     warnings: outcome.warnings,
     workload: outcome.workload,
+    stages: outcome.stages,
+    slices: outcome.slices,
+    thresholdAbort: outcome.thresholdAbort,
     cutOff: outcome.cancelled > 0
       ? {
         requests: outcome.cancelled,

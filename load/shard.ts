@@ -88,6 +88,8 @@ export interface LoadChange {
   readonly qps?: number;
   /** Absolute ms when the new load starts; new users spawn and new arrivals count from here. */
   readonly at: number;
+  /** The `--stages` index this load begins: requests completed from now on are counted in it. */
+  readonly stage?: number;
 }
 
 /** Progress facts posted with every delta. */
@@ -110,6 +112,8 @@ export type FromShard =
     readonly type: "delta";
     readonly shardIndex: number;
     readonly epoch: number;
+    /** The `--stages` index the delta's requests completed in (0 without stages). */
+    readonly stage: number;
     readonly delta: SampleDelta;
     readonly status: ShardStatus;
   }
@@ -146,7 +150,7 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
   // Set in run() before any loop starts.
   let clock!: Clock;
   let ownClock: ClockThread | undefined;
-  const recorder = new Recorder();
+  const recorder = new Recorder(config.slo);
   const turnRecorder = new TurnRecorder();
   const stopController = new AbortController();
   const stopSignal = stopController.signal;
@@ -247,6 +251,7 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
   }
 
   let epoch = 0;
+  let stage = 0;
   let stopping = false;
   let users = config.users;
   // `--max-requests` is split like users, so the shards together send exactly that many.
@@ -277,6 +282,7 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
       type: "delta",
       shardIndex: init.shardIndex,
       epoch,
+      stage,
       delta,
       status: { inFlight, cancelled, loopLagMs, ...(cutOffWaitMs ? { cutOffWaitMs } : {}) },
     });
@@ -521,6 +527,11 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
     },
     setLoad(load: LoadChange) {
       if (stopping) return;
+      if (load.stage !== undefined) {
+        // What completed so far belongs to the stage before.
+        postDelta();
+        stage = load.stage;
+      }
       const before = users;
       if (load.users !== undefined) users = load.users;
       if (init.trace !== undefined) slotWaiters.splice(0).forEach((wake) => wake());

@@ -13,6 +13,8 @@ import { MAX_DURATION_MS, MAX_DURATION_TEXT } from "./duration.ts";
 import { fileErrorReason, readUtf8File } from "./files.ts";
 import { datasetChoice } from "./dataset_parsers.ts";
 import { apiKeyValue, header, hostUrl, text, wholeNumber } from "./parsers.ts";
+import { threshold } from "./goal_parsers.ts";
+import { needsSlo } from "../stats/thresholds.ts";
 import { describeSetting, describeValue, place, validated } from "./settings.ts";
 import type { FlagValues, RawSetting, SettingLayer } from "./settings.ts";
 import { parseConfigFile, settingsFromEnv, settingsFromFlags } from "./sources.ts";
@@ -130,8 +132,15 @@ export function resolveRunConfig(flags: FlagValues, options: ResolveOptions = {}
     host = trimmed;
   }
 
-  const fields = tableFields(setting);
-  const { users, spawnRate } = fields;
+  const thresholdItems = setting("threshold");
+  const thresholds = thresholdItems === undefined
+    ? undefined
+    : Object.freeze(thresholdItems.map((item) => validated(item, threshold)));
+
+  const fields = stagedFields(tableFields(setting), setting);
+  const { spawnRate } = fields;
+  // With --stages, the shards must hold the largest stage's users, not only the first one's.
+  const users = Math.max(fields.users, ...(fields.stages ?? []).map((stage) => stage.users ?? 0));
   const cores = Math.max(1, Math.floor(options.cores ?? navigator.hardwareConcurrency));
   const workerSetting = setting("workers")![0];
   let workers = validated(workerSetting, wholeNumber(0));
@@ -165,6 +174,7 @@ export function resolveRunConfig(flags: FlagValues, options: ResolveOptions = {}
     datasets,
     caCerts,
     workers,
+    thresholds,
     ...fields,
   };
   checkTogether(config, setting, warn);
@@ -216,6 +226,7 @@ function checkTogether(
   checkTrace(config, setting, warn);
   checkWorkload(config, setting, warn);
   checkSessions(config, setting, warn);
+  checkGoals(config, setting, warn);
   if (config.serveLingerMs !== undefined && config.serve === undefined) {
     warn(
       `${describeSetting(setting("serve-linger")![0])} is ignored without --serve: there is no ` +
@@ -464,5 +475,62 @@ function checkSessions(
         `follow its answers and --think-time; use -u for closed-loop users or --qps for ` +
         `session starts per second`,
     );
+  }
+}
+
+/**
+ * The fields with `--stages` applied: the first stage's users (or QPS target) to start with, and
+ * the stages' total as the run time. A `UsageError` when another option sets the same.
+ */
+function stagedFields(
+  fields: TableFields,
+  setting: (name: string) => readonly RawSetting[] | undefined,
+): TableFields {
+  const { stages } = fields;
+  if (stages === undefined) return fields;
+  const staged = describeSetting(setting("stages")![0]);
+  const byQps = stages[0].qps !== undefined;
+  const clashing = byQps
+    ? ["run-time", "qps", "burst", "trace"]
+    : ["run-time", "users", "qps", "trace"];
+  for (const name of clashing) {
+    const found = givenSetting(setting, name);
+    if (found === undefined) continue;
+    throw new UsageError(
+      `Cannot use ${describeSetting(found)} together with ${staged}: the stages set the ` +
+        `${byQps ? "QPS target" : "users"} and the run time, drop one`,
+    );
+  }
+  const runTimeMs = stages.reduce((sum, stage) => sum + stage.durationMs, 0);
+  return byQps
+    ? { ...fields, qps: stages[0].qps, runTimeMs }
+    : { ...fields, users: stages[0].users!, runTimeMs };
+}
+
+/** What `--slo`, `--threshold` and `--abort-on-threshold` need of each other and of the run. */
+function checkGoals(
+  config: RunConfig,
+  setting: (name: string) => readonly RawSetting[] | undefined,
+  warn: (message: string) => void,
+): void {
+  const sloSetting = givenSetting(setting, "slo");
+  const streamed = config.slo?.filter((bound) => bound.metric !== "e2e") ?? [];
+  if (sloSetting !== undefined && !config.stream && streamed.length > 0) {
+    throw new UsageError(
+      `Cannot use ${describeSetting(sloSetting)} with --no-stream: its ${streamed[0].metric} ` +
+        `bound needs the streamed tokens' times; stream, or bound only e2e`,
+    );
+  }
+  const unjudged = config.slo === undefined
+    ? config.thresholds?.find((item) => needsSlo(item.figure))
+    : undefined;
+  if (unjudged !== undefined) {
+    throw new UsageError(
+      `Cannot use --threshold ${unjudged.text} without --slo: goodput and attainment count ` +
+        `the requests that meet an SLO; add --slo such as ttft<=500ms,e2e<=20s`,
+    );
+  }
+  if (config.thresholds === undefined) {
+    warnIgnored(setting, warn, ["abort-on-threshold"], "without --threshold");
   }
 }

@@ -12,6 +12,7 @@ export const OPTION_GROUPS = [
   "Workload",
   "Generation options",
   "Writing results",
+  "Goals",
   "Runtime",
 ] as const;
 

@@ -30,6 +30,7 @@ import {
 import type { Parser } from "./parsers.ts";
 import { datasetFields } from "./dataset_parsers.ts";
 import { thinkTime } from "./session_parsers.ts";
+import { slo, stages } from "./goal_parsers.ts";
 import type { OptionSpec } from "./spec.ts";
 import type { TransportKind } from "../transport/types.ts";
 
@@ -510,6 +511,55 @@ const TABLE = [
     group: "Writing results",
     help: "how long to run, e.g. 30s, 5min or 1h30m",
     unset: "until Ctrl+C",
+  },
+  {
+    name: "slo",
+    key: "slo",
+    parse: slo,
+    value: "bounds",
+    group: "Goals",
+    help: "judge every request against these bounds and report goodput and attainment: " +
+      "METRIC<=DURATION[,...] with METRIC ttft, tpot, itl (the request's largest gap) or e2e, " +
+      "such as ttft<=500ms,tpot<=50ms,e2e<=20s",
+    unset: "no goodput",
+  },
+  {
+    name: "threshold",
+    value: "expr",
+    repeatable: true,
+    group: "Goals",
+    help: "fail the run (exit code 3) unless this holds at the end, such as ttft.p99<800ms, " +
+      "fail_ratio<0.01 or goodput>=0.95 (the SLO attainment); repeat for more",
+    unset: "none",
+  },
+  {
+    name: "abort-on-threshold",
+    key: "abortOnThreshold",
+    parse: boolean,
+    group: "Goals",
+    help: "check the thresholds every second and stop the run as soon as one fails",
+    unset: "checked at the end only",
+  },
+  {
+    name: "stages",
+    key: "stages",
+    parse: stages,
+    value: "list",
+    group: "Goals",
+    help: "change the load at each stage's end, each stage with its own stats: " +
+      "DURATION:USERS[,...] or DURATION:Nqps[,...] (QPS mode, -u caps in flight), such as " +
+      "1m:8,2m:32,1m:64; sets the run time; not with -t, or with -u for users or --qps",
+    unset: "one load for the whole run",
+  },
+  {
+    name: "slice",
+    key: "sliceMs",
+    parse: duration({ allowZero: false }),
+    value: "duration",
+    group: "Goals",
+    help: "also measure each slice of this length (throughput, goodput, TTFT/ITL/E2E " +
+      "percentiles) into the results JSON, e.g. 10s",
+    unset: "whole-run figures only",
   },
   {
     name: "warmup",

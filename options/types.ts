@@ -8,6 +8,7 @@
  */
 import type { RunOptionTable } from "./table.ts";
 import type { DatasetChoice } from "./dataset_parsers.ts";
+import type { Threshold } from "../stats/thresholds.ts";
 
 /** The table's options that are one field each. */
 type KeyedSpec = Extract<RunOptionTable[number], { readonly key: string }>;
@@ -47,6 +48,8 @@ export interface RunConfig extends DefaultedFields, OptionalFields {
   readonly caCerts?: readonly string[];
   /** Worker shards, at most the users; 0 picks automatically. */
   readonly workers: number;
+  /** The `--threshold` expressions, in order; absent without any. */
+  readonly thresholds?: readonly Threshold[];
 }
 
 /** How sends are spaced in fixed-QPS mode. */

@@ -19,6 +19,7 @@
  */
 import type { LiveView, RunState } from "../run/types.ts";
 import { FAILURE_KINDS, type MetricName } from "../stats/metrics.ts";
+import { addSloCounts, emptySloCounts, type SloCounts, sloMetricsOf } from "../stats/slo.ts";
 
 /** Content type of the text format served at `/metrics`. */
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -162,6 +163,8 @@ export class RunMetrics {
   #tokens = { input: 0, output: 0 };
   #histograms = new Map<HistogramMetric, HistogramState>();
   #view: LiveView | undefined;
+  /** With `--slo`: the requests judged and met since the start, added up from the intervals. */
+  #slo: SloCounts | undefined;
 
   /**
    * Adds what the view's interval measured, read from its live histograms (nothing encoded or
@@ -186,6 +189,8 @@ export class RunMetrics {
     }
     this.#tokens.input += counts.promptTokens;
     this.#tokens.output += counts.outputTokens;
+    const slo = interval.sloCounts();
+    if (slo) addSloCounts(this.#slo ??= emptySloCounts(sloMetricsOf(slo)), slo);
     for (const name of Object.keys(HISTOGRAM_BUCKETS) as HistogramMetric[]) {
       const part = interval.buckets(
         name,
@@ -229,6 +234,7 @@ export class RunMetrics {
         ],
       },
     ];
+    families.push(...this.#sloFamilies(scalar));
     for (const name of Object.keys(HISTOGRAM_BUCKETS) as HistogramMetric[]) {
       families.push({
         type: "histogram",
@@ -290,6 +296,33 @@ export class RunMetrics {
   /** The text `/metrics` serves. */
   format(state: RunState): string {
     return formatPrometheus(this.families(state));
+  }
+
+  /** The SLO counters, by bound (`all` for every bound at once); none without `--slo`. */
+  #sloFamilies(scalar: (value: number, extra?: Labels) => ScalarSample[]): MetricFamily[] {
+    const slo = this.#slo;
+    if (slo === undefined) return [];
+    const bounds = Object.entries(slo.bounds).flatMap(([bound, met]) => scalar(met, { bound }));
+    return [
+      {
+        type: "counter",
+        name: "llmload_slo_judged_requests_total",
+        help: "Requests judged against --slo (every success and failure)",
+        samples: scalar(slo.judged),
+      },
+      {
+        type: "counter",
+        name: "llmload_slo_met_requests_total",
+        help: 'Requests that met --slo, per bound ("all": every bound, the goodput requests)',
+        samples: [...scalar(slo.met, { bound: "all" }), ...bounds],
+      },
+      {
+        type: "counter",
+        name: "llmload_goodput_output_tokens_total",
+        help: "Output tokens of the requests that met every bound of --slo",
+        samples: scalar(slo.metOutputTokens),
+      },
+    ];
   }
 
   #countRequests(outcome: string, status: string, count: number) {

@@ -10,6 +10,7 @@ import type { MetricResult, Results } from "./results.ts";
 import { SERVER_TOKENIZER, TIKTOKEN_ENCODINGS } from "../load/tokenizer.ts";
 import { counted } from "./progress.ts";
 import { formatTurnTable } from "./turn_table.ts";
+import { formatGoalSections } from "./goals_table.ts";
 
 /** Settings the summary block shows that the results object does not carry in this form. */
 export interface SummaryInfo {
@@ -327,6 +328,7 @@ function throughputLines(results: Results): string[] {
 export function formatMetricTable(results: Results): string {
   const sections = [metricRows(results), failureLines(results), tokenLines(results)];
   sections.push(formatTurnTable(results.turns));
+  sections.push(...formatGoalSections(results));
   sections.push(throughputLines(results));
   return sections.filter((lines) => lines.length > 0).map((lines) => lines.join("\n"))
     .join("\n\n");

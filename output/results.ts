@@ -9,7 +9,13 @@
 import denoConfig from "../deno.json" with { type: "json" };
 import type { Aggregate } from "../stats/aggregate.ts";
 import type { MetricSummary } from "../stats/histogram.ts";
-import { METRIC_NAMES, METRIC_UNITS, type MetricName, type MetricUnit } from "../stats/metrics.ts";
+import {
+  METRIC_NAMES,
+  METRIC_UNITS,
+  type MetricName,
+  type MetricUnit,
+  perSecond,
+} from "../stats/metrics.ts";
 import type { FailureStats, StatsDelta, TokenStats } from "../stats/types.ts";
 import type { StatsSnapshot } from "../stats/aggregate.ts";
 import { writeFileAtomic } from "./atomic_write.ts";
@@ -18,6 +24,11 @@ import type { ClientSummary } from "../run/client_monitor.ts";
 import type { FailureKind } from "../request/types.ts";
 import type { RunConfig } from "../options/types.ts";
 import type { WorkloadFacts } from "../load/pool_builder.ts";
+import { type Goodput, goodputOf, type Slo } from "../stats/slo.ts";
+import { checkThresholds, type ThresholdVerdict } from "../stats/thresholds.ts";
+import type { Stage } from "../options/goal_parsers.ts";
+import type { SliceSummary } from "../run/slices.ts";
+import type { StageOutcome } from "../run/types.ts";
 
 /** Version of the `Results` layout; bumped on any incompatible change. */
 export const RESULTS_SCHEMA_VERSION = 1;
@@ -109,12 +120,75 @@ export interface Results {
    * run. Absent without sessions.
    */
   turns?: TurnResult[];
+  /**
+   * With `--slo`: the `slo` bounds, the requests `judged` (ok and failed) and `met` (every bound),
+   * goodput as `requestsPerSec` and `outputTokensPerSec` of the good requests, and `attainment`
+   * (`all`, and per bound by metric) as shares from 0 to 1. Absent without `--slo`.
+   */
+  goodput?: GoodputResult;
+  /**
+   * With `--threshold`: `passed` (every threshold held), `abortedBy` (the one that stopped the
+   * run with `--abort-on-threshold`) and `checks`, each `{threshold, value, pass}` with the value
+   * in the threshold's unit (`null` when nothing was measured).
+   */
+  thresholds?: ThresholdResults;
+  /**
+   * With `--stages`: each stage that began, in order: the `stage` (`durationMs`, `users` or
+   * `qps`), `startedAt`/`endedAt` (ISO 8601), `durationMs`, and its `requests`, `throughput`,
+   * `goodput`, `metrics` and `histograms` as the top level has them. A request counts in the
+   * stage it completed in.
+   */
+  stages?: StageResult[];
+  /**
+   * With `--slice`: each slice of the measured window, in order: `startMs` (after the window's
+   * start), `durationMs`, `requests`, `throughput` (`requestsPerSec`, `outputTokensPerSec`),
+   * `goodput` and `metrics` (`ttft`, `itl`, `tpot`, `total_latency` summaries).
+   */
+  slices?: SliceSummary[];
   /** Things the user should know about this run, one sentence each. */
   warnings: string[];
   /**
    * HDR histograms per metric, `hdr-histogram-js` `encodeIntoCompressedBase64` (3 significant
    * digits). Time metrics are recorded in integer microseconds, count metrics in tokens.
    */
+  histograms: Partial<Record<MetricName, string>>;
+}
+
+/** The goodput of a window, with the SLO it was judged against. */
+export interface GoodputResult extends Goodput {
+  /** The bounds, in ms, as `--slo` gave them. */
+  slo: Slo;
+}
+
+/** The verdicts of `--threshold`. */
+export interface ThresholdResults {
+  /** Whether every threshold held (and none stopped the run). */
+  passed: boolean;
+  /** The threshold that stopped the run early, and its value; absent when none did. */
+  abortedBy?: string;
+  /** Each threshold checked on the whole measured window, in order. */
+  checks: ThresholdVerdict[];
+}
+
+/** One stage of `--stages`, as the results' `stages` section holds it. */
+export interface StageResult {
+  /** The stage as given. */
+  stage: Stage;
+  /** When it began, ISO 8601. */
+  startedAt: string;
+  /** When it ended, ISO 8601. */
+  endedAt: string;
+  /** Its length in ms; its rates are over it. */
+  durationMs: number;
+  /** Its requests: `ok`, `failed`, `total`. */
+  requests: Results["requests"];
+  /** Its rates. */
+  throughput: Results["throughput"];
+  /** Its goodput under `--slo`; absent without one. */
+  goodput?: GoodputResult;
+  /** Per-metric summaries, as the top-level `metrics`. */
+  metrics: Partial<Record<MetricName, MetricResult>>;
+  /** HDR histograms per metric, as the top-level `histograms`. */
   histograms: Partial<Record<MetricName, string>>;
 }
 
@@ -142,6 +216,12 @@ export interface RunInfo {
   cutOff?: CutOff;
   /** What the prompts were; absent when not known. */
   workload?: WorkloadFacts;
+  /** The `--stages` stages that began; absent without stages. */
+  stages?: readonly StageOutcome[];
+  /** The `--slice` slices; absent without slices. */
+  slices?: readonly SliceSummary[];
+  /** The threshold that stopped the run early; absent when none did. */
+  thresholdAbort?: string;
 }
 
 /** One turn index of multi-turn sessions, as the results' `turns` section holds it. */
@@ -168,11 +248,6 @@ export interface CutOff {
   maxWaitMs: number;
 }
 
-function perSecond(amount: number, durationMs: number): number {
-  // JSON has no Infinity: an empty window has a rate of 0.
-  return durationMs > 0 ? amount / (durationMs / 1000) : 0;
-}
-
 /** Builds the results object from an aggregate and what the run knows about itself. */
 export function buildResults(aggregate: Aggregate, info: RunInfo): Results {
   const snapshot = aggregate.snapshot();
@@ -180,6 +255,11 @@ export function buildResults(aggregate: Aggregate, info: RunInfo): Results {
   const { metrics, histograms } = metricResults(snapshot, delta);
   const turns = turnResults(snapshot, delta);
   const { tokens } = snapshot;
+  const slo = info.config.slo;
+  const goodput = slo && snapshot.slo
+    ? { slo, ...goodputOf(snapshot.slo, info.durationMs) }
+    : undefined;
+  const thresholds = info.config.thresholds && thresholdResults(info, snapshot);
   return {
     schemaVersion: RESULTS_SCHEMA_VERSION,
     tool: { name: "llmload", version: denoConfig.version },
@@ -195,11 +275,7 @@ export function buildResults(aggregate: Aggregate, info: RunInfo): Results {
       failed: snapshot.failed,
       total: snapshot.ok + snapshot.failed,
     },
-    throughput: {
-      requestsPerSec: perSecond(snapshot.ok, info.durationMs),
-      outputTokensPerSec: perSecond(tokens.output, info.durationMs),
-      totalTokensPerSec: perSecond(tokens.output + tokens.prompt, info.durationMs),
-    },
+    throughput: throughputOf(snapshot, info.durationMs),
     metrics,
     failures: snapshot.failures,
     tokens,
@@ -208,8 +284,50 @@ export function buildResults(aggregate: Aggregate, info: RunInfo): Results {
     ...(info.cutOff ? { cutOff: { ...info.cutOff } } : {}),
     ...(info.workload ? { workload: info.workload } : {}),
     ...(turns ? { turns } : {}),
+    ...(goodput ? { goodput } : {}),
+    ...(thresholds ? { thresholds } : {}),
+    ...(info.stages ? { stages: info.stages.map((stage) => stageResult(stage, slo)) } : {}),
+    ...(info.slices ? { slices: [...info.slices] } : {}),
     warnings: [...(info.warnings ?? [])],
     histograms,
+  };
+}
+
+function throughputOf(snapshot: StatsSnapshot, durationMs: number): Results["throughput"] {
+  const { tokens } = snapshot;
+  return {
+    requestsPerSec: perSecond(snapshot.ok, durationMs),
+    outputTokensPerSec: perSecond(tokens.output, durationMs),
+    totalTokensPerSec: perSecond(tokens.output + tokens.prompt, durationMs),
+  };
+}
+
+/** The verdict of every `--threshold` on the whole window. */
+function thresholdResults(info: RunInfo, snapshot: StatsSnapshot): ThresholdResults {
+  const checks = checkThresholds(info.config.thresholds!, {
+    snapshot,
+    durationMs: info.durationMs,
+  });
+  return {
+    passed: info.thresholdAbort === undefined && checks.every((check) => check.pass),
+    ...(info.thresholdAbort ? { abortedBy: info.thresholdAbort } : {}),
+    checks,
+  };
+}
+
+/** One stage's section of the results. */
+function stageResult(outcome: StageOutcome, slo: Slo | undefined): StageResult {
+  const snapshot = outcome.aggregate.snapshot();
+  const durationMs = outcome.endedAt - outcome.startedAt;
+  return {
+    stage: outcome.stage,
+    startedAt: new Date(outcome.startedAt).toISOString(),
+    endedAt: new Date(outcome.endedAt).toISOString(),
+    durationMs,
+    requests: { ok: snapshot.ok, failed: snapshot.failed, total: snapshot.ok + snapshot.failed },
+    throughput: throughputOf(snapshot, durationMs),
+    ...(slo && snapshot.slo ? { goodput: { slo, ...goodputOf(snapshot.slo, durationMs) } } : {}),
+    ...metricResults(snapshot, outcome.aggregate.toDelta()),
   };
 }
 

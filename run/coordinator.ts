@@ -31,6 +31,9 @@ import type { RunConfig } from "../options/types.ts";
 import type { Target } from "./target.ts";
 import type { CurrentLoad, LiveView, RunIo, RunOutcome, RunState } from "./types.ts";
 import { shardTrace } from "../load/trace.ts";
+import { Slicer } from "./slices.ts";
+import { describeStage, loadOf, stageAt, stageEnds } from "./stages.ts";
+import { checkThresholds } from "../stats/thresholds.ts";
 import { localTokenizerSpec } from "../load/tokenizer.ts";
 
 const PROGRESS_MS = 1000;
@@ -68,6 +71,11 @@ interface Running {
   readonly failuresBeforeSuccess: Partial<Record<FailureKind, FailureStats>>;
   /** Requests of the `--trace` slice: the run is over once that many completed or failed. */
   readonly traceRequests?: number;
+  /** With `--stages`: when each stage ends, and what each measured (the stages begun so far). */
+  readonly stageEnds: readonly number[];
+  readonly stages: { aggregate: Aggregate; startedAt: number; endedAt?: number }[];
+  /** With `--slice`: the measured window cut into slices. */
+  readonly slicer?: Slicer;
   state: RunState;
   load: CurrentLoad;
   epoch: number;
@@ -78,6 +86,7 @@ interface Running {
   capWarned: boolean;
   stopping: boolean;
   partial: boolean;
+  thresholdAbort?: string;
 }
 
 /** Runs one load test to its end and returns what it measured. */
@@ -113,6 +122,9 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
     allTime: { ok: 0, failed: 0 },
     failuresBeforeSuccess: {},
     traceRequests: plan.trace?.count,
+    stageEnds: config.stages ? stageEnds(config.stages, startAt) : [],
+    stages: config.stages ? [{ aggregate: new Aggregate(), startedAt: startAt }] : [],
+    slicer: config.sliceMs === undefined ? undefined : new Slicer(config.sliceMs, startAt),
     state: "starting",
     load: { users: config.users, qps: config.qps },
     epoch: 0,
@@ -175,9 +187,11 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
   const ticker = setInterval(() => {
     const now = absoluteNow();
     resetAfterWarmup(run, now);
+    advanceStage(run, now);
     if (shouldStop(run, now, deadline)) stop(config.stopGraceMs);
     if (now - run.lastLive >= PROGRESS_MS) {
       sampleClient(run);
+      if (failedThreshold(run, now)) stop(config.stopGraceMs);
       publishLive(run, now);
     }
     warnOfCap(run);
@@ -222,7 +236,11 @@ function takeShardMessage(run: Running, message: Exclude<FromShard, { type: "don
   if (message.epoch !== run.epoch) return;
   run.aggregate.merge(delta);
   run.interval.merge(delta);
-  if (delta.ok > 0 || failed > 0) run.lastCompletion = absoluteNow();
+  run.stages[message.stage]?.aggregate.merge(delta);
+  if (delta.ok === 0 && failed === 0) return;
+  run.lastCompletion = absoluteNow();
+  // Slices advance with completions only, so that they end where the measured window does.
+  run.slicer?.merge(delta, run.lastCompletion);
 }
 
 /** Starts the measured window anew once the warm-up rule says so (once per run). */
@@ -233,6 +251,12 @@ function resetAfterWarmup(run: Running, now: number) {
   // The live points cover the measured window only, so that they add up to the results.
   run.interval.reset();
   run.windowStart = absoluteNow();
+  // Stages and slices cover the measured window only, so that they add up to the totals.
+  for (const stage of run.stages) {
+    stage.aggregate.reset();
+    stage.startedAt = Math.max(stage.startedAt, run.windowStart);
+  }
+  run.slicer?.restart(run.windowStart);
   run.workers.forEach((worker) => post(worker, { type: "reset", epoch: run.epoch }));
   run.io.log(`Stats reset: ${warmupReason(run.config)}`);
 }
@@ -278,8 +302,40 @@ function stopRun(run: Running, graceMs: number, markStopped: () => void) {
   run.workers.forEach((worker) => post(worker, { type: "stop", graceMs }));
 }
 
-/** Changes the load of every shard (the results server's `POST /api/load`). */
-function changeLoad(run: Running, change: { readonly users?: number; readonly qps?: number }) {
+/** Starts the next `--stages` stage once the current one's time is up (the last one runs on). */
+function advanceStage(run: Running, now: number) {
+  const current = run.stages.length - 1;
+  if (run.stopping || current < 0 || stageAt(run.stageEnds, now) <= current) return;
+  const next = current + 1;
+  const stage = run.config.stages![next];
+  run.stages[current].endedAt = run.stageEnds[current];
+  run.stages.push({ aggregate: new Aggregate(), startedAt: run.stageEnds[current] });
+  run.io.log(`Stage ${next + 1}/${run.stageEnds.length}: ${describeStage(stage)}`);
+  changeLoad(run, { ...loadOf(stage), stage: next });
+}
+
+/**
+ * With `--abort-on-threshold`, whether a threshold fails on what was measured so far; the first
+ * that does becomes a warning and a log line. A threshold with nothing measured yet waits.
+ */
+function failedThreshold(run: Running, now: number): boolean {
+  const { config } = run;
+  if (!config.abortOnThreshold || config.thresholds === undefined || run.stopping) return false;
+  const input = { snapshot: run.aggregate.snapshot(), durationMs: now - run.windowStart };
+  const failed = checkThresholds(config.thresholds, input, { live: true })
+    .find((verdict) => !verdict.pass);
+  if (failed === undefined) return false;
+  run.thresholdAbort = `threshold ${failed.threshold} failed (measured ${failed.value})`;
+  run.warnings.push(`Stopped early: ${run.thresholdAbort}`);
+  run.io.log(`Stopping: ${run.thresholdAbort}`);
+  return true;
+}
+
+/** Changes the load of every shard (the results server's `POST /api/load`, or a stage). */
+function changeLoad(
+  run: Running,
+  change: { readonly users?: number; readonly qps?: number; readonly stage?: number },
+) {
   if (run.stopping) return;
   run.load = {
     users: change.users ?? run.load.users,
@@ -391,6 +447,24 @@ function outcomeOf(
     partial: run.partial,
     warnings,
     client,
+    ...stagesAndSlices(run),
+    ...(run.thresholdAbort ? { thresholdAbort: run.thresholdAbort } : {}),
+  };
+}
+
+/** The outcome's `stages` and `slices`, each absent without its option. */
+function stagesAndSlices(run: Running): Pick<RunOutcome, "stages" | "slices"> {
+  const end = Math.max(run.lastCompletion, run.windowStart);
+  const stages = run.stages.map((stage, index) => ({
+    stage: run.config.stages![index],
+    startedAt: stage.startedAt,
+    // A stage wholly inside the warm-up measured nothing: it is empty, not negative.
+    endedAt: Math.max(stage.endedAt ?? end, stage.startedAt),
+    aggregate: stage.aggregate,
+  }));
+  return {
+    ...(stages.length > 0 ? { stages } : {}),
+    ...(run.slicer ? { slices: run.slicer.finish(end) } : {}),
   };
 }
 

@@ -131,7 +131,7 @@ export async function planRun(asked: RunConfig, log: (line: string) => void): Pr
   }, createRandom(seed)).describe();
   if (trace !== undefined) generationTokens = "from the trace";
   const shardCount = config.workers ||
-    autoWorkerCount({ cores: navigator.hardwareConcurrency, users: config.users });
+    autoWorkerCount({ cores: navigator.hardwareConcurrency, users: peakUsers(config) });
   return {
     target,
     prompt,
@@ -399,4 +399,9 @@ export function checkContext(
 
 function capitalized(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** The most users the run has at once: `-u`, or the largest stage's with `--stages`. */
+function peakUsers(config: RunConfig): number {
+  return Math.max(config.users, ...(config.stages ?? []).map((stage) => stage.users ?? 0));
 }

@@ -10,6 +10,20 @@ import type { RunConfig } from "../options/types.ts";
 import type { Aggregate } from "../stats/aggregate.ts";
 import type { ClientLoad, ClientSummary } from "./client_monitor.ts";
 import type { Target } from "./target.ts";
+import type { Stage } from "../options/goal_parsers.ts";
+import type { SliceSummary } from "./slices.ts";
+
+/** One `--stages` stage of a finished run: its load, when it ran, what it measured. */
+export interface StageOutcome {
+  /** The stage as given. */
+  readonly stage: Stage;
+  /** Absolute ms when it began (after the warm-up, for the first). */
+  readonly startedAt: number;
+  /** Absolute ms when it ended. */
+  readonly endedAt: number;
+  /** Its requests: those that completed while it ran. */
+  readonly aggregate: Aggregate;
+}
 
 /** The current load: users (closed loop or in-flight cap) and the QPS target. */
 export interface CurrentLoad {
@@ -109,4 +123,10 @@ export interface RunOutcome {
   readonly warnings: readonly string[];
   /** How hard the client itself worked. */
   readonly client: ClientSummary;
+  /** With `--stages`: each stage that began, in order. */
+  readonly stages?: readonly StageOutcome[];
+  /** With `--slice`: the measured window's slices, in order. */
+  readonly slices?: readonly SliceSummary[];
+  /** The threshold that stopped the run early (`--abort-on-threshold`), and why. */
+  readonly thresholdAbort?: string;
 }

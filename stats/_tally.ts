@@ -9,6 +9,7 @@
 import type { FailureKind, TokenSource } from "../request/types.ts";
 import { FAILURE_KINDS, MAX_EXAMPLES } from "./metrics.ts";
 import type { DeltaCounts, FailureStats, TokenStats } from "./types.ts";
+import { addSloCounts, emptySloCounts, type SloCounts, sloMetricsOf } from "./slo.ts";
 
 /** Failures by kind, as a delta and a tally hold them. */
 type Failures = Partial<Record<FailureKind, FailureStats>>;
@@ -23,6 +24,8 @@ export class Tally {
   tokens: TokenStats = emptyTokens();
   /** Sends delayed because the in-flight cap was reached. */
   capped = 0;
+  /** Requests judged against an SLO; absent until a recorder sets it or a delta brings it. */
+  slo?: SloCounts;
 
   /** Failed requests, all kinds. */
   failed(): number {
@@ -48,6 +51,7 @@ export class Tally {
     }
     addTokens(this.tokens, delta.tokens);
     this.capped += delta.capped;
+    if (delta.slo !== undefined) addSloCounts(this.slo ??= emptySloCounts([]), delta.slo);
   }
 
   /** Every counter, sharing nothing with this tally. */
@@ -57,7 +61,16 @@ export class Tally {
       failures: this.copyFailures(),
       tokens: this.copyTokens(),
       capped: this.capped,
+      ...(this.slo ? { slo: this.copySlo()! } : {}),
     };
+  }
+
+  /** A copy of the SLO counts, sharing nothing with this tally; absent without an SLO. */
+  copySlo(): SloCounts | undefined {
+    if (this.slo === undefined) return undefined;
+    const copy = emptySloCounts([]);
+    addSloCounts(copy, this.slo);
+    return copy;
   }
 
   /** A copy of the failures by kind, sharing nothing with this tally. */
@@ -84,6 +97,7 @@ export class Tally {
       failures: this.failures,
       tokens: this.tokens,
       capped: this.capped,
+      ...(this.slo ? { slo: this.slo } : {}),
     };
     // reset() replaces the failure and token objects, so the counts keep the only reference.
     this.reset();
@@ -96,6 +110,8 @@ export class Tally {
     this.failures = {};
     this.tokens = emptyTokens();
     this.capped = 0;
+    // An SLO, once known, stays: at zero, with the same bounds.
+    if (this.slo !== undefined) this.slo = emptySloCounts(sloMetricsOf(this.slo));
   }
 }
 

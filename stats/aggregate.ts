@@ -29,6 +29,7 @@ import {
 import { displayScale, METRIC_NAMES, type MetricName } from "./metrics.ts";
 import { Tally } from "./_tally.ts";
 import type { FailureStats, SampleDelta, StatsDelta, TokenStats } from "./types.ts";
+import type { SloCounts } from "./slo.ts";
 
 /** What an `Aggregate` holds, summarised. */
 export interface StatsSnapshot {
@@ -44,6 +45,8 @@ export interface StatsSnapshot {
   tokens: TokenStats;
   /** Sends delayed because the in-flight cap was reached. */
   capped: number;
+  /** Requests judged against `--slo`; absent without one. */
+  slo?: SloCounts;
   /**
    * Multi-turn sessions: each turn index (`"1"`, `"2"`, ...) that saw requests, summarised the
    * same way; absent without sessions.
@@ -125,6 +128,11 @@ export class Aggregate {
     return acc && acc.count > 0 ? summarise(acc, displayScale(name)) : undefined;
   }
 
+  /** A copy of the SLO counts; `undefined` without an SLO. */
+  sloCounts(): SloCounts | undefined {
+    return this.#tally.copySlo();
+  }
+
   /** A copy of the failures by kind; kinds without failures are absent. */
   failures(): Partial<Record<FailureKind, FailureStats>> {
     return this.#tally.copyFailures();
@@ -160,6 +168,7 @@ export class Aggregate {
       failures: tally.copyFailures(),
       tokens: tally.copyTokens(),
       capped: tally.capped,
+      ...(tally.slo ? { slo: this.sloCounts() } : {}),
       ...(turns ? { turns } : {}),
     };
   }

@@ -77,6 +77,11 @@ export const MAX_EXAMPLES = 5;
 const TIME_METRIC_SET: ReadonlySet<MetricName> = new Set(TIME_METRICS);
 const MICROS_PER_MS = 1000;
 
+/** `amount` per second over `durationMs`; 0 for an empty window (JSON has no Infinity). */
+export function perSecond(amount: number, durationMs: number): number {
+  return durationMs > 0 ? amount / (durationMs / 1000) : 0;
+}
+
 /** What a metric's recorded values are divided by to give its display unit (µs → ms, or 1). */
 export function displayScale(name: MetricName): number {
   return TIME_METRIC_SET.has(name) ? MICROS_PER_MS : 1;
@@ -84,6 +89,17 @@ export function displayScale(name: MetricName): number {
 
 function toMicros(ms: number): number {
   return Math.max(0, Math.round(ms * MICROS_PER_MS));
+}
+
+/**
+ * The request's time per output token after the first, (E2E − TTFT) / (tokens − 1), in ms;
+ * `undefined` for a reply without decode time.
+ */
+export function requestTpot(rec: RequestRecord): number | undefined {
+  // Decode time is observed only between two token-carrying chunks; a reply whose text came in
+  // one chunk (a 1-token reply, or one text token plus a text-less EOS token) has none.
+  if (rec.ttft === undefined || rec.outputTokens <= 1 || rec.itl.length === 0) return undefined;
+  return (rec.totalLatency - rec.ttft) / (rec.outputTokens - 1);
 }
 
 /**
@@ -99,11 +115,10 @@ export function forEachSample(
   if (rec.ttft !== undefined) visit("ttft", toMicros(rec.ttft));
   if (rec.ttfvt !== undefined) visit("ttfvt", toMicros(rec.ttfvt));
   visit("total_latency", toMicros(rec.totalLatency));
+  const tpot = requestTpot(rec);
+  if (tpot !== undefined) visit("tpot", toMicros(tpot));
   if (rec.ttft !== undefined) {
     const decode = rec.totalLatency - rec.ttft;
-    // Decode time is observed only between two token-carrying chunks; a reply whose text came in
-    // one chunk (a 1-token reply, or one text token plus a text-less EOS token) has none.
-    if (tokens > 1 && rec.itl.length > 0) visit("tpot", toMicros(decode / (tokens - 1)));
     if (tokens > 0) visit("latency_per_token", toMicros(decode / tokens));
     if (rec.chars > 0) visit("latency_per_char", toMicros(decode / rec.chars));
   }

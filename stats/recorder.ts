@@ -19,6 +19,7 @@ import { forEachSample, MAX_EXAMPLES, METRIC_NAMES, type MetricName } from "./me
 import { SampleBuffer } from "./sample_buffer.ts";
 import { Tally } from "./_tally.ts";
 import type { SampleDelta } from "./types.ts";
+import { addJudgement, emptySloCounts, judgeRequest, type Slo } from "./slo.ts";
 
 /**
  * Records requests and failures, and hands over what it saw as a `SampleDelta`.
@@ -32,12 +33,25 @@ export class Recorder {
   #tally = new Tally();
   /** Made once: a closure per request would be garbage per request. */
   readonly #push = (name: MetricName, value: number) => this.#samples.get(name)!.push(value);
+  readonly #slo?: Slo;
+
+  /** A recorder; with `slo`, each request is also judged against it (see `stats/slo.ts`). */
+  constructor(slo?: Slo) {
+    if (slo === undefined) return;
+    this.#slo = slo;
+    this.#tally.slo = emptySloCounts(slo.map((bound) => bound.metric));
+  }
 
   /** Records the metrics and counters of one successful request. */
   recordRequest(rec: RequestRecord): void {
     const tally = this.#tally;
     forEachSample(rec, this.#push);
     tally.ok++;
+    const slo = this.#slo;
+    if (slo !== undefined) {
+      const mask = judgeRequest(rec, slo);
+      addJudgement(tally.slo!, { slo, mask, outputTokens: rec.outputTokens });
+    }
     const tokens = tally.tokens;
     tokens.output += rec.outputTokens;
     tokens.prompt += rec.promptTokens ?? 0;
@@ -71,6 +85,8 @@ export class Recorder {
     const statuses: Record<string, number> = {};
     if (failure.status !== undefined) statuses[String(failure.status)] = 1;
     this.#tally.addFailure(failure.kind, { count: 1, statuses, messages: [failure.message] });
+    // A failed request is judged and misses every bound.
+    if (this.#tally.slo !== undefined) this.#tally.slo.judged++;
   }
 
   /** Notes `n` sends delayed because the in-flight cap was reached. */

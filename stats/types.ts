@@ -10,6 +10,7 @@
 import type { FailureKind, TokenSource } from "../request/types.ts";
 import type { MetricDelta } from "./histogram.ts";
 import type { MetricName } from "./metrics.ts";
+import type { SloCounts } from "./slo.ts";
 
 /** Failures of one kind. */
 export interface FailureStats {
@@ -89,6 +90,8 @@ export interface DeltaCounts {
   tokens: TokenStats;
   /** Sends delayed because the in-flight cap was reached. */
   capped: number;
+  /** Requests judged against `--slo`; absent without one. */
+  slo?: SloCounts;
 }
 
 /**

@@ -57,6 +57,8 @@ Deno.test("every option of the table with a key lands in its RunConfig field, fr
     "1s:2s",
     "flag",
     "prompt=q",
+    "e2e<=2s",
+    "2s:3",
   ];
   // Options that are refused alone, with the settings that make them valid.
   const companions: Readonly<Record<string, Readonly<Record<string, string>>>> = {

@@ -91,6 +91,8 @@ Deno.test(needing(["chromium"], {
           TOKEN,
           "--html",
           reportPath,
+          "--slo",
+          "e2e<=10s",
         ]);
         let browser: Browser | undefined;
         try {
@@ -133,6 +135,8 @@ Deno.test(needing(["chromium"], {
           const table = await text(page, "#metrics-table");
           assert.match(table, /ttft\s+ms/);
           assert.match(table, /itl\s+ms/);
+          // Every request of the mock ends far within the SLO's 10 s.
+          assert.match(await text(page, "#tile-goodput .value"), /^[\d.,]+\/s \(100%\)$/);
           const config = await text(page, "#config-table");
           assert.match(config, /host\s+http:\/\/127\.0\.0\.1:\d+/);
           assert.ok(!(await page.content()).includes(API_KEY), "the page shows the API key");

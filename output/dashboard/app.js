@@ -197,6 +197,15 @@
     const ms = (metric) => metric ? `${formatNumber(metric.p50)} ms` : "–";
     setTile("tile-ttft", ms(results.metrics.ttft));
     setTile("tile-itl", ms(results.metrics.itl));
+    // With --slo: good requests per second, and the share that met every bound.
+    $("tile-goodput").hidden = !results.goodput;
+    if (results.goodput) {
+      const { requestsPerSec, attainment } = results.goodput;
+      setTile(
+        "tile-goodput",
+        `${formatNumber(requestsPerSec)}/s (${formatNumber(attainment.all * 100)}%)`,
+      );
+    }
     const done = results.state === "done";
     setTile("tile-inflight", live && !done ? formatNumber(live.inFlight) : done ? "0" : "–");
     // A report has no live facts: the last point holds the load the run ended with.
