@@ -70,6 +70,12 @@ export interface Results {
     outputTokensPerSec: number;
     /** Prompt plus generated tokens per second, successful requests only. */
     totalTokensPerSec: number;
+    /** `--mode embeddings` and `rerank`: prompt tokens per second, successful requests only. */
+    promptTokensPerSec?: number;
+    /** `--mode embeddings`: inputs embedded per second, successful requests only. */
+    inputsPerSec?: number;
+    /** `--mode rerank`: documents ranked per second, successful requests only. */
+    documentsPerSec?: number;
   };
   /**
    * Per-metric summaries (count, mean, min, max, p50, p90, p95, p99, p999), keyed by metric name
@@ -199,6 +205,7 @@ export function buildResults(aggregate: Aggregate, info: RunInfo): Results {
       requestsPerSec: perSecond(snapshot.ok, info.durationMs),
       outputTokensPerSec: perSecond(tokens.output, info.durationMs),
       totalTokensPerSec: perSecond(tokens.output + tokens.prompt, info.durationMs),
+      ...textRates(info.config.mode, tokens, info.durationMs),
     },
     metrics,
     failures: snapshot.failures,
@@ -210,6 +217,20 @@ export function buildResults(aggregate: Aggregate, info: RunInfo): Results {
     ...(turns ? { turns } : {}),
     warnings: [...(info.warnings ?? [])],
     histograms,
+  };
+}
+
+/** The rates of the modes that send texts instead of generating: prompt tokens and texts/s. */
+function textRates(
+  mode: RunConfig["mode"] | undefined,
+  tokens: TokenStats,
+  durationMs: number,
+): Partial<Results["throughput"]> {
+  if (mode === undefined || mode === "generate") return {};
+  const texts = perSecond(tokens.inputs, durationMs);
+  return {
+    promptTokensPerSec: perSecond(tokens.prompt, durationMs),
+    ...(mode === "embeddings" ? { inputsPerSec: texts } : { documentsPerSec: texts }),
   };
 }
 
