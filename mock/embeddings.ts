@@ -8,6 +8,7 @@
 import {
   asObject,
   type CountTokens,
+  hashedUnit,
   jsonReply,
   type ParsedRequest,
   readLength,
@@ -72,7 +73,8 @@ export function parseEmbeddingsRequest(
 
 /** The mock's embedding of `text`: `dimensions` numbers fixed by the text, of unit length. */
 export function mockEmbedding(text: string, dimensions: number): number[] {
-  const vector = Array.from({ length: dimensions }, (_, i) => textHash(text, i) * 2 - 1);
-  const norm = Math.hypot(...vector) || 1;
+  const hash = textHash(text);
+  const vector = Array.from({ length: dimensions }, (_, i) => hashedUnit(hash, i) * 2 - 1);
+  const norm = Math.sqrt(vector.reduce((sum, value) => sum + value * value, 0)) || 1;
   return vector.map((value) => Math.round((value / norm) * 1e6) / 1e6);
 }

@@ -9,6 +9,7 @@
 import {
   asObject,
   type CountTokens,
+  hashedUnit,
   jsonReply,
   type ParsedRequest,
   readLength,
@@ -75,6 +76,6 @@ export function rankDocuments(
   documents: readonly string[],
 ): { index: number; relevance_score: number }[] {
   return documents
-    .map((text, index) => ({ index, relevance_score: textHash(`${query}\n${text}`) }))
+    .map((text, index) => ({ index, relevance_score: hashedUnit(textHash(`${query}\n${text}`)) }))
     .sort((a, b) => b.relevance_score - a.relevance_score || a.index - b.index);
 }

@@ -242,14 +242,16 @@ export function jsonReply(body: string): MockReply {
   };
 }
 
-/**
- * A number in [0, 1) fixed by `text` (FNV-1a, then one mulberry32 step per `salt`): the mock's
- * deterministic stand-in for a model's output.
- */
-export function textHash(text: string, salt = 0): number {
+/** FNV-1a hash of `text`: the seed of the mock's deterministic stand-ins for model outputs. */
+export function textHash(text: string): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
-  let t = (hash + Math.imul(salt + 1, 0x6d2b79f5)) >>> 0;
+  return hash >>> 0;
+}
+
+/** A number in [0, 1) fixed by a hash and a position (one mulberry32 step). */
+export function hashedUnit(hash: number, position = 0): number {
+  let t = (hash + Math.imul(position + 1, 0x6d2b79f5)) >>> 0;
   t = Math.imul(t ^ (t >>> 15), t | 1);
   t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
