@@ -1,0 +1,238 @@
+import assert from "node:assert/strict";
+import { parseCommandLine } from "../cli/command_line.ts";
+import { UsageError } from "../common/errors.ts";
+import { probeTarget } from "../run/probe.ts";
+import type { MockRecord } from "../mock/server.ts";
+import type { RunConfig } from "../options/types.ts";
+import { formatMetricTable } from "../output/report.ts";
+import { runAgainst, withMock } from "./_harness.ts";
+
+const FAST = { ttftMs: 5, itlMs: 1, seed: 1 } as const;
+const PROMPTS = "tests/testdata/workloads/prompts.jsonl";
+/** The rows of {@link PROMPTS} that are kept (the blank one is dropped), in order. */
+const PROMPT_ROWS = [
+  "What is the capital of France?",
+  "Write a haiku about the sea.",
+  "Explain TCP slow start in two sentences.",
+];
+
+function answered(records: readonly MockRecord[], path: string): MockRecord[] {
+  return records.filter((record) => record.path === path && record.status === 200);
+}
+
+function sum(values: readonly (number | undefined)[]): number {
+  return values.reduce<number>((total, value) => total + (value ?? 0), 0);
+}
+
+Deno.test("--mode embeddings sends batches of -p inputs and counts what the mock recorded", async () => {
+  await withMock(FAST, async (mock) => {
+    const run = await runAgainst(mock, [
+      ...["--mode", "embeddings", "--embeddings-batch-size", "4", "--embeddings-dimensions", "8"],
+      ...["-p", "32", "-u", "2", "-r", "100", "--max-requests", "6", "--warmup", "0", "-t", "30s"],
+    ]);
+    assert.equal(run.exitCode, 0, run.out);
+    const records = answered(mock.records(), "/v1/embeddings");
+    assert.equal(records.length, 6);
+    for (const record of records) {
+      const body = record.body as { input: string[]; dimensions: number; encoding_format: string };
+      assert.equal(record.inputs, 4);
+      assert.equal(body.input.length, 4);
+      assert.equal(body.dimensions, 8);
+      assert.equal(body.encoding_format, "float");
+      assert.equal(record.promptTokens, 4 * 32, "four prompts of -p tokens each");
+    }
+    const { results } = run;
+    assert.equal(results.requests.ok, 6);
+    assert.equal(results.tokens.inputs, 24);
+    assert.equal(results.tokens.prompt, sum(records.map((record) => record.promptTokens)));
+    assert.equal(results.tokens.promptMismatches.count, 0, "server and local counts agree");
+    assert.deepEqual(results.tokens.sources, { usage: 0, logprobs: 0, tokenizer: 0 });
+    assert.equal(results.tokens.mismatches.count, 0, "nothing is generated, nothing mismatches");
+    assert.equal(results.tokens.empty, 0);
+    const seconds = results.durationMs / 1000;
+    assert.equal(results.throughput.inputsPerSec, 24 / seconds);
+    assert.equal(results.throughput.promptTokensPerSec, results.tokens.prompt / seconds);
+    assert.equal(results.throughput.documentsPerSec, undefined);
+    assert.deepEqual(Object.keys(results.metrics).sort(), ["prompt_tokens", "total_latency"]);
+    assert.ok(results.metrics.total_latency!.min >= FAST.ttftMs, "the mock's delay is measured");
+    assert.match(run.out, /Throughput: [\d.]+ requests\/s, [\d.]+ inputs\/s, [\d.]+ prompt tokens/);
+    assert.doesNotMatch(run.out, /Output tokens counted from|^ttft|^itl/m);
+  });
+});
+
+Deno.test("--mode rerank sends dataset rows as documents, top_n and the query", async () => {
+  await withMock(FAST, async (mock) => {
+    const run = await runAgainst(mock, [
+      ...["--mode", "rerank", "--num-documents", "3", "--rerank-top-n", "2"],
+      ...["--rerank-query", "Which is about networks?", "--dataset", PROMPTS],
+      ...["-u", "1", "--max-requests", "4", "--warmup", "0", "-t", "30s"],
+    ]);
+    assert.equal(run.exitCode, 0, run.out);
+    const records = answered(mock.records(), "/v1/rerank");
+    assert.equal(records.length, 4);
+    for (const record of records) {
+      const body = record.body as { query: string; documents: string[]; top_n: number };
+      assert.equal(record.documents, 3);
+      assert.deepEqual(body.documents, PROMPT_ROWS, "one user cycles through the rows in order");
+      assert.equal(body.query, "Which is about networks?");
+      assert.equal(body.top_n, 2);
+    }
+    const { results } = run;
+    assert.equal(results.requests.ok, 4);
+    assert.equal(results.tokens.inputs, 12);
+    assert.equal(results.tokens.prompt, sum(records.map((record) => record.promptTokens)));
+    assert.equal(results.throughput.documentsPerSec, 12 / (results.durationMs / 1000));
+    assert.equal(results.throughput.inputsPerSec, undefined);
+    assert.match(formatMetricTable(results), /[\d.]+ documents\/s, [\d.]+ prompt tokens\/s/);
+  });
+});
+
+Deno.test("--tokens-per-document sets the length of each generated rerank document", async () => {
+  await withMock(FAST, async (mock) => {
+    const run = await runAgainst(mock, [
+      ...["--mode", "rerank", "--num-documents", "5", "--tokens-per-document", "20"],
+      ...["-u", "1", "--max-requests", "2", "--warmup", "0", "-t", "30s"],
+    ]);
+    assert.equal(run.exitCode, 0, run.out);
+    const [record] = answered(mock.records(), "/v1/rerank");
+    const query = run.config.rerankQuery;
+    const queryTokens = (record.promptTokens! - 5 * 20) / 5;
+    assert.ok(Number.isInteger(queryTokens) && queryTokens > 0, `query of ${query}`);
+    assert.equal(run.results.tokens.inputs, 10);
+  });
+});
+
+Deno.test("failing embeddings requests are counted by kind, never as successes", async () => {
+  const faults = [{ kind: "http_500", rate: 0.5 }, { kind: "malformed_json", rate: 0.25 }] as const;
+  await withMock({ ...FAST, faults }, async (mock) => {
+    const run = await runAgainst(mock, [
+      ...["--mode", "embeddings", "--embeddings-batch-size", "2", "-p", "16"],
+      ...["-u", "2", "-r", "100", "--max-requests", "40", "--warmup", "0", "-t", "30s"],
+    ]);
+    const records = mock.records().filter((record) => record.path === "/v1/embeddings");
+    const faulted = (kind: string) => records.filter((record) => record.fault === kind).length;
+    const { results } = run;
+    assert.equal(records.length, 40);
+    assert.equal(results.failures.http_5xx?.count, faulted("http_500"));
+    assert.equal(results.failures.bad_response?.count, faulted("malformed_json"));
+    assert.equal(results.requests.ok, 40 - faulted("http_500") - faulted("malformed_json"));
+    assert.equal(results.tokens.inputs, 2 * results.requests.ok);
+  });
+});
+
+function parseRun(args: string[]): RunConfig {
+  const parsed = parseCommandLine(args, { env: {}, version: "test" });
+  if (parsed.kind !== "run") throw new Error(`Expected a run, got ${parsed.kind}`);
+  return parsed.config;
+}
+
+function usageError(args: string[]): string {
+  try {
+    parseRun(args);
+  } catch (error) {
+    if (error instanceof UsageError) return error.message;
+    throw error;
+  }
+  throw new Error(`${args.join(" ")} was accepted`);
+}
+
+Deno.test("bad --mode input gets one line naming what would be right", () => {
+  assert.equal(
+    usageError(["--mode", "rank"]),
+    "Invalid --mode 'rank': expected generate, embeddings or rerank",
+  );
+  assert.equal(
+    usageError(["--mode", "embeddings", "--embeddings-batch-size", "0"]),
+    "Invalid --embeddings-batch-size '0': expected a whole number of at least 1",
+  );
+  assert.equal(
+    usageError(["--mode", "rerank", "--tokens-per-document", "8", "-p", "16"]),
+    "Cannot use --tokens-per-document together with --prompt-tokens: both set the length of " +
+      "each rerank document, choose one",
+  );
+  assert.match(
+    usageError(["--mode", "embeddings", "--chat", "--turns", "2"]),
+    /^Cannot use --turns with --mode embeddings: it sends single requests/,
+  );
+});
+
+Deno.test("options of another mode are ignored with a warning", () => {
+  const parsed = parseCommandLine(
+    ["--num-documents", "4", "--mode", "embeddings", "-o", "9", "--chat"],
+    { env: {}, version: "test" },
+  );
+  assert.equal(parsed.kind, "run");
+  assert.deepEqual(parsed.kind === "run" && parsed.warnings, [
+    "--num-documents is ignored without --mode rerank",
+    "--chat is ignored with --mode embeddings: it generates no text",
+    "--max-tokens is ignored with --mode embeddings: it generates no text",
+  ]);
+});
+
+Deno.test("--mode rerank with a provider that has no /v1/rerank exits 2 naming those that do", async () => {
+  await withMock(FAST, async (mock) => {
+    const run = await runAgainst(mock, ["--mode", "rerank", "--provider", "openai", "-t", "1s"])
+      .catch((error) => error);
+    assert.ok(run instanceof UsageError, String(run));
+    assert.equal(
+      run.message,
+      "The openai dialect has no /v1/rerank route; --mode rerank needs --provider vllm, sglang, " +
+        "together or llamacpp",
+    );
+    assert.equal(mock.records().filter((record) => record.path === "/v1/rerank").length, 0);
+  });
+});
+
+Deno.test("probe reports the /v1/embeddings and /v1/rerank routes: yes, no, n/a", async () => {
+  const probe = (host: string, args: string[] = []) =>
+    probeTarget(parseProbe(["-H", host, ...args]));
+  await withMock(FAST, async (mock) => {
+    const report = await probe(mock.url);
+    const rows = Object.fromEntries(report.rows.map((row) => [row.feature, row]));
+    assert.equal(rows["/v1/embeddings"].verdict, "yes");
+    assert.match(rows["/v1/embeddings"].detail, /^2 inputs embedded, \d+ prompt tokens, in /);
+    assert.equal(rows["/v1/rerank"].verdict, "yes");
+    assert.match(rows["/v1/rerank"].detail, /^2 documents ranked, \d+ prompt tokens, in /);
+    const seen = mock.records();
+    assert.equal(seen.filter((record) => record.path === "/v1/embeddings").length, 1);
+    assert.equal(seen.find((record) => record.path === "/v1/rerank")?.documents, 2);
+
+    const openai = await probe(mock.url, ["--provider", "openai"]);
+    const rerank = openai.rows.find((row) => row.feature === "/v1/rerank")!;
+    assert.deepEqual(rerank, {
+      feature: "/v1/rerank",
+      verdict: "n/a",
+      detail: "the openai dialect has no /v1/rerank route",
+    });
+
+    // A server with the generation routes only: its 404s say it has neither route.
+    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (request) => {
+      const path = new URL(request.url).pathname;
+      if (path === "/v1/embeddings" || path === "/v1/rerank") {
+        return new Response(JSON.stringify({ error: { message: "Not Found" } }), { status: 404 });
+      }
+      return fetch(`${mock.url}${path}`, {
+        method: request.method,
+        headers: request.headers,
+        body: request.body,
+      });
+    });
+    try {
+      const bare = await probe(`http://127.0.0.1:${server.addr.port}`, ["--provider", "vllm"]);
+      for (const feature of ["/v1/embeddings", "/v1/rerank"]) {
+        const row = bare.rows.find((candidate) => candidate.feature === feature)!;
+        assert.equal(row.verdict, "no", feature);
+        assert.match(row.detail, /^HTTP 404/, feature);
+      }
+      assert.equal(bare.answered, true, "generation still answers");
+    } finally {
+      await server.shutdown();
+    }
+  });
+});
+
+function parseProbe(args: string[]): RunConfig {
+  const parsed = parseCommandLine(["probe", ...args], { env: {}, version: "test" });
+  if (parsed.kind !== "probe") throw new Error(`Expected probe, got ${parsed.kind}`);
+  return parsed.config;
+}
