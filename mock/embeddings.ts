@@ -7,25 +7,18 @@
  */
 import {
   asObject,
-  type CountTokens,
   hashedUnit,
   jsonReply,
+  nonEmptyTexts,
   type ParsedRequest,
   readLength,
   requestModel,
   textHash,
+  type TextRouteOptions,
 } from "./wire.ts";
 
 /** Dimensions of the mock's embeddings when a request asks for none. */
 export const MOCK_EMBEDDING_DIMENSIONS = 64;
-
-/** Settings of the route that do not come from the request. */
-export interface EmbeddingsRouteOptions {
-  /** Models the server serves; the first is used when a request names none. */
-  readonly models: readonly string[];
-  /** Counts each input's tokens for `usage`. */
-  readonly countTokens: CountTokens;
-}
 
 /**
  * Reads an embeddings request (`input`: a string or a non-empty array of strings, `dimensions`
@@ -33,17 +26,14 @@ export interface EmbeddingsRouteOptions {
  */
 export function parseEmbeddingsRequest(
   body: unknown,
-  options: EmbeddingsRouteOptions,
+  options: TextRouteOptions,
 ): ParsedRequest | string {
   const fields = asObject(body);
   if (typeof fields === "string") return fields;
   const named = requestModel(fields, options.models);
   if (typeof named === "string") return named;
-  const input = typeof fields.input === "string" ? [fields.input] : fields.input;
-  if (
-    !Array.isArray(input) || input.length === 0 ||
-    !input.every((text): text is string => typeof text === "string")
-  ) {
+  const input = typeof fields.input === "string" ? [fields.input] : nonEmptyTexts(fields.input);
+  if (input === undefined) {
     return "Cannot read input: expected a string or a non-empty array of strings";
   }
   const dimensions = readLength(fields.dimensions, "dimensions", MOCK_EMBEDDING_DIMENSIONS);

@@ -8,22 +8,15 @@
  */
 import {
   asObject,
-  type CountTokens,
   hashedUnit,
   jsonReply,
+  nonEmptyTexts,
   type ParsedRequest,
   readLength,
   requestModel,
   textHash,
+  type TextRouteOptions,
 } from "./wire.ts";
-
-/** Settings of the route that do not come from the request. */
-export interface RerankRouteOptions {
-  /** Models the server serves; the first is used when a request names none. */
-  readonly models: readonly string[];
-  /** Counts the query's and each document's tokens for `usage`. */
-  readonly countTokens: CountTokens;
-}
 
 /**
  * Reads a rerank request (`query` a string, `documents` a non-empty array of strings, `top_n`
@@ -31,18 +24,16 @@ export interface RerankRouteOptions {
  */
 export function parseRerankRequest(
   body: unknown,
-  options: RerankRouteOptions,
+  options: TextRouteOptions,
 ): ParsedRequest | string {
   const fields = asObject(body);
   if (typeof fields === "string") return fields;
   const named = requestModel(fields, options.models);
   if (typeof named === "string") return named;
-  const { query, documents } = fields;
+  const query = fields.query;
   if (typeof query !== "string") return "Cannot read query: expected a string";
-  if (
-    !Array.isArray(documents) || documents.length === 0 ||
-    !documents.every((text): text is string => typeof text === "string")
-  ) {
+  const documents = nonEmptyTexts(fields.documents);
+  if (documents === undefined) {
     return "Cannot read documents: expected a non-empty array of strings";
   }
   const topN = readLength(fields.top_n, "top_n", documents.length);

@@ -211,6 +211,14 @@ export function sseEvent(json: string): string {
   return `data: ${json}\n\n`;
 }
 
+/** Settings of the embeddings and rerank routes that do not come from the request. */
+export interface TextRouteOptions {
+  /** Models the server serves; the first is used when a request names none. */
+  readonly models: readonly string[];
+  /** Counts the tokens of each text for `usage`. */
+  readonly countTokens: CountTokens;
+}
+
 /**
  * The model a request names, the server's only model when it names none, or the message of a
  * 400 reply (no model while several are served, or not a non-empty string).
@@ -225,6 +233,12 @@ export function requestModel(
   }
   if (typeof model !== "string" || model === "") return "The model must be a non-empty string";
   return { model };
+}
+
+/** The value when it is a non-empty array of strings (embeddings inputs, rerank documents). */
+export function nonEmptyTexts(value: unknown): string[] | undefined {
+  const texts = Array.isArray(value) && value.length > 0 ? value : undefined;
+  return texts?.every((text) => typeof text === "string") ? texts : undefined;
 }
 
 /**
