@@ -160,6 +160,8 @@ export class RunMetrics {
   #labels: Labels | undefined;
   #requests = new Map<string, { outcome: string; status: string; count: number }>();
   #tokens = { input: 0, output: 0 };
+  /** Embedding inputs or rerank documents of successful requests (`--mode embeddings`, `rerank`). */
+  #inputs = 0;
   #histograms = new Map<HistogramMetric, HistogramState>();
   #view: LiveView | undefined;
 
@@ -186,6 +188,7 @@ export class RunMetrics {
     }
     this.#tokens.input += counts.promptTokens;
     this.#tokens.output += counts.outputTokens;
+    this.#inputs += counts.inputs;
     for (const name of Object.keys(HISTOGRAM_BUCKETS) as HistogramMetric[]) {
       const part = interval.buckets(
         name,
@@ -229,6 +232,14 @@ export class RunMetrics {
         ],
       },
     ];
+    if (this.#inputs > 0) {
+      families.push({
+        type: "counter",
+        name: "llmload_inputs_total",
+        help: "Texts of successful embeddings and rerank requests: inputs or documents",
+        samples: scalar(this.#inputs),
+      });
+    }
     for (const name of Object.keys(HISTOGRAM_BUCKETS) as HistogramMetric[]) {
       families.push({
         type: "histogram",

@@ -5,7 +5,11 @@ import { probeTarget } from "../run/probe.ts";
 import type { MockRecord } from "../mock/server.ts";
 import type { RunConfig } from "../options/types.ts";
 import { formatMetricTable } from "../output/report.ts";
+import { formatPrometheus, RunMetrics } from "../output/prometheus.ts";
+import type { RequestRecord } from "../request/types.ts";
 import { runAgainst, withMock } from "./_harness.ts";
+import { runConfig } from "./_fixtures.ts";
+import { aggregateOf, liveView, requestRecord } from "./_server_harness.ts";
 
 const FAST = { ttftMs: 5, itlMs: 1, seed: 1 } as const;
 const PROMPTS = "tests/testdata/workloads/prompts.jsonl";
@@ -236,3 +240,30 @@ function parseProbe(args: string[]): RunConfig {
   if (parsed.kind !== "probe") throw new Error(`Expected probe, got ${parsed.kind}`);
   return parsed.config;
 }
+
+Deno.test("/metrics counts the texts of embeddings requests in llmload_inputs_total", () => {
+  const config = runConfig(["--mode", "embeddings", "--embeddings-batch-size", "4"]);
+  const embedded: RequestRecord = {
+    start: 1_000_000,
+    totalLatency: 20,
+    itl: [],
+    outputTokens: 0,
+    tokenSource: "usage",
+    promptTokens: 64,
+    chars: 0,
+    maxTokens: 0,
+    inputs: 4,
+  };
+  const metrics = new RunMetrics();
+  metrics.observe(liveView(config, { interval: aggregateOf([embedded, embedded]) }));
+  const text = formatPrometheus(metrics.families("running"));
+  const labels = 'provider="vllm",model="mock-model"';
+  assert.match(text, new RegExp(`\\nllmload_inputs_total\\{${labels}\\} 8\\n`));
+  assert.match(text, new RegExp(`llmload_tokens_total\\{${labels},direction="input"\\} 128\\n`));
+  assert.match(text, new RegExp(`llmload_total_latency_seconds_count\\{${labels}\\} 2\n`));
+  assert.doesNotMatch(text, /llmload_ttft_seconds_count\{[^}]*\} [1-9]/, "no first token");
+
+  const generation = new RunMetrics();
+  generation.observe(liveView(runConfig(), { interval: aggregateOf([requestRecord(10)]) }));
+  assert.doesNotMatch(formatPrometheus(generation.families("running")), /llmload_inputs_total/);
+});
