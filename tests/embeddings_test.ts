@@ -5,6 +5,7 @@ import { probeTarget } from "../run/probe.ts";
 import type { MockRecord } from "../mock/server.ts";
 import type { RunConfig } from "../options/types.ts";
 import { formatMetricTable } from "../output/report.ts";
+import { summaryRow } from "../output/summary_csv.ts";
 import { formatPrometheus, RunMetrics } from "../output/prometheus.ts";
 import type { RequestRecord } from "../request/types.ts";
 import { runAgainst, withMock } from "./_harness.ts";
@@ -61,6 +62,18 @@ Deno.test("--mode embeddings sends batches of -p inputs and counts what the mock
     assert.ok(results.metrics.total_latency!.min >= FAST.ttftMs, "the mock's delay is measured");
     assert.match(run.out, /Throughput: [\d.]+ requests\/s, [\d.]+ inputs\/s, [\d.]+ prompt tokens/);
     assert.doesNotMatch(run.out, /Output tokens counted from|^ttft|^itl/m);
+    assert.match(run.out, /^Stream {19}: False$/m, "never streamed, whatever --stream says");
+    const row = summaryRow(results, {
+      generationTokens: "0",
+      users: 2,
+      qpsDistribution: "constant",
+      stream: false,
+      temperature: 1,
+      promptTokens: 32,
+    });
+    assert.equal(Number(row["Inputs Per Sec"]), results.throughput.inputsPerSec);
+    assert.equal(Number(row["Prompt Tokens Per Sec"]), results.throughput.promptTokensPerSec);
+    assert.equal(row["Documents Per Sec"], undefined);
   });
 });
 
