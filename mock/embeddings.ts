@@ -38,7 +38,8 @@ export function parseEmbeddingsRequest(
   }
   const dimensions = readLength(fields.dimensions, "dimensions", MOCK_EMBEDDING_DIMENSIONS);
   if (typeof dimensions === "string") return dimensions;
-  const promptTokens = input.reduce((sum, text) => sum + options.countTokens(text), 0);
+  const counts = input.map((text) => options.countTokens(text));
+  const promptTokens = counts.reduce((sum, count) => sum + count, 0);
   const { model } = named;
   return {
     model,
@@ -46,6 +47,7 @@ export function parseEmbeddingsRequest(
     stream: false,
     fullLength: true,
     promptTokens,
+    contextTokens: Math.max(...counts),
     inputs: input.length,
     reply: () =>
       jsonReply(JSON.stringify({

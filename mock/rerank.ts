@@ -39,10 +39,8 @@ export function parseRerankRequest(
   const topN = readLength(fields.top_n, "top_n", documents.length);
   if (typeof topN === "string") return topN;
   const queryTokens = options.countTokens(query);
-  const promptTokens = documents.reduce(
-    (sum, text) => sum + queryTokens + options.countTokens(text),
-    0,
-  );
+  const pairs = documents.map((text) => queryTokens + options.countTokens(text));
+  const promptTokens = pairs.reduce((sum, count) => sum + count, 0);
   const { model } = named;
   return {
     model,
@@ -50,6 +48,7 @@ export function parseRerankRequest(
     stream: false,
     fullLength: true,
     promptTokens,
+    contextTokens: Math.max(...pairs),
     documents: documents.length,
     reply: (common) =>
       jsonReply(JSON.stringify({

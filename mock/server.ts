@@ -590,10 +590,11 @@ function overContext(
   parsed: ParsedRequest,
   route: GenerationRoute,
 ): OverContext | undefined {
-  if (state.context === undefined || parsed.promptTokens === undefined) return undefined;
-  const asked = parsed.promptTokens + (route.cutsAtContext ? 0 : parsed.maxTokens);
+  const prompt = parsed.contextTokens ?? parsed.promptTokens;
+  if (state.context === undefined || prompt === undefined) return undefined;
+  const asked = prompt + (route.cutsAtContext ? 0 : parsed.maxTokens);
   if (route.cutsAtContext ? asked < state.context : asked <= state.context) return undefined;
-  return { prompt: parsed.promptTokens, maxTokens: parsed.maxTokens, limit: state.context };
+  return { prompt, maxTokens: parsed.maxTokens, limit: state.context };
 }
 
 /** vLLM's words for a request over `max_model_len`. */

@@ -109,6 +109,11 @@ export interface ParsedRequest {
   readonly promptTokens?: number;
   /** Builds the reply once the server has fixed id, time and length. */
   reply(common: ReplyCommon): MockReply;
+  /**
+   * Tokens the context limit applies to when not `promptTokens`: the longest text of an
+   * embeddings or rerank request (rerank: with the query), each being its own sequence.
+   */
+  readonly contextTokens?: number;
   /** Inputs of an embeddings request (`/v1/embeddings`). */
   readonly inputs?: number;
   /** Documents of a rerank request (`/v1/rerank`). */

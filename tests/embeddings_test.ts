@@ -280,3 +280,36 @@ Deno.test("/metrics counts the texts of embeddings requests in llmload_inputs_to
   generation.observe(liveView(runConfig(), { interval: aggregateOf([requestRecord(10)]) }));
   assert.doesNotMatch(formatPrometheus(generation.families("running")), /llmload_inputs_total/);
 });
+
+Deno.test("the context check holds each text, not the batch, to the server's limit", async () => {
+  await withMock({ ...FAST, context: 100 }, async (mock) => {
+    const run = await runAgainst(mock, [
+      ...["--mode", "embeddings", "--embeddings-batch-size", "4", "-p", "90"],
+      ...["-u", "1", "--max-requests", "2", "--warmup", "0", "-t", "30s"],
+    ]);
+    assert.equal(run.exitCode, 0, run.out);
+    assert.equal(answered(mock.records(), "/v1/embeddings").length, 2, "360 tokens, 90 a text");
+    const refused = await runAgainst(mock, ["--mode", "embeddings", "-p", "120", "-t", "1s"])
+      .catch((error) => error);
+    assert.ok(refused instanceof UsageError, String(refused));
+    assert.match(refused.message, /^Prompt 120 tokens exceed the server's context of 100 /);
+    assert.match(refused.message, /: lower -p$/);
+  });
+});
+
+Deno.test("a chat dataset's rows are embedded as their messages' text, without --chat", async () => {
+  await withMock(FAST, async (mock) => {
+    const run = await runAgainst(mock, [
+      ...["--mode", "embeddings", "--embeddings-batch-size", "2"],
+      ...["--dataset", "tests/testdata/workloads/chat.jsonl"],
+      ...["-u", "1", "--max-requests", "1", "--warmup", "0", "-t", "30s"],
+    ]);
+    assert.equal(run.exitCode, 0, run.out);
+    const [record] = answered(mock.records(), "/v1/embeddings");
+    assert.deepEqual((record.body as { input: string[] }).input, [
+      "You are terse.\n\nName a prime.",
+      "Hi\n\nHello!\n\nTell me a joke.",
+    ]);
+    assert.equal(run.results.tokens.promptMismatches.count, 0);
+  });
+});
