@@ -7,12 +7,14 @@ import type { RunConfig } from "../options/types.ts";
 import { formatMetricTable } from "../output/report.ts";
 import { summaryRow } from "../output/summary_csv.ts";
 import { formatPrometheus, RunMetrics } from "../output/prometheus.ts";
+import { createProvider } from "../providers/mod.ts";
 import type { RequestRecord } from "../request/types.ts";
 import { runAgainst, withMock } from "./_harness.ts";
 import { runConfig } from "./_fixtures.ts";
 import { aggregateOf, liveView, requestRecord } from "./_server_harness.ts";
 
 const FAST = { ttftMs: 5, itlMs: 1, seed: 1 } as const;
+const PROVIDER_BASE = { model: "m", chat: false, stream: true, temperature: 1 };
 const PROMPTS = "tests/testdata/workloads/prompts.jsonl";
 /** The rows of {@link PROMPTS} that are kept (the blank one is dropped), in order. */
 const PROMPT_ROWS = [
@@ -312,4 +314,43 @@ Deno.test("a chat dataset's rows are embedded as their messages' text, without -
     ]);
     assert.equal(run.results.tokens.promptMismatches.count, 0);
   });
+});
+
+Deno.test("replies not of the mode's shape are refused with what was expected", () => {
+  const embeddings = createProvider("vllm", { ...PROVIDER_BASE, dimensions: 3 }, "embeddings");
+  const request = embeddings.request({ prompt: "a", inputs: ["a", "b"], maxTokens: 0 });
+  assert.deepEqual(
+    { path: request.path, stream: request.stream, body: JSON.parse(request.body) },
+    {
+      path: "/v1/embeddings",
+      stream: false,
+      body: { model: "m", input: ["a", "b"], encoding_format: "float", dimensions: 3 },
+    },
+  );
+  assert.deepEqual(
+    embeddings.parseBody(
+      '{"data":[{"embedding":[0.5]},{"embedding":"AAA="}],"usage":{"prompt_tokens":4}}',
+    ),
+    { text: "", reasoning: "", usage: { promptTokens: 4, completionTokens: 0 } },
+  );
+  assert.throws(
+    () => embeddings.parseBody('{"data":[]}'),
+    /^Error: Expected embeddings in data\[\]/,
+  );
+  assert.throws(() => embeddings.parseBody('{"data":[{"index":0}]}'), /an embedding in each/);
+  assert.throws(() => embeddings.parseBody('{"error":{"message":"no"}}'), /Server sent an error/);
+  assert.throws(() => embeddings.parseEvent("{}"), /does not stream/);
+
+  const rerank = createProvider("llamacpp", { ...PROVIDER_BASE, query: "q", topN: 1 }, "rerank");
+  assert.deepEqual(
+    JSON.parse(rerank.request({ prompt: "a", inputs: ["a", "b"], maxTokens: 0 }).body),
+    { model: "m", query: "q", documents: ["a", "b"], top_n: 1 },
+  );
+  assert.deepEqual(
+    rerank.parseBody('{"results":[{"index":1,"relevance_score":0.9}],"usage":{"total_tokens":7}}'),
+    { text: "", reasoning: "", usage: { promptTokens: 7, completionTokens: 0 } },
+  );
+  assert.throws(() => rerank.parseBody("[]"), /Expected a JSON object/);
+  assert.throws(() => rerank.parseBody('{"results":[{"index":0}]}'), /relevance_score in each/);
+  assert.equal(rerank.name, "llamacpp");
 });
