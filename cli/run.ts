@@ -210,7 +210,8 @@ function summaryInfo(config: RunConfig, outcome: RunOutcome): SummaryInfo {
     trace: config.traceFile === undefined
       ? undefined
       : { file: config.traceFile.split(/[\\/]/).pop()!, speed: config.traceSpeed },
-    stream: config.stream,
+    // Embeddings and rerank replies are never streamed, whatever --stream says.
+    stream: config.stream && config.mode === "generate",
     temperature: config.temperature,
     logprobs: config.logprobs,
     promptTokens: config.promptText === undefined

@@ -30,6 +30,7 @@ import { createTlsFetch, createTransport } from "../transport/mod.ts";
 import { maskError, secretsOf } from "../common/secrets.ts";
 import { createLengthSampler } from "./workload.ts";
 import { createPoolDraw, poolSample, randomizedPrompts } from "./prompt_pool.ts";
+import { drawBatch } from "./batch.ts";
 import type { PromptPool } from "./prompt_pool.ts";
 import type { Sample } from "../providers/types.ts";
 import { createThinkTime, scriptOf } from "./session.ts";
@@ -162,7 +163,10 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
     temperature: config.temperature,
     logprobs: config.logprobs,
     n: config.n,
-  });
+    dimensions: config.embeddingsDimensions,
+    query: config.rerankQuery,
+    topN: config.rerankTopN,
+  }, config.mode);
   const headers = requestHeaders(config);
   // With --tokenizer server, output without usage is counted by the server's tokenize endpoint
   // (the plan checked it has one); `runRequest` counts after the response's times are taken.
@@ -247,6 +251,25 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
         promptOf === undefined ? sample : { ...sample, prompt: promptOf(index) },
         contextOf(pool.promptTokens[index]),
       ];
+    };
+  }
+  if (config.mode !== "generate") {
+    // Each request sends a batch of texts drawn as single prompts would be. The server counts
+    // a rerank's query into each document's pair, so only embeddings compare prompt counts.
+    const single = nextSample;
+    const size = config.mode === "embeddings" ? config.embeddingsBatchSize : config.numDocuments;
+    const comparePromptTokens = config.mode === "embeddings";
+    const drawText = () => {
+      const [sample, sampleContext] = single();
+      return { sample, promptTokens: sampleContext.localPromptTokens };
+    };
+    nextSample = () => {
+      const batch = drawBatch(drawText, size);
+      return [batch.sample, {
+        ...context,
+        localPromptTokens: batch.promptTokens,
+        comparePromptTokens,
+      }];
     };
   }
 

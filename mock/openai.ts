@@ -21,6 +21,7 @@ import {
   type MockReply,
   type ParsedRequest,
   readLength,
+  requestModel,
   SSE_TYPE,
   type StreamParts,
   wholeStream as wholeReplyStream,
@@ -126,14 +127,9 @@ export function parseOpenAIRequest(
 ): ParsedRequest | string {
   const fields = asObject(body);
   if (typeof fields === "string") return fields;
-  let model = fields.model;
-  if (model === undefined || model === null) {
-    if (options.models.length > 1) {
-      return `The request must name a model: this server serves ${options.models.join(", ")}`;
-    }
-    model = options.models[0];
-  }
-  if (typeof model !== "string" || model === "") return "The model must be a non-empty string";
+  const asked = requestModel(fields, options.models);
+  if (typeof asked === "string") return asked;
+  const { model } = asked;
   const maxTokens = readLength(
     fields.max_tokens ?? (options.chat ? fields.max_completion_tokens : undefined),
     "max_tokens",

@@ -1,7 +1,7 @@
 /**
  * An embedded mock LLM server for tests, the demo and benchmarks. It speaks every dialect
  * llmload does, all at once: the OpenAI routes (`/v1/models`, `/v1/completions`,
- * `/v1/chat/completions`), TGI (`/generate`, `/generate_stream`, `/info`), Triton
+ * `/v1/chat/completions`, `/v1/embeddings`, `/v1/rerank`), TGI (`/generate`, `/generate_stream`, `/info`), Triton
  * (`/v2/models/{m}/generate`, `/generate_stream`, `/infer`), llama.cpp (`/completion`, `/props`)
  * and Ollama (`/api/generate`, `/api/chat`, `/api/tags`), each reporting usage (and, with
  * `context`, the context size) the way that server does. The routes never
@@ -58,6 +58,8 @@ import {
   pickFault,
 } from "./faults.ts";
 import { llamacppErrorBody, parseLlamacppRequest } from "./llamacpp.ts";
+import { parseEmbeddingsRequest } from "./embeddings.ts";
+import { parseRerankRequest } from "./rerank.ts";
 import { type ConnectionInfo, serveNode, withConnectionFault } from "./node_server.ts";
 import { ollamaErrorBody, ollamaTags, parseOllamaRequest } from "./ollama.ts";
 import { parseTgiRequest, tgiErrorBody } from "./tgi.ts";
@@ -215,6 +217,10 @@ export interface MockRecord {
   readonly status: number;
   /** Whether the client went away or `close()` cut the response short. */
   readonly aborted: boolean;
+  /** Inputs of an embeddings request (`/v1/embeddings`). */
+  readonly inputs?: number;
+  /** Documents of a rerank request (`/v1/rerank`). */
+  readonly documents?: number;
   /** The fault injected into this request's reply, if any. */
   readonly fault?: FaultKind;
   /**
@@ -584,10 +590,11 @@ function overContext(
   parsed: ParsedRequest,
   route: GenerationRoute,
 ): OverContext | undefined {
-  if (state.context === undefined || parsed.promptTokens === undefined) return undefined;
-  const asked = parsed.promptTokens + (route.cutsAtContext ? 0 : parsed.maxTokens);
+  const prompt = parsed.contextTokens ?? parsed.promptTokens;
+  if (state.context === undefined || prompt === undefined) return undefined;
+  const asked = prompt + (route.cutsAtContext ? 0 : parsed.maxTokens);
   if (route.cutsAtContext ? asked < state.context : asked <= state.context) return undefined;
-  return { prompt: parsed.promptTokens, maxTokens: parsed.maxTokens, limit: state.context };
+  return { prompt, maxTokens: parsed.maxTokens, limit: state.context };
 }
 
 /** vLLM's words for a request over `max_model_len`. */
@@ -648,6 +655,16 @@ function generationRoute(state: MockState, path: string): GenerationRoute | unde
         cutsAtContext: state.flavour === "llamacpp",
       };
     }
+    case "/v1/embeddings":
+      return {
+        parse: (body) => parseEmbeddingsRequest(body, { models: state.models, countTokens }),
+        errorBody: openAIError,
+      };
+    case "/v1/rerank":
+      return {
+        parse: (body) => parseRerankRequest(body, { models: state.models, countTokens }),
+        errorBody: openAIError,
+      };
     case "/generate":
     case "/generate_stream": {
       const stream = path === "/generate_stream";
@@ -908,6 +925,8 @@ async function generate(
   });
   record.maxTokens = parsed.maxTokens;
   if (parsed.promptTokens !== undefined) record.promptTokens = parsed.promptTokens;
+  if (parsed.inputs !== undefined) record.inputs = parsed.inputs;
+  if (parsed.documents !== undefined) record.documents = parsed.documents;
   record.tokens = tokens;
   record.stream = reply.stream;
   if (state.closing) {

@@ -109,6 +109,15 @@ export interface ParsedRequest {
   readonly promptTokens?: number;
   /** Builds the reply once the server has fixed id, time and length. */
   reply(common: ReplyCommon): MockReply;
+  /**
+   * Tokens the context limit applies to when not `promptTokens`: the longest text of an
+   * embeddings or rerank request (rerank: with the query), each being its own sequence.
+   */
+  readonly contextTokens?: number;
+  /** Inputs of an embeddings request (`/v1/embeddings`). */
+  readonly inputs?: number;
+  /** Documents of a rerank request (`/v1/rerank`). */
+  readonly documents?: number;
 }
 
 /** Content type of a streamed SSE reply. */
@@ -205,4 +214,64 @@ export function asObject(body: unknown): Record<string, unknown> | string {
 /** A stream's events as one string each: `data: <json>\n\n` (SSE) or `<json>\n` (NDJSON). */
 export function sseEvent(json: string): string {
   return `data: ${json}\n\n`;
+}
+
+/** Settings of the embeddings and rerank routes that do not come from the request. */
+export interface TextRouteOptions {
+  /** Models the server serves; the first is used when a request names none. */
+  readonly models: readonly string[];
+  /** Counts the tokens of each text for `usage`. */
+  readonly countTokens: CountTokens;
+}
+
+/**
+ * The model a request names, the server's only model when it names none, or the message of a
+ * 400 reply (no model while several are served, or not a non-empty string).
+ */
+export function requestModel(
+  fields: Record<string, unknown>,
+  models: readonly string[],
+): { model: string } | string {
+  const model = fields.model ?? (models.length > 1 ? undefined : models[0]);
+  if (model === undefined || model === null) {
+    return `The request must name a model: this server serves ${models.join(", ")}`;
+  }
+  if (typeof model !== "string" || model === "") return "The model must be a non-empty string";
+  return { model };
+}
+
+/** The value when it is a non-empty array of strings (embeddings inputs, rerank documents). */
+export function nonEmptyTexts(value: unknown): string[] | undefined {
+  const texts = Array.isArray(value) && value.length > 0 ? value : undefined;
+  return texts?.every((text) => typeof text === "string") ? texts : undefined;
+}
+
+/**
+ * A non-streamed reply whose body is `body`, as the embeddings and rerank routes answer; it
+ * carries no tokens.
+ */
+export function jsonReply(body: string): MockReply {
+  return {
+    tokens: 0,
+    stream: false,
+    contentType: JSON_TYPE,
+    streamParts: () => ({ head: "", cycle: null, tail: body }),
+    tokenEvent: () => "",
+    json: () => body,
+  };
+}
+
+/** FNV-1a hash of `text`: the seed of the mock's deterministic stand-ins for model outputs. */
+export function textHash(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return hash >>> 0;
+}
+
+/** A number in [0, 1) fixed by a hash and a position (one mulberry32 step). */
+export function hashedUnit(hash: number, position = 0): number {
+  let t = (hash + Math.imul(position + 1, 0x6d2b79f5)) >>> 0;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 }

@@ -176,6 +176,7 @@ export function resolveRunConfig(flags: FlagValues, options: ResolveOptions = {}
     workers,
     thresholds,
     ...fields,
+    ...documentLength(fields),
   };
   checkTogether(config, setting, warn);
   // Unset options are left out rather than present as `undefined`, so the config prints,
@@ -227,6 +228,7 @@ function checkTogether(
   checkWorkload(config, setting, warn);
   checkSessions(config, setting, warn);
   checkGoals(config, setting, warn);
+  checkMode(config, setting, warn);
   if (config.serveLingerMs !== undefined && config.serve === undefined) {
     warn(
       `${describeSetting(setting("serve-linger")![0])} is ignored without --serve: there is no ` +
@@ -533,4 +535,71 @@ function checkGoals(
   if (config.thresholds === undefined) {
     warnIgnored(setting, warn, ["abort-on-threshold"], "without --threshold");
   }
+}
+
+/** Options of `--mode embeddings` and of `--mode rerank`, which the other modes ignore. */
+const MODE_OPTIONS: Readonly<Record<string, readonly string[]>> = {
+  embeddings: ["embeddings-batch-size", "embeddings-dimensions"],
+  rerank: ["rerank-query", "num-documents", "tokens-per-document", "rerank-top-n"],
+};
+
+/** Options of text generation, which embeddings and rerank requests do not send. */
+const GENERATION_OPTIONS = [
+  "chat",
+  "stream",
+  "logprobs",
+  "n",
+  "temperature",
+  "max-tokens",
+  "max-tokens-distribution",
+  "max-tokens-range",
+  "max-tokens-cap",
+  "max-tokens-jitter",
+  "dataset-max-tokens",
+];
+
+/** In rerank mode `--tokens-per-document` is the length of each generated text (`-p`'s field). */
+function documentLength(fields: TableFields): { promptTokens?: number } {
+  return fields.mode === "rerank" && fields.tokensPerDocument !== undefined
+    ? { promptTokens: fields.tokensPerDocument }
+    : {};
+}
+
+/**
+ * `--mode`: the options of the other modes are ignored (a warning), and embeddings and rerank
+ * requests are single requests of texts, so sessions and traces cannot drive them.
+ */
+function checkMode(
+  config: RunConfig,
+  setting: (name: string) => readonly RawSetting[] | undefined,
+  warn: (message: string) => void,
+): void {
+  const mode = config.mode;
+  for (const [owner, names] of Object.entries(MODE_OPTIONS)) {
+    if (owner !== mode) warnIgnored(setting, warn, names, `without --mode ${owner}`);
+  }
+  if (mode === "generate") return;
+  const modeSetting = describeSetting(setting("mode")![0]);
+  for (const name of ["turns", "dataset-sessions", "trace"]) {
+    const found = givenSetting(setting, name);
+    if (found === undefined) continue;
+    throw new UsageError(
+      `Cannot use ${describeSetting(found)} with ${modeSetting} ${mode}: it sends single ` +
+        `requests of generated or dataset texts; leave out ${found.label} or use --mode generate`,
+    );
+  }
+  const documents = givenSetting(setting, "tokens-per-document");
+  const prompt = givenSetting(setting, "prompt-tokens");
+  if (documents !== undefined && prompt !== undefined) {
+    throw new UsageError(
+      `Cannot use ${describeSetting(documents)} together with ${describeSetting(prompt)}: both ` +
+        `set the length of each rerank document, choose one`,
+    );
+  }
+  warnIgnored(
+    setting,
+    warn,
+    GENERATION_OPTIONS,
+    `with ${modeSetting} ${mode}: it generates no text`,
+  );
 }

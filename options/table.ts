@@ -33,6 +33,7 @@ import { thinkTime } from "./session_parsers.ts";
 import { slo, stages } from "./goal_parsers.ts";
 import type { OptionSpec } from "./spec.ts";
 import type { TransportKind } from "../transport/types.ts";
+import { REQUEST_MODES } from "../providers/types.ts";
 
 /**
  * A run option. With `key` and `parse`, its parsed value is the `RunConfig` field `key` (absent
@@ -343,6 +344,75 @@ const TABLE = [
     help: "pause of a session's user between an answer and the next turn: a duration such as " +
       "2s, optionally :constant, :uniform (0 to twice it) or :exponential",
     unset: "no pause",
+  },
+  {
+    name: "mode",
+    key: "mode",
+    parse: oneOf(REQUEST_MODES),
+    value: "kind",
+    group: "Workload",
+    help: "what each request asks: generate (completions or chat), embeddings (/v1/embeddings) " +
+      "or rerank (/v1/rerank)",
+    default: "generate",
+  },
+  {
+    name: "embeddings-batch-size",
+    key: "embeddingsBatchSize",
+    parse: wholeNumber(1),
+    value: "n",
+    group: "Workload",
+    help: "inputs per /v1/embeddings request with --mode embeddings, each a prompt of -p tokens " +
+      "or a dataset row: a whole number >= 1",
+    default: "1",
+  },
+  {
+    name: "embeddings-dimensions",
+    key: "embeddingsDimensions",
+    parse: wholeNumber(1),
+    value: "d",
+    group: "Workload",
+    help: "dimensions of each embedding (the dimensions API parameter) with --mode embeddings: " +
+      "a whole number >= 1",
+    unset: "the model's own",
+  },
+  {
+    name: "rerank-query",
+    key: "rerankQuery",
+    parse: text,
+    value: "text",
+    group: "Workload",
+    help: "the query every /v1/rerank request ranks its documents against, with --mode rerank",
+    default: "Which of these documents answers the question best?",
+  },
+  {
+    name: "num-documents",
+    key: "numDocuments",
+    parse: wholeNumber(1),
+    value: "n",
+    group: "Workload",
+    help: "documents per /v1/rerank request with --mode rerank, each a prompt of " +
+      "--tokens-per-document tokens or a dataset row: a whole number >= 1",
+    default: "16",
+  },
+  {
+    name: "tokens-per-document",
+    key: "tokensPerDocument",
+    parse: wholeNumber(1),
+    value: "n",
+    group: "Workload",
+    help: "length of each generated rerank document in tokens, with --mode rerank: a whole " +
+      "number >= 1",
+    unset: "-p",
+  },
+  {
+    name: "rerank-top-n",
+    key: "rerankTopN",
+    parse: wholeNumber(1),
+    value: "n",
+    group: "Workload",
+    help: "results the server returns per /v1/rerank request (top_n) with --mode rerank: a " +
+      "whole number >= 1",
+    unset: "all documents",
   },
   {
     name: "max-tokens",

@@ -161,6 +161,8 @@ export class RunMetrics {
   #labels: Labels | undefined;
   #requests = new Map<string, { outcome: string; status: string; count: number }>();
   #tokens = { input: 0, output: 0 };
+  /** Embedding inputs or rerank documents of successful requests (`--mode embeddings`, `rerank`). */
+  #inputs = 0;
   #histograms = new Map<HistogramMetric, HistogramState>();
   #view: LiveView | undefined;
   /** With `--slo`: the requests judged and met since the start, added up from the intervals. */
@@ -191,6 +193,7 @@ export class RunMetrics {
     this.#tokens.output += counts.outputTokens;
     const slo = interval.sloCounts();
     if (slo) addSloCounts(this.#slo ??= emptySloCounts(sloMetricsOf(slo)), slo);
+    this.#inputs += counts.inputs;
     for (const name of Object.keys(HISTOGRAM_BUCKETS) as HistogramMetric[]) {
       const part = interval.buckets(
         name,
@@ -235,6 +238,14 @@ export class RunMetrics {
       },
     ];
     families.push(...this.#sloFamilies(scalar));
+    if (this.#inputs > 0) {
+      families.push({
+        type: "counter",
+        name: "llmload_inputs_total",
+        help: "Texts of successful embeddings and rerank requests: inputs or documents",
+        samples: scalar(this.#inputs),
+      });
+    }
     for (const name of Object.keys(HISTOGRAM_BUCKETS) as HistogramMetric[]) {
       families.push({
         type: "histogram",

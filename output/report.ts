@@ -305,11 +305,17 @@ function throughputLines(results: Results): string[] {
   const { ok, failed, total } = results.requests;
   const { requestsPerSec, outputTokensPerSec, totalTokensPerSec } = results.throughput;
   const seconds = (results.durationMs / 1000).toFixed(2);
+  const { inputsPerSec, documentsPerSec, promptTokensPerSec } = results.throughput;
+  const texts = inputsPerSec === undefined
+    ? documentsPerSec === undefined ? undefined : `${documentsPerSec.toFixed(2)} documents/s`
+    : `${inputsPerSec.toFixed(2)} inputs/s`;
+  const rates = texts === undefined
+    ? `${outputTokensPerSec.toFixed(2)} output tokens/s, ` +
+      `${totalTokensPerSec.toFixed(2)} total tokens/s`
+    : `${texts}, ${(promptTokensPerSec ?? 0).toFixed(2)} prompt tokens/s`;
   const lines = [
     `Requests: ${ok} ok, ${failed} failed, ${total} total in ${seconds} s`,
-    `Throughput: ${requestsPerSec.toFixed(2)} requests/s, ` +
-    `${outputTokensPerSec.toFixed(2)} output tokens/s, ` +
-    `${totalTokensPerSec.toFixed(2)} total tokens/s`,
+    `Throughput: ${requestsPerSec.toFixed(2)} requests/s, ${rates}`,
   ];
   if (results.capped > 0) {
     lines.push(

@@ -81,6 +81,12 @@ export interface Results {
     outputTokensPerSec: number;
     /** Prompt plus generated tokens per second, successful requests only. */
     totalTokensPerSec: number;
+    /** `--mode embeddings` and `rerank`: prompt tokens per second, successful requests only. */
+    promptTokensPerSec?: number;
+    /** `--mode embeddings`: inputs embedded per second, successful requests only. */
+    inputsPerSec?: number;
+    /** `--mode rerank`: documents ranked per second, successful requests only. */
+    documentsPerSec?: number;
   };
   /**
    * Per-metric summaries (count, mean, min, max, p50, p90, p95, p99, p999), keyed by metric name
@@ -275,7 +281,10 @@ export function buildResults(aggregate: Aggregate, info: RunInfo): Results {
       failed: snapshot.failed,
       total: snapshot.ok + snapshot.failed,
     },
-    throughput: throughputOf(snapshot, info.durationMs),
+    throughput: {
+      ...throughputOf(snapshot, info.durationMs),
+      ...textRates(info.config.mode, snapshot.tokens, info.durationMs),
+    },
     metrics,
     failures: snapshot.failures,
     tokens,
@@ -328,6 +337,20 @@ function stageResult(outcome: StageOutcome, slo: Slo | undefined): StageResult {
     throughput: throughputOf(snapshot, durationMs),
     ...(slo && snapshot.slo ? { goodput: { slo, ...goodputOf(snapshot.slo, durationMs) } } : {}),
     ...metricResults(snapshot, outcome.aggregate.toDelta()),
+  };
+}
+
+/** The rates of the modes that send texts instead of generating: prompt tokens and texts/s. */
+function textRates(
+  mode: RunConfig["mode"] | undefined,
+  tokens: TokenStats,
+  durationMs: number,
+): Partial<Results["throughput"]> {
+  if (mode === undefined || mode === "generate") return {};
+  const texts = perSecond(tokens.inputs, durationMs);
+  return {
+    promptTokensPerSec: perSecond(tokens.prompt, durationMs),
+    ...(mode === "embeddings" ? { inputsPerSec: texts } : { documentsPerSec: texts }),
   };
 }
 

@@ -18,7 +18,9 @@ const HEADER_PROBE_BYTES = 64 * 1024;
  * The CSV row of a run: the summary block's keys and values in the same order, then
  * `Failed Requests`, `Output Tokens Per Sec`, `Total Tokens Per Sec`, `P50/P90/P99 Itl`,
  * `P50/P90/P99 Tpot` (ms) and `Duration S`; with `--slo`, `Goodput Requests Per Sec`,
- * `Goodput Output Tokens Per Sec` and `Slo Attainment` (a share from 0 to 1). Python's `None` is an empty cell, as the seed's
+ * `Goodput Output Tokens Per Sec` and `Slo Attainment` (a share from 0 to 1); with `--mode
+ * embeddings` or `rerank` then `Inputs Per Sec` or `Documents Per Sec`, and `Prompt Tokens Per
+ * Sec`. Python's `None` is an empty cell, as the seed's
  * `csv.DictWriter` wrote it; so is a metric without samples.
  */
 export function summaryRow(results: Results, info: SummaryInfo): Record<string, string> {
@@ -40,6 +42,12 @@ export function summaryRow(results: Results, info: SummaryInfo): Record<string, 
     row["Goodput Requests Per Sec"] = formatPythonFloat(goodput.requestsPerSec);
     row["Goodput Output Tokens Per Sec"] = formatPythonFloat(goodput.outputTokensPerSec);
     row["Slo Attainment"] = formatPythonFloat(goodput.attainment.all);
+  }
+  const { inputsPerSec, documentsPerSec, promptTokensPerSec } = results.throughput;
+  if (inputsPerSec !== undefined) row["Inputs Per Sec"] = formatPythonFloat(inputsPerSec);
+  if (documentsPerSec !== undefined) row["Documents Per Sec"] = formatPythonFloat(documentsPerSec);
+  if (promptTokensPerSec !== undefined) {
+    row["Prompt Tokens Per Sec"] = formatPythonFloat(promptTokensPerSec);
   }
   return row;
 }

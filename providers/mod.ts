@@ -4,7 +4,9 @@
  *
  * @module
  */
-import type { Provider, ProviderOptions } from "./types.ts";
+import { type Provider, type ProviderOptions, REQUEST_MODES, type RequestMode } from "./types.ts";
+import { createEmbeddingsProvider } from "./embeddings.ts";
+import { createRerankProvider } from "./rerank.ts";
 import { ANYSCALE_OWNED_BY, createAnyscaleProvider } from "./anyscale.ts";
 import { createFireworksProvider, FIREWORKS_OWNED_BY } from "./fireworks.ts";
 import { createLlamacppProvider, LLAMACPP_CONTEXT, LLAMACPP_OWNED_BY } from "./llamacpp.ts";
@@ -46,7 +48,14 @@ export interface Dialect {
   readonly context: readonly ContextSource[];
   /** Tells whether a URL host name belongs to this provider's hosted API. */
   readonly hostRule?: { readonly describe: string; readonly test: (host: string) => boolean };
+  /** The `--mode`s its server serves: `generate` always, `/v1/embeddings`, `/v1/rerank`. */
+  readonly modes: readonly RequestMode[];
 }
+
+/** A server with the OpenAI embeddings route but no rerank route. */
+const WITH_EMBEDDINGS: readonly RequestMode[] = ["generate", "embeddings"];
+/** Generation only. */
+const GENERATE_ONLY: readonly RequestMode[] = ["generate"];
 
 const openAICompatible = {
   stream: true,
@@ -54,7 +63,16 @@ const openAICompatible = {
   logprobs: true,
   multipleChoices: true,
   context: OPENAI_COMPATIBLE_CONTEXT,
+  modes: WITH_EMBEDDINGS,
 };
+
+/**
+ * The provider of each mode besides `generate`: one request shape for every dialect that serves
+ * the mode, under that dialect's name.
+ */
+const MODE_PROVIDERS: Readonly<
+  Record<Exclude<RequestMode, "generate">, (settings: ProviderOptions, name: string) => Provider>
+> = { embeddings: createEmbeddingsProvider, rerank: createRerankProvider };
 
 /** Every dialect by `--provider` name. */
 export const DIALECTS: Readonly<Record<string, Dialect>> = {
@@ -83,6 +101,7 @@ export const DIALECTS: Readonly<Record<string, Dialect>> = {
     lengthControl: "ignore_eos",
     ownedBy: VLLM_OWNED_BY,
     context: VLLM_CONTEXT,
+    modes: REQUEST_MODES,
   },
   sglang: {
     create: createSglangProvider,
@@ -90,6 +109,7 @@ export const DIALECTS: Readonly<Record<string, Dialect>> = {
     lengthControl: "ignore_eos",
     ownedBy: SGLANG_OWNED_BY,
     context: SGLANG_CONTEXT,
+    modes: REQUEST_MODES,
   },
   together: {
     create: createTogetherProvider,
@@ -98,6 +118,7 @@ export const DIALECTS: Readonly<Record<string, Dialect>> = {
     ownedBy: TOGETHER_OWNED_BY,
     context: TOGETHER_CONTEXT,
     hostRule: { describe: "together", test: (host) => host.includes("together") },
+    modes: REQUEST_MODES,
   },
   tgi: {
     create: createTgiProvider,
@@ -109,6 +130,7 @@ export const DIALECTS: Readonly<Record<string, Dialect>> = {
     defaultModel: "tgi",
     ownedBy: [],
     context: TGI_CONTEXT,
+    modes: GENERATE_ONLY,
   },
   "triton-generate": {
     create: createTritonGenerateProvider,
@@ -119,6 +141,7 @@ export const DIALECTS: Readonly<Record<string, Dialect>> = {
     defaultModel: "ensemble",
     ownedBy: [],
     context: [],
+    modes: GENERATE_ONLY,
   },
   "triton-infer": {
     create: createTritonInferProvider,
@@ -129,6 +152,7 @@ export const DIALECTS: Readonly<Record<string, Dialect>> = {
     defaultModel: "ensemble",
     ownedBy: [],
     context: [],
+    modes: GENERATE_ONLY,
   },
   llamacpp: {
     create: createLlamacppProvider,
@@ -140,6 +164,7 @@ export const DIALECTS: Readonly<Record<string, Dialect>> = {
     lengthControl: "ignore_eos",
     ownedBy: LLAMACPP_OWNED_BY,
     context: LLAMACPP_CONTEXT,
+    modes: REQUEST_MODES,
   },
   ollama: {
     create: createOllamaProvider,
@@ -150,6 +175,7 @@ export const DIALECTS: Readonly<Record<string, Dialect>> = {
     ownedBy: OLLAMA_OWNED_BY,
     // Ollama cuts a prompt over num_ctx down without an error, and reports no limit to check.
     context: [],
+    modes: WITH_EMBEDDINGS,
   },
 };
 
@@ -165,9 +191,22 @@ export function dialectOf(name: string): Dialect {
   return dialect;
 }
 
-/** Builds the named provider; throws on an unknown name (validated earlier by the CLI). */
-export function createProvider(name: string, settings: ProviderOptions): Provider {
-  return dialectOf(name).create(settings);
+/**
+ * Builds the named provider for `mode` (default `generate`); throws on an unknown name
+ * (validated earlier by the CLI).
+ */
+export function createProvider(
+  name: string,
+  settings: ProviderOptions,
+  mode: RequestMode = "generate",
+): Provider {
+  const dialect = dialectOf(name);
+  return mode === "generate" ? dialect.create(settings) : MODE_PROVIDERS[mode](settings, name);
+}
+
+/** The dialects whose servers serve `mode`, in `--provider` order. */
+export function providersFor(mode: RequestMode): string[] {
+  return PROVIDER_NAMES.filter((name) => DIALECTS[name].modes.includes(mode));
 }
 
 /** The provider whose hosted API lives at `host`, with the rule that matched. */
@@ -195,6 +234,8 @@ export interface RequestModes {
   readonly n: number;
   /** `--logprobs`, if given. */
   readonly logprobs?: number;
+  /** `--mode`; default `generate`. */
+  readonly mode?: RequestMode;
 }
 
 /**
@@ -203,6 +244,14 @@ export interface RequestModes {
  */
 export function unsupportedMode(name: string, modes: RequestModes): string | undefined {
   const dialect = dialectOf(name);
+  const mode = modes.mode ?? "generate";
+  if (!dialect.modes.includes(mode)) {
+    const able = providersFor(mode);
+    const names = `${able.slice(0, -1).join(", ")} or ${able.at(-1)}`;
+    return `has no /v1/${mode} route; --mode ${mode} needs --provider ${names}`;
+  }
+  // The other modes never stream and send no chat, n or logprobs (options/config.ts warns).
+  if (mode !== "generate") return undefined;
   if (modes.stream && !dialect.stream) {
     return "has no streaming: pass --no-stream";
   }

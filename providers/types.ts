@@ -5,6 +5,16 @@
  * @module
  */
 
+/**
+ * What a request asks of the server, as `--mode` names it: text generation (completions or
+ * chat), embeddings of a batch of inputs (`/v1/embeddings`), or a ranking of documents against a
+ * query (`/v1/rerank`).
+ */
+export const REQUEST_MODES = ["generate", "embeddings", "rerank"] as const;
+
+/** One of {@link REQUEST_MODES}. */
+export type RequestMode = typeof REQUEST_MODES[number];
+
 /** One chat message, as the OpenAI chat API takes it. */
 export interface ChatMessage {
   /** `system`, `user`, `assistant`, ... */
@@ -19,8 +29,13 @@ export interface Sample {
   readonly prompt: string;
   /** A chat history to send as given in chat mode, instead of `prompt` as one user message. */
   readonly messages?: readonly ChatMessage[];
-  /** `max_tokens` for this request. */
+  /** `max_tokens` for this request (0 in the modes that generate nothing). */
   readonly maxTokens: number;
+  /**
+   * The texts of one embeddings batch or the documents of one rerank request, in the modes
+   * that send several texts at once; absent in generate mode.
+   */
+  readonly inputs?: readonly string[];
 }
 
 /** What a provider wants sent for one sample. */
@@ -79,6 +94,12 @@ export interface ProviderOptions {
   readonly logprobs?: number;
   /** Completions per request (`n`), when more than one. */
   readonly n?: number;
+  /** Embeddings mode: `dimensions` of each embedding, when asked for. */
+  readonly dimensions?: number;
+  /** Rerank mode: the query the documents are ranked against. */
+  readonly query?: string;
+  /** Rerank mode: how many results the server returns (`top_n`), when asked for. */
+  readonly topN?: number;
 }
 
 /**

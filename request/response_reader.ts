@@ -223,7 +223,8 @@ export class ResponseReader implements ResponseSink {
     // ends it or the server counted it: the model stopped on its first token.
     const usage = this.#usage;
     const firstTokenAt = this.#firstTokenAt;
-    const empty = firstTokenAt === undefined;
+    // Embeddings and rerank replies carry no generated text by nature: they are never empty.
+    const empty = firstTokenAt === undefined && sample.inputs === undefined;
     if (empty && !this.#sawEnd && usage === undefined) {
       throw new BadResponseError(
         stream ? "Response ended without generated text" : "Empty response",
@@ -256,6 +257,7 @@ export class ResponseReader implements ResponseSink {
       ...(usage?.cachedPromptTokens === undefined
         ? {}
         : { cachedPromptTokens: usage.cachedPromptTokens }),
+      ...(sample.inputs === undefined ? {} : { inputs: sample.inputs.length }),
       ...(empty ? { empty: true } : {}),
       ...(this.#truncated ? { truncated: true } : {}),
     };

@@ -39,6 +39,8 @@ export interface RequestRecord {
   readonly localPromptTokens?: number;
   /** Prompt tokens the server served from its prompt cache, when it said. */
   readonly cachedPromptTokens?: number;
+  /** Texts the request sent at once: embedding inputs or rerank documents; absent in generate mode. */
+  readonly inputs?: number;
   /** A complete reply without any generated text (the model stopped on its first token). */
   readonly empty?: boolean;
   /** The server cut the reply at its context size. */

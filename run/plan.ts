@@ -241,11 +241,13 @@ async function prepareWorkload(
       });
       inputs.push({ ...choice, format: datasetFormat(choice.path), read });
     }
+    // Embeddings and rerank send each row's text (a chat row's messages joined), generating none.
+    const generates = config.mode === "generate";
     const prepared = datasetPool(inputs, tokenizer, {
       maxContext: config.maxContext,
-      rowMaxTokens: config.datasetMaxTokens === "dataset",
-      maxTokens: config.maxTokens,
-      chat: config.chat,
+      rowMaxTokens: generates && config.datasetMaxTokens === "dataset",
+      maxTokens: generates ? config.maxTokens : 0,
+      chat: config.chat || !generates,
     });
     if (config.datasetSessions) requireMultiTurn(prepared.pool, inputs.map((input) => input.path));
     return prepared;
@@ -341,7 +343,8 @@ export function largestMaxTokens(config: RunConfig): number {
 }
 
 /**
- * Checks the prompt and the largest `max_tokens` against the context the server reported.
+ * Checks the prompt and the largest `max_tokens` against the context the server reported (in
+ * embeddings and rerank mode, each text alone: nothing is generated).
  * Throws a `UsageError` with the numbers when the server would refuse the requests; returns
  * warnings for replies a server cuts at its context (llama.cpp), for the training length, and
  * for a distribution without a cap whose larger draws would not fit.
@@ -354,9 +357,11 @@ export function checkContext(
   const prompt = options.promptTokens;
   const promptFlag = config.datasets !== undefined
     ? "--max-context (which drops longer rows)"
-    : config.promptText === undefined
-    ? "-p"
-    : "--prompt-text";
+    : config.promptText !== undefined
+    ? "--prompt-text"
+    : config.tokensPerDocument !== undefined && config.mode === "rerank"
+    ? "--tokens-per-document"
+    : "-p";
   const largest = largestMaxTokens(config);
   const typical = Math.round(config.maxTokens);
   for (const limit of options.limits) {
@@ -364,7 +369,8 @@ export function checkContext(
       ? `the server's ${limit.bounds === "prompt" ? "prompt limit" : "context"}`
       : "the model's training context";
     const from = `${limit.tokens} (from ${limit.source})`;
-    if (limit.bounds === "prompt") {
+    // Each embeddings input and rerank document is its own sequence, with nothing generated.
+    if (limit.bounds === "prompt" || config.mode !== "generate") {
       if (prompt <= limit.tokens) continue;
       const message = `prompt ${prompt} tokens exceed ${server} of ${from}: lower ${promptFlag}`;
       if (limit.kind !== "trained") throw new UsageError(capitalized(message));

@@ -1,13 +1,14 @@
 /**
  * `llmload probe` (and `--preflight` before a run): one request per mode against the target,
  * then a table of what the server honours — streaming, usage in streams, `ignore_eos` /
- * `min_tokens` (does it generate exactly `max_tokens`?), logprobs, chat, non-streamed replies —
+ * `min_tokens` (does it generate exactly `max_tokens`?), logprobs, chat, non-streamed replies,
+ * the `/v1/embeddings` and `/v1/rerank` routes —
  * so a run against a server that ignores the length controls is known to be skewed before its
  * numbers are read.
  *
  * @module
  */
-import { dialectOf } from "../providers/mod.ts";
+import { createProvider, dialectOf } from "../providers/mod.ts";
 import type { ProviderOptions } from "../providers/mod.ts";
 import { runRequest } from "../request/run_request.ts";
 import type { RequestContext, RequestOutcome } from "../request/run_request.ts";
@@ -17,7 +18,7 @@ import { loadTokenizer, localTokenizerSpec } from "../load/tokenizer.ts";
 import type { Tokenizer } from "../load/tokenizer.ts";
 import { createTransport } from "../transport/mod.ts";
 import type { Transport } from "../transport/types.ts";
-import type { Chunk, Provider } from "../providers/types.ts";
+import type { Chunk, Provider, RequestMode, Sample } from "../providers/types.ts";
 import type { RunConfig } from "../options/types.ts";
 import { requestHeaders } from "../options/headers.ts";
 
@@ -26,6 +27,12 @@ export const PROBE_TOKENS = 32;
 
 /** A question most models answer in a word or two: a server that lets them stop, stops. */
 export const PROBE_PROMPT = "Answer with one word only: what colour is a clear daytime sky?";
+
+/** Texts of the embeddings and rerank probes (the rerank query is {@link PROBE_PROMPT}). */
+export const PROBE_DOCUMENTS: readonly string[] = [
+  "The sky on a clear day is blue.",
+  "Grass is green.",
+];
 
 /** Longest a probe request may take, whatever `--timeout` says. */
 const PROBE_TIMEOUT_MS = 60_000;
@@ -114,6 +121,18 @@ export async function probeTarget(
     const whole = await send({ stream: false });
     const logprobs = dialect.logprobs ? await send({ logprobs: 1 }) : undefined;
     const chat = dialect.chat ? await send({ chat: true }) : undefined;
+    const texts = async (mode: RequestMode) =>
+      dialect.modes.includes(mode)
+        ? await probeOnce(config, {
+          settings: { ...base, stream: false, query: PROBE_PROMPT },
+          target,
+          tokenizer,
+          transport,
+          mode,
+        })
+        : undefined;
+    const embeddings = await texts("embeddings");
+    const rerank = await texts("rerank");
     const lengthSource = streamed?.outcome.ok ? streamed : whole;
     const rows: ProbeRow[] = [
       streamRow(streamed, target.provider),
@@ -122,6 +141,8 @@ export async function probeTarget(
       logprobsRow(logprobs, target.provider),
       chatRow(chat, target.provider),
       wholeRow(whole),
+      textsRow("embeddings", embeddings, target.provider),
+      textsRow("rerank", rerank, target.provider),
     ];
     return { target, rows, answered: (streamed ?? whole).outcome.ok };
   } finally {
@@ -136,9 +157,14 @@ async function probeOnce(
     target: Target;
     tokenizer: Tokenizer;
     transport: Transport;
+    /** Default `generate`. */
+    mode?: RequestMode;
   },
 ): Promise<Probed> {
-  const { provider, seen } = observe(dialectOf(request.target.provider).create(request.settings));
+  const mode = request.mode ?? "generate";
+  const { provider, seen } = observe(
+    createProvider(request.target.provider, request.settings, mode),
+  );
   const context: RequestContext = {
     provider,
     transport: watched(request.transport, seen),
@@ -148,9 +174,19 @@ async function probeOnce(
     localPromptTokens: request.tokenizer.countPrompt(PROBE_PROMPT),
     countTokens: (text) => Promise.resolve(request.tokenizer.count(text)),
   };
-  const outcome = await runRequest(context, { prompt: PROBE_PROMPT, maxTokens: PROBE_TOKENS });
+  const outcome = await runRequest(context, mode === "generate" ? PROBE_SAMPLE : PROBE_TEXTS);
   return { outcome, seen };
 }
+
+/** The generation probe's request. */
+const PROBE_SAMPLE: Sample = { prompt: PROBE_PROMPT, maxTokens: PROBE_TOKENS };
+
+/** The texts the embeddings and rerank probes send: embedded, or ranked against the prompt. */
+const PROBE_TEXTS: Sample = {
+  prompt: PROBE_DOCUMENTS[0],
+  inputs: PROBE_DOCUMENTS,
+  maxTokens: 0,
+};
 
 /** Wraps a transport to note the status and how much body came. */
 function watched(inner: Transport, seen: Observed): Transport {
@@ -335,6 +371,32 @@ function wholeRow(probed: Probed): ProbeRow {
     feature,
     verdict: "yes",
     detail: `${record.outputTokens} tokens in ${record.totalLatency.toFixed(1)} ms`,
+  };
+}
+
+/**
+ * Whether the server has the `/v1/embeddings` or `/v1/rerank` route: `yes` with what one
+ * request of {@link PROBE_DOCUMENTS} gave, `no` on HTTP 404 or 405 (no such route), `n/a` for a
+ * dialect without the mode, else `failed` with why.
+ */
+function textsRow(mode: RequestMode, probed: Probed | undefined, provider: string): ProbeRow {
+  const feature = `/v1/${mode}`;
+  if (probed === undefined) return notInDialect(feature, provider, `${feature} route`);
+  const { outcome } = probed;
+  if (!outcome.ok) {
+    const row = unsuccessful(feature, probed);
+    const status = outcome.failure.status;
+    return status === 404 || status === 405 ? { ...row, verdict: "no" } : row;
+  }
+  const { record } = outcome;
+  const tokens = record.serverPromptTokens === undefined
+    ? "no usage"
+    : `${record.serverPromptTokens} prompt tokens`;
+  const what = mode === "embeddings" ? "inputs embedded" : "documents ranked";
+  return {
+    feature,
+    verdict: "yes",
+    detail: `${record.inputs} ${what}, ${tokens}, in ${record.totalLatency.toFixed(1)} ms`,
   };
 }
 

@@ -137,6 +137,7 @@ export async function resolveTarget(
     stream: config.stream,
     n: config.n,
     logprobs: config.logprobs,
+    mode: config.mode,
   });
   if (unsupported !== undefined) throw new UsageError(`The ${provider} dialect ${unsupported}`);
   return { model, modelReason, provider, providerReason };

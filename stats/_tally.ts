@@ -126,6 +126,7 @@ function emptyTokens(): TokenStats {
     empty: 0,
     truncated: 0,
     promptCache: { requests: 0, cachedTokens: 0, promptTokens: 0 },
+    inputs: 0,
   };
 }
 
@@ -168,4 +169,5 @@ function addTokens(into: TokenStats, part: TokenStats) {
   into.promptCache.requests += part.promptCache?.requests ?? 0;
   into.promptCache.cachedTokens += part.promptCache?.cachedTokens ?? 0;
   into.promptCache.promptTokens += part.promptCache?.promptTokens ?? 0;
+  into.inputs += part.inputs ?? 0;
 }

@@ -66,6 +66,8 @@ export interface AggregateCounts {
   readonly promptTokens: number;
   /** Sends delayed because the in-flight cap was reached. */
   readonly capped: number;
+  /** Embedding inputs or rerank documents sent by successful requests. */
+  readonly inputs: number;
 }
 
 /**
@@ -119,6 +121,7 @@ export class Aggregate {
       outputTokens: tally.tokens.output,
       promptTokens: tally.tokens.prompt,
       capped: tally.capped,
+      inputs: tally.tokens.inputs,
     };
   }
 

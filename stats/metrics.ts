@@ -131,7 +131,8 @@ export function forEachSample(
     if (rec.ttft !== undefined) visit("ttft_intended", toMicros(rec.ttft + lag));
     visit("total_latency_intended", toMicros(rec.totalLatency + lag));
   }
-  visit("num_tokens", Math.max(0, Math.round(tokens)));
+  // Embeddings and rerank requests generate nothing: no output tokens to report.
+  if (rec.inputs === undefined) visit("num_tokens", Math.max(0, Math.round(tokens)));
   if (rec.promptTokens !== undefined) {
     visit("prompt_tokens", Math.max(0, Math.round(rec.promptTokens)));
   }

@@ -56,7 +56,10 @@ export class Recorder {
     tokens.output += rec.outputTokens;
     tokens.prompt += rec.promptTokens ?? 0;
     tokens.chars += rec.chars;
-    tokens.sources[rec.tokenSource]++;
+    if (rec.inputs !== undefined) {
+      // Embeddings and rerank: texts sent, and no output tokens to count or compare.
+      tokens.inputs += rec.inputs;
+    } else tokens.sources[rec.tokenSource]++;
     const expected = rec.expectedOutputTokens ?? rec.maxTokens;
     if (rec.outputTokens !== expected) {
       tokens.mismatches.count++;

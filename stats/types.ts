@@ -68,6 +68,8 @@ export interface TokenStats {
   truncated: number;
   /** The server's prompt cache, over the requests whose server reported cached tokens. */
   promptCache: PromptCacheStats;
+  /** Texts sent by successful requests: embedding inputs or rerank documents; 0 in generate mode. */
+  inputs: number;
 }
 
 /** Prompt tokens served from the server's prompt cache. */

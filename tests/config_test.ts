@@ -59,6 +59,7 @@ Deno.test("every option of the table with a key lands in its RunConfig field, fr
     "prompt=q",
     "e2e<=2s",
     "2s:3",
+    "embeddings",
   ];
   // Options that are refused alone, with the settings that make them valid.
   const companions: Readonly<Record<string, Readonly<Record<string, string>>>> = {

@@ -34,10 +34,16 @@ Deno.test("a server that honours ignore_eos: every mode yes, one request each", 
     "logprobs": "yes",
     "chat": "yes",
     "non-streamed": "yes",
+    "/v1/embeddings": "yes",
+    "/v1/rerank": "yes",
   });
   assert.equal(report.answered, true);
-  assert.equal(records.length, 4, "streamed, whole, logprobs and chat requests");
-  assert.ok(records.every((record) => record.maxTokens === PROBE_TOKENS));
+  const generation = records.filter((record) =>
+    !["/v1/embeddings", "/v1/rerank"].includes(record.path)
+  );
+  assert.equal(generation.length, 4, "streamed, whole, logprobs and chat requests");
+  assert.equal(records.length, 6, "and one embeddings and one rerank request");
+  assert.ok(generation.every((record) => record.maxTokens === PROBE_TOKENS));
   assert.deepEqual(probeWarnings(report), []);
   const length = report.rows.find((row) => row.feature === "ignore_eos/min_tokens")!;
   assert.equal(
@@ -100,6 +106,8 @@ Deno.test("modes a dialect lacks are n/a; counts fall back to the tokenizer", as
     "logprobs": "n/a",
     "chat": "n/a",
     "non-streamed": "yes",
+    "/v1/embeddings": "n/a",
+    "/v1/rerank": "n/a",
   });
   assert.equal(records.length, 1);
   // Full length without a field to ask for it: said without contradicting the "yes".
