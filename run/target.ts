@@ -137,6 +137,8 @@ export async function resolveTarget(
     stream: config.stream,
     n: config.n,
     logprobs: config.logprobs,
+    responses: config.api === "responses",
+    images: config.images !== undefined,
   });
   if (unsupported !== undefined) throw new UsageError(`The ${provider} dialect ${unsupported}`);
   return { model, modelReason, provider, providerReason };

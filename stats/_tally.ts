@@ -110,6 +110,8 @@ function emptyTokens(): TokenStats {
     empty: 0,
     truncated: 0,
     promptCache: { requests: 0, cachedTokens: 0, promptTokens: 0 },
+    reasoning: 0,
+    cancelled: 0,
   };
 }
 
@@ -152,4 +154,6 @@ function addTokens(into: TokenStats, part: TokenStats) {
   into.promptCache.requests += part.promptCache?.requests ?? 0;
   into.promptCache.cachedTokens += part.promptCache?.cachedTokens ?? 0;
   into.promptCache.promptTokens += part.promptCache?.promptTokens ?? 0;
+  into.reasoning += part.reasoning ?? 0;
+  into.cancelled += part.cancelled ?? 0;
 }

@@ -39,6 +39,11 @@ export class Recorder {
     forEachSample(rec, this.#push);
     tally.ok++;
     const tokens = tally.tokens;
+    if (rec.cancelled) {
+      tokens.cancelled++;
+      return;
+    }
+    tokens.reasoning += rec.reasoningTokens ?? 0;
     tokens.output += rec.outputTokens;
     tokens.prompt += rec.promptTokens ?? 0;
     tokens.chars += rec.chars;

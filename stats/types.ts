@@ -67,6 +67,16 @@ export interface TokenStats {
   truncated: number;
   /** The server's prompt cache, over the requests whose server reported cached tokens. */
   promptCache: PromptCacheStats;
+  /**
+   * Generated tokens the server said went to reasoning (`reasoning_tokens`), summed; they are
+   * part of `output`.
+   */
+  reasoning: number;
+  /**
+   * Successful requests closed on purpose after their first token (`--cancel-rate`): counted in
+   * `ok`, measured by their TTFT only, their tokens in no total.
+   */
+  cancelled: number;
 }
 
 /** Prompt tokens served from the server's prompt cache. */

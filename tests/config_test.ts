@@ -57,10 +57,18 @@ Deno.test("every option of the table with a key lands in its RunConfig field, fr
     "1s:2s",
     "flag",
     "prompt=q",
+    "low",
+    "64x64",
+    "responses",
+    "after",
   ];
   // Options that are refused alone, with the settings that make them valid.
   const companions: Readonly<Record<string, Readonly<Record<string, string>>>> = {
     turns: { chat: "true" },
+    images: { chat: "true" },
+    "images-per-request": { chat: "true", images: "64x64" },
+    "images-position": { chat: "true", images: "64x64" },
+    "reasoning-effort": { chat: "true" },
     "dataset-sessions": {
       chat: "true",
       dataset: "tests/testdata/workloads/sharegpt_sessions.json",

@@ -280,6 +280,8 @@ Deno.test("takeDelta starts afresh and deltas are plain data: one typed array pe
       empty: 0,
       truncated: 0,
       promptCache: { requests: 0, cachedTokens: 0, promptTokens: 0 },
+      reasoning: 0,
+      cancelled: 0,
     },
     capped: 0,
   };
