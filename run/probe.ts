@@ -1,7 +1,8 @@
 /**
  * `llmload probe` (and `--preflight` before a run): one request per mode against the target,
  * then a table of what the server honours — streaming, usage in streams, `ignore_eos` /
- * `min_tokens` (does it generate exactly `max_tokens`?), logprobs, chat, non-streamed replies —
+ * `min_tokens` (does it generate exactly `max_tokens`?), logprobs, chat, images in chat, the
+ * Responses API (`/v1/responses`), non-streamed replies —
  * so a run against a server that ignores the length controls is known to be skewed before its
  * numbers are read.
  *
@@ -20,12 +21,17 @@ import type { Transport } from "../transport/types.ts";
 import type { Chunk, Provider } from "../providers/types.ts";
 import type { RunConfig } from "../options/types.ts";
 import { requestHeaders } from "../options/headers.ts";
+import { createImages } from "../load/images.ts";
+import { createRandom } from "../load/random.ts";
 
 /** Tokens each probe request asks for. */
 export const PROBE_TOKENS = 32;
 
 /** A question most models answer in a word or two: a server that lets them stop, stops. */
 export const PROBE_PROMPT = "Answer with one word only: what colour is a clear daytime sky?";
+
+/** Size of the image the images probe sends, in pixels a side. */
+const PROBE_IMAGE_SIDE = 16;
 
 /** Longest a probe request may take, whatever `--timeout` says. */
 const PROBE_TIMEOUT_MS = 60_000;
@@ -107,13 +113,23 @@ export async function probeTarget(
     stream: dialect.stream,
     temperature: config.temperature,
   };
-  const send = (settings: Partial<ProviderOptions>) =>
-    probeOnce(config, { settings: { ...base, ...settings }, target, tokenizer, transport });
+  const send = (settings: Partial<ProviderOptions>, images?: readonly string[]) =>
+    probeOnce(config, {
+      settings: { ...base, ...settings },
+      target,
+      tokenizer,
+      transport,
+      images,
+    });
   try {
     const streamed = dialect.stream ? await send({ stream: true }) : undefined;
     const whole = await send({ stream: false });
     const logprobs = dialect.logprobs ? await send({ logprobs: 1 }) : undefined;
     const chat = dialect.chat ? await send({ chat: true }) : undefined;
+    const side = PROBE_IMAGE_SIDE;
+    const image = createImages([{ width: side, height: side }], createRandom(1));
+    const images = dialect.images ? await send({ chat: true }, image) : undefined;
+    const responses = dialect.responses ? await send({ chat: true, responses: true }) : undefined;
     const lengthSource = streamed?.outcome.ok ? streamed : whole;
     const rows: ProbeRow[] = [
       streamRow(streamed, target.provider),
@@ -121,6 +137,8 @@ export async function probeTarget(
       lengthRow(lengthSource, { provider: target.provider, server: server.serverDialect }),
       logprobsRow(logprobs, target.provider),
       chatRow(chat, target.provider),
+      imagesRow(images, target.provider),
+      responsesRow(responses, target.provider),
       wholeRow(whole),
     ];
     return { target, rows, answered: (streamed ?? whole).outcome.ok };
@@ -136,6 +154,7 @@ async function probeOnce(
     target: Target;
     tokenizer: Tokenizer;
     transport: Transport;
+    images?: readonly string[];
   },
 ): Promise<Probed> {
   const { provider, seen } = observe(dialectOf(request.target.provider).create(request.settings));
@@ -148,7 +167,8 @@ async function probeOnce(
     localPromptTokens: request.tokenizer.countPrompt(PROBE_PROMPT),
     countTokens: (text) => Promise.resolve(request.tokenizer.count(text)),
   };
-  const outcome = await runRequest(context, { prompt: PROBE_PROMPT, maxTokens: PROBE_TOKENS });
+  const sample = { prompt: PROBE_PROMPT, maxTokens: PROBE_TOKENS, images: request.images };
+  const outcome = await runRequest(context, sample);
   return { outcome, seen };
 }
 
@@ -200,6 +220,7 @@ function observe(inner: Provider): { provider: Provider; seen: Observed } {
     name: inner.name,
     framing: inner.framing,
     endMarker: inner.endMarker,
+    endsWithEvent: inner.endsWithEvent,
     request: (sample) => inner.request(sample),
     parseEvent(data) {
       const chunk = read(() => inner.parseEvent(data));
@@ -324,6 +345,29 @@ function chatRow(probed: Probed | undefined, provider: string): ProbeRow {
   if (!probed.outcome.ok) return unsuccessful(feature, probed);
   if (probed.outcome.record.empty) return emptyReply(feature, probed);
   return { feature, verdict: "yes", detail: `${probed.outcome.record.outputTokens} tokens` };
+}
+
+function imagesRow(probed: Probed | undefined, provider: string): ProbeRow {
+  const feature = "images";
+  if (probed === undefined) return notInDialect(feature, provider, "image parts");
+  if (!probed.outcome.ok) return unsuccessful(feature, probed);
+  const { record } = probed.outcome;
+  const prompt = record.serverPromptTokens === undefined
+    ? "no prompt count"
+    : `${record.serverPromptTokens} prompt tokens with one ${PROBE_IMAGE_SIDE}x${PROBE_IMAGE_SIDE} image`;
+  return { feature, verdict: "yes", detail: `accepted, ${prompt}` };
+}
+
+function responsesRow(probed: Probed | undefined, provider: string): ProbeRow {
+  const feature = "responses API";
+  if (probed === undefined) return notInDialect(feature, provider, "Responses API");
+  if (!probed.outcome.ok) return unsuccessful(feature, probed);
+  if (probed.outcome.record.empty) return emptyReply(feature, probed);
+  return {
+    feature,
+    verdict: "yes",
+    detail: `/v1/responses: ${probed.outcome.record.outputTokens} tokens`,
+  };
 }
 
 function wholeRow(probed: Probed): ProbeRow {

@@ -8,6 +8,7 @@ import type { MockRecord } from "../mock/server.ts";
 import { IMAGE_TOKENS } from "../mock/images.ts";
 import { completionRecords, runAgainst, withMock } from "./_harness.ts";
 import { runConfig } from "./_fixtures.ts";
+import { probeTarget } from "../run/probe.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
@@ -253,5 +254,26 @@ Deno.test("a provider without the Responses API: one line naming those that have
       /The tgi dialect has no Responses API: use --api chat, or a provider that has one \(openai, /,
     );
     assert.equal(completionRecords(mock.records()).length, 0);
+  });
+});
+
+Deno.test("probe: says whether the server has /v1/responses and accepts images, from what reached it", async () => {
+  await withMock({ ttftMs: 1, itlMs: 1, seed: 1 }, async (mock) => {
+    const report = await probeTarget(runConfig(["-H", mock.url]));
+    const rows = Object.fromEntries(report.rows.map((row) => [row.feature, row]));
+    assert.equal(rows["images"].verdict, "yes");
+    assert.match(rows["images"].detail, /^accepted, \d+ prompt tokens with one 16x16 image$/);
+    assert.equal(rows["responses API"].verdict, "yes");
+    assert.equal(rows["responses API"].detail, "/v1/responses: 32 tokens");
+    const records = completionRecords(mock.records());
+    assert.equal(records.filter((record) => record.images === 1).length, 1);
+    assert.equal(records.filter((record) => record.path === "/v1/responses").length, 1);
+  });
+  // A dialect without the Responses API is n/a; TGI's Messages API takes image parts.
+  await withMock({ ttftMs: 1, itlMs: 1, seed: 1, dialect: "tgi" }, async (mock) => {
+    const report = await probeTarget(runConfig(["-H", mock.url, "--provider", "tgi"]));
+    const rows = Object.fromEntries(report.rows.map((row) => [row.feature, row]));
+    assert.equal(rows["responses API"].verdict, "n/a");
+    assert.equal(rows["images"].verdict, "yes");
   });
 });

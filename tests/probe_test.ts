@@ -33,10 +33,12 @@ Deno.test("a server that honours ignore_eos: every mode yes, one request each", 
     "ignore_eos/min_tokens": "yes",
     "logprobs": "yes",
     "chat": "yes",
+    "images": "yes",
+    "responses API": "yes",
     "non-streamed": "yes",
   });
   assert.equal(report.answered, true);
-  assert.equal(records.length, 4, "streamed, whole, logprobs and chat requests");
+  assert.equal(records.length, 6, "streamed, whole, logprobs, chat, images, responses requests");
   assert.ok(records.every((record) => record.maxTokens === PROBE_TOKENS));
   assert.deepEqual(probeWarnings(report), []);
   const length = report.rows.find((row) => row.feature === "ignore_eos/min_tokens")!;
@@ -99,6 +101,8 @@ Deno.test("modes a dialect lacks are n/a; counts fall back to the tokenizer", as
     "ignore_eos/min_tokens": "yes",
     "logprobs": "n/a",
     "chat": "n/a",
+    "images": "n/a",
+    "responses API": "n/a",
     "non-streamed": "yes",
   });
   assert.equal(records.length, 1);
