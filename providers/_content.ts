@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { ImagesPosition } from "./types.ts";
+import type { ChatMessage, ImagesPosition, Sample } from "./types.ts";
 
 /** One part of a user message: a piece of text or one image's `data:` URL. */
 export type ContentPart = { readonly text: string } | { readonly image: string };
@@ -31,6 +31,27 @@ export function contentParts(
   return pieces.flatMap((piece, i) => (i < pictures.length ? [{ text: piece }, pictures[i]] : [{
     text: piece,
   }]));
+}
+
+/**
+ * The messages of a sample (its history, or its prompt as one user message), with its images
+ * in the last user message as parts that `spell` writes the way the API takes them.
+ */
+export function messagesWithImages(
+  sample: Sample,
+  position: ImagesPosition | undefined,
+  spell: (part: ContentPart) => unknown,
+): readonly unknown[] {
+  const messages: readonly ChatMessage[] = sample.messages ??
+    [{ role: "user", content: sample.prompt }];
+  const images = sample.images;
+  if (images === undefined || images.length === 0) return messages;
+  const last = messages.findLastIndex((message) => message.role === "user");
+  return messages.map((message, i) =>
+    i !== last
+      ? message
+      : { role: message.role, content: contentParts(message.content, images, position).map(spell) }
+  );
 }
 
 /** `text` cut into `count` pieces of about equal length, each cut at the space nearest its mark. */

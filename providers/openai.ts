@@ -5,10 +5,10 @@
  *
  * @module
  */
-import type { ChatMessage, Chunk, Provider, ProviderOptions, Sample, Usage } from "./types.ts";
+import type { Chunk, Provider, ProviderOptions, Sample, Usage } from "./types.ts";
 import { type ContextSource, numberOr, serverErrorEvent, usageOf } from "./_shared.ts";
 import { openAIFastEvent } from "./openai_fast.ts";
-import { contentParts } from "./_content.ts";
+import { type ContentPart, messagesWithImages } from "./_content.ts";
 import { createResponsesProvider } from "./openai_responses.ts";
 
 /** `owned_by` values OpenAI's `/v1/models` reports, the usual one first. */
@@ -92,7 +92,7 @@ export function createOpenAIProvider(
 
   function request(sample: Sample) {
     const input = options.chat
-      ? { messages: chatMessages(sample, options) }
+      ? { messages: messagesWithImages(sample, options.imagesPosition, chatPart) }
       : { prompt: sample.prompt };
     const body = {
       model: options.model,
@@ -131,26 +131,11 @@ export function createOpenAIProvider(
   };
 }
 
-/**
- * The chat messages of a sample: its history, or its prompt as one user message, with its
- * images as `image_url` parts of the last user message.
- */
-function chatMessages(sample: Sample, options: ProviderOptions): readonly unknown[] {
-  const messages: readonly ChatMessage[] = sample.messages ??
-    [{ role: "user", content: sample.prompt }];
-  const images = sample.images;
-  if (images === undefined || images.length === 0) return messages;
-  const last = messages.findLastIndex((message) => message.role === "user");
-  return messages.map((message, i) =>
-    i !== last ? message : {
-      role: message.role,
-      content: contentParts(message.content, images, options.imagesPosition).map((part) =>
-        "text" in part
-          ? { type: "text", text: part.text }
-          : { type: "image_url", image_url: { url: part.image } }
-      ),
-    }
-  );
+/** A message part as chat completions take it: `text`, or `image_url` with a `data:` URL. */
+function chatPart(part: ContentPart): unknown {
+  return "text" in part
+    ? { type: "text", text: part.text }
+    : { type: "image_url", image_url: { url: part.image } };
 }
 
 /**

@@ -16,7 +16,7 @@ import {
   textOr,
   usageOf,
 } from "./_shared.ts";
-import { contentParts } from "./_content.ts";
+import { type ContentPart, messagesWithImages } from "./_content.ts";
 
 /** Events whose `delta` is visible text. */
 const TEXT_DELTAS: ReadonlySet<string> = new Set(["response.output_text.delta"]);
@@ -54,7 +54,7 @@ export function createResponsesProvider(options: ProviderOptions, dialect: strin
   function request(sample: Sample) {
     const body = {
       model: options.model,
-      input: responsesInput(sample, options),
+      input: messagesWithImages(sample, options.imagesPosition, inputPart),
       max_output_tokens: sample.maxTokens,
       temperature: options.temperature,
       stream: options.stream,
@@ -99,22 +99,11 @@ export function createResponsesProvider(options: ProviderOptions, dialect: strin
   return { name: dialect, framing: "sse", endsWithEvent: true, request, parseEvent, parseBody };
 }
 
-/** The input messages: the sample's history or its prompt, images in the last user message. */
-function responsesInput(sample: Sample, options: ProviderOptions): readonly unknown[] {
-  const messages = sample.messages ?? [{ role: "user", content: sample.prompt }];
-  const images = sample.images;
-  if (images === undefined || images.length === 0) return messages;
-  const last = messages.findLastIndex((message) => message.role === "user");
-  return messages.map((message, i) =>
-    i !== last ? message : {
-      role: message.role,
-      content: contentParts(message.content, images, options.imagesPosition).map((part) =>
-        "text" in part
-          ? { type: "input_text", text: part.text }
-          : { type: "input_image", image_url: part.image }
-      ),
-    }
-  );
+/** A message part as the Responses API takes it: `input_text`, or `input_image`. */
+function inputPart(part: ContentPart): unknown {
+  return "text" in part
+    ? { type: "input_text", text: part.text }
+    : { type: "input_image", image_url: part.image };
 }
 
 /** Usage of a response object: input/output tokens, cached input, reasoning output. */

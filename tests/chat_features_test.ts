@@ -9,6 +9,7 @@ import { IMAGE_TOKENS } from "../mock/images.ts";
 import { completionRecords, runAgainst, withMock } from "./_harness.ts";
 import { runConfig } from "./_fixtures.ts";
 import { probeTarget } from "../run/probe.ts";
+import { createResponsesProvider } from "../providers/openai_responses.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
@@ -275,5 +276,74 @@ Deno.test("probe: says whether the server has /v1/responses and accepts images, 
     const rows = Object.fromEntries(report.rows.map((row) => [row.feature, row]));
     assert.equal(rows["responses API"].verdict, "n/a");
     assert.equal(rows["images"].verdict, "yes");
+  });
+});
+
+Deno.test("end to end: /v1/responses gets the mock's faults, and a stream without response.completed is a bad_response", async () => {
+  const args = ["--api", "responses", "--max-requests", "4", "-p", "8", "--max-tokens", "6"];
+  await withMock({ ttftMs: 1, itlMs: 1, faults: [{ kind: "no_done", rate: 1 }] }, async (mock) => {
+    const run = await runAgainst(mock, [...args, "--keep-going"]);
+    assert.equal(run.exitCode, 1);
+    assert.equal(run.results.requests.failed, 4);
+    assert.deepEqual(run.results.failures.bad_response?.messages, [
+      "Stream ended without its final event: it may be cut short",
+    ]);
+    assert.ok(completionRecords(mock.records()).every((record) => record.fault === "no_done"));
+  });
+  await withMock({ ttftMs: 1, itlMs: 1, faults: [{ kind: "http_503", rate: 1 }] }, async (mock) => {
+    const run = await runAgainst(mock, [...args, "--keep-going"]);
+    assert.equal(run.results.failures.http_5xx?.count, 4);
+  });
+});
+
+Deno.test("the Responses API reader: text and reasoning deltas, usage from response.completed, errors quoted", () => {
+  const provider = createResponsesProvider(
+    { model: "m", chat: true, stream: true, temperature: 1, responses: true },
+    "openai",
+  );
+  assert.deepEqual(provider.parseEvent('{"type":"response.output_text.delta","delta":" hi"}'), {
+    text: " hi",
+    reasoning: "",
+  });
+  assert.deepEqual(
+    provider.parseEvent('{"type":"response.reasoning_summary_text.delta","delta":"hm"}'),
+    { text: "", reasoning: "hm" },
+  );
+  assert.deepEqual(provider.parseEvent('{"type":"response.in_progress","response":{}}'), {
+    text: "",
+    reasoning: "",
+  });
+  const completed = provider.parseEvent(JSON.stringify({
+    type: "response.completed",
+    response: {
+      usage: {
+        input_tokens: 12,
+        input_tokens_details: { cached_tokens: 4 },
+        output_tokens: 9,
+        output_tokens_details: { reasoning_tokens: 5 },
+      },
+    },
+  }));
+  assert.deepEqual(completed, {
+    text: "",
+    reasoning: "",
+    end: true,
+    usage: { promptTokens: 12, completionTokens: 9, cachedPromptTokens: 4, reasoningTokens: 5 },
+  });
+  assert.throws(
+    () => provider.parseEvent('{"type":"error","error":{"message":"overloaded"}}'),
+    /Server sent an error event: \{"message":"overloaded"\}/,
+  );
+  assert.throws(
+    () => provider.parseEvent('{"type":"response.failed","response":{"error":{"code":"x"}}}'),
+    /Server sent an error event: \{"code":"x"\}/,
+  );
+  const request = JSON.parse(provider.request({ prompt: "Hi", maxTokens: 5 }).body);
+  assert.deepEqual(request, {
+    model: "m",
+    input: [{ role: "user", content: "Hi" }],
+    max_output_tokens: 5,
+    temperature: 1,
+    stream: true,
   });
 });
