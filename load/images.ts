@@ -7,6 +7,9 @@
  * @module
  */
 import { encode } from "fast-png";
+import { dirname, resolve } from "node:path";
+import { UsageError } from "../common/errors.ts";
+import { fileErrorReason } from "../options/files.ts";
 import type { ImageSize } from "../options/chat_parsers.ts";
 import type { Random } from "./random.ts";
 
@@ -47,4 +50,35 @@ export function createImagePicker(images: readonly string[], perRequest: number)
     }
     return picked;
   };
+}
+
+/** Media types of the image files a dataset row may name, by extension. */
+const IMAGE_TYPES: Readonly<Record<string, string>> = {
+  png: "image/png",
+  jpg: "image/jpeg",
+  jpeg: "image/jpeg",
+  gif: "image/gif",
+  webp: "image/webp",
+};
+
+/**
+ * The image files a row of `dataset` names (paths relative to the dataset's folder), read now,
+ * before the run, as `data:` URLs of their media type. A file that cannot be read, or whose
+ * extension is not an image's, is a `UsageError`.
+ */
+export function readImageFiles(paths: readonly string[], from: { dataset: string }): string[] {
+  return paths.map((path) => {
+    const full = resolve(dirname(from.dataset), path);
+    const type = IMAGE_TYPES[full.slice(full.lastIndexOf(".") + 1).toLowerCase()];
+    const problem = (why: string) =>
+      new UsageError(`Cannot use --dataset '${from.dataset}': image '${path}' ${why}`);
+    if (type === undefined) throw problem("is not a .png, .jpg, .jpeg, .gif or .webp file");
+    let bytes: Uint8Array;
+    try {
+      bytes = Deno.readFileSync(full);
+    } catch (error) {
+      throw problem(`cannot be read (${fileErrorReason(error)}), expected a readable image file`);
+    }
+    return `data:${type};base64,${bytes.toBase64()}`;
+  });
 }

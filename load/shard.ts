@@ -333,7 +333,10 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
     sendBudget--;
     inFlight++;
     const [drawn, sampleContext] = given ? [given.sample, given.context] : nextSample();
-    const sample = pickImages === undefined ? drawn : { ...drawn, images: pickImages() };
+    // A dataset row's own images come first, then the generated ones of --images.
+    const sample = pickImages === undefined
+      ? drawn
+      : { ...drawn, images: [...(drawn.images ?? []), ...pickImages()] };
     const cancelAfterFirstToken = cancelRate > 0 && cancelRandom.next() < cancelRate;
     const sentAt = performance.now();
     const outcome = await runRequest(sampleContext, sample, {

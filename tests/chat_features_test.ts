@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { decode } from "fast-png";
+import { decode, encode } from "fast-png";
 import { UsageError } from "../common/errors.ts";
 import { contentParts } from "../providers/_content.ts";
 import { createImagePicker, createImages } from "../load/images.ts";
 import { createRandom } from "../load/random.ts";
 import type { MockRecord } from "../mock/server.ts";
 import { IMAGE_TOKENS } from "../mock/images.ts";
-import { completionRecords, runAgainst, withMock } from "./_harness.ts";
+import { completionRecords, runAgainst, withMock, withTempDir } from "./_harness.ts";
 import { runConfig } from "./_fixtures.ts";
 import { probeTarget } from "../run/probe.ts";
 import { createResponsesProvider } from "../providers/openai_responses.ts";
@@ -345,5 +345,89 @@ Deno.test("the Responses API reader: text and reasoning deltas, usage from respo
     max_output_tokens: 5,
     temperature: 1,
     stream: true,
+  });
+});
+
+Deno.test("end to end: dataset rows name image files, read before the run and sent with the row", async () => {
+  await withTempDir(async (dir) => {
+    const png = encode({
+      width: 3,
+      height: 2,
+      data: new Uint8Array(3 * 2 * 3).fill(9),
+      channels: 3,
+    });
+    await Deno.mkdir(`${dir}/img`);
+    await Deno.writeFile(`${dir}/img/a.png`, png);
+    const rows = [
+      { prompt: "describe this", images: ["img/a.png"] },
+      { prompt: "and nothing here" },
+    ];
+    await Deno.writeTextFile(`${dir}/rows.jsonl`, rows.map((r) => JSON.stringify(r)).join("\n"));
+    await withMock({ ttftMs: 1, itlMs: 1, seed: 1 }, async (mock) => {
+      const run = await runAgainst(mock, [
+        "--chat",
+        "--dataset",
+        `${dir}/rows.jsonl`,
+        "--max-requests",
+        "2",
+        "--max-tokens",
+        "4",
+      ]);
+      assert.equal(run.exitCode, 0, run.log.join("\n"));
+      const records = completionRecords(mock.records());
+      const withImage = records.find((record) => record.images === 1)!;
+      const part = lastContent(withImage)[0];
+      assert.equal(
+        (part.image_url as { url: string }).url,
+        `data:image/png;base64,${png.toBase64()}`,
+      );
+      assert.equal(records.filter((record) => record.images === undefined).length, 1);
+    });
+    // A file that is not there, or not an image, or rows with images without a chat API: exit 2.
+    const bad: [object, string[], RegExp][] = [
+      [
+        { prompt: "x", images: ["missing.png"] },
+        ["--chat"],
+        /image 'missing.png' cannot be read \(no such file\)/,
+      ],
+      [
+        { prompt: "x", images: ["rows.jsonl"] },
+        ["--chat"],
+        /image 'rows.jsonl' is not a .png, .jpg/,
+      ],
+      [
+        { prompt: "x", images: "a.png" },
+        ["--chat"],
+        /has images that are not an array of file paths/,
+      ],
+      [
+        { prompt: "x", images: ["img/a.png"] },
+        [],
+        /its rows name images, which go in chat messages; add --chat/,
+      ],
+    ];
+    for (const [row, args, message] of bad) {
+      await Deno.writeTextFile(`${dir}/bad.jsonl`, JSON.stringify(row));
+      const output = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          MAIN,
+          "-H",
+          "http://127.0.0.1:9",
+          ...args,
+          "--dataset",
+          `${dir}/bad.jsonl`,
+        ],
+        env: { NO_COLOR: "1", LLMLOAD_API_KEY: "", OPENAI_API_KEY: "" },
+        stdout: "piped",
+        stderr: "piped",
+        stdin: "null",
+      }).output();
+      const stderr = new TextDecoder().decode(output.stderr);
+      assert.equal(output.code, 2, stderr);
+      assert.equal(stderr.trim().split("\n").length, 1, stderr);
+      assert.match(stderr, message);
+    }
   });
 });
