@@ -451,6 +451,20 @@ function checkChatFeatures(
         `--chat calls the chat API; give --api chat, or leave out --chat`,
     );
   }
+  if (config.api === "responses") {
+    const why: Readonly<Record<string, string>> = {
+      n: "the Responses API generates one reply per request",
+      logprobs: "llmload reads no logprobs from the Responses API",
+    };
+    for (const name of ["n", "logprobs"]) {
+      const found = givenSetting(setting, name);
+      if (found === undefined || (name === "n" && config.n === 1)) continue;
+      throw new UsageError(
+        `Cannot use ${describeSetting(found)} with ${describeSetting(api!)} responses: ` +
+          `${why[name]}; leave it out, or use --api chat`,
+      );
+    }
+  }
   const needsChat = ["images", "reasoning-effort"].map((name) => givenSetting(setting, name));
   for (const found of needsChat) {
     if (found === undefined || config.chat) continue;

@@ -63,6 +63,11 @@ Deno.test("bad chat-feature options: one line saying what is wrong and what woul
     [["--chat", "--reasoning-effort", "max"], /expected none, low, medium or high/],
     [["--api", "grpc"], /Invalid --api 'grpc': expected chat, completions or responses/],
     [["--api", "completions", "--chat"], /Cannot use --api completions together with --chat/],
+    [
+      ["--api", "responses", "-n", "2"],
+      /Cannot use --n with --api responses: the Responses API generates one reply per/,
+    ],
+    [["--api", "responses", "--logprobs", "1"], /Cannot use --logprobs with --api responses/],
     [["--cancel-rate", "1.5"], /Invalid --cancel-rate '1.5': expected a number from 0 to 1/],
     [["--cancel-rate", "-0.1"], /Invalid --cancel-rate '-0.1'/],
     [["--cancel-rate", "0.5", "--no-stream"], /Cannot use --cancel-rate with --no-stream/],
