@@ -436,3 +436,44 @@ Deno.test("end to end: dataset rows name image files, read before the run and se
     }
   });
 });
+
+Deno.test("mock: reasoning in whole chat replies and responses, effort none counts 0, an unknown effort is a 400", async () => {
+  await withMock({ ttftMs: 1, itlMs: 1 }, async (mock) => {
+    const post = (path: string, body: object) =>
+      fetch(`${mock.url}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "mock-model", max_tokens: 8, ...body }),
+      });
+    const chat = await (await post("/v1/chat/completions", {
+      messages: [{ role: "user", content: "hi" }],
+      reasoning_effort: "low",
+    })).json();
+    assert.equal(chat.choices[0].message.reasoning_content, " the of");
+    assert.equal(chat.choices[0].message.content, " and to in a is that");
+    assert.equal(chat.usage.completion_tokens_details.reasoning_tokens, 2);
+    const none = await (await post("/v1/chat/completions", {
+      messages: [{ role: "user", content: "hi" }],
+      reasoning_effort: "none",
+    })).json();
+    assert.equal(none.usage.completion_tokens_details.reasoning_tokens, 0);
+    assert.equal(none.choices[0].message.reasoning_content, undefined);
+    const whole = await (await post("/v1/responses", {
+      input: "hi",
+      max_output_tokens: 4,
+      reasoning: { effort: "high" },
+    })).json();
+    assert.deepEqual(whole.output.map((item: { type: string }) => item.type), [
+      "reasoning",
+      "message",
+    ]);
+    assert.equal(whole.output[1].content[0].text, " to");
+    assert.equal(whole.usage.output_tokens_details.reasoning_tokens, 3);
+    const refused = await post("/v1/chat/completions", {
+      messages: [{ role: "user", content: "hi" }],
+      reasoning_effort: "extreme",
+    });
+    assert.equal(refused.status, 400);
+    assert.match((await refused.json()).error.message, /Cannot use reasoning effort "extreme"/);
+  });
+});
