@@ -272,7 +272,7 @@ export class ResponseReader implements ResponseSink {
   /**
    * The record of a stream closed on purpose right after its first token (`--cancel-rate`):
    * its TTFT (and TTFVT, if that chunk was visible text), its start, and nothing that needs the
-   * rest of the reply.
+   * rest of the reply. Its token count stays 0: the recorder counts none of its tokens.
    */
   cancelled(sent: SentRequest): RequestRecord {
     const { sample, startedAt } = sent;
