@@ -28,6 +28,8 @@ export interface DatasetRow {
   readonly maxTokens?: number;
   /** The row's `id`, when it has one. */
   readonly id?: string;
+  /** Image files the row names (JSONL `images`), as written: relative to the dataset's folder. */
+  readonly images?: readonly string[];
 }
 
 /** The dataset file formats, told apart by the file's extension. */
@@ -179,7 +181,8 @@ async function* jsonlRows(path: string, fields: DatasetFields): AsyncGenerator<P
 
 /**
  * A JSONL row: an object with `prompt` (a string) or `messages` (OpenAI chat messages), and
- * optionally `max_tokens` and `id`. Pure; throws a `UsageError` naming `where`.
+ * optionally `max_tokens`, `id` and `images` (image file paths). Pure; throws a `UsageError`
+ * naming `where`.
  */
 function jsonRow(
   value: unknown,
@@ -190,7 +193,12 @@ function jsonRow(
   if (!isObject(value)) throw rowErrorAt(where, 'is not an object, expected {"prompt": ...}');
   const maxTokens = maxTokensOf(value[options.fields?.maxTokens ?? "max_tokens"], where);
   const id = value.id === undefined ? undefined : String(value.id);
-  const extra = { ...(maxTokens === undefined ? {} : { maxTokens }), ...(id ? { id } : {}) };
+  const images = imagesOf(value.images, where);
+  const extra = {
+    ...(maxTokens === undefined ? {} : { maxTokens }),
+    ...(id ? { id } : {}),
+    ...(images ? { images } : {}),
+  };
   if (value[promptKey] !== undefined) {
     const prompt = value[promptKey];
     if (typeof prompt !== "string") {
@@ -225,6 +233,15 @@ function messagesOf(value: unknown, where: string): ChatMessage[] {
     }
     return { role: message.role, content: message.content };
   });
+}
+
+/** A row's `images`: absent, or an array of non-empty file paths. */
+function imagesOf(value: unknown, where: string): string[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value) || value.some((path) => typeof path !== "string" || path === "")) {
+    throw rowErrorAt(where, 'has images that are not an array of file paths, such as ["cat.png"]');
+  }
+  return value.length === 0 ? undefined : value;
 }
 
 function maxTokensOf(value: unknown, where: string): number | undefined {

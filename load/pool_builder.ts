@@ -15,6 +15,7 @@ import { tokenSpread } from "./prompt_pool.ts";
 import type { Random } from "./random.ts";
 import type { Tokenizer } from "./tokenizer.ts";
 import { createLengthSampler, type LengthSamplerOptions } from "./workload.ts";
+import { readImageFiles } from "./images.ts";
 
 /** What one `--dataset` file gave the run. */
 export interface DatasetFacts {
@@ -76,7 +77,8 @@ export interface DatasetInput {
  * The pool of dataset files: each row counted with `tokenizer.countPrompt` (a `messages` row by
  * its contents; the server's chat template adds a few tokens), rows whose prompt plus
  * `max_tokens` exceed `maxContext` dropped; `messages` rows need `chat` (sent as given; they are
- * refused rather than flattened, as a flattened history is not the request it records).
+ * refused rather than flattened, as a flattened history is not the request it records); the
+ * image files a row names are read here, before the run, and need `chat` too.
  * `rowMaxTokens` false (`--dataset-max-tokens flag`)
  * leaves `max_tokens` to `-o`. Throws a `UsageError` when no row is left.
  */
@@ -89,6 +91,7 @@ export function datasetPool(
   const promptTokens: number[] = [];
   const maxTokens: number[] = [];
   const messages: (readonly ChatMessage[] | null)[] = [];
+  const images: (readonly string[] | null)[] = [];
   const groups: PoolGroup[] = [];
   const datasets: DatasetFacts[] = [];
   for (const input of inputs) {
@@ -106,6 +109,12 @@ export function datasetPool(
             `or give rows with a "prompt"`,
         );
       }
+      if (row.images !== undefined && !options.chat) {
+        throw new UsageError(
+          `Cannot use --dataset '${input.path}' without --chat: its rows name images, which ` +
+            `go in chat messages; add --chat, or --api chat or --api responses`,
+        );
+      }
       const tokens = tokenizer.countPrompt(row.prompt);
       const asked = options.rowMaxTokens && row.maxTokens ? row.maxTokens : options.maxTokens;
       if (options.maxContext !== undefined && tokens + asked > options.maxContext) {
@@ -116,6 +125,7 @@ export function datasetPool(
       promptTokens.push(tokens);
       maxTokens.push(options.rowMaxTokens ? row.maxTokens ?? 0 : 0);
       messages.push(row.messages ?? null);
+      images.push(row.images ? readImageFiles(row.images, { dataset: input.path }) : null);
     }
     const kept = prompts.length - start;
     datasets.push({
@@ -142,6 +152,7 @@ export function datasetPool(
     promptTokens,
     maxTokens,
     ...(messages.some((entry) => entry !== null) ? { messages } : {}),
+    ...(images.some((entry) => entry !== null) ? { images } : {}),
     groups,
     order: "cycle",
   };

@@ -32,6 +32,8 @@ export interface PromptPool {
   readonly maxTokens: readonly number[];
   /** Each prompt's chat history (`null` for a plain prompt); absent when none has one. */
   readonly messages?: readonly (readonly ChatMessage[] | null)[];
+  /** Each prompt's images as `data:` URLs (`null` for none); absent when none has any. */
+  readonly images?: readonly (readonly string[] | null)[];
   /**
    * With `--prefix-tokens`: the shared prefixes, which one each prompt starts with, and the
    * tokens of the suffix each was built with (a space and a generated prompt follow the prefix).
@@ -97,13 +99,18 @@ export function createPoolDraw(
   };
 }
 
-/** The sample of pool entry `index`: its prompt, its messages, its `max_tokens` or `fallback`. */
+/**
+ * The sample of pool entry `index`: its prompt, its messages, its `max_tokens` or `fallback`,
+ * its images.
+ */
 export function poolSample(pool: PromptPool, index: number, fallback: () => number): Sample {
   const messages = pool.messages?.[index];
   const maxTokens = pool.maxTokens[index] || fallback();
-  return messages
+  const images = pool.images?.[index];
+  const sample: Sample = messages
     ? { prompt: pool.prompts[index], messages, maxTokens }
     : { prompt: pool.prompts[index], maxTokens };
+  return images ? { ...sample, images } : sample;
 }
 
 /**

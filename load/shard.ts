@@ -29,6 +29,7 @@ import type { Tokenizer } from "./tokenizer.ts";
 import { createTlsFetch, createTransport } from "../transport/mod.ts";
 import { maskError, secretsOf } from "../common/secrets.ts";
 import { createLengthSampler } from "./workload.ts";
+import { createImagePicker, createImages } from "./images.ts";
 import { createPoolDraw, poolSample, randomizedPrompts } from "./prompt_pool.ts";
 import { drawBatch } from "./batch.ts";
 import type { PromptPool } from "./prompt_pool.ts";
@@ -42,6 +43,12 @@ import { requestHeaders } from "../options/headers.ts";
 
 /** Think time of sessions without `--think-time`: the next turn is sent at once. */
 const NO_THINK_TIME = { meanMs: 0, distribution: "constant" } as const;
+
+/** Random stream of `--cancel-rate` draws (plus the shard index), apart from the shards' own. */
+const CANCEL_SEED_STREAM = 1_000_000;
+
+/** Random stream of the `--images` noise, the same in every shard. */
+const IMAGE_SEED_STREAM = 2_000_000;
 
 /** How often a shard posts its stats delta. */
 export const DELTA_INTERVAL_MS = 250;
@@ -166,8 +173,19 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
     dimensions: config.embeddingsDimensions,
     query: config.rerankQuery,
     topN: config.rerankTopN,
+    responses: config.api === "responses",
+    reasoningEffort: config.reasoningEffort,
+    imagesPosition: config.imagesPosition,
   }, config.mode);
   const headers = requestHeaders(config);
+  // With --images, every shard encodes the same images (one seed) once, before the load.
+  const pickImages = config.images === undefined ? undefined : createImagePicker(
+    createImages(config.images, createRandom(deriveSeed(init.seed, IMAGE_SEED_STREAM))),
+    config.imagesPerRequest ?? 1,
+  );
+  // --cancel-rate draws from its own stream, so the rest of a seeded workload stays the same.
+  const cancelRandom = createRandom(deriveSeed(init.seed, CANCEL_SEED_STREAM + init.shardIndex));
+  const cancelRate = config.stream ? config.cancelRate ?? 0 : 0;
   // With --tokenizer server, output without usage is counted by the server's tokenize endpoint
   // (the plan checked it has one); `runRequest` counts after the response's times are taken.
   const serverCounter = config.tokenizer === SERVER_TOKENIZER && provider.tokenize
@@ -343,9 +361,18 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
     if (sendBudget <= 0) return false;
     sendBudget--;
     inFlight++;
-    const [sample, sampleContext] = given ? [given.sample, given.context] : nextSample();
+    const [drawn, sampleContext] = given ? [given.sample, given.context] : nextSample();
+    // A dataset row's own images come first, then the generated ones of --images.
+    const sample = pickImages === undefined
+      ? drawn
+      : { ...drawn, images: [...(drawn.images ?? []), ...pickImages()] };
+    const cancelAfterFirstToken = cancelRate > 0 && cancelRandom.next() < cancelRate;
     const sentAt = performance.now();
-    const outcome = await runRequest(sampleContext, sample, { intendedStart, stopSignal });
+    const outcome = await runRequest(sampleContext, sample, {
+      intendedStart,
+      stopSignal,
+      cancelAfterFirstToken,
+    });
     record(outcome, sentAt, given?.turn);
     inFlight--;
     slotWaiters.shift()?.();

@@ -29,6 +29,9 @@ import {
   WORD_LOGPROBS,
 } from "./wire.ts";
 
+import { countImageParts, IMAGE_TOKENS } from "./images.ts";
+import { reasoningShare, reasoningTokens } from "./reasoning.ts";
+
 export { countWords, MOCK_WORDS } from "./wire.ts";
 export type { StreamParts } from "./wire.ts";
 
@@ -102,6 +105,11 @@ export interface ReplySpec {
   readonly flavour?: OpenAIFlavour;
   /** Whether the reply is streamed (only used by {@link openAIReply}). */
   readonly stream?: boolean;
+  /**
+   * Chat with a `reasoning_effort`: the share of each choice's tokens sent first as
+   * `reasoning_content`, reported as `completion_tokens_details.reasoning_tokens`.
+   */
+  readonly reasoningShare?: number;
 }
 
 /** Settings of the OpenAI routes that do not come from the request. */
@@ -119,7 +127,8 @@ export interface OpenAIRouteOptions {
 /**
  * Reads an OpenAI completions or chat request, or returns why it is invalid. `max_tokens` (or
  * `max_completion_tokens`) defaults to 16; `ignore_eos: true` or `min_tokens >= max_tokens` asks
- * for the full length.
+ * for the full length. Chat image parts are counted, {@link IMAGE_TOKENS} prompt tokens each; a
+ * chat `reasoning_effort` makes the first tokens reasoning (`mock/reasoning.ts`).
  */
 export function parseOpenAIRequest(
   body: unknown,
@@ -149,10 +158,13 @@ export function parseOpenAIRequest(
   const minTokens = fields.min_tokens;
   // llama.cpp serves its one model whatever the request names, and its replies say so.
   const named = options.flavour === "llamacpp" ? options.models[0] : model;
+  const images = options.chat ? countImageParts(fields.messages) : 0;
+  const share = options.chat ? reasoningShare(fields.reasoning_effort) : undefined;
+  if (typeof share === "string") return share;
   const promptTokens = countPromptTokens(fields, {
     chat: options.chat,
     countTokens: options.countTokens,
-  });
+  }) + images * IMAGE_TOKENS;
   return {
     model: named,
     maxTokens,
@@ -161,6 +173,7 @@ export function parseOpenAIRequest(
     fullLength: fields.ignore_eos === true ||
       (typeof minTokens === "number" && minTokens >= maxTokens),
     promptTokens,
+    ...(images > 0 ? { images } : {}),
     reply: (common) =>
       openAIReply({
         chat: options.chat,
@@ -178,6 +191,7 @@ export function parseOpenAIRequest(
         empty: common.empty,
         truncated: common.truncated,
         cachedPromptTokens: common.cachedPromptTokens,
+        reasoningShare: share,
       }),
   };
 }
@@ -228,7 +242,7 @@ export function streamParts(spec: ReplySpec): StreamParts {
   let cycle: string[] | null = null;
   // An empty reply's one write is the tail alone.
   if (spec.empty) cycle = [""];
-  else if ((spec.chat || !spec.logprobs) && indices.length === 1) {
+  else if ((spec.chat || !spec.logprobs) && indices.length === 1 && reasoningOf(spec) === 0) {
     cycle = MOCK_WORDS.map((_, i) => tokenChunk(spec, i, 0));
   }
   const finishPart = spec.chat ? `"delta":{}` : `"text":""`;
@@ -261,7 +275,16 @@ export function tokenEvent(spec: ReplySpec, k: number): string {
   // With several choices their tokens take turns: event k is token k / n of choice k % n.
   const choices = spec.choices ?? 1;
   const position = Math.floor(k / choices);
-  return tokenChunk(spec, position % MOCK_WORDS.length, offsetOf(position), k % choices);
+  const reasoning = position < reasoningOf(spec);
+  return tokenChunk(spec, position % MOCK_WORDS.length, offsetOf(position), {
+    choice: k % choices,
+    reasoning,
+  });
+}
+
+/** Reasoning tokens at the start of each choice. */
+function reasoningOf(spec: ReplySpec): number {
+  return spec.empty ? 0 : reasoningTokens(spec.tokens, spec.reasoningShare);
 }
 
 /** The whole streamed reply as one string: head, every token event, tail. */
@@ -286,8 +309,11 @@ export function jsonReply(spec: ReplySpec): string {
       for (let k = 0; k < n; k++) entries[k] = CHAT_LOGPROB_ENTRIES[k % words];
       logprobs = `{"content":[${entries.join(",")}]}`;
     }
+    const thought = generatedText(reasoningOf(spec));
+    const reasoning = thought === "" ? "" : `,"reasoning_content":"${thought}"`;
+    const content = text.slice(thought.length);
     const choices = choiceIndices(spec).map((index) =>
-      `{"index":${index},"message":{"role":"assistant","content":"${text}"},` +
+      `{"index":${index},"message":{"role":"assistant","content":"${content}"${reasoning}},` +
       `"logprobs":${logprobs},"finish_reason":"${finish}"}`
     );
     return `{"id":"${spec.id}","object":"chat.completion","created":${spec.created},` +
@@ -360,25 +386,34 @@ function chunkOpen(spec: ReplySpec): string {
     `"model":${JSON.stringify(spec.model)},`;
 }
 
-/** The SSE chunk of word `i` (index into `MOCK_WORDS`) at character `offset` of a choice. */
-function tokenChunk(spec: ReplySpec, i: number, offset: number, choice = 0): string {
+/**
+ * The SSE chunk of word `i` (index into `MOCK_WORDS`) at character `offset` of a choice, as
+ * text or (chat) as reasoning.
+ */
+function tokenChunk(
+  spec: ReplySpec,
+  i: number,
+  offset: number,
+  { choice = 0, reasoning = false } = {},
+): string {
   const flavour = spec.flavour ?? "vllm";
   const usageInFinish = flavour === "fireworks" || flavour === "together" ||
     flavour === "llamacpp";
   const usageNull = spec.includeUsage && !usageInFinish ? `,"usage":null` : "";
   const token = flavour === "together" ? `"token":${TOGETHER_TOKENS[i]},` : "";
   return `${chunkOpen(spec)}${token}"choices":[{"index":${choice},${
-    tokenFields(spec, i, offset)
+    tokenFields(spec, i, offset, reasoning)
   },` +
     `"finish_reason":null}]${usageNull}}\n\n`;
 }
 
 /** The choice fields of token chunk `i` (index into `MOCK_WORDS`) at character `offset`. */
-function tokenFields(spec: ReplySpec, i: number, offset: number): string {
+function tokenFields(spec: ReplySpec, i: number, offset: number, reasoning: boolean): string {
   const word = MOCK_WORDS[i];
   if (spec.chat) {
     const logprobs = spec.logprobs ? `{"content":[${CHAT_LOGPROB_ENTRIES[i]}]}` : "null";
-    return `"delta":{"content":"${word}"},"logprobs":${logprobs}`;
+    const field = reasoning ? "reasoning_content" : "content";
+    return `"delta":{"${field}":"${word}"},"logprobs":${logprobs}`;
   }
   const logprobs = spec.logprobs
     ? `{"tokens":["${word}"],"token_logprobs":[${WORD_LOGPROBS[i]}],"top_logprobs":null,` +
@@ -399,8 +434,11 @@ function usageJson(spec: ReplySpec, choices = spec.choices ?? 1): string {
     ? ""
     : `,"prompt_tokens_details":{"cached_tokens":${spec.cachedPromptTokens}}`;
   const completion = spec.tokens * choices;
+  const reasoning = spec.reasoningShare === undefined
+    ? ""
+    : `,"completion_tokens_details":{"reasoning_tokens":${reasoningOf(spec) * choices}}`;
   return `{"prompt_tokens":${spec.promptTokens},"completion_tokens":${completion},` +
-    `"total_tokens":${spec.promptTokens + completion}${cached}}`;
+    `"total_tokens":${spec.promptTokens + completion}${cached}${reasoning}}`;
 }
 
 function timingsJson(spec: ReplySpec): string {

@@ -46,6 +46,7 @@ import { DIALECTS, PROVIDER_NAMES } from "../providers/mod.ts";
 import { loadTokenizer, type Tokenizer } from "../load/tokenizer.ts";
 import { tokenizeReply } from "./tokenize.ts";
 import { errorBody, type OpenAIFlavour, parseOpenAIRequest } from "./openai.ts";
+import { parseResponsesRequest } from "./responses.ts";
 import {
   FAULT_KINDS,
   FAULT_STATUS,
@@ -188,6 +189,8 @@ export interface MockRecord {
   readonly maxTokens: number;
   /** Prompt tokens as the mock counts them (as in its `usage`); absent when not counted. */
   readonly promptTokens?: number;
+  /** Image parts in the request (`image_url`, `input_image`); absent when none. */
+  readonly images?: number;
   /** Tokens the reply carries (`maxTokens`, or fewer when the mock stops early). */
   readonly tokens: number;
   /** Whether it asked for a stream. */
@@ -665,6 +668,12 @@ function generationRoute(state: MockState, path: string): GenerationRoute | unde
         parse: (body) => parseRerankRequest(body, { models: state.models, countTokens }),
         errorBody: openAIError,
       };
+    case "/v1/responses":
+      return {
+        parse: (body) => parseResponsesRequest(body, { models: state.models, countTokens }),
+        errorBody: openAIError,
+        contextError: openAIContextError,
+      };
     case "/generate":
     case "/generate_stream": {
       const stream = path === "/generate_stream";
@@ -927,6 +936,7 @@ async function generate(
   if (parsed.promptTokens !== undefined) record.promptTokens = parsed.promptTokens;
   if (parsed.inputs !== undefined) record.inputs = parsed.inputs;
   if (parsed.documents !== undefined) record.documents = parsed.documents;
+  if (parsed.images !== undefined) record.images = parsed.images;
   record.tokens = tokens;
   record.stream = reply.stream;
   if (state.closing) {

@@ -107,6 +107,8 @@ export interface ParsedRequest {
   readonly promptKey?: string;
   /** Prompt tokens as the server counts them; absent where the dialect counts none (Triton). */
   readonly promptTokens?: number;
+  /** Image parts in the request (chat and responses routes); absent when none. */
+  readonly images?: number;
   /** Builds the reply once the server has fixed id, time and length. */
   reply(common: ReplyCommon): MockReply;
   /**

@@ -177,6 +177,8 @@ export function resolveRunConfig(flags: FlagValues, options: ResolveOptions = {}
     thresholds,
     ...fields,
     ...documentLength(fields),
+    // --api chat and --api responses send chat messages, as --chat does.
+    chat: fields.chat || (fields.api !== undefined && fields.api !== "completions"),
   };
   checkTogether(config, setting, warn);
   // Unset options are left out rather than present as `undefined`, so the config prints,
@@ -229,6 +231,7 @@ function checkTogether(
   checkSessions(config, setting, warn);
   checkGoals(config, setting, warn);
   checkMode(config, setting, warn);
+  checkChatFeatures(config, setting, warn);
   if (config.serveLingerMs !== undefined && config.serve === undefined) {
     warn(
       `${describeSetting(setting("serve-linger")![0])} is ignored without --serve: there is no ` +
@@ -442,6 +445,57 @@ function headersOf(items: readonly RawSetting[]): Record<string, string> {
     headers[name] = value;
   }
   return headers;
+}
+
+/**
+ * `--api`, `--images`, `--reasoning-effort` and `--cancel-rate`: images and reasoning effort
+ * need a chat API, `--api completions` clashes with `--chat`, cancelling needs a stream.
+ */
+function checkChatFeatures(
+  config: RunConfig,
+  setting: (name: string) => readonly RawSetting[] | undefined,
+  warn: (message: string) => void,
+): void {
+  const api = givenSetting(setting, "api");
+  const chat = givenSetting(setting, "chat");
+  if (config.api === "completions" && chat !== undefined && config.chat) {
+    throw new UsageError(
+      `Cannot use ${describeSetting(api!)} completions together with ${describeSetting(chat)}: ` +
+        `--chat calls the chat API; give --api chat, or leave out --chat`,
+    );
+  }
+  if (config.api === "responses") {
+    const why: Readonly<Record<string, string>> = {
+      n: "the Responses API generates one reply per request",
+      logprobs: "llmload reads no logprobs from the Responses API",
+    };
+    for (const name of ["n", "logprobs"]) {
+      const found = givenSetting(setting, name);
+      if (found === undefined || (name === "n" && config.n === 1)) continue;
+      throw new UsageError(
+        `Cannot use ${describeSetting(found)} with ${describeSetting(api!)} responses: ` +
+          `${why[name]}; leave it out, or use --api chat`,
+      );
+    }
+  }
+  const needsChat = ["images", "reasoning-effort"].map((name) => givenSetting(setting, name));
+  for (const found of needsChat) {
+    if (found === undefined || config.chat) continue;
+    throw new UsageError(
+      `Cannot use ${describeSetting(found)} with the completions API: it goes in chat ` +
+        `messages or the Responses API; add --chat, or --api chat or --api responses`,
+    );
+  }
+  if (config.images === undefined) {
+    warnIgnored(setting, warn, ["images-per-request", "images-position"], "without --images");
+  }
+  const cancel = givenSetting(setting, "cancel-rate");
+  if (cancel !== undefined && (config.cancelRate ?? 0) > 0 && !config.stream) {
+    throw new UsageError(
+      `Cannot use ${describeSetting(cancel)} with --no-stream: a request is cancelled after ` +
+        `its first streamed token; leave out --no-stream`,
+    );
+  }
 }
 
 /** Multi-turn sessions (`--turns`, `--dataset-sessions`): chat only, and paced by their users. */

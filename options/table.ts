@@ -31,6 +31,7 @@ import type { Parser } from "./parsers.ts";
 import { datasetFields } from "./dataset_parsers.ts";
 import { thinkTime } from "./session_parsers.ts";
 import { slo, stages } from "./goal_parsers.ts";
+import { imageSizes } from "./chat_parsers.ts";
 import type { OptionSpec } from "./spec.ts";
 import type { TransportKind } from "../transport/types.ts";
 import { REQUEST_MODES } from "../providers/types.ts";
@@ -516,6 +517,67 @@ const TABLE = [
     group: "Generation options",
     help: "completions generated per request (n API parameter): a whole number >= 1",
     default: "1",
+  },
+  {
+    name: "api",
+    key: "api",
+    parse: oneOf(["chat", "completions", "responses"]),
+    value: "name",
+    group: "Generation options",
+    help: "API to call: chat (/v1/chat/completions, as --chat), completions (/v1/completions) " +
+      "or responses (OpenAI's /v1/responses events; openai-compatible providers)",
+    unset: "chat with --chat, else completions",
+  },
+  {
+    name: "reasoning-effort",
+    key: "reasoningEffort",
+    parse: oneOf(["none", "low", "medium", "high"]),
+    value: "level",
+    group: "Generation options",
+    help: "sent as reasoning_effort (chat) or reasoning.effort (responses): none, low, medium " +
+      "or high",
+    unset: "not sent",
+  },
+  {
+    name: "images",
+    key: "images",
+    parse: imageSizes,
+    value: "WxH[,WxH...]",
+    group: "Generation options",
+    help: "attach PNG images of these sizes (generated before the run, sent as base64 data " +
+      "URLs) to each chat request; needs --chat or --api chat|responses; at most 8192 px a side",
+    unset: "none",
+  },
+  {
+    name: "images-per-request",
+    key: "imagesPerRequest",
+    parse: wholeNumber(1),
+    value: "n",
+    group: "Generation options",
+    help: "images attached to each request, taken in turn from the --images sizes: a whole " +
+      "number >= 1",
+    unset: "1",
+  },
+  {
+    name: "images-position",
+    key: "imagesPosition",
+    parse: oneOf(["before", "after", "interleave"]),
+    value: "where",
+    group: "Generation options",
+    help: "where the images go in the user message: before the text, after it, or " +
+      "interleave (the text cut into equal pieces with one image between each two)",
+    unset: "before",
+  },
+  {
+    name: "cancel-rate",
+    key: "cancelRate",
+    parse: ratio,
+    value: "p",
+    group: "Generation options",
+    help: "share of streamed requests (drawn with the seeded random source) closed right after " +
+      "their first token, counted as cancelled with their TTFT, never as failures: a number " +
+      "from 0 to 1",
+    unset: "0 (none)",
   },
   {
     name: "summary-file",

@@ -250,6 +250,23 @@ function tokenLines(results: Results): string[] {
         `size (truncated: true); shorten the prompt (-p) or --max-tokens`,
     );
   }
+  const reasoning = results.tokens.reasoning ?? 0;
+  if (reasoning > 0) {
+    const output = results.tokens.output;
+    lines.push(
+      `Reasoning tokens: ${reasoning} of ${output} output tokens (${
+        (reasoning / output * 100).toFixed(1)
+      }%) went to reasoning, as usage reasoning_tokens says; ttft is the first reasoning or ` +
+        `text token, ttfvt the first visible one`,
+    );
+  }
+  const cancelled = results.tokens.cancelled ?? 0;
+  if (cancelled > 0) {
+    lines.push(
+      `Cancelled: ${cancelled} of ${ok} requests closed after their first token ` +
+        `(--cancel-rate); counted in ok with their ttft and ttfvt only, never as failures`,
+    );
+  }
   const cache = results.tokens.promptCache;
   if (cache !== undefined && cache.requests > 0) {
     const share = cache.promptTokens > 0 ? cache.cachedTokens / cache.promptTokens : 0;

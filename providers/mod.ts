@@ -35,6 +35,10 @@ export interface Dialect {
   readonly logprobs: boolean;
   /** Whether it accepts `n > 1`. */
   readonly multipleChoices: boolean;
+  /** Whether it speaks OpenAI's Responses API (`/v1/responses`, `--api responses`). */
+  readonly responses?: boolean;
+  /** Whether its chat route takes OpenAI `image_url` content parts (`--images`). */
+  readonly images?: boolean;
   /** The field it sends so the model does not stop before `max_tokens`, if it has one. */
   readonly lengthControl?: string;
   /** Model name used when `-m` is absent, for servers that have no `/v1/models`. */
@@ -62,6 +66,8 @@ const openAICompatible = {
   chat: true,
   logprobs: true,
   multipleChoices: true,
+  responses: true,
+  images: true,
   context: OPENAI_COMPATIBLE_CONTEXT,
   modes: WITH_EMBEDDINGS,
 };
@@ -126,6 +132,7 @@ export const DIALECTS: Readonly<Record<string, Dialect>> = {
     chat: true,
     logprobs: true,
     multipleChoices: false,
+    images: true,
     // TGI ignores the model name on /generate; it needs no /v1/models round trip.
     defaultModel: "tgi",
     ownedBy: [],
@@ -161,6 +168,7 @@ export const DIALECTS: Readonly<Record<string, Dialect>> = {
     logprobs: true,
     // Through its OpenAI routes, which return n choices (the native /completion does not).
     multipleChoices: true,
+    images: true,
     lengthControl: "ignore_eos",
     ownedBy: LLAMACPP_OWNED_BY,
     context: LLAMACPP_CONTEXT,
@@ -236,6 +244,10 @@ export interface RequestModes {
   readonly logprobs?: number;
   /** `--mode`; default `generate`. */
   readonly mode?: RequestMode;
+  /** `--api responses`. */
+  readonly responses?: boolean;
+  /** `--images`. */
+  readonly images?: boolean;
 }
 
 /**
@@ -262,7 +274,22 @@ export function unsupportedMode(name: string, modes: RequestModes): string | und
   if (modes.logprobs !== undefined && !dialect.logprobs) {
     return "returns no logprobs: leave out --logprobs";
   }
+  if (modes.responses && !dialect.responses) {
+    return `has no Responses API: use --api chat, or a provider that has one (${
+      namesWith("responses")
+    })`;
+  }
+  if (modes.images && !dialect.images) {
+    return `takes no image parts: leave out --images, or use a provider that does (${
+      namesWith("images")
+    })`;
+  }
   return undefined;
+}
+
+/** The dialects that have a capability, for messages. */
+function namesWith(capability: "responses" | "images"): string {
+  return PROVIDER_NAMES.filter((name) => DIALECTS[name][capability]).join(", ");
 }
 
 function endsWithDomain(host: string, domain: string): boolean {

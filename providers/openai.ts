@@ -8,6 +8,8 @@
 import type { Chunk, Provider, ProviderOptions, Sample, Usage } from "./types.ts";
 import { type ContextSource, numberOr, serverErrorEvent, usageOf } from "./_shared.ts";
 import { openAIFastEvent } from "./openai_fast.ts";
+import { type ContentPart, messagesWithImages } from "./_content.ts";
+import { createResponsesProvider } from "./openai_responses.ts";
 
 /** `owned_by` values OpenAI's `/v1/models` reports, the usual one first. */
 export const OPENAI_OWNED_BY: readonly string[] = ["openai", "system"];
@@ -51,6 +53,7 @@ interface WirePayload {
     prompt_tokens?: number;
     completion_tokens?: number;
     prompt_tokens_details?: { cached_tokens?: number } | null;
+    completion_tokens_details?: { reasoning_tokens?: number } | null;
   } | null;
   /** llama.cpp: timings of the finish chunk, `cache_n` = prompt tokens reused from its cache. */
   timings?: { cache_n?: number } | null;
@@ -61,7 +64,9 @@ interface WirePayload {
 
 /**
  * Builds an OpenAI-compatible provider. Streams ask for `stream_options.include_usage`, so the
- * server's own count ends the stream; `n` is sent only above 1.
+ * server's own count ends the stream; `n` is sent only above 1. In chat, a sample's images go
+ * into its last user message as `image_url` content parts, and `reasoning_effort` is sent when
+ * asked for. With `responses` it speaks the Responses API instead (`openai_responses.ts`).
  *
  * @example
  * ```ts
@@ -73,6 +78,7 @@ export function createOpenAIProvider(
   options: ProviderOptions,
   dialect: OpenAIDialect = { name: "openai" },
 ): Provider {
+  if (options.responses) return createResponsesProvider(options, dialect.name);
   const path = options.chat ? "/v1/chat/completions" : "/v1/completions";
   const logprobs = options.logprobs === undefined
     ? {}
@@ -80,10 +86,13 @@ export function createOpenAIProvider(
     ? { logprobs: true, top_logprobs: options.logprobs }
     : { logprobs: options.logprobs };
   const n = options.n !== undefined && options.n > 1 ? { n: options.n } : {};
+  const effort = options.chat && options.reasoningEffort !== undefined
+    ? { reasoning_effort: options.reasoningEffort }
+    : {};
 
   function request(sample: Sample) {
     const input = options.chat
-      ? { messages: sample.messages ?? [{ role: "user", content: sample.prompt }] }
+      ? { messages: messagesWithImages(sample, options.imagesPosition, chatPart) }
       : { prompt: sample.prompt };
     const body = {
       model: options.model,
@@ -94,6 +103,7 @@ export function createOpenAIProvider(
       ...(options.stream ? { stream_options: { include_usage: true } } : {}),
       ...n,
       ...logprobs,
+      ...effort,
       ...dialect.extras?.(sample),
     };
     return { path, body: JSON.stringify(body), stream: options.stream };
@@ -121,6 +131,13 @@ export function createOpenAIProvider(
   };
 }
 
+/** A message part as chat completions take it: `text`, or `image_url` with a `data:` URL. */
+function chatPart(part: ContentPart): unknown {
+  return "text" in part
+    ? { type: "text", text: part.text }
+    : { type: "image_url", image_url: { url: part.image } };
+}
+
 /**
  * Reads one OpenAI-style chunk or body: text from `choices[].text` or the delta/message
  * `content`, reasoning from `reasoning_content` or `reasoning`, logprob entries counted, usage
@@ -129,7 +146,8 @@ export function createOpenAIProvider(
  * exactly one choice is marked with that choice's index: llama.cpp sends one usage per choice,
  * and the request sums them. Cached
  * prompt tokens come from `usage.prompt_tokens_details.cached_tokens` (OpenAI, vLLM) or
- * llama.cpp's `timings.cache_n`; llama.cpp's `truncated: true` is passed on.
+ * llama.cpp's `timings.cache_n`, reasoning tokens from
+ * `usage.completion_tokens_details.reasoning_tokens`; llama.cpp's `truncated: true` is passed on.
  */
 export function parseOpenAIPayload(
   payload: WirePayload,
@@ -155,6 +173,8 @@ export function parseOpenAIPayload(
     const cached = numberOr(payload.usage.prompt_tokens_details?.cached_tokens) ??
       numberOr(payload.timings?.cache_n);
     usage = usageOf(payload.usage.prompt_tokens, payload.usage.completion_tokens, cached);
+    const reasoningTokens = numberOr(payload.usage.completion_tokens_details?.reasoning_tokens);
+    if (usage && reasoningTokens !== undefined) usage = { ...usage, reasoningTokens };
     const perChoice = (options.choices ?? 1) > 1 && choices.length === 1;
     const index = perChoice ? numberOr(choices[0].index) : undefined;
     if (usage && index !== undefined) usage = { ...usage, choice: index };

@@ -36,6 +36,8 @@ export interface Sample {
    * that send several texts at once; absent in generate mode.
    */
   readonly inputs?: readonly string[];
+  /** Images for the (last) user message, as `data:` URLs; chat and responses APIs only. */
+  readonly images?: readonly string[];
 }
 
 /** What a provider wants sent for one sample. */
@@ -56,6 +58,8 @@ export interface Usage {
   readonly completionTokens?: number;
   /** Prompt tokens the server served from its prompt cache, when it says. */
   readonly cachedPromptTokens?: number;
+  /** Generated tokens spent on reasoning (`completion_tokens_details.reasoning_tokens`). */
+  readonly reasoningTokens?: number;
   /**
    * The choice these counts belong to, when the server reports usage per choice (llama.cpp
    * with `n > 1`); absent when they cover the whole response.
@@ -75,6 +79,8 @@ export interface Chunk {
   readonly usage?: Usage;
   /** The server says the reply was cut at its context size (llama.cpp `truncated: true`). */
   readonly truncated?: boolean;
+  /** The event that ends a complete stream, in dialects that end with one (`endsWithEvent`). */
+  readonly end?: boolean;
 }
 
 /** How a streamed response is framed on the wire. */
@@ -100,7 +106,16 @@ export interface ProviderOptions {
   readonly query?: string;
   /** Rerank mode: how many results the server returns (`top_n`), when asked for. */
   readonly topN?: number;
+  /** OpenAI's Responses API (`/v1/responses`) instead of chat completions. */
+  readonly responses?: boolean;
+  /** `reasoning_effort` to send (chat and responses APIs), if asked for. */
+  readonly reasoningEffort?: string;
+  /** Where a sample's images go in its user message; default `before` the text. */
+  readonly imagesPosition?: ImagesPosition;
 }
+
+/** Where images go in a user message: before its text, after it, or between pieces of it. */
+export type ImagesPosition = "before" | "after" | "interleave";
 
 /**
  * One API dialect: data in, data out. The HTTP loop never branches on a provider's name.
@@ -116,6 +131,11 @@ export interface Provider {
    * Wrappers of a provider must pass it on.
    */
   readonly endMarker?: string;
+  /**
+   * The dialect ends every complete stream with an event whose chunk says `end` (the Responses
+   * API's `response.completed`): a stream without it was cut short and is a `bad_response`.
+   */
+  readonly endsWithEvent?: boolean;
   /** Builds the request for one sample. */
   request(sample: Sample): HttpRequestSpec;
   /**

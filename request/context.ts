@@ -38,6 +38,8 @@ export interface RunRequestOptions {
   readonly intendedStart?: number;
   /** Aborts the request when the run stops for good. */
   readonly stopSignal?: AbortSignal;
+  /** Close a streamed request right after its first token, and record it as cancelled. */
+  readonly cancelAfterFirstToken?: boolean;
 }
 
 /** The outcome of one request. */

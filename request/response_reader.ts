@@ -35,6 +35,8 @@ export interface ResponseReaderOptions {
    * aborts the request so that nothing more is read.
    */
   readonly fail: (error: BadResponseError) => void;
+  /** Called once, synchronously, when the first chunk with text or reasoning arrives. */
+  readonly onFirstToken?: () => void;
 }
 
 /** What was sent, for {@link ResponseReader.finish}. */
@@ -67,6 +69,8 @@ export class ResponseReader implements ResponseSink {
   readonly #stream: boolean;
   /** Aborts the request when the response is refused. */
   readonly #fail: (error: BadResponseError) => void;
+  /** Told of the first token (`--cancel-rate` closes the request there). */
+  readonly #onFirstToken: (() => void) | undefined;
   /** Splits the streamed bytes into event payloads. */
   readonly #decoder: EventDecoder;
   /** HTTP status; 0 until the head arrived. */
@@ -123,6 +127,7 @@ export class ResponseReader implements ResponseSink {
     this.#provider = provider;
     this.#stream = options.stream;
     this.#fail = options.fail;
+    this.#onFirstToken = options.onFirstToken;
     this.#decoder = createEventDecoder(provider.framing, (data) => this.#onEvent(data), {
       endMarker: provider.endMarker,
       onEndMarker: () => this.#onEndMarker(),
@@ -218,6 +223,8 @@ export class ResponseReader implements ResponseSink {
       throw new BadResponseError(
         `Stream ended without ${endMarker}: the response may be cut short`,
       );
+    } else if (this.#provider.endsWithEvent && !this.#sawEnd) {
+      throw new BadResponseError("Stream ended without its final event: it may be cut short");
     }
     // A reply without text is complete, not cut short, when the stream ended as the dialect
     // ends it or the server counted it: the model stopped on its first token.
@@ -258,8 +265,32 @@ export class ResponseReader implements ResponseSink {
         ? {}
         : { cachedPromptTokens: usage.cachedPromptTokens }),
       ...(sample.inputs === undefined ? {} : { inputs: sample.inputs.length }),
+      ...(usage?.reasoningTokens === undefined ? {} : { reasoningTokens: usage.reasoningTokens }),
       ...(empty ? { empty: true } : {}),
       ...(this.#truncated ? { truncated: true } : {}),
+    };
+  }
+
+  /**
+   * The record of a stream closed on purpose right after its first token (`--cancel-rate`):
+   * its TTFT (and TTFVT, if that chunk was visible text), its start, and nothing that needs the
+   * rest of the reply. Its token count stays 0: the recorder counts none of its tokens.
+   */
+  cancelled(sent: SentRequest): RequestRecord {
+    const { sample, startedAt } = sent;
+    const firstTokenAt = this.#firstTokenAt ?? this.#lastByteAt;
+    return {
+      start: performance.timeOrigin + startedAt,
+      intendedStart: sent.intendedStart,
+      ttft: firstTokenAt - startedAt,
+      ttfvt: this.#firstVisibleAt === undefined ? undefined : this.#firstVisibleAt - startedAt,
+      totalLatency: firstTokenAt - startedAt,
+      itl: [],
+      outputTokens: 0,
+      tokenSource: "tokenizer",
+      chars: this.#chars,
+      maxTokens: sample.maxTokens,
+      cancelled: true,
     };
   }
 
@@ -295,19 +326,22 @@ export class ResponseReader implements ResponseSink {
   #take(chunk: Chunk): void {
     if (chunk.usage) this.#takeUsage(chunk.usage);
     if (chunk.truncated) this.#truncated = true;
+    if (chunk.end) this.#sawEnd = true;
     if (chunk.logprobTokens !== undefined) {
       this.#logprobTokens = (this.#logprobTokens ?? 0) + chunk.logprobTokens;
     }
     const generated = chunk.text.length + chunk.reasoning.length;
     if (generated === 0) return;
     const now = this.#now;
-    if (this.#firstTokenAt === undefined) this.#firstTokenAt = now;
+    const first = this.#firstTokenAt === undefined;
+    if (first) this.#firstTokenAt = now;
     else this.#itl.push(now - this.#lastTokenAt);
     if (this.#firstVisibleAt === undefined && chunk.text.length > 0) this.#firstVisibleAt = now;
     this.#lastTokenAt = now;
     this.#chars += generated;
     if (chunk.reasoning) this.#keep(chunk.reasoning);
     if (chunk.text) this.#keep(chunk.text);
+    if (first) this.#onFirstToken?.();
   }
 
   /**
@@ -364,7 +398,11 @@ function sumUsage(byChoice: ReadonlyMap<number, Usage>): Usage {
   let completion: number | undefined;
   let prompt: number | undefined;
   let cached: number | undefined;
+  let reasoning: number | undefined;
   for (const part of byChoice.values()) {
+    if (part.reasoningTokens !== undefined) {
+      reasoning = (reasoning ?? 0) + part.reasoningTokens;
+    }
     if (part.completionTokens !== undefined) {
       completion = (completion ?? 0) + part.completionTokens;
     }
@@ -373,7 +411,8 @@ function sumUsage(byChoice: ReadonlyMap<number, Usage>): Usage {
       cached = Math.max(cached ?? 0, part.cachedPromptTokens);
     }
   }
-  return { promptTokens: prompt, completionTokens: completion, cachedPromptTokens: cached };
+  const sum = { promptTokens: prompt, completionTokens: completion, cachedPromptTokens: cached };
+  return reasoning === undefined ? sum : { ...sum, reasoningTokens: reasoning };
 }
 
 /** Output tokens by the best source there is: the server's usage, logprobs, else the tokenizer. */

@@ -22,6 +22,9 @@
  *   over `MAX_BODY_BYTES` (`response_reader.ts`), a stream without `text/event-stream`, an empty
  *   body): `bad_response`, ended as soon as it is known, without reading the rest;
  * - the run stopping: `aborted`.
+ * A streamed request asked to be cancelled after its first token (`--cancel-rate`) is closed
+ * (aborted through the transport) as soon as that token is read, and is a record marked
+ * `cancelled` with its TTFT, not a failure; one that ends before any token ends as usual.
  * A 2xx stream or body that carries an error report (`{"error": ...}`) is a `bad_response`
  * quoting it: `Server sent an error event: {...}`. A complete reply without generated text (the
  * model stopped on its first token) is a success, marked `empty`, with no TTFT or ITL.
@@ -69,9 +72,11 @@ export async function runRequest(
     return failed(failure("connect", `Cannot build the request (${messageOf(error)})`), secrets);
   }
   const controller = new AbortController();
+  const cancel = options.cancelAfterFirstToken === true && spec.stream;
   const reader = new ResponseReader(context.provider, {
     stream: spec.stream,
     fail: (error) => controller.abort(error),
+    onFirstToken: cancel ? () => controller.abort(new CancelledError()) : undefined,
   });
   const watch = watchRequest(controller, {
     timeoutMs: context.timeoutMs,
@@ -83,6 +88,10 @@ export async function runRequest(
     await Promise.race([send(context, spec, controller.signal, reader), watch.ended]);
     reader.end();
   } catch (error) {
+    if (error instanceof CancelledError) {
+      const sent = { sample, startedAt, intendedStart: options.intendedStart };
+      return { ok: true, record: reader.cancelled(sent) };
+    }
     return failed(classifyError(error, { status: reader.status, stream: spec.stream }), secrets);
   } finally {
     watch.dispose();
@@ -107,6 +116,14 @@ export async function runRequest(
     return { ok: true, record };
   } catch (error) {
     return failed(failure("bad_response", messageOf(error)), secrets);
+  }
+}
+
+/** The abort reason of a request closed on purpose after its first token. */
+class CancelledError extends Error {
+  override name = "CancelledError";
+  constructor() {
+    super("Cancelled after the first token");
   }
 }
 

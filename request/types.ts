@@ -45,6 +45,13 @@ export interface RequestRecord {
   readonly empty?: boolean;
   /** The server cut the reply at its context size. */
   readonly truncated?: boolean;
+  /** Generated tokens the server says went to reasoning (`reasoning_tokens`), when it said. */
+  readonly reasoningTokens?: number;
+  /**
+   * Closed on purpose right after its first token (`--cancel-rate`): only its TTFT (and TTFVT)
+   * is measured, and it counts as cancelled, never as a failure.
+   */
+  readonly cancelled?: boolean;
 }
 
 /** The kinds a failed request is counted under. */

@@ -1,8 +1,9 @@
 /**
  * `llmload probe` (and `--preflight` before a run): one request per mode against the target,
  * then a table of what the server honours — streaming, usage in streams, `ignore_eos` /
- * `min_tokens` (does it generate exactly `max_tokens`?), logprobs, chat, non-streamed replies,
- * the `/v1/embeddings` and `/v1/rerank` routes —
+ * `min_tokens` (does it generate exactly `max_tokens`?), logprobs, chat, images in chat, the
+ * Responses API (`/v1/responses`), non-streamed replies, the `/v1/embeddings` and `/v1/rerank`
+ * routes —
  * so a run against a server that ignores the length controls is known to be skewed before its
  * numbers are read.
  *
@@ -21,6 +22,8 @@ import type { Transport } from "../transport/types.ts";
 import type { Chunk, Provider, RequestMode, Sample } from "../providers/types.ts";
 import type { RunConfig } from "../options/types.ts";
 import { requestHeaders } from "../options/headers.ts";
+import { createImages } from "../load/images.ts";
+import { createRandom } from "../load/random.ts";
 
 /** Tokens each probe request asks for. */
 export const PROBE_TOKENS = 32;
@@ -33,6 +36,8 @@ export const PROBE_DOCUMENTS: readonly string[] = [
   "The sky on a clear day is blue.",
   "Grass is green.",
 ];
+/** Size of the image the images probe sends, in pixels a side. */
+const PROBE_IMAGE_SIDE = 16;
 
 /** Longest a probe request may take, whatever `--timeout` says. */
 const PROBE_TIMEOUT_MS = 60_000;
@@ -114,8 +119,14 @@ export async function probeTarget(
     stream: dialect.stream,
     temperature: config.temperature,
   };
-  const send = (settings: Partial<ProviderOptions>) =>
-    probeOnce(config, { settings: { ...base, ...settings }, target, tokenizer, transport });
+  const send = (settings: Partial<ProviderOptions>, images?: readonly string[]) =>
+    probeOnce(config, {
+      settings: { ...base, ...settings },
+      target,
+      tokenizer,
+      transport,
+      images,
+    });
   try {
     const streamed = dialect.stream ? await send({ stream: true }) : undefined;
     const whole = await send({ stream: false });
@@ -133,6 +144,10 @@ export async function probeTarget(
         : undefined;
     const embeddings = await texts("embeddings");
     const rerank = await texts("rerank");
+    const side = PROBE_IMAGE_SIDE;
+    const image = createImages([{ width: side, height: side }], createRandom(1));
+    const images = dialect.images ? await send({ chat: true }, image) : undefined;
+    const responses = dialect.responses ? await send({ chat: true, responses: true }) : undefined;
     const lengthSource = streamed?.outcome.ok ? streamed : whole;
     const rows: ProbeRow[] = [
       streamRow(streamed, target.provider),
@@ -140,6 +155,8 @@ export async function probeTarget(
       lengthRow(lengthSource, { provider: target.provider, server: server.serverDialect }),
       logprobsRow(logprobs, target.provider),
       chatRow(chat, target.provider),
+      imagesRow(images, target.provider),
+      responsesRow(responses, target.provider),
       wholeRow(whole),
       textsRow("embeddings", embeddings, target.provider),
       textsRow("rerank", rerank, target.provider),
@@ -159,6 +176,8 @@ async function probeOnce(
     transport: Transport;
     /** Default `generate`. */
     mode?: RequestMode;
+    /** Images for the generation probe's user message, as `data:` URLs. */
+    images?: readonly string[];
   },
 ): Promise<Probed> {
   const mode = request.mode ?? "generate";
@@ -174,7 +193,10 @@ async function probeOnce(
     localPromptTokens: request.tokenizer.countPrompt(PROBE_PROMPT),
     countTokens: (text) => Promise.resolve(request.tokenizer.count(text)),
   };
-  const outcome = await runRequest(context, mode === "generate" ? PROBE_SAMPLE : PROBE_TEXTS);
+  const sample = mode === "generate"
+    ? { ...PROBE_SAMPLE, ...(request.images ? { images: request.images } : {}) }
+    : PROBE_TEXTS;
+  const outcome = await runRequest(context, sample);
   return { outcome, seen };
 }
 
@@ -236,6 +258,7 @@ function observe(inner: Provider): { provider: Provider; seen: Observed } {
     name: inner.name,
     framing: inner.framing,
     endMarker: inner.endMarker,
+    endsWithEvent: inner.endsWithEvent,
     request: (sample) => inner.request(sample),
     parseEvent(data) {
       const chunk = read(() => inner.parseEvent(data));
@@ -360,6 +383,29 @@ function chatRow(probed: Probed | undefined, provider: string): ProbeRow {
   if (!probed.outcome.ok) return unsuccessful(feature, probed);
   if (probed.outcome.record.empty) return emptyReply(feature, probed);
   return { feature, verdict: "yes", detail: `${probed.outcome.record.outputTokens} tokens` };
+}
+
+function imagesRow(probed: Probed | undefined, provider: string): ProbeRow {
+  const feature = "images";
+  if (probed === undefined) return notInDialect(feature, provider, "image parts");
+  if (!probed.outcome.ok) return unsuccessful(feature, probed);
+  const { record } = probed.outcome;
+  const prompt = record.serverPromptTokens === undefined
+    ? "no prompt count"
+    : `${record.serverPromptTokens} prompt tokens with one ${PROBE_IMAGE_SIDE}x${PROBE_IMAGE_SIDE} image`;
+  return { feature, verdict: "yes", detail: `accepted, ${prompt}` };
+}
+
+function responsesRow(probed: Probed | undefined, provider: string): ProbeRow {
+  const feature = "responses API";
+  if (probed === undefined) return notInDialect(feature, provider, "Responses API");
+  if (!probed.outcome.ok) return unsuccessful(feature, probed);
+  if (probed.outcome.record.empty) return emptyReply(feature, probed);
+  return {
+    feature,
+    verdict: "yes",
+    detail: `/v1/responses: ${probed.outcome.record.outputTokens} tokens`,
+  };
 }
 
 function wholeRow(probed: Probed): ProbeRow {

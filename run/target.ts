@@ -138,6 +138,8 @@ export async function resolveTarget(
     n: config.n,
     logprobs: config.logprobs,
     mode: config.mode,
+    responses: config.api === "responses",
+    images: config.images !== undefined,
   });
   if (unsupported !== undefined) throw new UsageError(`The ${provider} dialect ${unsupported}`);
   return { model, modelReason, provider, providerReason };

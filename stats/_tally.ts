@@ -127,6 +127,8 @@ function emptyTokens(): TokenStats {
     truncated: 0,
     promptCache: { requests: 0, cachedTokens: 0, promptTokens: 0 },
     inputs: 0,
+    reasoning: 0,
+    cancelled: 0,
   };
 }
 
@@ -170,4 +172,6 @@ function addTokens(into: TokenStats, part: TokenStats) {
   into.promptCache.cachedTokens += part.promptCache?.cachedTokens ?? 0;
   into.promptCache.promptTokens += part.promptCache?.promptTokens ?? 0;
   into.inputs += part.inputs ?? 0;
+  into.reasoning += part.reasoning ?? 0;
+  into.cancelled += part.cancelled ?? 0;
 }

@@ -105,7 +105,8 @@ export function requestTpot(rec: RequestRecord): number | undefined {
 /**
  * Calls `visit` once per sample that one request contributes, in recording units. Each rule
  * follows the README's metric definitions; a metric whose inputs are missing gets no sample at all, so
- * a non-streamed run never reports a TTFT of zero.
+ * a non-streamed run never reports a TTFT of zero. A request cancelled after its first token
+ * (`--cancel-rate`) gives only its TTFT, TTFVT and send lag: the rest of its reply never came.
  */
 export function forEachSample(
   rec: RequestRecord,
@@ -114,6 +115,13 @@ export function forEachSample(
   const tokens = rec.outputTokens;
   if (rec.ttft !== undefined) visit("ttft", toMicros(rec.ttft));
   if (rec.ttfvt !== undefined) visit("ttfvt", toMicros(rec.ttfvt));
+  if (rec.cancelled) {
+    if (rec.intendedStart === undefined) return;
+    const lag = Math.max(0, rec.start - rec.intendedStart);
+    visit("send_lag", toMicros(lag));
+    if (rec.ttft !== undefined) visit("ttft_intended", toMicros(rec.ttft + lag));
+    return;
+  }
   visit("total_latency", toMicros(rec.totalLatency));
   const tpot = requestTpot(rec);
   if (tpot !== undefined) visit("tpot", toMicros(tpot));

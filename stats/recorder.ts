@@ -53,6 +53,11 @@ export class Recorder {
       addJudgement(tally.slo!, { slo, mask, outputTokens: rec.outputTokens });
     }
     const tokens = tally.tokens;
+    if (rec.cancelled) {
+      tokens.cancelled++;
+      return;
+    }
+    tokens.reasoning += rec.reasoningTokens ?? 0;
     tokens.output += rec.outputTokens;
     tokens.prompt += rec.promptTokens ?? 0;
     tokens.chars += rec.chars;

@@ -70,6 +70,16 @@ export interface TokenStats {
   promptCache: PromptCacheStats;
   /** Texts sent by successful requests: embedding inputs or rerank documents; 0 in generate mode. */
   inputs: number;
+  /**
+   * Generated tokens the server said went to reasoning (`reasoning_tokens`), summed; they are
+   * part of `output`.
+   */
+  reasoning: number;
+  /**
+   * Successful requests closed on purpose after their first token (`--cancel-rate`): counted in
+   * `ok`, measured by their TTFT only, their tokens in no total.
+   */
+  cancelled: number;
 }
 
 /** Prompt tokens served from the server's prompt cache. */

@@ -60,10 +60,18 @@ Deno.test("every option of the table with a key lands in its RunConfig field, fr
     "e2e<=2s",
     "2s:3",
     "embeddings",
+    "low",
+    "64x64",
+    "responses",
+    "after",
   ];
   // Options that are refused alone, with the settings that make them valid.
   const companions: Readonly<Record<string, Readonly<Record<string, string>>>> = {
     turns: { chat: "true" },
+    images: { chat: "true" },
+    "images-per-request": { chat: "true", images: "64x64" },
+    "images-position": { chat: "true", images: "64x64" },
+    "reasoning-effort": { chat: "true" },
     "dataset-sessions": {
       chat: "true",
       dataset: "tests/testdata/workloads/sharegpt_sessions.json",

@@ -33,6 +33,8 @@ Deno.test("a server that honours ignore_eos: every mode yes, one request each", 
     "ignore_eos/min_tokens": "yes",
     "logprobs": "yes",
     "chat": "yes",
+    "images": "yes",
+    "responses API": "yes",
     "non-streamed": "yes",
     "/v1/embeddings": "yes",
     "/v1/rerank": "yes",
@@ -41,8 +43,8 @@ Deno.test("a server that honours ignore_eos: every mode yes, one request each", 
   const generation = records.filter((record) =>
     !["/v1/embeddings", "/v1/rerank"].includes(record.path)
   );
-  assert.equal(generation.length, 4, "streamed, whole, logprobs and chat requests");
-  assert.equal(records.length, 6, "and one embeddings and one rerank request");
+  assert.equal(generation.length, 6, "streamed, whole, logprobs, chat, images, responses requests");
+  assert.equal(records.length, 8, "and one embeddings and one rerank request");
   assert.ok(generation.every((record) => record.maxTokens === PROBE_TOKENS));
   assert.deepEqual(probeWarnings(report), []);
   const length = report.rows.find((row) => row.feature === "ignore_eos/min_tokens")!;
@@ -105,6 +107,8 @@ Deno.test("modes a dialect lacks are n/a; counts fall back to the tokenizer", as
     "ignore_eos/min_tokens": "yes",
     "logprobs": "n/a",
     "chat": "n/a",
+    "images": "n/a",
+    "responses API": "n/a",
     "non-streamed": "yes",
     "/v1/embeddings": "n/a",
     "/v1/rerank": "n/a",

@@ -281,6 +281,8 @@ Deno.test("takeDelta starts afresh and deltas are plain data: one typed array pe
       truncated: 0,
       promptCache: { requests: 0, cachedTokens: 0, promptTokens: 0 },
       inputs: 0,
+      reasoning: 0,
+      cancelled: 0,
     },
     capped: 0,
   };
