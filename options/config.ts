@@ -13,6 +13,7 @@ import { MAX_DURATION_MS, MAX_DURATION_TEXT } from "./duration.ts";
 import { fileErrorReason, readUtf8File } from "./files.ts";
 import { datasetChoice } from "./dataset_parsers.ts";
 import { apiKeyValue, header, hostUrl, text, wholeNumber } from "./parsers.ts";
+import { tag } from "./history_parsers.ts";
 import { describeSetting, describeValue, place, validated } from "./settings.ts";
 import type { FlagValues, RawSetting, SettingLayer } from "./settings.ts";
 import { parseConfigFile, settingsFromEnv, settingsFromFlags } from "./sources.ts";
@@ -90,6 +91,10 @@ export function resolveRunConfig(flags: FlagValues, options: ResolveOptions = {}
   }
 
   const headers = headersOf(setting("header") ?? []);
+  const tagItems = setting("tag");
+  const tags = tagItems === undefined ? undefined : Object.freeze(
+    Object.fromEntries(tagItems.map((item) => validated(item, tag))),
+  );
   const keySetting = setting("api-key")?.[0];
   let apiKey = keySetting === undefined ? undefined : validated(keySetting, apiKeyValue);
   const authorization = Object.keys(headers).find((name) => name.toLowerCase() === "authorization");
@@ -161,6 +166,7 @@ export function resolveRunConfig(flags: FlagValues, options: ResolveOptions = {}
     host,
     apiKey,
     headers: Object.freeze(headers),
+    tags,
     promptText,
     datasets,
     caCerts,

@@ -162,3 +162,21 @@ export function summarise(acc: Accumulator, scale: number): MetricSummary {
     p999: at(99.9),
   };
 }
+
+/**
+ * The values at `percentiles` (0 to 100) of an encoded histogram (a results `histograms` entry),
+ * in recorded units, each clamped to the recorded range: the points of a latency distribution.
+ *
+ * @example
+ * ```ts
+ * percentileValues(results.histograms.ttft!, [50, 99]); // [ttft p50 µs, ttft p99 µs]
+ * ```
+ */
+export function percentileValues(encoded: string, percentiles: readonly number[]): number[] {
+  const histogram = hdr.decodeFromCompressedBase64(encoded, 64, false);
+  const low = histogram.minNonZeroValue;
+  const high = histogram.maxValue;
+  return percentiles.map((percentile) =>
+    Math.min(high, Math.max(low, histogram.getValueAtPercentile(percentile)))
+  );
+}
