@@ -155,8 +155,13 @@ export interface History {
 export function openHistory(path: string, options: { readonly write: boolean }): History {
   const exists = checkFile(path);
   if (!exists && !options.write) return emptyHistory(path);
-  if (!exists) Deno.mkdirSync(parentOf(path), { recursive: true });
-  const db = new DatabaseSync(path, { readOnly: !options.write, timeout: 5000 });
+  let db: DatabaseSync;
+  try {
+    if (!exists) Deno.mkdirSync(parentOf(path), { recursive: true });
+    db = new DatabaseSync(path, { readOnly: !options.write, timeout: 5000 });
+  } catch (error) {
+    throw cannotOpen(path, error);
+  }
   try {
     const version = Number(
       (db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version,
@@ -191,7 +196,7 @@ function checkFile(path: string): boolean {
     file = Deno.openSync(path, { read: true });
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
+    throw cannotOpen(path, error);
   }
   try {
     const header = new Uint8Array(SQLITE_HEADER.length);
@@ -208,6 +213,11 @@ function checkFile(path: string): boolean {
   } finally {
     file.close();
   }
+}
+
+function cannotOpen(path: string, error: unknown): Error {
+  const reason = error instanceof Error ? error.message : String(error);
+  return new Error(`Cannot open run history '${path}': ${reason}`, { cause: error });
 }
 
 function parentOf(path: string): string {
