@@ -55,7 +55,7 @@ export function compareRuns(runs: readonly ComparedRun[]): Comparison {
     row("requests failed", "", "lower", runs.map(({ results }) => results.requests.failed)),
     row(
       "requests/s",
-      "req/s",
+      "",
       "higher",
       runs.map(({ results }) => results.throughput.requestsPerSec),
     ),
@@ -189,7 +189,8 @@ export function formatComparison(comparison: Comparison): string {
 function valueCell(row: ComparisonRow, index: number): string {
   const value = row.values[index];
   if (value === null) return "-";
-  return `${formatNumber(value)}${row.best === index ? " *" : ""}`;
+  // Every value keeps the mark's two places, so the numbers of a column stay aligned.
+  return `${formatNumber(value)}${row.best === index ? " *" : "  "}`;
 }
 
 function signed(text: string, value: number): string {

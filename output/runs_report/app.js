@@ -27,8 +27,13 @@
 
   // x = 100 / (100 - percentile) on a log scale spreads the tail: 1 is p0, 10 p90, 100 p99.
   const tailX = data.percentiles.map((p) => 100 / (100 - p));
+  const TICKS = [[1, "p0"], [2, "p50"], [10, "p90"], [100, "p99"], [1000, "p99.9"], [
+    10000,
+    "p99.99",
+  ]];
   const percentileAxis = {
-    values: (_u, ticks) => ticks.map((x) => `p${+(100 - 100 / x).toFixed(3)}`),
+    splits: () => TICKS.map(([x]) => x),
+    values: (_u, splits) => splits.map((x) => TICKS.find(([tick]) => tick === x)?.[1] ?? ""),
   };
   for (const metric of data.metrics) {
     chart(
