@@ -6,10 +6,9 @@
  * `report` page drawn offline in headless Chromium (Debian's `chromium`).
  */
 import assert from "node:assert/strict";
-import fs from "node:fs";
 import { DatabaseSync } from "node:sqlite";
 import { runAgainst, withMock, withTempDir } from "./_harness.ts";
-import { needing, toolPath } from "./_tools.ts";
+import { loadPlaywright, needing, toolPath } from "./_tools.ts";
 import { defaultHistoryPath } from "../history/location.ts";
 import { idPrefix, shortIds } from "../history/ids.ts";
 import { sinceTime } from "../cli/history_command_line.ts";
@@ -303,18 +302,6 @@ Deno.test("--since takes a date or a span back from now", () => {
   assert.equal(sinceTime("2026-12-01", now), Date.parse("2026-12-01T00:00:00Z"));
   assert.throws(() => sinceTime("yesterday", now), /Invalid --since 'yesterday': expected a date/);
 });
-
-/** Loads playwright-core past its WSL check (see tests/dashboard_browser_test.ts). */
-async function loadPlaywright() {
-  const existsSync = fs.existsSync;
-  fs.existsSync = (path: fs.PathLike) =>
-    String(path).startsWith("/proc/sys/fs/binfmt_misc/") ? false : existsSync(path);
-  try {
-    return await import("playwright-core");
-  } finally {
-    fs.existsSync = existsSync;
-  }
-}
 
 Deno.test(needing(["chromium"], {
   name: "llmload report draws the runs' distributions and time series offline in Chromium",
