@@ -13,6 +13,8 @@ import { defaultHistoryPath } from "../history/location.ts";
 import { idPrefix, shortIds } from "../history/ids.ts";
 import { sinceTime } from "../cli/history_command_line.ts";
 import { SCHEMA_VERSION } from "../history/store.ts";
+import { parseCommandLine } from "../cli/command_line.ts";
+import type { RunConfig } from "../options/types.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const PERMISSIONS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-sys"];
@@ -368,3 +370,49 @@ Deno.test(needing(["chromium"], {
     });
   },
 }));
+
+Deno.test("two runs that end together both land in the same history file", async () => {
+  await withMock(FAST_MOCK, async (mock) => {
+    await withTempDir(async (dir) => {
+      const history = ["--history", `${dir}/runs.db`];
+      const args = ["-H", mock.url, "-m", "mock-model", ...SHORT_RUN, ...history];
+      const runs = await Promise.all([
+        llmload([...args, "--tag", "side=a"]),
+        llmload([...args, "--tag", "side=b"]),
+      ]);
+      for (const run of runs) assert.equal(run.code, 0, run.stderr);
+      const listed = JSON.parse((await llmload(["runs", ...history, "--json"])).stdout);
+      assert.deepEqual(
+        listed.map((run: { tags: { side: string } }) => run.tags.side).toSorted(),
+        ["a", "b"],
+      );
+    });
+  });
+});
+
+Deno.test("--tag takes key=value from every source; a bad one is a usage error", () => {
+  const flags = parseCommandLine(["--tag", "gpu=h100", "--tag", "gpu=a100", "--tag", "team="], {
+    env: {},
+    version: "test",
+  });
+  assert.equal(flags.kind, "run");
+  assert.deepEqual((flags as { config: RunConfig }).config.tags, { gpu: "a100", team: "" });
+  const env = parseCommandLine([], { env: { LLMLOAD_TAG: "a=1\nb=2" }, version: "test" });
+  assert.deepEqual((env as { config: RunConfig }).config.tags, { a: "1", b: "2" });
+  assert.throws(
+    () => parseCommandLine(["--tag", "no-equals"], { env: {}, version: "test" }),
+    {
+      name: "UsageError",
+      message: "Invalid --tag 'no-equals': expected key=value with a key of letters, digits " +
+        "and _.-, such as gpu=h100",
+    },
+  );
+  assert.throws(
+    () =>
+      parseCommandLine(["runs", "--since", "soon", "--history", "x.db"], {
+        env: {},
+        version: "test",
+      }),
+    { name: "UsageError", message: /^Invalid --since 'soon'/ },
+  );
+});
