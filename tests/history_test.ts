@@ -416,3 +416,25 @@ Deno.test("--tag takes key=value from every source; a bad one is a usage error",
     { name: "UsageError", message: /^Invalid --since 'soon'/ },
   );
 });
+
+Deno.test("a history file of schema 1 stays readable and takes new runs", async () => {
+  const fixture = new URL("./testdata/history/runs_v1.db", import.meta.url);
+  await withMock(FAST_MOCK, async (mock) => {
+    await withTempDir(async (dir) => {
+      const db = `${dir}/runs.db`;
+      await Deno.copyFile(fixture, db);
+      const history = ["--history", db];
+      const old = JSON.parse((await llmload(["show", "2afa5f3", ...history, "--json"])).stdout);
+      assert.equal(old.requests.ok, 2);
+      assert.equal(old.model, "mock-model");
+      assert.ok(old.histograms.ttft, "the stored histograms are there");
+      const run = await runAgainst(mock, [...SHORT_RUN, ...history]);
+      const listed = JSON.parse((await llmload(["runs", ...history, "--json"])).stdout);
+      assert.deepEqual(
+        listed.map((entry: { shortId: string }) => entry.shortId),
+        [storedId(run.log), "2afa5f3"],
+      );
+      assert.deepEqual(listed[1].tags, { fixture: "v1" });
+    });
+  });
+});
