@@ -13,6 +13,7 @@ WORKDIR /src
 COPY deno.json deno.lock main.ts ./
 COPY cli/ cli/
 COPY common/ common/
+COPY history/ history/
 COPY load/ load/
 COPY mock/ mock/
 COPY options/ options/

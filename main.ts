@@ -1,6 +1,7 @@
 /**
  * llmload: a load tester for LLM inference endpoints. Entry point: parses the command line and
- * runs `run` (the default), `demo` or `mock`.
+ * runs `run` (the default), `demo`, `probe`, `mock` or a run-history command (`runs`, `show`,
+ * `compare`, `export`, `report`, `rm`).
  *
  * @module
  */
@@ -12,6 +13,7 @@ import { startMock } from "./mock/server.ts";
 import { runProbeCommand } from "./cli/probe.ts";
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from "./cli/exit_codes.ts";
 import { runCommand } from "./cli/run.ts";
+import { runHistoryCommand } from "./cli/history.ts";
 import type { CommandOutput } from "./cli/command_output.ts";
 import type { RunConfig } from "./options/types.ts";
 
@@ -44,6 +46,10 @@ export async function main(args: readonly string[]): Promise<number> {
         return await runDemo(command.config);
       case "probe":
         return await runProbeCommand(command.config, terminalOutput());
+      case "history":
+        return await runHistoryCommand(command.command, terminalOutput(), {
+          width: Deno.stdout.isTerminal() ? Deno.consoleSize().columns : undefined,
+        });
     }
   } catch (error) {
     if (error instanceof UsageError) {

@@ -19,6 +19,9 @@ import type { FlagValues } from "../options/settings.ts";
 import type { OptionSpec } from "../options/spec.ts";
 import type { MockCommandOptions } from "../mock/options.ts";
 import type { RunConfig } from "../options/types.ts";
+import { addHistoryCommands, HISTORY_COMMANDS } from "./history_command_line.ts";
+import type { HistoryCommand } from "./history_command_line.ts";
+import { defaultHistoryPath } from "../history/location.ts";
 
 /**
  * What the command line asks for. `warnings` are about settings that are used, but not as
@@ -29,6 +32,7 @@ export type ParsedCommand =
   | { readonly kind: "demo"; readonly config: RunConfig; readonly warnings: readonly string[] }
   | { readonly kind: "probe"; readonly config: RunConfig; readonly warnings: readonly string[] }
   | { readonly kind: "mock"; readonly mock: MockCommandOptions }
+  | { readonly kind: "history"; readonly command: HistoryCommand }
   | { readonly kind: "help"; readonly text: string }
   | { readonly kind: "version"; readonly text: string };
 
@@ -60,9 +64,9 @@ A config file holds key = value lines such as "max-tokens = 128" (./llmload.conf
 A flag beats the environment, which beats the config file, which beats the default.`;
 
 /** Commands besides `help`; `run` is also what no command means. */
-const COMMANDS = ["run", "demo", "probe", "mock"] as const;
+const COMMANDS = ["run", "demo", "probe", "mock", ...HISTORY_COMMANDS] as const;
 
-const COMMAND_LIST = "one of run, demo, probe, mock, help";
+const COMMAND_LIST = `one of run, demo, probe, mock, ${HISTORY_COMMANDS.join(", ")}, help`;
 
 const HELP_CODES = new Set(["commander.helpDisplayed", "commander.help"]);
 
@@ -86,7 +90,7 @@ export function parseCommandLine(
   refuseOptionsAsValues(argv);
   let written = "";
   let chosen:
-    | { kind: "run" | "demo" | "probe" | "mock"; flags: FlagValues; named: boolean }
+    | { kind: "run" | "demo" | "probe" | "mock" | "history"; flags: FlagValues; named: boolean }
     | undefined;
 
   const program = new Command("llmload")
@@ -158,6 +162,15 @@ export function parseCommandLine(
     chosen = { kind: "mock", flags: flagsOf(mock, mockNames), named: true };
   });
 
+  let history: HistoryCommand | undefined;
+  addHistoryCommands(program, {
+    env: options.env,
+    choose(command) {
+      history = command;
+      chosen = { kind: "history", flags: {}, named: true };
+    },
+  });
+
   try {
     program.parse([...argv], { from: "user" });
   } catch (error) {
@@ -180,6 +193,7 @@ export function parseCommandLine(
     }
   }
   if (chosen.kind === "mock") return { kind: "mock", mock: resolveMockOptions(chosen.flags) };
+  if (chosen.kind === "history") return { kind: "history", command: history! };
   const warnings = unknownEnvWarnings(options.env);
   const config = resolveRunConfig(withoutConfig(chosen.flags), {
     ...configSource(chosen.flags, options),
@@ -188,7 +202,24 @@ export function parseCommandLine(
     defaults: chosen.kind === "demo" ? DEMO_DEFAULTS : undefined,
     warn: (message) => warnings.push(message),
   });
-  return { kind: chosen.kind, config, warnings: Object.freeze(warnings) };
+  return {
+    kind: chosen.kind,
+    config: chosen.kind === "run" ? withDefaultHistory(config, options.env) : config,
+    warnings: Object.freeze(warnings),
+  };
+}
+
+/**
+ * A run stores itself in the platform's data directory unless `--history` says otherwise
+ * (`demo` and `probe` store nothing unless told).
+ */
+function withDefaultHistory(
+  config: RunConfig,
+  env: Readonly<Record<string, string | undefined>>,
+): RunConfig {
+  if (config.history !== undefined) return config;
+  const path = defaultHistoryPath(env, Deno.build.os);
+  return path === undefined ? config : Object.freeze({ ...config, history: path });
 }
 
 /** `help` and `help <command>` as the `--help` they mean; any other command is a usage error. */

@@ -12,6 +12,7 @@ import type { RunIo, RunOutcome } from "../run/types.ts";
 import { metricTableOutput, summaryBlockOutput } from "../output/console.ts";
 import { fanOut } from "../output/fanout.ts";
 import { htmlReportOutput } from "../output/html_file.ts";
+import { historyOutput } from "../output/history.ts";
 import { secretsOf } from "../common/secrets.ts";
 import type { SummaryInfo } from "../output/report.ts";
 import { buildResults } from "../output/results.ts";
@@ -75,8 +76,11 @@ function outputsFor(
   parts: { output: CommandOutput; server?: ResultsServer },
 ): Output[] {
   const { output, server } = parts;
-  // The server keeps its own series; without one, the HTML report still needs the points.
-  const series = server?.series ?? (config.htmlFile ? new TimeSeries() : undefined);
+  // The server keeps its own series; without one, the HTML report and the history still need
+  // the points.
+  const history = typeof config.history === "string" ? config.history : undefined;
+  const series = server?.series ??
+    (config.htmlFile || history ? new TimeSeries() : undefined);
   const secrets = secretsOf(config);
   const outputs: (Output | undefined)[] = [
     metricTableOutput(output),
@@ -85,6 +89,9 @@ function outputsFor(
     config.jsonFile ? resultsJsonOutput(config.jsonFile, output.log) : undefined,
     config.htmlFile && series
       ? htmlReportOutput(config.htmlFile, { series, secrets, log: output.log })
+      : undefined,
+    history && series
+      ? historyOutput(history, { series, tags: config.tags ?? {}, secrets, log: output.log })
       : undefined,
     summaryBlockOutput(output),
   ];

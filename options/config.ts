@@ -15,6 +15,7 @@ import { datasetChoice } from "./dataset_parsers.ts";
 import { apiKeyValue, header, hostUrl, text, wholeNumber } from "./parsers.ts";
 import { threshold } from "./goal_parsers.ts";
 import { needsSlo } from "../stats/thresholds.ts";
+import { tag } from "./history_parsers.ts";
 import { describeSetting, describeValue, place, validated } from "./settings.ts";
 import type { FlagValues, RawSetting, SettingLayer } from "./settings.ts";
 import { parseConfigFile, settingsFromEnv, settingsFromFlags } from "./sources.ts";
@@ -92,6 +93,10 @@ export function resolveRunConfig(flags: FlagValues, options: ResolveOptions = {}
   }
 
   const headers = headersOf(setting("header") ?? []);
+  const tagItems = setting("tag");
+  const tags = tagItems === undefined ? undefined : Object.freeze(
+    Object.fromEntries(tagItems.map((item) => validated(item, tag))),
+  );
   const keySetting = setting("api-key")?.[0];
   let apiKey = keySetting === undefined ? undefined : validated(keySetting, apiKeyValue);
   const authorization = Object.keys(headers).find((name) => name.toLowerCase() === "authorization");
@@ -170,6 +175,7 @@ export function resolveRunConfig(flags: FlagValues, options: ResolveOptions = {}
     host,
     apiKey,
     headers: Object.freeze(headers),
+    tags,
     promptText,
     datasets,
     caCerts,

@@ -7,7 +7,8 @@
  * The options without a `key` need more than their own value, so `resolveRunConfig` builds their
  * fields: `host` (a trailing `/v1` is dropped, with a warning), `api-key` (falls back to
  * `OPENAI_API_KEY`, clashes with an Authorization header), `header` (repeatable, merged by
- * name), `prompt-text` (an `@file` is read), `workers` (bounded by the cores, cut to the users);
+ * name), `prompt-text` (an `@file` is read), `tag` (repeatable, a later key replaces an earlier
+ * one), `workers` (bounded by the cores, cut to the users);
  * `config` names the file the settings come from and is no field.
  *
  * @module
@@ -32,6 +33,7 @@ import { datasetFields } from "./dataset_parsers.ts";
 import { thinkTime } from "./session_parsers.ts";
 import { slo, stages } from "./goal_parsers.ts";
 import { imageSizes } from "./chat_parsers.ts";
+import { historyChoice } from "./history_parsers.ts";
 import type { OptionSpec } from "./spec.ts";
 import type { TransportKind } from "../transport/types.ts";
 import { REQUEST_MODES } from "../providers/types.ts";
@@ -604,6 +606,25 @@ const TABLE = [
     value: "file",
     group: "Writing results",
     help: "write a self-contained HTML report (charts and tables, opens offline) to this file",
+    unset: "none",
+  },
+  {
+    name: "history",
+    key: "history",
+    parse: historyChoice,
+    value: "file",
+    negatedHelp: "do not store this run in the run history",
+    group: "Writing results",
+    help: "store the run in this SQLite run history (see llmload runs); off stores nothing",
+    unset: "runs.db in the platform's data directory",
+  },
+  {
+    name: "tag",
+    value: "key=value",
+    repeatable: true,
+    group: "Writing results",
+    help: "label the run in the history, e.g. gpu=h100; repeat for more, or one per line in " +
+      "LLMLOAD_TAG",
     unset: "none",
   },
   {

@@ -40,6 +40,8 @@ export interface RunConfig extends DefaultedFields, OptionalFields {
   readonly apiKey?: string;
   /** Extra request headers (`--header K:V`). */
   readonly headers: Readonly<Record<string, string>>;
+  /** Labels of the run in the history (`--tag key=value`); absent without tags. */
+  readonly tags?: Readonly<Record<string, string>>;
   /** The prompt itself (an `@file` already read), instead of a generated one. */
   readonly promptText?: string;
   /** The `--dataset` files with their mix weights; absent for generated prompts. */

@@ -198,7 +198,8 @@ export function renderHtmlReport(assets: DashboardAssets, data: ReportData): str
     );
 }
 
-function escapeHtml(text: string): string {
+/** `text` with `&`, `<`, `>` and `"` escaped, for HTML text and attribute values. */
+export function escapeHtml(text: string): string {
   return text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;")
     .replaceAll('"', "&quot;");
 }

@@ -32,7 +32,7 @@ async function deno(subcommand: string, flags: string[], args: string[]): Promis
   const output = await new Deno.Command(Deno.execPath(), {
     args: [subcommand, "--frozen", ...flags, ENTRY_POINT, ...args],
     cwd: ROOT,
-    env: { NO_COLOR: "1", LLMLOAD_API_KEY: "", OPENAI_API_KEY: "" },
+    env: { NO_COLOR: "1", LLMLOAD_API_KEY: "", OPENAI_API_KEY: "", LLMLOAD_HISTORY: "off" },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -139,14 +139,14 @@ Deno.test("the entry point and its Worker modules type-check under the compile c
   assert.equal(result.code, 0, result.stderr);
 });
 
-Deno.test("the compile permissions suffice for the mock and a load test with 2 Worker shards, -p 100 and result files", async () => {
+Deno.test("the compile permissions suffice for the mock and a load test with 2 Worker shards, -p 100, result files and the history", async () => {
   const mock = await startMockProcess();
   const dir = await Deno.makeTempDir({ prefix: "llmload-permissions-" });
   try {
     const result = await llmload(PERMISSION_FLAGS, [
       ...["-H", mock.url, "-t", "2s", "--workers", "2", "-u", "4", "-r", "100"],
       ...["-p", "100", "-o", "8", "--json", `${dir}/results.json`],
-      ...["--summary-file", `${dir}/summary.csv`],
+      ...["--summary-file", `${dir}/summary.csv`, "--history", `${dir}/runs.db`],
     ]);
     assert.equal(result.code, 0, result.stderr);
     assertNoPermissionError(result);
@@ -156,6 +156,10 @@ Deno.test("the compile permissions suffice for the mock and a load test with 2 W
     assert.ok(results.requests.ok > 0, JSON.stringify(results.requests));
     assert.equal(results.requests.failed, 0);
     assert.match(await Deno.readTextFile(`${dir}/summary.csv`), /\n.*mock-model/);
+    // node:sqlite writes and reads the history with these permissions too.
+    const runs = await llmload(PERMISSION_FLAGS, ["runs", "--history", `${dir}/runs.db`, "--json"]);
+    assert.equal(runs.code, 0, runs.stderr);
+    assert.equal(JSON.parse(runs.stdout)[0].ok, results.requests.ok);
 
     // The prompt was built with tiktoken's WASM inside the restricted process: it must be
     // exactly 100 tokens under the same encoding here.

@@ -5,11 +5,10 @@
  * tests/artifacts/ (not committed).
  */
 import assert from "node:assert/strict";
-import fs from "node:fs";
 import type { Browser, Page } from "playwright-core";
 import { withMock, withTempDir } from "./_harness.ts";
 import { startServedRun, waitFor } from "./_server_harness.ts";
-import { needing, toolPath } from "./_tools.ts";
+import { loadPlaywright, needing, toolPath } from "./_tools.ts";
 import { DISTRIBUTION_METRICS, DISTRIBUTION_PERCENTILES } from "../output/distributions.ts";
 
 const CHROMIUM_ARGS = [
@@ -26,23 +25,6 @@ const API_KEY = "sk-browser-test-key-91c2";
 const TOKEN = "browser-token-5e";
 const CHARTS = ["requests", "tokens", "ttft", "itl", "errors", "inflight"];
 const DISTRIBUTIONS = DISTRIBUTION_METRICS.map((name) => `dist-${name}`);
-
-/**
- * Loads playwright-core. At load it checks for WSL by testing whether
- * /proc/sys/fs/binfmt_misc/WSLInterop exists, and Deno grants paths under /proc/sys only with
- * --allow-all, which `deno task test` does not give. No Linux host this runs on is WSL, so that
- * one check is answered "no" while the module loads.
- */
-async function loadPlaywright() {
-  const existsSync = fs.existsSync;
-  fs.existsSync = (path: fs.PathLike) =>
-    String(path).startsWith("/proc/sys/fs/binfmt_misc/") ? false : existsSync(path);
-  try {
-    return await import("playwright-core");
-  } finally {
-    fs.existsSync = existsSync;
-  }
-}
 
 /**
  * Points given to each chart, and how many of its canvas pixels are coloured (a drawn series:

@@ -8,7 +8,7 @@ function llmload(args: string[], options: { cwd?: string } = {}) {
   return new Deno.Command(Deno.execPath(), {
     args: ["run", ...PERMISSIONS, MAIN, ...args],
     cwd: options.cwd,
-    env: { NO_COLOR: "1", LLMLOAD_API_KEY: "", OPENAI_API_KEY: "" },
+    env: { NO_COLOR: "1", LLMLOAD_API_KEY: "", OPENAI_API_KEY: "", LLMLOAD_HISTORY: "off" },
     stdout: "piped",
     stderr: "piped",
     stdin: "null",
@@ -253,7 +253,13 @@ Deno.test("warnings about settings are printed before the run", async () => {
   await withMock({ ttftMs: 1, itlMs: 1 }, async (mock) => {
     const child = new Deno.Command(Deno.execPath(), {
       args: ["run", ...PERMISSIONS, MAIN, "-H", `${mock.url}/v1`, "-m", "mock-model", "-t", "1s"],
-      env: { NO_COLOR: "1", LLMLOAD_API_KEY: "", OPENAI_API_KEY: "", LLMLOAD_USER: "3" },
+      env: {
+        NO_COLOR: "1",
+        LLMLOAD_API_KEY: "",
+        OPENAI_API_KEY: "",
+        LLMLOAD_HISTORY: "off",
+        LLMLOAD_USER: "3",
+      },
       stdout: "piped",
       stderr: "piped",
     });

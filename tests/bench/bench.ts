@@ -5,7 +5,7 @@
  * the client to the other with `taskset`, where available.
  *
  * Usage: deno task bench [scenario ...]   (capacity fidelity breadth scale soak shard-stalls
- *        lockstep cpu-per-event burst128 openloop qps-cpu memory)
+ *        dataset history lockstep cpu-per-event burst128 openloop qps-cpu memory)
  *
  * The last six run once per client transport ({@link TRANSPORTS}) and print their figures side
  * by side. They read the client's CPU time and resident memory from `/proc/<pid>` (Linux), and
@@ -15,7 +15,9 @@
  */
 import type { MockRecord } from "../../mock/server.ts";
 import type { Results } from "../../output/results.ts";
+import type { SummaryInfo } from "../../output/report.ts";
 import { Recorder } from "../../stats/recorder.ts";
+import { openHistory } from "../../history/store.ts";
 import { readDataset } from "../../load/dataset.ts";
 import { datasetPool } from "../../load/pool_builder.ts";
 import { loadTokenizer } from "../../load/tokenizer.ts";
@@ -88,6 +90,7 @@ const SCENARIOS: readonly Scenario[] = [
   { name: "soak", run: soak },
   { name: "shard-stalls", run: shardStalls },
   { name: "dataset", run: datasetPrep },
+  { name: "history", run: historyCost },
 ];
 
 async function commandExists(name: string): Promise<boolean> {
@@ -218,6 +221,8 @@ async function runClient(url: string, args: string[], core?: number) {
     json,
     "--warmup",
     "0",
+    // Benchmark runs stay out of the user's run history unless a scenario names a file.
+    ...(args.includes("--history") ? [] : ["--no-history"]),
     ...args,
   ]);
   const child = new Deno.Command(spec.cmd, {
@@ -287,6 +292,72 @@ async function capacityRun(workers: number, pin: boolean) {
     return { eventsPerSec: events / (results.durationMs / 1000), results };
   } finally {
     await mock.stop();
+  }
+}
+
+/**
+ * The run history's cost: capacity runs (64 users, 128 tokens in one write) alternately with and
+ * without `--history`, so drift on a shared machine hits both alike; and the time one store of
+ * those results takes, which happens once, after the load has stopped.
+ */
+async function historyCost(): Promise<Row[]> {
+  const mock = await startMockProcess({ ttft: "0ms", itl: "0ms", core: 1 });
+  const dir = await Deno.makeTempDir({ prefix: "llmload-bench-history-" });
+  const db = `${dir}/runs.db`;
+  const perSec: Record<"off" | "on", number[]> = { off: [], on: [] };
+  let last: Results | undefined;
+  try {
+    for (const mode of ["off", "on", "off", "on"] as const) {
+      const { results } = await runClient(mock.url, [
+        ...["-u", "64", "-r", "1000", "-t", "5s", "-p", "16", "-o", "128", "--workers", "1"],
+        ...(mode === "on" ? ["--history", db] : []),
+      ], 0);
+      perSec[mode].push(results.requests.ok * eventsPerResponse(128) / (results.durationMs / 1000));
+      last = results;
+    }
+    // The store serialises the summary figures as they come; the runs' own are in their rows.
+    const history = openHistory(db, { write: true });
+    const timeseries = {
+      schemaVersion: 1 as const,
+      state: "done" as const,
+      startedAt: null,
+      olderSpanMs: 0,
+      points: [],
+    };
+    const started = performance.now();
+    const stores = 20;
+    for (let i = 0; i < stores; i++) {
+      history.add({
+        results: last!,
+        info: {} as SummaryInfo,
+        timeseries,
+        tags: { bench: "history" },
+      });
+    }
+    const storeMs = (performance.now() - started) / stores;
+    history.close();
+    const [off, on] = [mean(perSec.off), mean(perSec.on)];
+    return [
+      {
+        scenario: "history (capacity, 2 runs each way, alternating)",
+        figure: "events/s with --history ÷ without",
+        measured: `${fmt(on / off)}× (${Math.round(off).toLocaleString("en")} → ${
+          Math.round(on).toLocaleString("en")
+        })`,
+        target: ">= 0.95× (run-to-run noise)",
+        met: on / off >= 0.95,
+      },
+      {
+        scenario: "",
+        figure: "one store of the results, after the run",
+        measured: `${fmt(storeMs)} ms`,
+        target: "<= 50 ms",
+        met: storeMs <= 50,
+      },
+    ];
+  } finally {
+    await mock.stop();
+    await Deno.remove(dir, { recursive: true });
   }
 }
 
