@@ -64,6 +64,12 @@ import { parseTgiRequest, tgiErrorBody } from "./tgi.ts";
 import { parseTritonGenerate, parseTritonInfer, tritonErrorBody } from "./triton.ts";
 import { createStepGrid, type GridStreamPlan, type StepGrid } from "./lockstep.ts";
 import {
+  createPrefixCache,
+  prefillMs,
+  type PrefixCache,
+  type PrefixCacheOptions,
+} from "./prefix_cache.ts";
+import {
   type CountTokens,
   type MockReply,
   type ParsedRequest,
@@ -145,6 +151,17 @@ export interface MockOptions {
    * (`usage.prompt_tokens_details.cached_tokens`, llama.cpp `timings.cache_n`). Default false.
    */
   readonly promptCache?: boolean;
+  /**
+   * Keep a prefix cache as vLLM's automatic prefix caching does (`mock/prefix_cache.ts`): an LRU
+   * of `blocks` blocks of `blockTokens` prompt tokens, named by their hash chain; each reply
+   * reports the leading tokens found in it as `cached_tokens`. Not with `promptCache`.
+   */
+  readonly prefixCache?: PrefixCacheOptions;
+  /**
+   * Microseconds of prefill per uncached prompt token, added to each reply's first token (or
+   * whole body). Default 0.
+   */
+  readonly prefillUs?: number;
   /** Seed of the random source of jitter, early stops and faults; `undefined` uses `Math.random`. */
   readonly seed?: number;
   /**
@@ -186,6 +203,10 @@ export interface MockRecord {
   readonly maxTokens: number;
   /** Prompt tokens as the mock counts them (as in its `usage`); absent when not counted. */
   readonly promptTokens?: number;
+  /** Prompt tokens the reply reports as cached (`cached_tokens`); absent without a cache. */
+  readonly cachedTokens?: number;
+  /** Prefill time added before the first token, in ms; absent without `prefillUs`. */
+  readonly prefillMs?: number;
   /** Tokens the reply carries (`maxTokens`, or fewer when the mock stops early). */
   readonly tokens: number;
   /** Whether it asked for a stream. */
@@ -265,6 +286,10 @@ interface MockState {
   readonly emptyRate: number;
   /** Prompts seen, when the prompt cache is imitated. */
   readonly seenPrompts?: Set<string>;
+  /** The prefix cache, when one is kept. */
+  readonly prefixCache?: PrefixCache;
+  /** Microseconds of prefill per uncached prompt token. */
+  readonly prefillUs: number;
   readonly maxRecords: number;
   readonly random: () => number;
   readonly faults: readonly FaultSpec[];
@@ -419,6 +444,8 @@ function createState(options: MockOptions, tokenizer: Tokenizer): MockState {
       ? undefined
       : checkNumber("context", options.context, {}),
     seenPrompts: options.promptCache ? new Set() : undefined,
+    prefixCache: prefixCacheOf(options),
+    prefillUs: checkNumber("prefillUs", options.prefillUs ?? 0, {}),
     maxRecords: options.maxRecords === undefined
       ? Infinity
       : checkNumber("maxRecords", options.maxRecords, {}),
@@ -434,6 +461,21 @@ function createState(options: MockOptions, tokenizer: Tokenizer): MockState {
     closing: false,
     inFlight: new Set(),
   };
+}
+
+function prefixCacheOf(options: MockOptions): PrefixCache | undefined {
+  if (options.prefixCache === undefined) return undefined;
+  if (options.promptCache) {
+    throw new UsageError(
+      "Cannot start the mock server with both promptCache and prefixCache: the prefix cache " +
+        "already serves repeated prompts; keep one",
+    );
+  }
+  const { blocks, blockTokens } = options.prefixCache;
+  return createPrefixCache({
+    blocks: checkNumber("prefixCache.blocks", blocks, {}),
+    blockTokens: checkNumber("prefixCache.blockTokens", blockTokens, {}),
+  });
 }
 
 function lockstepGrid(
@@ -807,13 +849,18 @@ function addRecord(state: MockState, record: LiveRecord): void {
 const PROMPT_CACHE_SIZE = 4096;
 
 /**
- * The cached prompt tokens of a request when the prompt cache is imitated: none the first
- * time a prompt is seen, all of it on a repeat.
+ * The cached prompt tokens of a request when a cache is kept: with the prefix cache, the
+ * leading blocks found in it; with the whole-prompt cache, none the first time a prompt is seen
+ * and all of it on a repeat.
  */
 function cachedPrompt(
   state: MockState,
   parsed: ParsedRequest,
 ): { cachedPromptTokens?: number } {
+  if (state.prefixCache !== undefined) {
+    if (parsed.promptParts === undefined) return {};
+    return { cachedPromptTokens: state.prefixCache.admit(promptIds(state, parsed.promptParts)) };
+  }
   const seen = state.seenPrompts;
   if (seen === undefined || parsed.promptKey === undefined || parsed.promptTokens === undefined) {
     return {};
@@ -822,6 +869,23 @@ function cachedPrompt(
   if (seen.size >= PROMPT_CACHE_SIZE) seen.clear();
   seen.add(parsed.promptKey);
   return { cachedPromptTokens: 0 };
+}
+
+/**
+ * The token ids of a prompt as the mock counts it: each text piece encoded after its special
+ * tokens (placeholder ids, as in the count of `usage`), token-id pieces as sent.
+ */
+function promptIds(state: MockState, parts: readonly (string | readonly number[])[]): number[] {
+  const ids: number[] = [];
+  for (const part of parts) {
+    if (typeof part !== "string") {
+      ids.push(...part);
+      continue;
+    }
+    for (let i = 0; i < state.tokenizer.specialTokens; i++) ids.push(0);
+    ids.push(...state.tokenizer.encode(part));
+  }
+  return ids;
 }
 
 /** How many tokens a reply carries: all asked for, or fewer when the "model" stops early. */
@@ -897,6 +961,7 @@ async function generate(
   if (truncated) tokens = Math.max(1, Math.min(tokens, state.context! - prompt!));
   const empty = state.emptyRate > 0 && state.random() < state.emptyRate;
   if (empty) tokens = 1;
+  const cached = cachedPrompt(state, parsed);
   const reply = parsed.reply({
     id: `mock${state.idTag}${record.seq}`,
     created: Math.floor(record.receivedAt / 1000),
@@ -904,10 +969,17 @@ async function generate(
     finishReason: tokens === parsed.maxTokens && !empty ? "length" : "stop",
     ...(empty ? { empty } : {}),
     ...(truncated ? { truncated } : {}),
-    ...cachedPrompt(state, parsed),
+    ...cached,
   });
   record.maxTokens = parsed.maxTokens;
   if (parsed.promptTokens !== undefined) record.promptTokens = parsed.promptTokens;
+  if (cached.cachedPromptTokens !== undefined) record.cachedTokens = cached.cachedPromptTokens;
+  if (state.prefillUs > 0) {
+    record.prefillMs = prefillMs(parsed.promptTokens ?? 0, {
+      cachedTokens: cached.cachedPromptTokens ?? 0,
+      usPerToken: state.prefillUs,
+    });
+  }
   record.tokens = tokens;
   record.stream = reply.stream;
   if (state.closing) {
@@ -919,7 +991,7 @@ async function generate(
     record.fault = fault;
     return faultyResponse(state, faulty, {
       record,
-      firstAt: bodyReadAt + firstWriteDelay(state, reply),
+      firstAt: bodyReadAt + firstWriteDelay(state, { reply, record }),
     });
   }
   const response = await serveReply(state, reply, { record, bodyReadAt, route: target.route });
@@ -952,9 +1024,16 @@ function drawFault(
   return { closeAfter: true };
 }
 
-/** When a reply's first write is due after the request: its first token, or its whole body. */
-function firstWriteDelay(state: MockState, reply: MockReply): number {
-  let delay = state.ttftMs * jitterFactor(state);
+/**
+ * When a reply's first write is due after the request: its first token, or its whole body; the
+ * record's prefill comes first.
+ */
+function firstWriteDelay(
+  state: MockState,
+  options: { reply: MockReply; record: LiveRecord },
+): number {
+  const { reply } = options;
+  let delay = (options.record.prefillMs ?? 0) + state.ttftMs * jitterFactor(state);
   if (!reply.stream) {
     for (let k = 1; k < reply.tokens; k++) delay += state.itlMs * jitterFactor(state);
   }
@@ -971,7 +1050,7 @@ async function serveReply(
   if (reply.stream && state.itlMs > 0) {
     return timedStream(state, reply, { record, start: bodyReadAt });
   }
-  const delay = firstWriteDelay(state, reply);
+  const delay = firstWriteDelay(state, { reply, record });
   if (delay > 0) {
     if (!await waitUntil(state, bodyReadAt + delay)) {
       record.aborted = true;
@@ -1204,7 +1283,7 @@ function timedStream(
       head,
       writes: reply.tokens,
       write: (k) => ({ bytes: write(k), tokens: 1 }),
-      firstAt: options.start + state.ttftMs * jitterFactor(state),
+      firstAt: options.start + (record.prefillMs ?? 0) + state.ttftMs * jitterFactor(state),
       gapMs: () => state.itlMs * jitterFactor(state),
       ending: "close",
     })
@@ -1212,7 +1291,7 @@ function timedStream(
       head,
       writes: reply.tokens,
       write,
-      due: options.start + state.ttftMs,
+      due: options.start + (record.prefillMs ?? 0) + state.ttftMs,
     });
   record.status = 200;
   return new Response(body, { headers: headersOf(reply) });
