@@ -2,8 +2,10 @@ import assert from "node:assert/strict";
 import { createPrefixCache, prefillMs } from "../mock/prefix_cache.ts";
 import { resolveMockOptions } from "../mock/options.ts";
 import { UsageError } from "../common/errors.ts";
-import { completionRecords, withMock } from "./_harness.ts";
+import { type CapturedRun, completionRecords, runAgainst, withMock } from "./_harness.ts";
 import type { MockServer } from "../mock/server.ts";
+
+const MOONCAKE = "tests/testdata/traces/mooncake.jsonl";
 
 /** `n` token ids counting up from `from`. */
 function ids(n: number, from = 0): number[] {
@@ -125,4 +127,91 @@ Deno.test("the mock reports the cached prefix in usage and in its records, and p
       }
     },
   );
+});
+
+/** The cached tokens the mock reported, request by request in arrival order. */
+function cachedByMock(mock: MockServer): number[] {
+  return completionRecords(mock.records())
+    .sort((a, b) => a.receivedAt - b.receivedAt)
+    .map((record) => record.cachedTokens!);
+}
+
+/** A generated load of 12 requests, one at a time, over prompts of 200 tokens. */
+function prefixedLoad(extra: string[]): string[] {
+  return [
+    "-p",
+    "200",
+    "--prefix-tokens",
+    "100",
+    "--prefix-groups",
+    "2",
+    "-u",
+    "1",
+    "--max-requests",
+    "12",
+    "-o",
+    "2",
+    "--seed",
+    "3",
+    ...extra,
+  ];
+}
+
+/** Checks that the run's prompt-cache counts and TTFT split are the mock's, request for request. */
+function assertSameAsMock(run: CapturedRun, cached: readonly number[]): void {
+  assert.equal(run.exitCode, 0, run.log.join("\n"));
+  const hits = cached.filter((tokens) => tokens > 0).length;
+  const { promptCache } = run.results.tokens;
+  assert.equal(promptCache.requests, cached.length);
+  assert.equal(promptCache.hits, hits);
+  assert.equal(promptCache.cachedTokens, cached.reduce((sum, tokens) => sum + tokens, 0));
+  assert.equal(run.results.metrics.ttft_cache_hit?.count, hits || undefined);
+  assert.equal(run.results.metrics.ttft_cache_miss?.count, cached.length - hits || undefined);
+  const line = run.out.split("\n").find((text) => text.startsWith("Prompt cache:"));
+  assert.ok(line?.includes(`${hits} of ${cached.length} requests hit it`), line);
+}
+
+const CACHED_MOCK = { ttftMs: 1, itlMs: 1, prefixCache: { blocks: 4096, blockTokens: 16 } };
+
+Deno.test("end to end: shared prefixes are cached to the last full block, and --prompt-randomize keeps the suffix uncached", async () => {
+  await withMock(CACHED_MOCK, async (mock) => {
+    const run = await runAgainst(mock, prefixedLoad(["--prompt-randomize"]));
+    const cached = cachedByMock(mock);
+    // Each group's first request misses; later ones hit the prefix's 6 full blocks, no more.
+    assert.deepEqual(cached.filter((tokens) => tokens !== 96), [0, 0]);
+    assertSameAsMock(run, cached);
+    assert.match(run.out, /Prompt cache: 960 of 2400 prompt tokens \(40\.0%\)/);
+  });
+  await withMock(CACHED_MOCK, async (mock) => {
+    // Without --prompt-randomize each group's prompt repeats whole: all but its last block hit.
+    const run = await runAgainst(mock, prefixedLoad([]));
+    const cached = cachedByMock(mock);
+    assert.deepEqual(cached.filter((tokens) => tokens !== 192), [0, 0]);
+    assertSameAsMock(run, cached);
+  });
+});
+
+Deno.test("end to end: a trace's hash_ids blocks hit the cache where they repeat", async () => {
+  await withMock({ ...CACHED_MOCK, ttftMs: 5 }, async (mock) => {
+    const run = await runAgainst(mock, ["--trace", MOONCAKE, "-u", "8", "--workers", "2"]);
+    // Request 2 repeats blocks 0 and 1 of request 0 (1,024 tokens); request 3 repeats block 0.
+    const cached = cachedByMock(mock);
+    assert.deepEqual(cached, [0, 0, 1024, 512, 0, 0]);
+    assertSameAsMock(run, cached);
+  });
+});
+
+Deno.test("end to end: with --prefill-us a cache hit's first token comes sooner than a miss's", async () => {
+  await withMock({ ...CACHED_MOCK, prefillUs: 500 }, async (mock) => {
+    const run = await runAgainst(mock, prefixedLoad(["--prompt-randomize"]));
+    const records = completionRecords(mock.records());
+    assertSameAsMock(run, cachedByMock(mock));
+    // 200 uncached tokens cost 100 ms; a hit leaves 104 of them, 52 ms.
+    for (const record of records) {
+      assert.equal(record.prefillMs, record.cachedTokens === 0 ? 100 : 52);
+      assert.ok(record.firstTokenAt! - record.receivedAt >= record.prefillMs!);
+    }
+    const { ttft_cache_hit: hit, ttft_cache_miss: miss } = run.results.metrics;
+    assert.ok(hit!.max < miss!.min, `hit max ${hit!.max} ms, miss min ${miss!.min} ms`);
+  });
 });
