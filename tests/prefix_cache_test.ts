@@ -215,3 +215,39 @@ Deno.test("end to end: with --prefill-us a cache hit's first token comes sooner 
     assert.ok(hit!.max < miss!.min, `hit max ${hit!.max} ms, miss min ${miss!.min} ms`);
   });
 });
+
+Deno.test("end to end: a session's later turns hit the blocks of the history before them", async () => {
+  await withMock(CACHED_MOCK, async (mock) => {
+    const run = await runAgainst(mock, [
+      "--chat",
+      "--turns",
+      "3",
+      "-u",
+      "1",
+      "--max-requests",
+      "3",
+      "-p",
+      "40",
+      "--prompt-randomize",
+      "-o",
+      "8",
+      "--warmup",
+      "0",
+    ]);
+    const records = completionRecords(mock.records()).sort((a, b) => a.receivedAt - b.receivedAt);
+    // Each turn's prompt starts with the previous turn's messages, whose full blocks it finds.
+    const previous = records.map((record) => record.promptTokens!);
+    assert.deepEqual(
+      records.map((record) => record.cachedTokens),
+      [0, Math.floor(previous[0] / 16) * 16, Math.floor(previous[1] / 16) * 16],
+    );
+    assertSameAsMock(run, cachedByMock(mock));
+    const turns = run.results.turns!;
+    assert.deepEqual(
+      turns.map((
+        turn,
+      ) => [turn.metrics.ttft_cache_miss?.count, turn.metrics.ttft_cache_hit?.count]),
+      [[1, undefined], [undefined, 1], [undefined, 1]],
+    );
+  });
+});
