@@ -877,13 +877,17 @@ function cachedPrompt(
  */
 function promptIds(state: MockState, parts: readonly (string | readonly number[])[]): number[] {
   const ids: number[] = [];
+  // One push per id: spreading a long prompt into push() would overflow the call stack.
+  const append = (tokens: ArrayLike<number>) => {
+    for (let i = 0; i < tokens.length; i++) ids.push(tokens[i]);
+  };
   for (const part of parts) {
     if (typeof part !== "string") {
-      ids.push(...part);
+      append(part);
       continue;
     }
-    for (let i = 0; i < state.tokenizer.specialTokens; i++) ids.push(0);
-    ids.push(...state.tokenizer.encode(part));
+    append(new Array<number>(state.tokenizer.specialTokens).fill(0));
+    append(state.tokenizer.encode(part));
   }
   return ids;
 }
