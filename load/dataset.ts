@@ -4,7 +4,8 @@
  * `--dataset-field`, read with `csv-parse`) and Parquet (read with `hyparquet`). Files are
  * streamed (JSONL line by line, CSV record by record, Parquet in chunks of rows), so a file of a
  * million rows holds only the rows kept: reading stops at the limit, and a shuffled read keeps a
- * reservoir sample of at most the limit. ShareGPT files are one JSON array and are parsed whole.
+ * reservoir sample of at most the limit. ShareGPT files, one JSON array, are streamed element by
+ * element with `@streamparser/json`.
  * A row that cannot be read as the format says is a `UsageError` naming the file and line; a
  * row whose prompt is empty, or a conversation without a human turn, is dropped and counted.
  *
@@ -14,6 +15,7 @@ import { createReadStream } from "node:fs";
 import { fileLines } from "./lines.ts";
 import { parse as parseCsv } from "csv-parse";
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from "hyparquet";
+import { JSONParser } from "@streamparser/json";
 import { UsageError } from "../common/errors.ts";
 import type { Random } from "./random.ts";
 import type { ChatMessage } from "../providers/types.ts";
@@ -260,29 +262,65 @@ function maxTokensOf(value: unknown, where: string): number | undefined {
   return number;
 }
 
+/**
+ * The conversations of a ShareGPT file, streamed with `@streamparser/json`: each element of the
+ * top-level array is parsed and handed on as soon as its bytes are read, and the parser keeps
+ * none of them (`keepStack: false`), so memory holds one read chunk and one conversation beside
+ * the rows kept; stopping early (a `--dataset-limit`) closes the file.
+ */
 async function* shareGptRows(path: string, sessions: boolean): AsyncGenerator<Parsed> {
-  let value: unknown;
-  try {
-    value = JSON.parse(await Deno.readTextFile(path));
-  } catch (error) {
-    throw new UsageError(
-      `Cannot read --dataset '${path}': ${error instanceof SyntaxError ? "not JSON" : error}, ` +
-        `expected a ShareGPT JSON array of {"conversations": [...]}`,
-    );
+  const expected = `expected a ShareGPT JSON array of {"conversations": [...]}`;
+  // A string buffer builds long values in place of concatenating them: a quarter faster here.
+  const parser = new JSONParser({ paths: ["$.*"], keepStack: false, stringBufferSize: 65536 });
+  let conversations: unknown[] = [];
+  let parsed = 0;
+  parser.onValue = ({ value }) => {
+    parsed++;
+    conversations.push(value);
+  };
+  let opened = false;
+  let index = 0;
+  const file = await Deno.open(path);
+  for await (const chunk of file.readable) {
+    if (!opened) {
+      const first = chunk.findIndex((byte) => !JSON_WHITESPACE.has(byte));
+      if (first < 0) continue;
+      if (chunk[first] !== OPEN_BRACKET) {
+        throw new UsageError(`Cannot read --dataset '${path}': not an array, ${expected}`);
+      }
+      opened = true;
+    }
+    try {
+      parser.write(chunk);
+    } catch (error) {
+      throw new UsageError(
+        `Cannot read --dataset '${path}': not JSON in conversation ${parsed + 1} ` +
+          `(${(error as Error).message}), ${expected}`,
+      );
+    }
+    const ready = conversations;
+    conversations = [];
+    for (const value of ready) {
+      const row = shareGptRow(value, `${path}: conversation ${++index}`);
+      yield sessions && typeof row !== "string"
+        ? {
+          ...row,
+          messages: shareGptMessages((value as { conversations: unknown[] }).conversations),
+        }
+        : row;
+    }
   }
-  if (!Array.isArray(value)) {
+  if (!opened || !parser.isEnded) {
     throw new UsageError(
-      `Cannot read --dataset '${path}': not an array, expected a ShareGPT JSON array of ` +
-        `{"conversations": [...]}`,
+      `Cannot read --dataset '${path}': ${opened ? "the JSON ends early" : "empty"}, ${expected}`,
     );
-  }
-  for (let index = 0; index < value.length; index++) {
-    const row = shareGptRow(value[index], `${path}: conversation ${index + 1}`);
-    yield sessions && typeof row !== "string"
-      ? { ...row, messages: shareGptMessages(value[index].conversations) }
-      : row;
   }
 }
+
+/** Bytes JSON allows around values: space, tab, line feed, carriage return. */
+const JSON_WHITESPACE: ReadonlySet<number> = new Set([0x20, 0x09, 0x0a, 0x0d]);
+/** `[`, the first byte of a JSON array. */
+const OPEN_BRACKET = 0x5b;
 
 /**
  * A ShareGPT conversation: its first human turn is the prompt. One without a human turn is

@@ -64,6 +64,7 @@ export function parseLlamacppRequest(
     stream,
     fullLength: fields.ignore_eos === true,
     promptKey: fields.prompt,
+    promptParts: [fields.prompt],
     promptTokens,
     reply: (common) => {
       const n = common.tokens;

@@ -170,6 +170,7 @@ export function parseOpenAIRequest(
     maxTokens,
     stream,
     promptKey: JSON.stringify(options.chat ? fields.messages : fields.prompt),
+    promptParts: options.chat ? messagesText(fields.messages) : completionParts(fields.prompt),
     fullLength: fields.ignore_eos === true ||
       (typeof minTokens === "number" && minTokens >= maxTokens),
     promptTokens,
@@ -368,6 +369,17 @@ export function countPromptTokens(
     else if (Array.isArray(item)) total += item.length;
   }
   return total;
+}
+
+/**
+ * The pieces of a completions `prompt`: a string, strings, token ids, or arrays of token ids
+ * (each array as one piece); anything else has none.
+ */
+function completionParts(prompt: unknown): (string | readonly number[])[] {
+  if (typeof prompt === "string") return [prompt];
+  if (!Array.isArray(prompt)) return [];
+  if (prompt.every((item) => typeof item === "number")) return [prompt];
+  return prompt.filter((item) => typeof item === "string" || Array.isArray(item));
 }
 
 /** An OpenAI-style error body: `{error: {message, type, param, code}}`. */

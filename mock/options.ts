@@ -23,6 +23,7 @@ import { defaultsOf } from "../options/spec.ts";
 import type { OptionSpec } from "../options/spec.ts";
 import { FAULT_NAMES, faultRatesProblem, parseFault } from "./faults.ts";
 import type { FaultSpec } from "./faults.ts";
+import type { PrefixCacheOptions } from "./prefix_cache.ts";
 
 /** The options of `llmload mock`. */
 export const MOCK_OPTIONS: readonly OptionSpec[] = [
@@ -119,6 +120,27 @@ export const MOCK_OPTIONS: readonly OptionSpec[] = [
     default: "false",
   },
   {
+    name: "prefix-cache",
+    value: "blocks",
+    help: "keep a prefix cache of this many blocks, as vLLM's automatic prefix caching does: " +
+      "an LRU of blocks of --prefix-cache-block tokens, named by the hash chain of the prompt's " +
+      "tokens; replies report the leading blocks found as cached_tokens (not with --prompt-cache)",
+    unset: "none",
+  },
+  {
+    name: "prefix-cache-block",
+    value: "tokens",
+    help: "tokens per block of --prefix-cache: a whole number of at least 1",
+    default: "16",
+  },
+  {
+    name: "prefill-us",
+    value: "n",
+    help: "microseconds of prefill per prompt token not served from the cache, added to the " +
+      "time to first token: a whole number of at least 0",
+    default: "0",
+  },
+  {
     name: "fault",
     value: "kind[:rate]",
     repeatable: true,
@@ -166,6 +188,10 @@ export interface MockCommandOptions {
   readonly context?: number;
   /** Report repeated prompts as served from the prompt cache. */
   readonly promptCache: boolean;
+  /** The prefix cache (`--prefix-cache`, `--prefix-cache-block`); present only when kept. */
+  readonly prefixCache?: PrefixCacheOptions;
+  /** Microseconds of prefill per uncached prompt token (`--prefill-us`); present when above 0. */
+  readonly prefillUs?: number;
   /** Faults to inject, with their rates. */
   readonly faults: readonly FaultSpec[];
   /** Tokenizer the mock counts prompts with (`--tokenizer`). */
@@ -206,6 +232,7 @@ export function resolveMockOptions(flags: FlagValues): MockCommandOptions {
     emptyRate: validated(first("empty-rate"), jitter),
     ...(layer.has("context") ? { context: validated(first("context"), wholeNumber(1)) } : {}),
     promptCache: validated(first("prompt-cache"), boolean),
+    ...prefixCacheOf(first, { given: layer.has("prefix-cache") }),
     faults: Object.freeze(faultsOf(layer.get("fault") ?? [])),
     tokenizer: validated(first("tokenizer"), text),
   });
@@ -241,6 +268,28 @@ function lockstepOf(
     );
   }
   return { lockstep: true, itlPerStreamUs: perStreamUs };
+}
+
+/**
+ * `--prefix-cache`, `--prefix-cache-block` and `--prefill-us`: the cache only when asked for, not
+ * with the whole-prompt `--prompt-cache`; the prefill only when above 0.
+ */
+function prefixCacheOf(
+  first: (name: string) => RawSetting,
+  context: { given: boolean },
+): { prefixCache?: PrefixCacheOptions; prefillUs?: number } {
+  const blockTokens = validated(first("prefix-cache-block"), wholeNumber(1));
+  const prefillUs = validated(first("prefill-us"), wholeNumber(0));
+  const prefill = prefillUs > 0 ? { prefillUs } : {};
+  if (!context.given) return prefill;
+  if (validated(first("prompt-cache"), boolean)) {
+    throw new UsageError(
+      "Cannot use --prompt-cache with --prefix-cache: the prefix cache already serves repeated " +
+        "prompts; drop --prompt-cache",
+    );
+  }
+  const blocks = validated(first("prefix-cache"), wholeNumber(1));
+  return { prefixCache: Object.freeze({ blocks, blockTokens }), ...prefill };
 }
 
 function fault(value: string | boolean): FaultSpec {

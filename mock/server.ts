@@ -67,6 +67,12 @@ import { parseTgiRequest, tgiErrorBody } from "./tgi.ts";
 import { parseTritonGenerate, parseTritonInfer, tritonErrorBody } from "./triton.ts";
 import { createStepGrid, type GridStreamPlan, type StepGrid } from "./lockstep.ts";
 import {
+  createPrefixCache,
+  prefillMs,
+  type PrefixCache,
+  type PrefixCacheOptions,
+} from "./prefix_cache.ts";
+import {
   type CountTokens,
   type MockReply,
   type ParsedRequest,
@@ -148,6 +154,17 @@ export interface MockOptions {
    * (`usage.prompt_tokens_details.cached_tokens`, llama.cpp `timings.cache_n`). Default false.
    */
   readonly promptCache?: boolean;
+  /**
+   * Keep a prefix cache as vLLM's automatic prefix caching does (`mock/prefix_cache.ts`): an LRU
+   * of `blocks` blocks of `blockTokens` prompt tokens, named by their hash chain; each reply
+   * reports the leading tokens found in it as `cached_tokens`. Not with `promptCache`.
+   */
+  readonly prefixCache?: PrefixCacheOptions;
+  /**
+   * Microseconds of prefill per uncached prompt token, added to each reply's first token (or
+   * whole body). Default 0.
+   */
+  readonly prefillUs?: number;
   /** Seed of the random source of jitter, early stops and faults; `undefined` uses `Math.random`. */
   readonly seed?: number;
   /**
@@ -191,6 +208,10 @@ export interface MockRecord {
   readonly promptTokens?: number;
   /** Image parts in the request (`image_url`, `input_image`); absent when none. */
   readonly images?: number;
+  /** Prompt tokens the reply reports as cached (`cached_tokens`); absent without a cache. */
+  readonly cachedTokens?: number;
+  /** Prefill time added before the first token, in ms; absent without `prefillUs`. */
+  readonly prefillMs?: number;
   /** Tokens the reply carries (`maxTokens`, or fewer when the mock stops early). */
   readonly tokens: number;
   /** Whether it asked for a stream. */
@@ -274,6 +295,10 @@ interface MockState {
   readonly emptyRate: number;
   /** Prompts seen, when the prompt cache is imitated. */
   readonly seenPrompts?: Set<string>;
+  /** The prefix cache, when one is kept. */
+  readonly prefixCache?: PrefixCache;
+  /** Microseconds of prefill per uncached prompt token. */
+  readonly prefillUs: number;
   readonly maxRecords: number;
   readonly random: () => number;
   readonly faults: readonly FaultSpec[];
@@ -428,6 +453,8 @@ function createState(options: MockOptions, tokenizer: Tokenizer): MockState {
       ? undefined
       : checkNumber("context", options.context, {}),
     seenPrompts: options.promptCache ? new Set() : undefined,
+    prefixCache: prefixCacheOf(options),
+    prefillUs: checkNumber("prefillUs", options.prefillUs ?? 0, {}),
     maxRecords: options.maxRecords === undefined
       ? Infinity
       : checkNumber("maxRecords", options.maxRecords, {}),
@@ -443,6 +470,21 @@ function createState(options: MockOptions, tokenizer: Tokenizer): MockState {
     closing: false,
     inFlight: new Set(),
   };
+}
+
+function prefixCacheOf(options: MockOptions): PrefixCache | undefined {
+  if (options.prefixCache === undefined) return undefined;
+  if (options.promptCache) {
+    throw new UsageError(
+      "Cannot start the mock server with both promptCache and prefixCache: the prefix cache " +
+        "already serves repeated prompts; keep one",
+    );
+  }
+  const { blocks, blockTokens } = options.prefixCache;
+  return createPrefixCache({
+    blocks: checkNumber("prefixCache.blocks", blocks, {}),
+    blockTokens: checkNumber("prefixCache.blockTokens", blockTokens, {}),
+  });
 }
 
 function lockstepGrid(
@@ -833,13 +875,18 @@ function addRecord(state: MockState, record: LiveRecord): void {
 const PROMPT_CACHE_SIZE = 4096;
 
 /**
- * The cached prompt tokens of a request when the prompt cache is imitated: none the first
- * time a prompt is seen, all of it on a repeat.
+ * The cached prompt tokens of a request when a cache is kept: with the prefix cache, the
+ * leading blocks found in it; with the whole-prompt cache, none the first time a prompt is seen
+ * and all of it on a repeat.
  */
 function cachedPrompt(
   state: MockState,
   parsed: ParsedRequest,
 ): { cachedPromptTokens?: number } {
+  if (state.prefixCache !== undefined) {
+    if (parsed.promptParts === undefined) return {};
+    return { cachedPromptTokens: state.prefixCache.admit(promptIds(state, parsed.promptParts)) };
+  }
   const seen = state.seenPrompts;
   if (seen === undefined || parsed.promptKey === undefined || parsed.promptTokens === undefined) {
     return {};
@@ -848,6 +895,27 @@ function cachedPrompt(
   if (seen.size >= PROMPT_CACHE_SIZE) seen.clear();
   seen.add(parsed.promptKey);
   return { cachedPromptTokens: 0 };
+}
+
+/**
+ * The token ids of a prompt as the mock counts it: each text piece encoded after its special
+ * tokens (placeholder ids, as in the count of `usage`), token-id pieces as sent.
+ */
+function promptIds(state: MockState, parts: readonly (string | readonly number[])[]): number[] {
+  const ids: number[] = [];
+  // One push per id: spreading a long prompt into push() would overflow the call stack.
+  const append = (tokens: ArrayLike<number>) => {
+    for (let i = 0; i < tokens.length; i++) ids.push(tokens[i]);
+  };
+  for (const part of parts) {
+    if (typeof part !== "string") {
+      append(part);
+      continue;
+    }
+    append(new Array<number>(state.tokenizer.specialTokens).fill(0));
+    append(state.tokenizer.encode(part));
+  }
+  return ids;
 }
 
 /** How many tokens a reply carries: all asked for, or fewer when the "model" stops early. */
@@ -923,6 +991,7 @@ async function generate(
   if (truncated) tokens = Math.max(1, Math.min(tokens, state.context! - prompt!));
   const empty = state.emptyRate > 0 && state.random() < state.emptyRate;
   if (empty) tokens = 1;
+  const cached = cachedPrompt(state, parsed);
   const reply = parsed.reply({
     id: `mock${state.idTag}${record.seq}`,
     created: Math.floor(record.receivedAt / 1000),
@@ -930,13 +999,20 @@ async function generate(
     finishReason: tokens === parsed.maxTokens && !empty ? "length" : "stop",
     ...(empty ? { empty } : {}),
     ...(truncated ? { truncated } : {}),
-    ...cachedPrompt(state, parsed),
+    ...cached,
   });
   record.maxTokens = parsed.maxTokens;
   if (parsed.promptTokens !== undefined) record.promptTokens = parsed.promptTokens;
   if (parsed.inputs !== undefined) record.inputs = parsed.inputs;
   if (parsed.documents !== undefined) record.documents = parsed.documents;
   if (parsed.images !== undefined) record.images = parsed.images;
+  if (cached.cachedPromptTokens !== undefined) record.cachedTokens = cached.cachedPromptTokens;
+  if (state.prefillUs > 0) {
+    record.prefillMs = prefillMs(parsed.promptTokens ?? 0, {
+      cachedTokens: cached.cachedPromptTokens ?? 0,
+      usPerToken: state.prefillUs,
+    });
+  }
   record.tokens = tokens;
   record.stream = reply.stream;
   if (state.closing) {
@@ -948,7 +1024,7 @@ async function generate(
     record.fault = fault;
     return faultyResponse(state, faulty, {
       record,
-      firstAt: bodyReadAt + firstWriteDelay(state, reply),
+      firstAt: bodyReadAt + firstWriteDelay(state, { reply, record }),
     });
   }
   const response = await serveReply(state, reply, { record, bodyReadAt, route: target.route });
@@ -981,9 +1057,16 @@ function drawFault(
   return { closeAfter: true };
 }
 
-/** When a reply's first write is due after the request: its first token, or its whole body. */
-function firstWriteDelay(state: MockState, reply: MockReply): number {
-  let delay = state.ttftMs * jitterFactor(state);
+/**
+ * When a reply's first write is due after the request: its first token, or its whole body; the
+ * record's prefill comes first.
+ */
+function firstWriteDelay(
+  state: MockState,
+  options: { reply: MockReply; record: LiveRecord },
+): number {
+  const { reply } = options;
+  let delay = (options.record.prefillMs ?? 0) + state.ttftMs * jitterFactor(state);
   if (!reply.stream) {
     for (let k = 1; k < reply.tokens; k++) delay += state.itlMs * jitterFactor(state);
   }
@@ -1000,7 +1083,7 @@ async function serveReply(
   if (reply.stream && state.itlMs > 0) {
     return timedStream(state, reply, { record, start: bodyReadAt });
   }
-  const delay = firstWriteDelay(state, reply);
+  const delay = firstWriteDelay(state, { reply, record });
   if (delay > 0) {
     if (!await waitUntil(state, bodyReadAt + delay)) {
       record.aborted = true;
@@ -1233,7 +1316,7 @@ function timedStream(
       head,
       writes: reply.tokens,
       write: (k) => ({ bytes: write(k), tokens: 1 }),
-      firstAt: options.start + state.ttftMs * jitterFactor(state),
+      firstAt: options.start + (record.prefillMs ?? 0) + state.ttftMs * jitterFactor(state),
       gapMs: () => state.itlMs * jitterFactor(state),
       ending: "close",
     })
@@ -1241,7 +1324,7 @@ function timedStream(
       head,
       writes: reply.tokens,
       write,
-      due: options.start + state.ttftMs,
+      due: options.start + (record.prefillMs ?? 0) + state.ttftMs,
     });
   record.status = 200;
   return new Response(body, { headers: headersOf(reply) });

@@ -105,6 +105,11 @@ export interface ParsedRequest {
   readonly fullLength: boolean;
   /** The prompt, as the prompt cache remembers it (routes that report cached tokens). */
   readonly promptKey?: string;
+  /**
+   * The prompt's pieces in order, for the prefix cache (routes that report cached tokens): texts
+   * (a completions prompt, or each chat message's text) and token-id arrays as sent.
+   */
+  readonly promptParts?: readonly (string | readonly number[])[];
   /** Prompt tokens as the server counts them; absent where the dialect counts none (Triton). */
   readonly promptTokens?: number;
   /** Image parts in the request (chat and responses routes); absent when none. */

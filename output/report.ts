@@ -273,10 +273,12 @@ function tokenLines(results: Results): string[] {
     const advice = share >= PROMPT_CACHE_WARN_SHARE && !results.config.promptRandomize
       ? "; the server skipped most of the prompt work, pass --prompt-randomize to measure it"
       : "";
+    const hits = cache.hits ?? 0;
     lines.push(
       `Prompt cache: ${cache.cachedTokens} of ${cache.promptTokens} prompt tokens ` +
-        `(${(share * 100).toFixed(1)}%) served from the server's cache in ${cache.requests} ` +
-        `requests${advice}`,
+        `(${(share * 100).toFixed(1)}%) served from the server's cache; ${hits} of ` +
+        `${cache.requests} requests hit it (${(hits / cache.requests * 100).toFixed(1)}%)` +
+        advice,
     );
   }
   if (mismatches.count > 0) {

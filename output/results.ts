@@ -92,7 +92,8 @@ export interface Results {
    * Per-metric summaries (count, mean, min, max, p50, p90, p95, p99, p999), keyed by metric name
    * (`ttft`, `ttfvt`, `total_latency`, `tpot`, `itl`, `latency_per_token`,
    * `overall_latency_per_token`, `latency_per_char`, `send_lag`, `ttft_intended`,
-   * `total_latency_intended`, `num_tokens`, `prompt_tokens`). Metrics without samples are absent.
+   * `total_latency_intended`, `ttft_cache_hit`, `ttft_cache_miss`, `num_tokens`,
+   * `prompt_tokens`). Metrics without samples are absent.
    */
   metrics: Partial<Record<MetricName, MetricResult>>;
   /** Failures by kind (`http_4xx`, `http_5xx`, ...); kinds without failures are absent. */

@@ -125,7 +125,7 @@ function emptyTokens(): TokenStats {
     promptMismatches: { count: 0, examples: [] },
     empty: 0,
     truncated: 0,
-    promptCache: { requests: 0, cachedTokens: 0, promptTokens: 0 },
+    promptCache: { requests: 0, hits: 0, cachedTokens: 0, promptTokens: 0 },
     inputs: 0,
     reasoning: 0,
     cancelled: 0,
@@ -169,6 +169,7 @@ function addTokens(into: TokenStats, part: TokenStats) {
   into.empty += part.empty ?? 0;
   into.truncated += part.truncated ?? 0;
   into.promptCache.requests += part.promptCache?.requests ?? 0;
+  into.promptCache.hits += part.promptCache?.hits ?? 0;
   into.promptCache.cachedTokens += part.promptCache?.cachedTokens ?? 0;
   into.promptCache.promptTokens += part.promptCache?.promptTokens ?? 0;
   into.inputs += part.inputs ?? 0;

@@ -28,6 +28,8 @@ export const TIME_METRICS = [
   "send_lag",
   "ttft_intended",
   "total_latency_intended",
+  "ttft_cache_hit",
+  "ttft_cache_miss",
 ] as const;
 
 /** Count metrics, recorded as integers. */
@@ -55,6 +57,8 @@ export const METRIC_UNITS: Readonly<Record<MetricName, MetricUnit>> = {
   send_lag: "ms",
   ttft_intended: "ms",
   total_latency_intended: "ms",
+  ttft_cache_hit: "ms",
+  ttft_cache_miss: "ms",
   num_tokens: "tokens",
   prompt_tokens: "tokens",
 };
@@ -129,6 +133,10 @@ export function forEachSample(
     const decode = rec.totalLatency - rec.ttft;
     if (tokens > 0) visit("latency_per_token", toMicros(decode / tokens));
     if (rec.chars > 0) visit("latency_per_char", toMicros(decode / rec.chars));
+  }
+  // Split by cache hit only where the server said how much of the prompt it had cached.
+  if (rec.ttft !== undefined && rec.cachedPromptTokens !== undefined) {
+    visit(rec.cachedPromptTokens > 0 ? "ttft_cache_hit" : "ttft_cache_miss", toMicros(rec.ttft));
   }
   for (const gap of rec.itl) visit("itl", toMicros(gap));
   if (tokens > 0) visit("overall_latency_per_token", toMicros(rec.totalLatency / tokens));

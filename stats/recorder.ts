@@ -76,6 +76,7 @@ export class Recorder {
     if (rec.truncated) tokens.truncated++;
     if (rec.cachedPromptTokens !== undefined) {
       tokens.promptCache.requests++;
+      if (rec.cachedPromptTokens > 0) tokens.promptCache.hits++;
       tokens.promptCache.cachedTokens += rec.cachedPromptTokens;
       tokens.promptCache.promptTokens += rec.promptTokens ?? rec.cachedPromptTokens;
     }

@@ -86,6 +86,8 @@ export interface TokenStats {
 export interface PromptCacheStats {
   /** Requests whose server reported how many prompt tokens it had cached. */
   requests: number;
+  /** Those of them with at least one cached prompt token (cache hits). */
+  hits: number;
   /** Cached prompt tokens summed over those requests. */
   cachedTokens: number;
   /** Prompt tokens summed over the same requests: the share is `cachedTokens / promptTokens`. */

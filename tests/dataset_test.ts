@@ -424,3 +424,39 @@ Deno.test("end to end: a bad dataset stops the run before the server sees any re
     assert.deepEqual(mock.records(), []);
   });
 });
+
+Deno.test("ShareGPT files are streamed: a limited read stops before the rest of the file", async () => {
+  await withTempDir(async (dir) => {
+    const conversation = (i: number) =>
+      JSON.stringify({ id: `c${i}`, conversations: [{ from: "human", value: `question ${i}` }] });
+    // Read whole, this file is not JSON: its tail is cut off. A stream never reaches the tail.
+    const rows = Array.from({ length: 20_000 }, (_, i) => conversation(i)).join(",\n");
+    const path = `${dir}/big.json`;
+    await Deno.writeTextFile(path, `[\n${rows},\n{"conversations": [`);
+    const read = await readDataset(path, { limit: 3 });
+    assert.deepEqual(read.rows.map((row) => [row.id, row.prompt]), [
+      ["c0", "question 0"],
+      ["c1", "question 1"],
+      ["c2", "question 2"],
+    ]);
+    assert.equal(read.read, 3);
+    await assert.rejects(
+      readDataset(path, { limit: 100_000 }),
+      (error: unknown) =>
+        error instanceof UsageError &&
+        error.message ===
+          `Cannot read --dataset '${path}': the JSON ends early, expected a ShareGPT JSON array ` +
+            `of {"conversations": [...]}`,
+    );
+    const problems: [string, RegExp][] = [
+      [`{"conversations": []}`, /: not an array, expected a ShareGPT JSON array/],
+      [`[${conversation(0)}, {"conversations": [}]`, /: not JSON in conversation 2 \(/],
+      [`[${conversation(0)}, 7]`, /: conversation 2: it has no "conversations" array/],
+      [`  \n`, /: empty, expected a ShareGPT JSON array/],
+    ];
+    for (const [text, pattern] of problems) {
+      await Deno.writeTextFile(path, text);
+      await assert.rejects(readDataset(path, { limit: 10 }), pattern, text);
+    }
+  });
+});

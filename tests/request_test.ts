@@ -287,7 +287,7 @@ Deno.test("cached prompt tokens are recorded and a mostly cached prompt suggests
   const table = tableOf([openai, llama, uncached]);
   assert.match(
     table,
-    /Prompt cache: 176 of 200 prompt tokens \(88\.0%\) served from the server's cache in 2 requests; .*--prompt-randomize/,
+    /Prompt cache: 176 of 200 prompt tokens \(88\.0%\) served from the server's cache; 2 of 2 requests hit it \(100\.0%\); .*--prompt-randomize/,
   );
   assert.doesNotMatch(tableOf([openai], true), /--prompt-randomize/, "already randomized");
   assert.doesNotMatch(tableOf([{ ...openai, cachedPromptTokens: 10 }]), /--prompt-randomize/);

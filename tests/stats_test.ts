@@ -63,6 +63,8 @@ function randomRecord(random: () => number): RequestRecord {
     promptTokens: random() < 0.7 ? Math.floor(random() * 8000) : undefined,
     chars: Math.floor(outputTokens * 4 * random()),
     maxTokens: random() < 0.5 ? outputTokens : outputTokens + 1,
+    // A third of servers say nothing of their cache; of the rest, half the requests hit it.
+    cachedPromptTokens: random() < 0.33 ? undefined : Math.floor(random() * 2) * 64,
   };
 }
 
@@ -130,7 +132,37 @@ Deno.test("a streamed request yields every metric by the README's definitions", 
   assert.equal(mean("total_latency_intended"), 1110);
   assert.equal(mean("num_tokens"), 11);
   assert.equal(mean("prompt_tokens"), 50);
-  assert.deepEqual(Object.keys(snapshot.metrics), [...METRIC_NAMES]);
+  // No cached-token count from the server: no split by cache hit.
+  const split: readonly MetricName[] = ["ttft_cache_hit", "ttft_cache_miss"];
+  assert.deepEqual(
+    Object.keys(snapshot.metrics),
+    METRIC_NAMES.filter((name) => !split.includes(name)),
+  );
+});
+
+Deno.test("ttft is split by cache hit where the server reported cached prompt tokens", () => {
+  const snapshot = aggregateOf([
+    record({ ttft: 40, cachedPromptTokens: 32 }),
+    record({ ttft: 60, cachedPromptTokens: 16 }),
+    record({ ttft: 300, cachedPromptTokens: 0 }),
+    record({ ttft: 900 }),
+    record({ ttft: undefined, ttfvt: undefined, cachedPromptTokens: 48 }),
+  ]).snapshot();
+  assert.deepEqual(
+    [snapshot.metrics.ttft_cache_hit?.count, snapshot.metrics.ttft_cache_hit?.mean],
+    [2, 50],
+  );
+  assert.deepEqual(
+    [snapshot.metrics.ttft_cache_miss?.count, snapshot.metrics.ttft_cache_miss?.mean],
+    [1, 300],
+  );
+  assert.equal(snapshot.metrics.ttft?.count, 4);
+  assert.deepEqual(snapshot.tokens.promptCache, {
+    requests: 4,
+    hits: 3,
+    cachedTokens: 96,
+    promptTokens: 200,
+  });
 });
 
 Deno.test("metrics whose inputs are missing get no sample", async (t) => {
@@ -279,7 +311,7 @@ Deno.test("takeDelta starts afresh and deltas are plain data: one typed array pe
       promptMismatches: { count: 0, examples: [] },
       empty: 0,
       truncated: 0,
-      promptCache: { requests: 0, cachedTokens: 0, promptTokens: 0 },
+      promptCache: { requests: 0, hits: 0, cachedTokens: 0, promptTokens: 0 },
       inputs: 0,
       reasoning: 0,
       cancelled: 0,

@@ -5,7 +5,8 @@
  * the client to the other with `taskset`, where available.
  *
  * Usage: deno task bench [scenario ...]   (capacity fidelity breadth scale soak shard-stalls
- *        dataset history lockstep cpu-per-event burst128 openloop qps-cpu memory)
+ *        dataset-prepare cpu-per-event-dataset history lockstep cpu-per-event burst128 openloop
+ *        qps-cpu memory)
  *
  * The last six run once per client transport ({@link TRANSPORTS}) and print their figures side
  * by side. They read the client's CPU time and resident memory from `/proc/<pid>` (Linux), and
@@ -18,9 +19,6 @@ import type { Results } from "../../output/results.ts";
 import type { SummaryInfo } from "../../output/report.ts";
 import { Recorder } from "../../stats/recorder.ts";
 import { openHistory } from "../../history/store.ts";
-import { readDataset } from "../../load/dataset.ts";
-import { datasetPool } from "../../load/pool_builder.ts";
-import { loadTokenizer } from "../../load/tokenizer.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 /** The client transports the transport scenarios compare, side by side. */
@@ -89,7 +87,8 @@ const SCENARIOS: readonly Scenario[] = [
   { name: "scale", run: scale },
   { name: "soak", run: soak },
   { name: "shard-stalls", run: shardStalls },
-  { name: "dataset", run: datasetPrep },
+  { name: "dataset-prepare", run: datasetPrepare },
+  { name: "cpu-per-event-dataset", run: cpuPerEventDataset },
   { name: "history", run: historyCost },
 ];
 
@@ -531,47 +530,174 @@ async function soak(): Promise<Row[]> {
  * 1,000 events the mock wrote.
  */
 /** Reads and counts 100,000 JSONL prompts (~60 tokens each) into a pool: time and peak RSS. */
-async function datasetPrep(): Promise<Row[]> {
-  const scenario = "dataset (100,000 JSONL prompts read, counted, pooled)";
-  const rows = 100_000;
+const PREPARE = new URL("./dataset_prepare.ts", import.meta.url).pathname;
+
+/** The prompt of dataset row `i`: ~60 tokens under o200k_base. */
+function datasetPrompt(i: number): string {
+  return `Question ${i}: ` + "explain the load test result ".repeat(10);
+}
+
+/** Writes `rows` lines of `line(i)` to `path`, a batch at a time, so the file never sits in memory. */
+async function writeRows(
+  path: string,
+  options: { rows: number; line: (i: number) => string; open?: string; close?: string },
+): Promise<void> {
+  const file = await Deno.open(path, { write: true, create: true, truncate: true });
+  const encoder = new TextEncoder();
+  const write = async (text: string) => {
+    const bytes = encoder.encode(text);
+    for (let done = 0; done < bytes.length;) done += await file.write(bytes.subarray(done));
+  };
+  try {
+    await write(options.open ?? "");
+    const batch = 10_000;
+    for (let from = 0; from < options.rows; from += batch) {
+      const to = Math.min(options.rows, from + batch);
+      const lines = Array.from({ length: to - from }, (_, k) => options.line(from + k));
+      await write(lines.join("\n") + (to < options.rows || options.close ? "\n" : ""));
+    }
+    await write(options.close ?? "");
+  } finally {
+    file.close();
+  }
+}
+
+/** One preparation in its own process (`dataset_prepare.ts`): its time and peak RSS. */
+async function prepareIn(path: string, limit: number, shuffle: boolean) {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", PREPARE, path, String(limit), ...(shuffle ? ["shuffle"] : [])],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  if (!output.success) throw new Error(`dataset_prepare.ts failed on ${path}`);
+  return JSON.parse(new TextDecoder().decode(output.stdout)) as {
+    elapsedMs: number;
+    read: number;
+    prompts: number;
+    beforeKb: number;
+    peakKb: number;
+  };
+}
+
+async function datasetPrepare(): Promise<Row[]> {
+  const dir = await Deno.makeTempDir({ prefix: "llmload-bench-" });
+  const jsonl = `${dir}/prompts.jsonl`;
+  const shareGpt = `${dir}/sharegpt.json`;
+  await writeRows(jsonl, {
+    rows: 100_000,
+    line: (i) => JSON.stringify({ id: i, prompt: datasetPrompt(i) }),
+  });
+  await writeRows(shareGpt, {
+    rows: 1_000_000,
+    line: (i) =>
+      JSON.stringify({
+        id: `c${i}`,
+        conversations: [
+          { from: "human", value: datasetPrompt(i) },
+          { from: "gpt", value: "The answer, in a sentence or two." },
+        ],
+      }) + (i + 1 < 1_000_000 ? "," : ""),
+    open: "[\n",
+    close: "]\n",
+  });
+  const mb = (path: string) => `${Math.round(Deno.statSync(path).size / 1048576)} MB`;
+  const cases = [
+    { what: "100,000-row JSONL, all rows", path: jsonl, limit: 100_000, shuffle: false },
+    {
+      what: `1,000,000-row ShareGPT (${mb(shareGpt)}), --dataset-limit 100000`,
+      path: shareGpt,
+      limit: 100_000,
+      shuffle: false,
+    },
+    {
+      what: "the same, --dataset-shuffle (whole file through the reservoir)",
+      path: shareGpt,
+      limit: 100_000,
+      shuffle: true,
+    },
+  ];
+  const rows: Row[] = [];
+  try {
+    for (const { what, path, limit, shuffle } of cases) {
+      const run = await prepareIn(path, limit, shuffle);
+      const scenario = `dataset-prepare (${what})`;
+      rows.push(
+        {
+          scenario,
+          figure: "time to read, count and pool",
+          measured: `${(run.elapsedMs / 1000).toFixed(2)} s (${
+            run.prompts.toLocaleString("en")
+          } prompts of ${run.read.toLocaleString("en")} rows read)`,
+          target: "before the load",
+        },
+        {
+          scenario,
+          figure: "peak RSS (growth while preparing)",
+          measured: `${Math.round(run.peakKb / 1024)} MB (+${
+            Math.round((run.peakKb - run.beforeKb) / 1024)
+          } MB)`,
+          target: "the prompts kept, not the file",
+        },
+      );
+    }
+    return rows;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/**
+ * `cpu-per-event`'s streams (200, ITL 10 ms, 100 tokens) for 2,000 requests, with prompts from a
+ * 10,000-row dataset (~60 tokens each) beside the fixed prompt: prompts are prepared before the
+ * load, so the client's CPU per event should not move.
+ */
+async function cpuPerEventDataset(): Promise<Row[]> {
   const dir = await Deno.makeTempDir({ prefix: "llmload-bench-" });
   const path = `${dir}/prompts.jsonl`;
-  const lines = Array.from(
-    { length: rows },
-    (_, i) =>
-      JSON.stringify({
-        id: i,
-        prompt: `Question ${i}: ` + "explain the load test result ".repeat(10),
-      }),
-  );
-  await Deno.writeTextFile(path, lines.join("\n") + "\n");
+  await writeRows(path, {
+    rows: 10_000,
+    line: (i) => JSON.stringify({ id: i, prompt: datasetPrompt(i) }),
+  });
+  // A count of requests, not a duration: both sides then spread their fixed costs (start-up
+  // after the first request, the final report) over the same number of events.
+  const load = ["-u", "200", "-r", "1000", "--max-requests", "2000", "-o", "100"];
   try {
-    const tokenizer = await loadTokenizer("o200k_base");
-    const before = Deno.memoryUsage().rss;
-    let peak = before;
-    const sampler = setInterval(() => peak = Math.max(peak, Deno.memoryUsage().rss), 20);
-    const start = performance.now();
-    const read = await readDataset(path, { limit: rows });
-    const { pool } = datasetPool([{ path, weight: 1, format: "jsonl", read }], tokenizer, {
-      rowMaxTokens: true,
-      maxTokens: 64,
-      chat: false,
-    });
-    const elapsed = performance.now() - start;
-    clearInterval(sampler);
-    peak = Math.max(peak, Deno.memoryUsage().rss);
+    const perEvent = async (workload: string[]) => {
+      const run = await measure({ ttft: "10ms", itl: "10ms" }, [...load, ...workload], "http1");
+      return { us: run.clientCpuMs * 1000 / run.events, events: run.events };
+    };
+    // Taken in turns, twice each, keeping each side's lower figure: the least disturbed by
+    // other work on the machine, which otherwise lands on whichever run it happens to meet.
+    const fixedRuns = [];
+    const datasetRuns = [];
+    for (let round = 0; round < 2; round++) {
+      fixedRuns.push(await perEvent(["-p", "60"]));
+      datasetRuns.push(await perEvent(["--dataset", path]));
+    }
+    const lowest = (runs: { us: number; events: number }[]) =>
+      runs.reduce((best, run) => run.us < best.us ? run : best);
+    const [fixed, dataset] = [lowest(fixedRuns), lowest(datasetRuns)];
+    const scenario = "cpu-per-event-dataset (200 streams, ITL 10 ms, --transport http1)";
+    const ratio = dataset.us / fixed.us;
     return [
       {
         scenario,
-        figure: "time to prepare",
-        measured: `${(elapsed / 1000).toFixed(2)} s (${pool.prompts.length} prompts)`,
-        target: "before the load",
+        figure: "client CPU per event, fixed -p 60 prompt (lower of 2)",
+        measured: `${fmt(fixed.us)} µs (${fixed.events.toLocaleString("en")} events)`,
+        target: "report",
       },
       {
         scenario,
-        figure: "peak RSS growth",
-        measured: `${((peak - before) / 1048576).toFixed(0)} MB`,
-        target: "the prompts kept",
+        figure: "client CPU per event, 10,000-row --dataset (lower of 2)",
+        measured: `${fmt(dataset.us)} µs (${dataset.events.toLocaleString("en")} events)`,
+        target: "report",
+      },
+      {
+        scenario,
+        figure: "dataset ÷ fixed",
+        measured: `${fmt(ratio)}×`,
+        target: "<= 1.10× (unchanged)",
+        met: ratio <= 1.1,
       },
     ];
   } finally {
