@@ -15,6 +15,7 @@ import type { StatsSnapshot } from "../stats/aggregate.ts";
 import { writeFileAtomic } from "./atomic_write.ts";
 import { redactConfig, type Redacted } from "../common/secrets.ts";
 import type { ClientSummary } from "../run/client_monitor.ts";
+import type { PushTally } from "./postgres/queue.ts";
 import type { FailureKind } from "../request/types.ts";
 import type { RunConfig } from "../options/types.ts";
 import type { WorkloadFacts } from "../load/pool_builder.ts";
@@ -97,6 +98,12 @@ export interface Results {
    */
   cutOff?: CutOff;
   /**
+   * The live push to PostgreSQL (`--pg`): rows `written`, rows `lost` (dropped from the full
+   * buffer or not written by the end), `failedWrites` retried, and the `lastError`; absent
+   * without `--pg`.
+   */
+  pg?: PushTally;
+  /**
    * What the prompts were: `source` (`dataset`, `generated`, `text`), distinct `prompts`,
    * `promptTokens` (`min`, `p50`, `p90`, `max`), the drawn `promptTokensDistribution`, and per
    * dataset file its `path`, `format`, `weight`, rows `read`, `kept` and `dropped` by reason.
@@ -142,6 +149,8 @@ export interface RunInfo {
   cutOff?: CutOff;
   /** What the prompts were; absent when not known. */
   workload?: WorkloadFacts;
+  /** What became of the rows pushed to PostgreSQL; absent without `--pg`. */
+  pg?: PushTally;
 }
 
 /** One turn index of multi-turn sessions, as the results' `turns` section holds it. */
@@ -206,6 +215,7 @@ export function buildResults(aggregate: Aggregate, info: RunInfo): Results {
     capped: snapshot.capped,
     ...(info.client ? { client: info.client } : {}),
     ...(info.cutOff ? { cutOff: { ...info.cutOff } } : {}),
+    ...(info.pg ? { pg: { ...info.pg } } : {}),
     ...(info.workload ? { workload: info.workload } : {}),
     ...(turns ? { turns } : {}),
     warnings: [...(info.warnings ?? [])],

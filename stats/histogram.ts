@@ -140,6 +140,26 @@ export function bucketCounts(acc: Accumulator, bounds: readonly number[]): numbe
 }
 
 /**
+ * Every distinct value recorded in `acc` with how many samples it holds, ascending, in display
+ * units (divided by `scale`): each HDR bucket as its value, clamped to the exact extremes as
+ * {@link summarise} clamps percentiles. The counts add up to `acc.count`.
+ */
+export function recordedValues(
+  acc: Accumulator,
+  scale: number,
+): { value: number; count: number }[] {
+  const iterator = (acc.histogram as hdr.JsHistogram).recordedValuesIterator;
+  iterator.reset();
+  const values: { value: number; count: number }[] = [];
+  while (iterator.hasNext()) {
+    const step = iterator.next();
+    const value = Math.min(acc.max, Math.max(acc.min, step.valueIteratedTo));
+    values.push({ value: value / scale, count: step.countAtValueIteratedTo });
+  }
+  return values;
+}
+
+/**
  * Summarises a non-empty accumulator in display units: every value is divided by `scale`
  * (1000 for µs → ms, 1 for counts).
  */
