@@ -57,6 +57,7 @@ Deno.test("every option of the table with a key lands in its RunConfig field, fr
     "1s:2s",
     "flag",
     "prompt=q",
+    "postgresql://llmload@127.0.0.1:5432/llmload",
   ];
   // Options that are refused alone, with the settings that make them valid.
   const companions: Readonly<Record<string, Readonly<Record<string, string>>>> = {
