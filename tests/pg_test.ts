@@ -3,7 +3,7 @@ import { StartError } from "../common/errors.ts";
 import { PushQueue } from "../output/postgres/queue.ts";
 import { completionRecords, runAgainst, withMock, withTempDir } from "./_harness.ts";
 import { freePort, startPostgres, type TestPostgres } from "./_postgres.ts";
-import { pause, startServedRun, waitFor } from "./_server_harness.ts";
+import { aggregateOf, pause, requestRecord, startServedRun, waitFor } from "./_server_harness.ts";
 import { needing, toolPath } from "./_tools.ts";
 
 const DASHBOARDS = new URL("../deploy/grafana/dashboards/", import.meta.url);
@@ -235,6 +235,25 @@ Deno.test("an unreachable --pg stops the run before load with one line; --pg-opt
     assert.equal(run.results.pg, undefined);
     assert.ok(run.results.requests.ok > 0);
   });
+});
+
+Deno.test("the request rows' latencies: every sample once, ascending, at the percentiles' values", () => {
+  const records = Array.from(
+    { length: 999 },
+    (_, i) => requestRecord(10 + (i % 37), { itlMs: 1 + (i % 7), tokens: 20 }),
+  );
+  const aggregate = aggregateOf(records);
+  const values = aggregate.values("total_latency");
+  const summary = aggregate.metric("total_latency")!;
+  assert.equal(values.reduce((sum, { count }) => sum + count, 0), 999);
+  for (let i = 1; i < values.length; i++) assert.ok(values[i - 1].value < values[i].value);
+  // Each value is the top of its HDR bucket (3 significant digits), clamped to the extremes.
+  assert.ok(values[0].value >= summary.min && values[0].value <= summary.min * 1.001);
+  assert.equal(values.at(-1)!.value, summary.max);
+  // The 500th of 999 sorted samples is the median HDR reports.
+  const expanded = values.flatMap(({ value, count }) => Array(count).fill(value));
+  assert.equal(expanded[499], summary.p50);
+  assert.deepEqual(aggregateOf([]).values("total_latency"), []);
 });
 
 Deno.test("the push queue writes in order, retries a failed write, and counts what it drops", async () => {

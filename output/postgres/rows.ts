@@ -12,7 +12,7 @@
  * @module
  */
 import type { LiveView } from "../../run/types.ts";
-import { FAILURE_KINDS, type MetricName } from "../../stats/metrics.ts";
+import { FAILURE_KINDS } from "../../stats/metrics.ts";
 
 /** What every row of one run carries. */
 export interface RunLabels {
@@ -181,8 +181,9 @@ function secondRow(view: LiveView, previousNow: number, labels: RunLabels): Seco
   for (const kind of FAILURE_KINDS) {
     if (failures[kind]) failuresByKind[kind] = failures[kind].count;
   }
-  const at = (name: MetricName, pick: "p50" | "p90" | "p99") =>
-    interval.metric(name)?.[pick] ?? null;
+  // One summary per metric: each one reads the histogram for all its percentiles.
+  const [ttft, itl, tpot, latency] = (["ttft", "itl", "tpot", "total_latency"] as const)
+    .map((name) => interval.metric(name));
   return {
     time: new Date(view.now),
     run_id: labels.runId,
@@ -199,18 +200,18 @@ function secondRow(view: LiveView, previousNow: number, labels: RunLabels): Seco
     users: view.load.users,
     target_qps: view.load.qps ?? null,
     in_flight: view.inFlight,
-    ttft_p50: at("ttft", "p50"),
-    ttft_p90: at("ttft", "p90"),
-    ttft_p99: at("ttft", "p99"),
-    itl_p50: at("itl", "p50"),
-    itl_p90: at("itl", "p90"),
-    itl_p99: at("itl", "p99"),
-    tpot_p50: at("tpot", "p50"),
-    tpot_p90: at("tpot", "p90"),
-    tpot_p99: at("tpot", "p99"),
-    latency_p50: at("total_latency", "p50"),
-    latency_p90: at("total_latency", "p90"),
-    latency_p99: at("total_latency", "p99"),
+    ttft_p50: ttft?.p50 ?? null,
+    ttft_p90: ttft?.p90 ?? null,
+    ttft_p99: ttft?.p99 ?? null,
+    itl_p50: itl?.p50 ?? null,
+    itl_p90: itl?.p90 ?? null,
+    itl_p99: itl?.p99 ?? null,
+    tpot_p50: tpot?.p50 ?? null,
+    tpot_p90: tpot?.p90 ?? null,
+    tpot_p99: tpot?.p99 ?? null,
+    latency_p50: latency?.p50 ?? null,
+    latency_p90: latency?.p90 ?? null,
+    latency_p99: latency?.p99 ?? null,
     client_cpu: view.client.cpu,
     client_loop_lag_ms: view.client.loopLagMs,
     client_saturated: view.client.saturated,

@@ -5,7 +5,7 @@
  * the client to the other with `taskset`, where available.
  *
  * Usage: deno task bench [scenario ...]   (capacity fidelity breadth scale soak shard-stalls
- *        lockstep cpu-per-event burst128 openloop qps-cpu memory)
+ *        lockstep cpu-per-event burst128 openloop qps-cpu memory pg-rows)
  *
  * The last six run once per client transport ({@link TRANSPORTS}) and print their figures side
  * by side. They read the client's CPU time and resident memory from `/proc/<pid>` (Linux), and
@@ -19,6 +19,9 @@ import { Recorder } from "../../stats/recorder.ts";
 import { readDataset } from "../../load/dataset.ts";
 import { datasetPool } from "../../load/pool_builder.ts";
 import { loadTokenizer } from "../../load/tokenizer.ts";
+import { rowsOfView } from "../../output/postgres/rows.ts";
+import { runConfig } from "../_fixtures.ts";
+import { aggregateOf, liveView, requestRecord } from "../_server_harness.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 /** The client transports the transport scenarios compare, side by side. */
@@ -88,6 +91,7 @@ const SCENARIOS: readonly Scenario[] = [
   { name: "soak", run: soak },
   { name: "shard-stalls", run: shardStalls },
   { name: "dataset", run: datasetPrep },
+  { name: "pg-rows", run: pgRows },
 ];
 
 async function commandExists(name: string): Promise<boolean> {
@@ -460,6 +464,38 @@ async function soak(): Promise<Row[]> {
  * 1,000 events the mock wrote.
  */
 /** Reads and counts 100,000 JSONL prompts (~60 tokens each) into a pool: time and peak RSS. */
+/**
+ * What `--pg` costs the coordinator's thread: turning one second's view of 1,000 finished
+ * requests into rows (the insert itself is socket I/O, off the thread's CPU).
+ */
+function pgRows(): Promise<Row[]> {
+  const scenario = "pg-rows (one view of 1,000 requests into --pg rows)";
+  const records = Array.from(
+    { length: 1_000 },
+    (_, i) => requestRecord(20 + (i % 97), { itlMs: 5 + (i % 13), tokens: 50 }),
+  );
+  const view = liveView(runConfig([]), { interval: aggregateOf(records), users: 64 });
+  const labels = {
+    runId: new Date(view.startedAt),
+    testplan: "mock-model",
+    loadgen: "bench",
+    pid: 1,
+    url: "http://127.0.0.1:8000",
+  };
+  for (let i = 0; i < 50; i++) rowsOfView(view, view.startedAt, labels);
+  const rounds = 500;
+  const start = performance.now();
+  for (let i = 0; i < rounds; i++) rowsOfView(view, view.startedAt, labels);
+  const perView = (performance.now() - start) / rounds;
+  return Promise.resolve([{
+    scenario,
+    figure: "coordinator CPU per view",
+    measured: `${perView.toFixed(2)} ms (${(perView / 10).toFixed(2)}% of a core at 1,000 req/s)`,
+    target: "< 5 ms",
+    met: perView < 5,
+  }]);
+}
+
 async function datasetPrep(): Promise<Row[]> {
   const scenario = "dataset (100,000 JSONL prompts read, counted, pooled)";
   const rows = 100_000;
