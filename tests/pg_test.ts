@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { parse as parseYaml } from "yaml";
 import { StartError } from "../common/errors.ts";
 import { PushQueue } from "../output/postgres/queue.ts";
 import { completionRecords, runAgainst, withMock, withTempDir } from "./_harness.ts";
@@ -6,7 +7,8 @@ import { freePort, startPostgres, type TestPostgres } from "./_postgres.ts";
 import { aggregateOf, pause, requestRecord, startServedRun, waitFor } from "./_server_harness.ts";
 import { needing, toolPath } from "./_tools.ts";
 
-const DASHBOARDS = new URL("../deploy/grafana/dashboards/", import.meta.url);
+const DEPLOY = new URL("../deploy/", import.meta.url);
+const DASHBOARDS = new URL("grafana/dashboards/", DEPLOY);
 
 /** A panel's query as the dashboard JSON holds it. */
 interface PanelQuery {
@@ -366,6 +368,50 @@ Deno.test(needing(["prometheus", "promtool"], {
           }
         });
       },
+    );
+  },
+}));
+
+Deno.test("deploy/: compose mounts what Grafana provisions, and every data source a panel names", async () => {
+  const compose = parseYaml(await Deno.readTextFile(new URL("compose.yaml", DEPLOY)));
+  assert.deepEqual(Object.keys(compose.services).sort(), ["grafana", "postgres", "prometheus"]);
+  for (const service of Object.values(compose.services) as { ports: string[] }[]) {
+    for (const port of service.ports) {
+      assert.match(port, /^127\.0\.0\.1:/, "ports bind 127.0.0.1 only");
+    }
+  }
+  for (const volume of compose.services.grafana.volumes as string[]) {
+    const source = volume.split(":")[0];
+    if (source.startsWith("./")) await Deno.stat(new URL(source, DEPLOY));
+  }
+  const sources = parseYaml(
+    await Deno.readTextFile(new URL("grafana/provisioning/datasources/llmload.yaml", DEPLOY)),
+  ).datasources as { uid: string; type: string }[];
+  const provisioned = new Map(sources.map((source) => [source.uid, source.type]));
+  for (const name of ["llmload-postgres.json", "llmload-prometheus.json"]) {
+    const json = await dashboard(name);
+    const named = [
+      ...json.panels.flatMap((panel: { datasource: object; targets: { datasource: object }[] }) => [
+        panel.datasource,
+        ...panel.targets.map((target) => target.datasource),
+      ]),
+      ...json.templating.list.map((variable: { datasource: object }) => variable.datasource),
+    ] as { uid: string; type: string }[];
+    for (const source of named) {
+      assert.equal(provisioned.get(source.uid), source.type, `${name}: ${source.uid}`);
+    }
+  }
+});
+
+Deno.test(needing(["promtool"], {
+  name: "promtool accepts deploy/prometheus.yml",
+  fn: async () => {
+    const output = await new Deno.Command(toolPath("promtool")!, {
+      args: ["check", "config", new URL("prometheus.yml", DEPLOY).pathname],
+    }).output();
+    assert.ok(
+      output.success,
+      new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr),
     );
   },
 }));

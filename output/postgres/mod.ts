@@ -195,12 +195,24 @@ function labelsOf(view: LiveView): RunLabels {
   };
 }
 
-/** This machine's name; the compiled binary has no `--allow-sys`, so the environment's then. */
+/**
+ * This machine's name. The compiled binary has no `--allow-sys` for `Deno.hostname()`, so then
+ * `$HOSTNAME` or `/etc/hostname`.
+ */
 function hostname(): string {
   try {
     return Deno.hostname();
   } catch {
-    return Deno.env.get("HOSTNAME") ?? "unknown";
+    const named = Deno.env.get("HOSTNAME") ?? readHostnameFile();
+    return named?.trim() || "unknown";
+  }
+}
+
+function readHostnameFile(): string | undefined {
+  try {
+    return Deno.readTextFileSync("/etc/hostname");
+  } catch {
+    return undefined;
   }
 }
 
