@@ -21,6 +21,9 @@ import { resultsJsonOutput } from "../output/results_json.ts";
 import { isLoopback, serverOutput, startResultsServer } from "../output/server.ts";
 import type { ResultsServer } from "../output/server.ts";
 import { summaryCsvOutput } from "../output/summary_csv.ts";
+import { openPostgresPush } from "../output/postgres/mod.ts";
+import type { PostgresPush } from "../output/postgres/mod.ts";
+import type { PushTally } from "../output/postgres/queue.ts";
 import { TimeSeries, timeseriesOutput } from "../output/timeseries.ts";
 import type { Output } from "../output/types.ts";
 import type { RunConfig } from "../options/types.ts";
@@ -54,15 +57,18 @@ export async function runCommand(
   hooks: RunHooks = {},
 ): Promise<RunCommandResult> {
   const server = config.serve ? await startResultsServer(config) : undefined;
+  let pg: PostgresPush | undefined;
   try {
+    pg = await openPostgresPush(config, { log: output.log });
     if (server) {
       hooks.onListen?.(server.url);
       announceServer(config, server, output);
     }
-    const ended = await runAndReport(config, output, hooks, server);
+    const ended = await runAndReport(config, output, hooks, { server, pg });
     if (server) await linger(config, server, output, hooks);
     return ended;
   } finally {
+    await pg?.close();
     await server?.close();
   }
 }
@@ -73,9 +79,9 @@ export async function runCommand(
  */
 function outputsFor(
   config: RunConfig,
-  parts: { output: CommandOutput; server?: ResultsServer },
+  parts: { output: CommandOutput; server?: ResultsServer; pg?: PostgresPush },
 ): Output[] {
-  const { output, server } = parts;
+  const { output, server, pg } = parts;
   // The server keeps its own series; without one, the HTML report and the history still need
   // the points.
   const history = typeof config.history === "string" ? config.history : undefined;
@@ -85,6 +91,7 @@ function outputsFor(
   const outputs: (Output | undefined)[] = [
     metricTableOutput(output),
     server ? serverOutput(server) : series && timeseriesOutput(series),
+    pg?.output,
     config.summaryFile ? summaryCsvOutput(config.summaryFile, output.log) : undefined,
     config.jsonFile ? resultsJsonOutput(config.jsonFile, output.log) : undefined,
     config.htmlFile && series
@@ -102,9 +109,10 @@ async function runAndReport(
   config: RunConfig,
   output: CommandOutput,
   signals: RunSignals,
-  server: ResultsServer | undefined,
+  sinks: { server?: ResultsServer; pg?: PostgresPush },
 ): Promise<RunCommandResult> {
-  const outputs = fanOut(outputsFor(config, { output, server }), { log: output.log });
+  const { server, pg } = sinks;
+  const outputs = fanOut(outputsFor(config, { output, server, pg }), { log: output.log });
   const outcome = await runLoadTest(config, {
     ...output,
     ...signals,
@@ -114,9 +122,12 @@ async function runAndReport(
       signals.control?.(control);
     },
   });
-  const results = resultsOf(config, outcome);
+  const results = resultsOf(config, outcome, await pg?.drain());
+  const exitCode = exitCodeOf(results);
+  // Before the outputs: the seed's summary block stays the last lines.
+  await pg?.close({ exitCode, results });
   await outputs.finish({ results, outcome, info: summaryInfo(config, outcome) });
-  return { exitCode: exitCodeOf(results), results };
+  return { exitCode, results };
 }
 
 /**
@@ -130,7 +141,7 @@ function exitCodeOf(results: Results): number {
 }
 
 /** The results of a run, as the results JSON and every output get them. */
-function resultsOf(config: RunConfig, outcome: RunOutcome): Results {
+function resultsOf(config: RunConfig, outcome: RunOutcome, pg?: PushTally): Results {
   return buildResults(outcome.aggregate, {
     provider: outcome.target.provider,
     model: outcome.target.model,
@@ -145,6 +156,7 @@ function resultsOf(config: RunConfig, outcome: RunOutcome): Results {
     stages: outcome.stages,
     slices: outcome.slices,
     thresholdAbort: outcome.thresholdAbort,
+    pg,
     cutOff: outcome.cancelled > 0
       ? {
         requests: outcome.cancelled,

@@ -20,6 +20,8 @@ export interface SecretSource {
   readonly apiKey?: string;
   /** The bearer token of the control routes (`--serve-token`). */
   readonly serveToken?: string;
+  /** The PostgreSQL URL results are pushed to (`--pg`); a password in it is a secret. */
+  readonly pg?: string;
 }
 
 /** Headers whose values are credentials, lower-cased. */
@@ -84,7 +86,11 @@ const secretsCache = new WeakMap<SecretSource, readonly string[]>();
 export function secretsOf(source: SecretSource): readonly string[] {
   const cached = secretsCache.get(source);
   if (cached !== undefined) return cached;
-  const found = new Set([...credentialsIn(source.headers), ...urlCredentials(source.host)]);
+  const found = new Set([
+    ...credentialsIn(source.headers),
+    ...urlCredentials(source.host),
+    ...(source.pg ? urlCredentials(source.pg) : []),
+  ]);
   for (const [name, value] of Object.entries(source.headers)) {
     if (isSecretHeader(name, value, source.apiKey)) found.add(value);
   }
@@ -103,7 +109,8 @@ export type Redacted<C extends SecretSource> = Omit<C, "apiKey" | "serveToken">;
 
 /**
  * A copy of `config` fit to write out: without `apiKey` and `serveToken`, without credential
- * headers and headers whose value holds the key, and with a password in the host URL masked.
+ * headers and headers whose value holds the key, and with a password in the host URL and in the
+ * `--pg` URL masked.
  *
  * @example
  * ```ts
@@ -117,7 +124,8 @@ export function redactConfig<C extends SecretSource>(config: C): Redacted<C> {
   for (const [name, value] of Object.entries(config.headers)) {
     if (!isSecretHeader(name, value, apiKey)) headers[name] = value;
   }
-  return { ...rest, host: maskUrl(config.host), headers } as Redacted<C>;
+  const pg = config.pg === undefined ? {} : { pg: maskUrl(config.pg) };
+  return { ...rest, host: maskUrl(config.host), headers, ...pg } as Redacted<C>;
 }
 
 /**

@@ -260,6 +260,25 @@ function characterKind(code: number): string {
   return `'${String.fromCharCode(code)}'`;
 }
 
+/**
+ * Parses a PostgreSQL connection URL (`postgres://` or `postgresql://`, with a host); refusals
+ * are {@link RejectedSecret}s, since the URL may carry a password.
+ */
+export function postgresUrl(value: string | boolean): string {
+  const trimmed = typeof value === "string" ? value.trim() : "";
+  const expected = "expected a URL such as postgresql://user:password@127.0.0.1:5432/llmload";
+  let url: URL | undefined;
+  try {
+    url = new URL(trimmed);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !["postgres:", "postgresql:"].includes(url.protocol) || url.hostname === "") {
+    throw new RejectedSecret("", expected);
+  }
+  return trimmed;
+}
+
 /** Parses a TCP port (0 picks a free one). */
 export function port(value: string | boolean): number {
   const number = typeof value === "string" && /^\s*\d+\s*$/.test(value) ? Number(value) : -1;

@@ -20,6 +20,7 @@ import {
   numberAtLeastZero,
   oneOf,
   positiveNumber,
+  postgresUrl,
   provider,
   qpsValue,
   ratio,
@@ -654,6 +655,25 @@ const TABLE = [
     group: "Writing results",
     help: "keep serving the final results this long after the run, e.g. 30s",
     unset: "stop serving at the end",
+  },
+  {
+    name: "pg",
+    key: "pg",
+    parse: postgresUrl,
+    value: "url",
+    group: "Writing results",
+    help:
+      "push live results to PostgreSQL/TimescaleDB (locust-plugins tables and llmload_second), " +
+      "e.g. postgresql://user:password@127.0.0.1:5432/llmload",
+    unset: "not pushed",
+  },
+  {
+    name: "pg-optional",
+    key: "pgOptional",
+    parse: boolean,
+    group: "Writing results",
+    help: "run on with one warning when --pg cannot be reached at the start, instead of exit 1",
+    default: "false",
   },
   {
     name: "run-time",

@@ -21,6 +21,7 @@ import type { StatsSnapshot } from "../stats/aggregate.ts";
 import { writeFileAtomic } from "./atomic_write.ts";
 import { redactConfig, type Redacted } from "../common/secrets.ts";
 import type { ClientSummary } from "../run/client_monitor.ts";
+import type { PushTally } from "./postgres/queue.ts";
 import type { FailureKind } from "../request/types.ts";
 import type { RunConfig } from "../options/types.ts";
 import type { WorkloadFacts } from "../load/pool_builder.ts";
@@ -114,6 +115,12 @@ export interface Results {
    * They are neither `ok` nor `failed`.
    */
   cutOff?: CutOff;
+  /**
+   * The live push to PostgreSQL (`--pg`): rows `written`, rows `lost` (dropped from the full
+   * buffer or not written by the end), `failedWrites` retried, and the `lastError`; absent
+   * without `--pg`.
+   */
+  pg?: PushTally;
   /**
    * What the prompts were: `source` (`dataset`, `generated`, `text`), distinct `prompts`,
    * `promptTokens` (`min`, `p50`, `p90`, `max`), the drawn `promptTokensDistribution`, and per
@@ -229,6 +236,8 @@ export interface RunInfo {
   slices?: readonly SliceSummary[];
   /** The threshold that stopped the run early; absent when none did. */
   thresholdAbort?: string;
+  /** What became of the rows pushed to PostgreSQL; absent without `--pg`. */
+  pg?: PushTally;
 }
 
 /** One turn index of multi-turn sessions, as the results' `turns` section holds it. */
@@ -292,6 +301,7 @@ export function buildResults(aggregate: Aggregate, info: RunInfo): Results {
     capped: snapshot.capped,
     ...(info.client ? { client: info.client } : {}),
     ...(info.cutOff ? { cutOff: { ...info.cutOff } } : {}),
+    ...(info.pg ? { pg: { ...info.pg } } : {}),
     ...(info.workload ? { workload: info.workload } : {}),
     ...(turns ? { turns } : {}),
     ...(goodput ? { goodput } : {}),

@@ -22,6 +22,7 @@ import {
   encodeAccumulator,
   type MetricDelta,
   type MetricSummary,
+  recordedValues,
   recordValue,
   resetAccumulator,
   summarise,
@@ -153,6 +154,15 @@ export class Aggregate {
     const acc = this.#metrics.get(name);
     if (!acc || acc.count === 0) return undefined;
     return { slots: bucketCounts(acc, bounds), count: acc.count, sum: acc.sum };
+  }
+
+  /**
+   * Every distinct value of `name` in display units with its number of samples, ascending (see
+   * {@link recordedValues}); empty while the metric has no samples.
+   */
+  values(name: MetricName): { value: number; count: number }[] {
+    const acc = this.#metrics.get(name);
+    return acc && acc.count > 0 ? recordedValues(acc, displayScale(name)) : [];
   }
 
   /** Summarises every metric in display units, plus the counters. Returns fresh objects. */

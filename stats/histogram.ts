@@ -140,6 +140,30 @@ export function bucketCounts(acc: Accumulator, bounds: readonly number[]): numbe
 }
 
 /**
+ * Every distinct value recorded in `acc` with how many samples it holds, ascending, in display
+ * units (divided by `scale`): each HDR bucket as its value, clamped to the exact extremes as
+ * {@link summarise} clamps percentiles. The counts add up to `acc.count`.
+ */
+export function recordedValues(
+  acc: Accumulator,
+  scale: number,
+): { value: number; count: number }[] {
+  const histogram = acc.histogram as hdr.JsHistogram;
+  const values: { value: number; count: number }[] = [];
+  if (acc.count === 0) return values;
+  // Straight over the counts between the extremes: the library's recorded-values iterator
+  // costs ~3.6 ms per call on a one-second interval (measured, 1,000 samples), this ~0.2 ms.
+  const last = histogram.countsArrayIndex(acc.max);
+  for (let index = histogram.countsArrayIndex(acc.min); index <= last; index++) {
+    const count = histogram.getCountAtIndex(index);
+    if (count === 0) continue;
+    const top = histogram.highestEquivalentValue(histogram.valueFromIndex(index));
+    values.push({ value: Math.min(acc.max, Math.max(acc.min, top)) / scale, count });
+  }
+  return values;
+}
+
+/**
  * Summarises a non-empty accumulator in display units: every value is divided by `scale`
  * (1000 for µs → ms, 1 for counts).
  */

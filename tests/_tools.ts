@@ -36,7 +36,15 @@ export const TOOLS = {
   mkfifo: { debianPackage: "coreutils", probeArgs: ["--version"] },
   tmux: { debianPackage: "tmux", probeArgs: ["-V"] },
   openssl: { debianPackage: "openssl", probeArgs: ["version"] },
+  // Debian keeps the server's programs off PATH, in one folder per major version.
+  initdb: { debianPackage: "postgresql", probeArgs: ["--version"], paths: postgresPaths("initdb") },
+  pg_ctl: { debianPackage: "postgresql", probeArgs: ["--version"], paths: postgresPaths("pg_ctl") },
 } as const satisfies Record<string, ToolSpec>;
+
+/** Where Debian's `postgresql` puts `program`, newest major version first. */
+function postgresPaths(program: string): string[] {
+  return [17, 16, 15, 14, 13].map((major) => `/usr/lib/postgresql/${major}/bin/${program}`);
+}
 
 /** The name of an optional program in {@link TOOLS}. */
 export type ToolName = keyof typeof TOOLS;

@@ -77,6 +77,7 @@ const DEFAULT_CONFIG: RunConfig = {
   showResponse: false,
   preflight: false,
   keepGoing: false,
+  pgOptional: false,
   stopGraceMs: 10_000,
 };
 

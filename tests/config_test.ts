@@ -64,6 +64,7 @@ Deno.test("every option of the table with a key lands in its RunConfig field, fr
     "64x64",
     "responses",
     "after",
+    "postgresql://llmload@127.0.0.1:5432/llmload",
   ];
   // Options that are refused alone, with the settings that make them valid.
   const companions: Readonly<Record<string, Readonly<Record<string, string>>>> = {

@@ -5,8 +5,8 @@
  * the client to the other with `taskset`, where available.
  *
  * Usage: deno task bench [scenario ...]   (capacity fidelity breadth scale soak shard-stalls
- *        dataset-prepare cpu-per-event-dataset history lockstep cpu-per-event burst128 openloop
- *        qps-cpu memory)
+ *        dataset-prepare cpu-per-event-dataset history pg-rows lockstep cpu-per-event burst128
+ *        openloop qps-cpu memory)
  *
  * The last six run once per client transport ({@link TRANSPORTS}) and print their figures side
  * by side. They read the client's CPU time and resident memory from `/proc/<pid>` (Linux), and
@@ -19,6 +19,9 @@ import type { Results } from "../../output/results.ts";
 import type { SummaryInfo } from "../../output/report.ts";
 import { Recorder } from "../../stats/recorder.ts";
 import { openHistory } from "../../history/store.ts";
+import { rowsOfView } from "../../output/postgres/rows.ts";
+import { runConfig } from "../_fixtures.ts";
+import { aggregateOf, liveView, requestRecord } from "../_server_harness.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 /** The client transports the transport scenarios compare, side by side. */
@@ -90,6 +93,7 @@ const SCENARIOS: readonly Scenario[] = [
   { name: "dataset-prepare", run: datasetPrepare },
   { name: "cpu-per-event-dataset", run: cpuPerEventDataset },
   { name: "history", run: historyCost },
+  { name: "pg-rows", run: pgRows },
 ];
 
 async function commandExists(name: string): Promise<boolean> {
@@ -1124,4 +1128,36 @@ if (sideRows.length > 0) {
     ["scenario", "figure", ...TRANSPORTS.map((t) => `--transport ${t}`), "target"],
     sideRows,
   );
+}
+
+/**
+ * What `--pg` costs the coordinator's thread: turning one second's view of 1,000 finished
+ * requests into rows (the insert itself is socket I/O, off the thread's CPU).
+ */
+function pgRows(): Promise<Row[]> {
+  const scenario = "pg-rows (one view of 1,000 requests into --pg rows)";
+  const records = Array.from(
+    { length: 1_000 },
+    (_, i) => requestRecord(20 + (i % 97), { itlMs: 5 + (i % 13), tokens: 50 }),
+  );
+  const view = liveView(runConfig([]), { interval: aggregateOf(records), users: 64 });
+  const labels = {
+    runId: new Date(view.startedAt),
+    testplan: "mock-model",
+    loadgen: "bench",
+    pid: 1,
+    url: "http://127.0.0.1:8000",
+  };
+  for (let i = 0; i < 50; i++) rowsOfView(view, view.startedAt, labels);
+  const rounds = 500;
+  const start = performance.now();
+  for (let i = 0; i < rounds; i++) rowsOfView(view, view.startedAt, labels);
+  const perView = (performance.now() - start) / rounds;
+  return Promise.resolve([{
+    scenario,
+    figure: "coordinator CPU per view",
+    measured: `${perView.toFixed(2)} ms (${(perView / 10).toFixed(2)}% of a core at 1,000 req/s)`,
+    target: "< 5 ms",
+    met: perView < 5,
+  }]);
 }
