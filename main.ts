@@ -1,6 +1,6 @@
 /**
  * llmload: a load tester for LLM inference endpoints. Entry point: parses the command line and
- * runs `run` (the default), `demo` or `mock`.
+ * runs `run` (the default), `demo`, `probe`, `mock` or `merge`.
  *
  * @module
  */
@@ -12,6 +12,7 @@ import { startMock } from "./mock/server.ts";
 import { runProbeCommand } from "./cli/probe.ts";
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from "./cli/exit_codes.ts";
 import { runCommand } from "./cli/run.ts";
+import { runMergeCommand } from "./cli/merge.ts";
 import type { CommandOutput } from "./cli/command_output.ts";
 import type { RunConfig } from "./options/types.ts";
 
@@ -44,6 +45,8 @@ export async function main(args: readonly string[]): Promise<number> {
         return await runDemo(command.config);
       case "probe":
         return await runProbeCommand(command.config, terminalOutput());
+      case "merge":
+        return await runMergeCommand(command.merge, terminalOutput());
     }
   } catch (error) {
     if (error instanceof UsageError) {

@@ -1,7 +1,7 @@
 /**
  * The command line: `llmload [options]` runs a load test, `llmload probe` reports what the
- * target honours, `llmload demo` runs one against an
- * in-process mock, `llmload mock` serves the mock alone. {@link parseCommandLine} is pure: it never
+ * target honours, `llmload demo` runs one against an in-process mock, `llmload mock` serves the
+ * mock alone, `llmload merge` merges the results files of a `--shard` run's shards. {@link parseCommandLine} is pure: it never
  * prints, never exits and reads files only through the reader it is given; the caller prints help,
  * version or the `UsageError` message and picks the exit code. {@link readCommandLine} adds the
  * disk and process I/O around it.
@@ -19,6 +19,7 @@ import type { FlagValues } from "../options/settings.ts";
 import type { OptionSpec } from "../options/spec.ts";
 import type { MockCommandOptions } from "../mock/options.ts";
 import type { RunConfig } from "../options/types.ts";
+import { MERGE_OPTIONS, type MergeCommand } from "./merge.ts";
 
 /**
  * What the command line asks for. `warnings` are about settings that are used, but not as
@@ -29,6 +30,7 @@ export type ParsedCommand =
   | { readonly kind: "demo"; readonly config: RunConfig; readonly warnings: readonly string[] }
   | { readonly kind: "probe"; readonly config: RunConfig; readonly warnings: readonly string[] }
   | { readonly kind: "mock"; readonly mock: MockCommandOptions }
+  | { readonly kind: "merge"; readonly merge: MergeCommand }
   | { readonly kind: "help"; readonly text: string }
   | { readonly kind: "version"; readonly text: string };
 
@@ -60,9 +62,9 @@ A config file holds key = value lines such as "max-tokens = 128" (./llmload.conf
 A flag beats the environment, which beats the config file, which beats the default.`;
 
 /** Commands besides `help`; `run` is also what no command means. */
-const COMMANDS = ["run", "demo", "probe", "mock"] as const;
+const COMMANDS = ["run", "demo", "probe", "mock", "merge"] as const;
 
-const COMMAND_LIST = "one of run, demo, probe, mock, help";
+const COMMAND_LIST = "one of run, demo, probe, mock, merge, help";
 
 const HELP_CODES = new Set(["commander.helpDisplayed", "commander.help"]);
 
@@ -86,8 +88,9 @@ export function parseCommandLine(
   refuseOptionsAsValues(argv);
   let written = "";
   let chosen:
-    | { kind: "run" | "demo" | "probe" | "mock"; flags: FlagValues; named: boolean }
+    | { kind: "run" | "demo" | "probe" | "mock" | "merge"; flags: FlagValues; named: boolean }
     | undefined;
+  let mergeFiles: string[] = [];
 
   const program = new Command("llmload")
     .description("Load test an LLM inference endpoint: latency, token throughput and failures.")
@@ -158,6 +161,18 @@ export function parseCommandLine(
     chosen = { kind: "mock", flags: flagsOf(mock, mockNames), named: true };
   });
 
+  const merge = program.command("merge")
+    .description(
+      "merge the results files of a --shard run's shards into the results one process would " +
+        "have written",
+    )
+    .argument("<file...>", "results files (--json) of the shards, or of earlier merges");
+  const mergeNames = addOptions(merge, MERGE_OPTIONS, {});
+  merge.action((files: string[]) => {
+    mergeFiles = files;
+    chosen = { kind: "merge", flags: flagsOf(merge, mergeNames), named: true };
+  });
+
   try {
     program.parse([...argv], { from: "user" });
   } catch (error) {
@@ -180,6 +195,9 @@ export function parseCommandLine(
     }
   }
   if (chosen.kind === "mock") return { kind: "mock", mock: resolveMockOptions(chosen.flags) };
+  if (chosen.kind === "merge") {
+    return { kind: "merge", merge: mergeCommand(mergeFiles, chosen.flags) };
+  }
   const warnings = unknownEnvWarnings(options.env);
   const config = resolveRunConfig(withoutConfig(chosen.flags), {
     ...configSource(chosen.flags, options),
@@ -189,6 +207,19 @@ export function parseCommandLine(
     warn: (message) => warnings.push(message),
   });
   return { kind: chosen.kind, config, warnings: Object.freeze(warnings) };
+}
+
+/** The merge's files and its flags, as given (commander already required one file). */
+function mergeCommand(files: readonly string[], flags: FlagValues): MergeCommand {
+  const path = (name: string) =>
+    typeof flags[name] === "string" ? flags[name] as string : undefined;
+  return {
+    files,
+    jsonFile: path("json"),
+    htmlFile: path("html"),
+    summaryFile: path("summary-file"),
+    force: flags.force === true,
+  };
 }
 
 /** `help` and `help <command>` as the `--help` they mean; any other command is a usage error. */
@@ -219,6 +250,7 @@ function refuseOptionsAsValues(argv: readonly string[]): void {
     if (arg === "--") return;
     if (!arg.startsWith("-")) {
       if (arg === "mock") specs = MOCK_OPTIONS;
+      if (arg === "merge") specs = MERGE_OPTIONS;
       continue;
     }
     const spec = specs.find((candidate) =>
