@@ -99,7 +99,7 @@ export function mergeResults(files: readonly NamedResults[], options: MergeOptio
     ...(cutOff === undefined ? {} : { cutOff }),
     ...(first.workload === undefined ? {} : { workload: first.workload }),
     shards,
-    warnings: [...warnings, ...sorted.flatMap(carriedWarnings)],
+    warnings: [...warnings, ...byShard(sorted.flatMap(carriedWarnings))],
   });
 }
 
@@ -274,6 +274,12 @@ function carriedWarnings(file: NamedResults): string[] {
   const { indices } = shardsOf(file);
   const own = file.results.warnings.filter((warning) => !warning.startsWith(MERGE_PREFIX));
   return indices.length === 1 ? own.map((warning) => `Shard ${indices[0]}: ${warning}`) : own;
+}
+
+/** Warnings in shard order whichever way the files were grouped, so that merges associate. */
+function byShard(warnings: readonly string[]): string[] {
+  const shardOf = (warning: string) => Number(/^Shard (\d+): /.exec(warning)?.[1] ?? -1);
+  return warnings.toSorted((a, b) => shardOf(a) - shardOf(b));
 }
 
 /** The worst client verdict and peaks, the samples added; absent when no file has one. */
