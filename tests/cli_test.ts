@@ -404,8 +404,8 @@ Deno.test("rejects an option without its value", () => {
 Deno.test("rejects an unknown command", () => {
   assertUsageError(
     ["bench"],
-    "Unknown command 'bench': expected one of run, demo, probe, mock, help (options start " +
-      "with -; see llmload --help)",
+    "Unknown command 'bench': expected one of run, demo, probe, mock, merge, help (options " +
+      "start with -; see llmload --help)",
   );
 });
 
@@ -957,8 +957,8 @@ Deno.test("help <command> shows that command's help; help bogus lists the comman
   );
   assert.equal(
     usageMessage(["help", "bogus"]),
-    "Unknown command 'bogus' after help: expected one of run, demo, probe, mock, help (see " +
-      "llmload --help)",
+    "Unknown command 'bogus' after help: expected one of run, demo, probe, mock, merge, help " +
+      "(see llmload --help)",
   );
 });
 

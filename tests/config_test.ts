@@ -57,10 +57,12 @@ Deno.test("every option of the table with a key lands in its RunConfig field, fr
     "1s:2s",
     "flag",
     "prompt=q",
+    "1/4",
   ];
   // Options that are refused alone, with the settings that make them valid.
   const companions: Readonly<Record<string, Readonly<Record<string, string>>>> = {
     turns: { chat: "true" },
+    shard: { "start-at": "7", warmup: "0" },
     "dataset-sessions": {
       chat: "true",
       dataset: "tests/testdata/workloads/sharegpt_sessions.json",
