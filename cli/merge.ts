@@ -76,7 +76,8 @@ export async function runMergeCommand(
   command: MergeCommand,
   output: CommandOutput,
 ): Promise<number> {
-  const files = await Promise.all(command.files.map(readResultsFile));
+  const paths = (await Promise.all(command.files.map(resultsPaths))).flat();
+  const files = await Promise.all(paths.map(readResultsFile));
   const merged = mergeResults(files, { force: command.force });
   const config = merged.config as RunConfig;
   const info = summaryInfo(config, {
@@ -97,6 +98,28 @@ export async function runMergeCommand(
   if (command.htmlFile !== undefined) await writeMergedReport(command.htmlFile, merged, output);
   output.out(formatSummaryBlock(merged, info));
   return merged.requests.failed > 0 || merged.requests.ok === 0 ? EXIT_FAILED : EXIT_OK;
+}
+
+/**
+ * The files a merge argument names: the file itself, or every `.json` file of a folder in name
+ * order (the shared folder a Kubernetes Indexed Job's shards write to; no shell there to glob).
+ */
+async function resultsPaths(path: string): Promise<string[]> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(path);
+  } catch (error) {
+    throw new UsageError(`Cannot read results file '${path}': ${fileErrorReason(error)}`);
+  }
+  if (!info.isDirectory) return [path];
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(path)) {
+    if (entry.isFile && entry.name.endsWith(".json")) names.push(entry.name);
+  }
+  if (names.length === 0) {
+    throw new UsageError(`Cannot merge folder '${path}': it holds no .json results files`);
+  }
+  return names.sort().map((name) => `${path.replace(/\/+$/, "")}/${name}`);
 }
 
 /** Reads one results file; a missing or unparsable one is the user's to fix. */

@@ -237,6 +237,16 @@ Deno.test("llmload merge writes the merged JSON, HTML and CSV row; bad files are
     assert.match(out.join("\n"), /Num Requests\s+: 1022/);
     assert.ok(log.includes(`Merged results written to ${dir}/merged.json`));
 
+    const shardDir = `${dir}/shards`;
+    await Deno.mkdir(shardDir);
+    for (const [index, path] of paths.entries()) {
+      await Deno.copyFile(path, `${shardDir}/s${index}.json`);
+    }
+    const fromFolder = { files: [shardDir], jsonFile: `${dir}/folder.json`, force: false };
+    assert.equal(await runMergeCommand(fromFolder, output), 1);
+    const viaFolder = JSON.parse(await Deno.readTextFile(`${dir}/folder.json`)) as Results;
+    assert.deepEqual(comparable(viaFolder), comparable(written), "a folder merges its .json files");
+
     await Deno.writeTextFile(`${dir}/bad.json`, "{not json");
     const run = (files: string[]) => runMergeCommand({ files, force: false }, output);
     await assert.rejects(run([paths[0], `${dir}/bad.json`]), /bad\.json: it is not JSON/);
