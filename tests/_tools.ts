@@ -35,6 +35,9 @@ export const TOOLS = {
   mkfifo: { debianPackage: "coreutils", probeArgs: ["--version"] },
   tmux: { debianPackage: "tmux", probeArgs: ["-V"] },
   openssl: { debianPackage: "openssl", probeArgs: ["version"] },
+  srun: { debianPackage: "slurm-wlm", probeArgs: ["--version"] },
+  // Exits 0 only while a Slurm controller answers: an installed but stopped Slurm is missing.
+  sinfo: { debianPackage: "slurm-wlm", probeArgs: ["-h"] },
 } as const satisfies Record<string, ToolSpec>;
 
 /** The name of an optional program in {@link TOOLS}. */
