@@ -1,7 +1,7 @@
 /**
  * llmload: a load tester for LLM inference endpoints. Entry point: parses the command line and
- * runs `run` (the default), `demo`, `probe`, `mock` or a run-history command (`runs`, `show`,
- * `compare`, `export`, `report`, `rm`).
+ * runs `run` (the default), `demo`, `probe`, `mock`, `merge` or a run-history command (`runs`,
+ * `show`, `compare`, `export`, `report`, `rm`).
  *
  * @module
  */
@@ -14,6 +14,7 @@ import { runProbeCommand } from "./cli/probe.ts";
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from "./cli/exit_codes.ts";
 import { runCommand } from "./cli/run.ts";
 import { runHistoryCommand } from "./cli/history.ts";
+import { runMergeCommand } from "./cli/merge.ts";
 import type { CommandOutput } from "./cli/command_output.ts";
 import type { RunConfig } from "./options/types.ts";
 
@@ -50,6 +51,8 @@ export async function main(args: readonly string[]): Promise<number> {
         return await runHistoryCommand(command.command, terminalOutput(), {
           width: Deno.stdout.isTerminal() ? Deno.consoleSize().columns : undefined,
         });
+      case "merge":
+        return await runMergeCommand(command.merge, terminalOutput());
     }
   } catch (error) {
     if (error instanceof UsageError) {

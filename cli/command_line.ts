@@ -1,7 +1,7 @@
 /**
  * The command line: `llmload [options]` runs a load test, `llmload probe` reports what the
- * target honours, `llmload demo` runs one against an
- * in-process mock, `llmload mock` serves the mock alone. {@link parseCommandLine} is pure: it never
+ * target honours, `llmload demo` runs one against an in-process mock, `llmload mock` serves the
+ * mock alone, `llmload merge` merges the results files of a `--shard` run's shards. {@link parseCommandLine} is pure: it never
  * prints, never exits and reads files only through the reader it is given; the caller prints help,
  * version or the `UsageError` message and picks the exit code. {@link readCommandLine} adds the
  * disk and process I/O around it.
@@ -22,6 +22,7 @@ import type { RunConfig } from "../options/types.ts";
 import { addHistoryCommands, HISTORY_COMMANDS } from "./history_command_line.ts";
 import type { HistoryCommand } from "./history_command_line.ts";
 import { defaultHistoryPath } from "../history/location.ts";
+import { MERGE_OPTIONS, type MergeCommand } from "./merge.ts";
 
 /**
  * What the command line asks for. `warnings` are about settings that are used, but not as
@@ -33,6 +34,7 @@ export type ParsedCommand =
   | { readonly kind: "probe"; readonly config: RunConfig; readonly warnings: readonly string[] }
   | { readonly kind: "mock"; readonly mock: MockCommandOptions }
   | { readonly kind: "history"; readonly command: HistoryCommand }
+  | { readonly kind: "merge"; readonly merge: MergeCommand }
   | { readonly kind: "help"; readonly text: string }
   | { readonly kind: "version"; readonly text: string };
 
@@ -64,9 +66,9 @@ A config file holds key = value lines such as "max-tokens = 128" (./llmload.conf
 A flag beats the environment, which beats the config file, which beats the default.`;
 
 /** Commands besides `help`; `run` is also what no command means. */
-const COMMANDS = ["run", "demo", "probe", "mock", ...HISTORY_COMMANDS] as const;
+const COMMANDS = ["run", "demo", "probe", "mock", "merge", ...HISTORY_COMMANDS] as const;
 
-const COMMAND_LIST = `one of run, demo, probe, mock, ${HISTORY_COMMANDS.join(", ")}, help`;
+const COMMAND_LIST = `one of run, demo, probe, mock, merge, ${HISTORY_COMMANDS.join(", ")}, help`;
 
 const HELP_CODES = new Set(["commander.helpDisplayed", "commander.help"]);
 
@@ -90,8 +92,13 @@ export function parseCommandLine(
   refuseOptionsAsValues(argv);
   let written = "";
   let chosen:
-    | { kind: "run" | "demo" | "probe" | "mock" | "history"; flags: FlagValues; named: boolean }
+    | {
+      kind: "run" | "demo" | "probe" | "mock" | "merge" | "history";
+      flags: FlagValues;
+      named: boolean;
+    }
     | undefined;
+  let mergeFiles: string[] = [];
 
   const program = new Command("llmload")
     .description("Load test an LLM inference endpoint: latency, token throughput and failures.")
@@ -171,6 +178,18 @@ export function parseCommandLine(
     },
   });
 
+  const merge = program.command("merge")
+    .description(
+      "merge the results files of a --shard run's shards into the results one process would " +
+        "have written",
+    )
+    .argument("<file...>", "results files (--json) of the shards, or of earlier merges");
+  const mergeNames = addOptions(merge, MERGE_OPTIONS, {});
+  merge.action((files: string[]) => {
+    mergeFiles = files;
+    chosen = { kind: "merge", flags: flagsOf(merge, mergeNames), named: true };
+  });
+
   try {
     program.parse([...argv], { from: "user" });
   } catch (error) {
@@ -194,6 +213,9 @@ export function parseCommandLine(
   }
   if (chosen.kind === "mock") return { kind: "mock", mock: resolveMockOptions(chosen.flags) };
   if (chosen.kind === "history") return { kind: "history", command: history! };
+  if (chosen.kind === "merge") {
+    return { kind: "merge", merge: mergeCommand(mergeFiles, chosen.flags) };
+  }
   const warnings = unknownEnvWarnings(options.env);
   const config = resolveRunConfig(withoutConfig(chosen.flags), {
     ...configSource(chosen.flags, options),
@@ -220,6 +242,19 @@ function withDefaultHistory(
   if (config.history !== undefined) return config;
   const path = defaultHistoryPath(env, Deno.build.os);
   return path === undefined ? config : Object.freeze({ ...config, history: path });
+}
+
+/** The merge's files and its flags, as given (commander already required one file). */
+function mergeCommand(files: readonly string[], flags: FlagValues): MergeCommand {
+  const path = (name: string) =>
+    typeof flags[name] === "string" ? flags[name] as string : undefined;
+  return {
+    files,
+    jsonFile: path("json"),
+    htmlFile: path("html"),
+    summaryFile: path("summary-file"),
+    force: flags.force === true,
+  };
 }
 
 /** `help` and `help <command>` as the `--help` they mean; any other command is a usage error. */
@@ -250,6 +285,7 @@ function refuseOptionsAsValues(argv: readonly string[]): void {
     if (arg === "--") return;
     if (!arg.startsWith("-")) {
       if (arg === "mock") specs = MOCK_OPTIONS;
+      if (arg === "merge") specs = MERGE_OPTIONS;
       continue;
     }
     const spec = specs.find((candidate) =>

@@ -220,7 +220,14 @@ function aborted(signal: AbortSignal | undefined): Promise<void> {
   );
 }
 
-function summaryInfo(config: RunConfig, outcome: RunOutcome): SummaryInfo {
+/**
+ * What the summary block and CSV show beside the results: the run's settings, the `max_tokens`
+ * description and the prompt's measured length.
+ */
+export function summaryInfo(
+  config: RunConfig,
+  outcome: Pick<RunOutcome, "generationTokens" | "localPromptTokens">,
+): SummaryInfo {
   return {
     generationTokens: outcome.generationTokens,
     users: config.users,

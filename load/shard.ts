@@ -63,17 +63,22 @@ export interface ShardInit {
   readonly localPromptTokens?: number;
   /** Prepared prompts to draw from instead of `prompt` (datasets, drawn prompt lengths). */
   readonly pool?: PromptPool;
-  /** This shard's index, from 0. */
+  /** This shard's index among all the run's shards (see `workerShard`), from 0. */
   readonly shardIndex: number;
-  /** Number of shards in the run. */
+  /** Number of shards in the run, over every process of a `--shard` run. */
   readonly shardCount: number;
+  /**
+   * This Worker's place in its process, from 0: its clock slot and the `shardIndex` of its
+   * messages. Default `shardIndex` (a process that runs the whole load).
+   */
+  readonly slot?: number;
   /** Absolute time (ms) of the run's time zero; every schedule counts from it. */
   readonly startAt: number;
   /** Seed of this run's random source. */
   readonly seed: number;
   /**
    * The coordinator's clock thread ({@linkcode startClockThread}); this shard waits on slot
-   * `shardIndex`. Without it (a shard run in-process) the shard starts a thread of its own.
+   * `slot`. Without it (a shard run in-process) the shard starts a thread of its own.
    */
   readonly clockBuffer?: SharedArrayBuffer;
   /** This shard's share of the `--trace` requests, which it replays instead of users or QPS. */
@@ -143,6 +148,7 @@ export interface Shard {
 /** Starts a shard that reports through `post`. */
 export function startShard(init: ShardInit, post: (message: FromShard) => void): Shard {
   const { config } = init;
+  const slot = init.slot ?? init.shardIndex;
   const random = createRandom(deriveSeed(init.seed, init.shardIndex));
   const sampler = createLengthSampler({
     distribution: config.maxTokensDistribution,
@@ -321,7 +327,7 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
     if (turns !== undefined) delta.turns = turns;
     post({
       type: "delta",
-      shardIndex: init.shardIndex,
+      shardIndex: slot,
       epoch,
       stage,
       delta,
@@ -529,7 +535,7 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
       if (init.clockBuffer === undefined) ownClock = await startClockThread(1);
       clock = init.clockBuffer === undefined
         ? createClock(ownClock!.buffer, 0)
-        : createClock(init.clockBuffer, init.shardIndex);
+        : createClock(init.clockBuffer, slot);
       // A trace brings its own prompts: --prompt-randomize is ignored with it (options/config.ts).
       if (
         config.promptRandomize && config.promptText === undefined &&
@@ -555,7 +561,7 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
       await Promise.all(openSessions);
       await whenIdle();
     } catch (error) {
-      post({ type: "error", shardIndex: init.shardIndex, message: maskError(error, secrets) });
+      post({ type: "error", shardIndex: slot, message: maskError(error, secrets) });
     } finally {
       clearInterval(interval);
       hop.close();
@@ -564,7 +570,7 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
       transport.close();
       sideFetch.close();
       postDelta();
-      post({ type: "done", shardIndex: init.shardIndex });
+      post({ type: "done", shardIndex: slot });
     }
   }
 

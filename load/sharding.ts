@@ -1,8 +1,13 @@
 /**
  * How the load is split across Web Worker shards: how many shards, and which users each runs.
+ * A process that is itself one shard of several (`--shard I/N`) splits its share the same way:
+ * its Workers take the global shard indices {@linkcode workerShard} gives them, so every rule
+ * below (users, QPS timeline, trace rows, dataset rows, `--max-requests`) splits across
+ * processes and Workers at once, with no second rule.
  *
  * @module
  */
+import type { ShardSpec } from "../options/shard_parsers.ts";
 
 /** Settings of {@linkcode autoWorkerCount}. */
 export interface AutoWorkerOptions {
@@ -51,4 +56,40 @@ export function shardUsers(users: number, shardIndex: number, shardCount: number
   const indices: number[] = [];
   for (let i = shardIndex; i < users; i += shardCount) indices.push(i);
   return indices;
+}
+
+/**
+ * The place of Worker `worker` of `workers` among all the run's shards when this process is
+ * shard `process.index` of `process.count` (`--shard`): index `process.index + process.count ·
+ * worker` of `process.count · workers`. Those indices are exactly the process's own indices
+ * (`≡ process.index mod process.count`) split again over its Workers, so the processes need
+ * not have the same number of Workers for their shares to be disjoint and to cover the load.
+ * Without `process`, Worker `worker` of `workers` as it is.
+ *
+ * @example
+ * ```ts
+ * workerShard({ index: 1, count: 4 }, 2, 3); // { shardIndex: 9, shardCount: 12 }
+ * ```
+ */
+export function workerShard(
+  process: ShardSpec | undefined,
+  worker: number,
+  workers: number,
+): { shardIndex: number; shardCount: number } {
+  const { index, count } = process ?? { index: 0, count: 1 };
+  return { shardIndex: index + count * worker, shardCount: count * workers };
+}
+
+/**
+ * How many of `total` items (users, requests, trace rows) `shard` runs under the interleaved
+ * split of {@linkcode shardUsers}; `total` without a shard.
+ *
+ * @example
+ * ```ts
+ * shareOf(10, { index: 1, count: 4 }); // 3
+ * ```
+ */
+export function shareOf(total: number, shard: ShardSpec | undefined): number {
+  if (shard === undefined) return total;
+  return Math.max(0, Math.ceil((total - shard.index) / shard.count));
 }

@@ -34,7 +34,7 @@ self.onmessage = (event: MessageEvent<ToShard>) => {
     loadTokenizer(message.tokenizer).finally(() => self.postMessage({ type: "prepared" }));
   } else if (message.type === "start") {
     secrets = secretsOf(message.init.config);
-    shardIndex = message.init.shardIndex;
+    shardIndex = message.init.slot ?? message.init.shardIndex;
     shard = startShard(message.init, (out) => self.postMessage(out));
   } else if (message.type === "reset") shard?.reset(message.epoch);
   else if (message.type === "stop") shard?.stop(message.graceMs);

@@ -12,10 +12,11 @@ import { UsageError } from "../common/errors.ts";
 import { MAX_DURATION_MS, MAX_DURATION_TEXT } from "./duration.ts";
 import { fileErrorReason, readUtf8File } from "./files.ts";
 import { datasetChoice } from "./dataset_parsers.ts";
-import { apiKeyValue, header, hostUrl, text, wholeNumber } from "./parsers.ts";
+import { apiKeyValue, boolean, header, hostUrl, Rejected, text, wholeNumber } from "./parsers.ts";
 import { threshold } from "./goal_parsers.ts";
 import { needsSlo } from "../stats/thresholds.ts";
 import { tag } from "./history_parsers.ts";
+import { shardFromEnv, type ShardSpec } from "./shard_parsers.ts";
 import { describeSetting, describeValue, place, validated } from "./settings.ts";
 import type { FlagValues, RawSetting, SettingLayer } from "./settings.ts";
 import { parseConfigFile, settingsFromEnv, settingsFromFlags } from "./sources.ts";
@@ -171,6 +172,7 @@ export function resolveRunConfig(flags: FlagValues, options: ResolveOptions = {}
     );
   }
 
+  const shard = shardOf(setting, env) ?? fields.shard;
   const config: RunConfig = {
     host,
     apiKey,
@@ -185,6 +187,7 @@ export function resolveRunConfig(flags: FlagValues, options: ResolveOptions = {}
     ...documentLength(fields),
     // --api chat and --api responses send chat messages, as --chat does.
     chat: fields.chat || (fields.api !== undefined && fields.api !== "completions"),
+    shard,
   };
   checkTogether(config, setting, warn);
   // Unset options are left out rather than present as `undefined`, so the config prints,
@@ -233,6 +236,7 @@ function checkTogether(
     );
   }
   checkTrace(config, setting, warn);
+  checkShard(config, warn);
   checkWorkload(config, setting, warn);
   checkSessions(config, setting, warn);
   checkGoals(config, setting, warn);
@@ -242,6 +246,51 @@ function checkTogether(
     warn(
       `${describeSetting(setting("serve-linger")![0])} is ignored without --serve: there is no ` +
         `results server to keep up`,
+    );
+  }
+}
+
+/**
+ * The shard `--shard-from-env` reads from the orchestrator's variables; `undefined` without the
+ * switch. Refused together with `--shard`, which would say otherwise.
+ */
+function shardOf(
+  setting: (name: string) => readonly RawSetting[] | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): ShardSpec | undefined {
+  const fromEnv = setting("shard-from-env")![0];
+  if (!validated(fromEnv, boolean)) return undefined;
+  const given = setting("shard")?.[0];
+  if (given !== undefined) {
+    throw new UsageError(
+      `Cannot use ${describeSetting(given)} together with ${describeSetting(fromEnv)}: ` +
+        `both say which shard this process is, give only one`,
+    );
+  }
+  try {
+    return shardFromEnv(env);
+  } catch (error) {
+    if (!(error instanceof Rejected)) throw error;
+    throw new UsageError(`Cannot use ${describeSetting(fromEnv)}: expected ${error.message}`);
+  }
+}
+
+/** Shards of one run must share their start; the steady-state warm-up differs per process. */
+function checkShard(config: RunConfig, warn: (message: string) => void): void {
+  if (config.shard === undefined) return;
+  const { index, count } = config.shard;
+  if (config.startAt === undefined) {
+    throw new UsageError(
+      `Cannot use --shard ${index}/${count} without --start-at: the shards of one run must ` +
+        `begin on the same instant; pass the same --start-at to each, such as ` +
+        `2026-12-02T18:00:00Z or epoch milliseconds`,
+    );
+  }
+  if (config.warmupMs === undefined) {
+    warn(
+      `--shard ${index}/${count} without --warmup: each process resets its statistics when its ` +
+        `own load is steady, so the shards' windows differ; pass --warmup 30s (or 0) to reset ` +
+        `all of them at the same instant`,
     );
   }
 }

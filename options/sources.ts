@@ -10,9 +10,10 @@ import type { FlagValues, RawSetting, SettingLayer } from "./settings.ts";
 
 /**
  * `LLMLOAD_*` variables that are not options but are read by llmload's own scripts (install.sh,
- * the soak test), so they draw no "unknown variable" warning.
+ * the soak test) or beside an orchestrator's (`LLMLOAD_SHARDS`, see `--shard-from-env`), so they
+ * draw no "unknown variable" warning.
  */
-const OTHER_LLMLOAD_VARIABLES = /^LLMLOAD_(?:INSTALL_[A-Z_]+|SOAK_MINUTES)$/;
+const OTHER_LLMLOAD_VARIABLES = /^LLMLOAD_(?:INSTALL_[A-Z_]+|SOAK_MINUTES|SHARDS)$/;
 
 const RUN_SPECS = new Map(RUN_OPTIONS.map((spec) => [spec.name, spec]));
 

@@ -35,6 +35,7 @@ import { thinkTime } from "./session_parsers.ts";
 import { slo, stages } from "./goal_parsers.ts";
 import { imageSizes } from "./chat_parsers.ts";
 import { historyChoice } from "./history_parsers.ts";
+import { shardSpec, startInstant } from "./shard_parsers.ts";
 import type { OptionSpec } from "./spec.ts";
 import type { TransportKind } from "../transport/types.ts";
 import { REQUEST_MODES } from "../providers/types.ts";
@@ -750,6 +751,35 @@ const TABLE = [
     help: "worker threads that send requests, at most 4 per CPU core and no more than -u is " +
       "used; 0 uses one per CPU core (at most -u): a whole number >= 0",
     default: "0",
+  },
+  {
+    name: "shard",
+    key: "shard",
+    parse: shardSpec,
+    value: "i/n",
+    group: "Runtime",
+    help: "run shard I of N independent llmload processes (0 <= I < N): this process sends " +
+      "its share of the users, QPS, dataset rows, sessions or trace, with its own random " +
+      "stream; merge the shards' --json files with llmload merge; needs --start-at",
+    unset: "run the whole load",
+  },
+  {
+    name: "shard-from-env",
+    group: "Runtime",
+    help: "take --shard from the orchestrator: JOB_COMPLETION_INDEX and LLMLOAD_SHARDS (a " +
+      "Kubernetes Indexed Job) or SLURM_PROCID and SLURM_NTASKS (srun)",
+    default: "false",
+  },
+  {
+    name: "start-at",
+    key: "startAt",
+    parse: startInstant,
+    value: "time",
+    group: "Runtime",
+    help: "begin the load at this instant, so that every shard starts together: RFC 3339 " +
+      "such as 2026-12-02T18:00:00Z, or epoch milliseconds; a start late by more than -t is " +
+      "refused",
+    unset: "as soon as the run is ready",
   },
   {
     name: "transport",

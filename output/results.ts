@@ -159,6 +159,12 @@ export interface Results {
    * `goodput` and `metrics` (`ttft`, `itl`, `tpot`, `total_latency` summaries).
    */
   slices?: SliceSummary[];
+  /**
+   * The shards of a distributed run (`--shard`) these results hold: `count` processes in the run,
+   * the `indices` here (one for a shard's own file, several after `llmload merge`) and the
+   * `startAt` they shared (ISO 8601). Absent for a run of one process.
+   */
+  shards?: ShardsInfo;
   /** Things the user should know about this run, one sentence each. */
   warnings: string[];
   /**
@@ -238,6 +244,18 @@ export interface RunInfo {
   thresholdAbort?: string;
   /** What became of the rows pushed to PostgreSQL; absent without `--pg`. */
   pg?: PushTally;
+  /** The shards held; default the one `config.shard` names (absent without `--shard`). */
+  shards?: ShardsInfo;
+}
+
+/** Which shards of a distributed run results hold (see `Results.shards`). */
+export interface ShardsInfo {
+  /** Processes the run was split over (`N` of `--shard I/N`). */
+  count: number;
+  /** The shard indices these results hold, in order. */
+  indices: number[];
+  /** The `--start-at` every shard shared, ISO 8601. */
+  startAt: string;
 }
 
 /** One turn index of multi-turn sessions, as the results' `turns` section holds it. */
@@ -308,6 +326,7 @@ export function buildResults(aggregate: Aggregate, info: RunInfo): Results {
     ...(thresholds ? { thresholds } : {}),
     ...(info.stages ? { stages: info.stages.map((stage) => stageResult(stage, slo)) } : {}),
     ...(info.slices ? { slices: [...info.slices] } : {}),
+    ...shardsOf(info),
     warnings: [...(info.warnings ?? [])],
     histograms,
   };
@@ -362,6 +381,20 @@ function textRates(
   return {
     promptTokensPerSec: perSecond(tokens.prompt, durationMs),
     ...(mode === "embeddings" ? { inputsPerSec: texts } : { documentsPerSec: texts }),
+  };
+}
+
+/** The `shards` section: the given one, else the shard of `--shard`; none without either. */
+function shardsOf(info: RunInfo): { shards?: ShardsInfo } {
+  if (info.shards !== undefined) return { shards: info.shards };
+  const { shard, startAt } = info.config;
+  if (shard === undefined || startAt === undefined) return {};
+  return {
+    shards: {
+      count: shard.count,
+      indices: [shard.index],
+      startAt: new Date(startAt).toISOString(),
+    },
   };
 }
 

@@ -34,6 +34,8 @@ import { shardTrace } from "../load/trace.ts";
 import { Slicer } from "./slices.ts";
 import { describeStage, loadOf, stageAt, stageEnds } from "./stages.ts";
 import { checkThresholds } from "../stats/thresholds.ts";
+import { shareOf, workerShard } from "../load/sharding.ts";
+import { clockWarning, type PlannedStart, planStart, startLines } from "./start_at.ts";
 import { localTokenizerSpec } from "../load/tokenizer.ts";
 
 const PROGRESS_MS = 1000;
@@ -76,6 +78,8 @@ interface Running {
   readonly stages: { aggregate: Aggregate; startedAt: number; endedAt?: number }[];
   /** With `--slice`: the measured window cut into slices. */
   readonly slicer?: Slicer;
+  /** The stop limits, `--max-requests` cut to this process's share of a `--shard` run. */
+  readonly limits: Pick<RunConfig, "maxRequests" | "maxFailRatio">;
   state: RunState;
   load: CurrentLoad;
   epoch: number;
@@ -91,6 +95,8 @@ interface Running {
 
 /** Runs one load test to its end and returns what it measured. */
 export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutcome> {
+  // A --start-at long past is refused before anything is prepared.
+  planStart(config, absoluteNow(), START_MARGIN_MS);
   const plan = await planRun(config, io.log);
   const { target, prompt, localPromptTokens, seed, generationTokens, shardCount } = plan;
   const [workers, clockThread] = await Promise.all([
@@ -100,7 +106,22 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
   if (plan.trace !== undefined) {
     await prepareTokenizers(workers, localTokenizerSpec(config.tokenizer));
   }
-  const startAt = absoluteNow() + START_MARGIN_MS;
+  const startWarnings = [await clockWarning(config)].filter((note) => note !== undefined);
+  startWarnings.forEach((note) => io.log(`Warning: ${note}`));
+  let start: PlannedStart;
+  try {
+    start = planStart(config, absoluteNow(), START_MARGIN_MS);
+  } catch (error) {
+    // Preparing took past the run's end: nothing will be sent.
+    workers.forEach((worker) => worker.terminate());
+    clockThread.close();
+    throw error;
+  }
+  const { startAt } = start;
+  for (const line of startLines(start, absoluteNow())) io.log(line);
+  if (start.lateMs > 0) {
+    startWarnings.push(`Started ${start.lateMs.toFixed(0)} ms after --start-at`);
+  }
   const run: Running = {
     config,
     viewConfig: redactConfig(config),
@@ -114,17 +135,23 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
     // The coordinator thread and the runtime's I/O threads work beside the shards.
     monitor: createClientMonitor(Math.min(shardCount + 1, navigator.hardwareConcurrency)),
     warmup: createWarmupRule(config, startAt),
-    warnings: [...plan.warnings],
+    warnings: [...plan.warnings, ...startWarnings],
     statuses: Array.from(
       { length: shardCount },
       () => ({ inFlight: 0, cancelled: 0, loopLagMs: 0 }),
     ),
     allTime: { ok: 0, failed: 0 },
     failuresBeforeSuccess: {},
-    traceRequests: plan.trace?.count,
     stageEnds: config.stages ? stageEnds(config.stages, startAt) : [],
     stages: config.stages ? [{ aggregate: new Aggregate(), startedAt: startAt }] : [],
     slicer: config.sliceMs === undefined ? undefined : new Slicer(config.sliceMs, startAt),
+    traceRequests: plan.trace === undefined ? undefined : shareOf(plan.trace.count, config.shard),
+    limits: {
+      maxFailRatio: config.maxFailRatio,
+      maxRequests: config.maxRequests === undefined
+        ? undefined
+        : shareOf(config.maxRequests, config.shard),
+    },
     state: "starting",
     load: { users: config.users, qps: config.qps },
     epoch: 0,
@@ -143,7 +170,8 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
   const stopRequested = new Promise<void>((resolve) => markStopped = resolve);
   const stop = (graceMs: number) => stopRun(run, graceMs, markStopped);
 
-  workers.forEach((worker, shardIndex) => {
+  workers.forEach((worker, slot) => {
+    const { shardIndex, shardCount: allShards } = workerShard(config.shard, slot, shardCount);
     worker.onmessage = (event: MessageEvent<FromShard>) => {
       const message = event.data;
       if (message.type === "done") {
@@ -161,17 +189,22 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
       localPromptTokens,
       ...(plan.pool === undefined ? {} : { pool: plan.pool }),
       shardIndex,
-      shardCount,
+      shardCount: allShards,
+      slot,
       startAt,
       seed,
       clockBuffer: clockThread.buffer,
-      ...(plan.trace === undefined
-        ? {}
-        : { trace: shardTrace(plan.trace, shardIndex, shardCount) }),
+      ...(plan.trace === undefined ? {} : { trace: shardTrace(plan.trace, shardIndex, allShards) }),
     };
     post(worker, { type: "start", init });
   });
   io.log(describeLoad(config, shardCount));
+  if (config.shard !== undefined) {
+    io.log(
+      `Shard ${config.shard.index}/${config.shard.count}: this process runs 1/${config.shard.count} ` +
+        `of that load; merge the shards' --json files with llmload merge`,
+    );
+  }
   const noReset = noResetNote(config);
   if (noReset) io.log(noReset);
   run.state = "running";
@@ -276,7 +309,7 @@ function shouldStop(run: Running, now: number, deadline: number | undefined): bo
     run.io.log(`Stopping: ${done}`);
     return true;
   }
-  const limit = limitReached(config, allTime) ??
+  const limit = limitReached(run.limits, allTime) ??
     failFastReason(config, allTime, run.failuresBeforeSuccess);
   if (!limit) return false;
   run.warnings.push(limit);

@@ -122,14 +122,7 @@ export async function planRun(asked: RunConfig, log: (line: string) => void): Pr
     log(formatProbeTable(report));
     warnings.push(...probeWarnings(report));
   }
-  let generationTokens = createLengthSampler({
-    distribution: config.maxTokensDistribution,
-    mean: config.maxTokens,
-    alpha: config.maxTokensRange,
-    cap: config.maxTokensCap,
-    jitter: config.maxTokensJitter,
-  }, createRandom(seed)).describe();
-  if (trace !== undefined) generationTokens = "from the trace";
+  const generationTokens = describeGeneration(config);
   const shardCount = config.workers ||
     autoWorkerCount({ cores: navigator.hardwareConcurrency, users: peakUsers(config) });
   return {
@@ -149,6 +142,21 @@ export async function planRun(asked: RunConfig, log: (line: string) => void): Pr
     warnings,
     ...(trace === undefined ? {} : { trace }),
   };
+}
+
+/**
+ * The `max_tokens` distribution as the summary block names it (`Constant(128)`), or `from the
+ * trace` when a `--trace` gives each request's.
+ */
+export function describeGeneration(config: RunConfig): string {
+  if (config.traceFile !== undefined) return "from the trace";
+  return createLengthSampler({
+    distribution: config.maxTokensDistribution,
+    mean: config.maxTokens,
+    alpha: config.maxTokensRange,
+    cap: config.maxTokensCap,
+    jitter: config.maxTokensJitter,
+  }, createRandom(0)).describe();
 }
 
 /** Reads `--trace` (its `--trace-window` slice) and says what will be replayed. */

@@ -39,6 +39,9 @@ export const TOOLS = {
   // Debian keeps the server's programs off PATH, in one folder per major version.
   initdb: { debianPackage: "postgresql", probeArgs: ["--version"], paths: postgresPaths("initdb") },
   pg_ctl: { debianPackage: "postgresql", probeArgs: ["--version"], paths: postgresPaths("pg_ctl") },
+  srun: { debianPackage: "slurm-wlm", probeArgs: ["--version"] },
+  // Exits 0 only while a Slurm controller answers: an installed but stopped Slurm is missing.
+  sinfo: { debianPackage: "slurm-wlm", probeArgs: ["-h"] },
 } as const satisfies Record<string, ToolSpec>;
 
 /** Where Debian's `postgresql` puts `program`, newest major version first. */

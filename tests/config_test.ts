@@ -65,6 +65,7 @@ Deno.test("every option of the table with a key lands in its RunConfig field, fr
     "responses",
     "after",
     "postgresql://llmload@127.0.0.1:5432/llmload",
+    "1/4",
   ];
   // Options that are refused alone, with the settings that make them valid.
   const companions: Readonly<Record<string, Readonly<Record<string, string>>>> = {
@@ -73,6 +74,7 @@ Deno.test("every option of the table with a key lands in its RunConfig field, fr
     "images-per-request": { chat: "true", images: "64x64" },
     "images-position": { chat: "true", images: "64x64" },
     "reasoning-effort": { chat: "true" },
+    shard: { "start-at": "7", warmup: "0" },
     "dataset-sessions": {
       chat: "true",
       dataset: "tests/testdata/workloads/sharegpt_sessions.json",
