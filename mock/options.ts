@@ -141,6 +141,14 @@ export const MOCK_OPTIONS: readonly OptionSpec[] = [
     default: "0",
   },
   {
+    name: "slots",
+    value: "n",
+    help: "requests that generate at once, as a server's batch slots: the rest wait in a FIFO " +
+      "queue, their wait added before prefill and the first token (records: queuedMs); a whole " +
+      "number of at least 1",
+    unset: "no limit",
+  },
+  {
     name: "fault",
     value: "kind[:rate]",
     repeatable: true,
@@ -192,6 +200,8 @@ export interface MockCommandOptions {
   readonly prefixCache?: PrefixCacheOptions;
   /** Microseconds of prefill per uncached prompt token (`--prefill-us`); present when above 0. */
   readonly prefillUs?: number;
+  /** Requests that generate at once (`--slots`); present only when limited. */
+  readonly slots?: number;
   /** Faults to inject, with their rates. */
   readonly faults: readonly FaultSpec[];
   /** Tokenizer the mock counts prompts with (`--tokenizer`). */
@@ -233,6 +243,7 @@ export function resolveMockOptions(flags: FlagValues): MockCommandOptions {
     ...(layer.has("context") ? { context: validated(first("context"), wholeNumber(1)) } : {}),
     promptCache: validated(first("prompt-cache"), boolean),
     ...prefixCacheOf(first, { given: layer.has("prefix-cache") }),
+    ...(layer.has("slots") ? { slots: validated(first("slots"), wholeNumber(1)) } : {}),
     faults: Object.freeze(faultsOf(layer.get("fault") ?? [])),
     tokenizer: validated(first("tokenizer"), text),
   });

@@ -65,6 +65,7 @@ import { type ConnectionInfo, serveNode, withConnectionFault } from "./node_serv
 import { ollamaErrorBody, ollamaTags, parseOllamaRequest } from "./ollama.ts";
 import { parseTgiRequest, tgiErrorBody } from "./tgi.ts";
 import { parseTritonGenerate, parseTritonInfer, tritonErrorBody } from "./triton.ts";
+import { createSlots, type Slots } from "./slots.ts";
 import { createStepGrid, type GridStreamPlan, type StepGrid } from "./lockstep.ts";
 import {
   createPrefixCache,
@@ -165,6 +166,12 @@ export interface MockOptions {
    * whole body). Default 0.
    */
   readonly prefillUs?: number;
+  /**
+   * Requests that generate at once (`mock/slots.ts`); the rest wait in a FIFO queue, their wait
+   * coming before prefill and the first token, and each record says how long (`queuedMs`).
+   * Default: no limit.
+   */
+  readonly slots?: number;
   /** Seed of the random source of jitter, early stops and faults; `undefined` uses `Math.random`. */
   readonly seed?: number;
   /**
@@ -212,6 +219,11 @@ export interface MockRecord {
   readonly cachedTokens?: number;
   /** Prefill time added before the first token, in ms; absent without `prefillUs`. */
   readonly prefillMs?: number;
+  /**
+   * With `slots`, time from the end of the request body until the request got a slot, in ms
+   * (0 when one was free); absent without `slots`, and for requests refused before generating.
+   */
+  readonly queuedMs?: number;
   /** Tokens the reply carries (`maxTokens`, or fewer when the mock stops early). */
   readonly tokens: number;
   /** Whether it asked for a stream. */
@@ -299,6 +311,8 @@ interface MockState {
   readonly prefixCache?: PrefixCache;
   /** Microseconds of prefill per uncached prompt token. */
   readonly prefillUs: number;
+  /** The generation slots, when the mock has a capacity. */
+  readonly slots?: Slots;
   readonly maxRecords: number;
   readonly random: () => number;
   readonly faults: readonly FaultSpec[];
@@ -455,6 +469,7 @@ function createState(options: MockOptions, tokenizer: Tokenizer): MockState {
     seenPrompts: options.promptCache ? new Set() : undefined,
     prefixCache: prefixCacheOf(options),
     prefillUs: checkNumber("prefillUs", options.prefillUs ?? 0, {}),
+    slots: slotsOf(options.slots),
     maxRecords: options.maxRecords === undefined
       ? Infinity
       : checkNumber("maxRecords", options.maxRecords, {}),
@@ -470,6 +485,16 @@ function createState(options: MockOptions, tokenizer: Tokenizer): MockState {
     closing: false,
     inFlight: new Set(),
   };
+}
+
+function slotsOf(count: number | undefined): Slots | undefined {
+  if (count === undefined) return undefined;
+  if (!Number.isSafeInteger(count) || count < 1) {
+    throw new UsageError(
+      `Cannot start the mock server with slots ${count}: expected a whole number of at least 1`,
+    );
+  }
+  return createSlots(count);
 }
 
 function prefixCacheOf(options: MockOptions): PrefixCache | undefined {
@@ -548,6 +573,7 @@ function urlHost(hostname: string): string {
 
 async function closeServer(state: MockState, server: RunningServer): Promise<void> {
   state.closing = true;
+  state.slots?.close();
   state.grid?.abort();
   for (const flight of [...state.inFlight]) flight.abort();
   state.inFlight.clear();
@@ -1019,18 +1045,74 @@ async function generate(
     record.aborted = true;
     return fail("The mock server is closing", 503);
   }
-  const faulty = fault === undefined ? undefined : faultyBody(reply, fault);
-  if (faulty !== undefined) {
-    record.fault = fault;
-    return faultyResponse(state, faulty, {
-      record,
-      firstAt: bodyReadAt + firstWriteDelay(state, { reply, record }),
-    });
+  let start = bodyReadAt;
+  if (state.slots !== undefined) {
+    if (!await state.slots.acquire()) {
+      record.aborted = true;
+      return fail("The mock server is closing", 503);
+    }
+    start = now();
+    record.queuedMs = start - bodyReadAt;
   }
-  const response = await serveReply(state, reply, { record, bodyReadAt, route: target.route });
+  const response = await timedReply(state, reply, { record, start, fault, route: target.route });
   if (fault === "keepalive_close") record.fault = fault;
   else if (!closeAfter) return response;
   return withConnectionFault(response, "close");
+}
+
+/**
+ * The reply from `start` on, faulted or not; with slots, the slot goes back once its body has
+ * been written whole, cut off or cancelled.
+ */
+async function timedReply(
+  state: MockState,
+  reply: MockReply,
+  options: { record: LiveRecord; start: number; fault?: FaultKind; route: GenerationRoute },
+): Promise<Response> {
+  const { record, start, fault } = options;
+  const faulty = fault === undefined ? undefined : faultyBody(reply, fault);
+  if (faulty !== undefined) record.fault = fault;
+  const response = faulty !== undefined
+    ? faultyResponse(state, faulty, {
+      record,
+      firstAt: start + firstWriteDelay(state, { reply, record }),
+    })
+    : await serveReply(state, reply, { record, bodyReadAt: start, route: options.route });
+  return state.slots === undefined ? response : releasedAtEnd(response, state.slots);
+}
+
+/** `response` with a body that releases a slot when it ends, errors or is cancelled. */
+function releasedAtEnd(response: Response, slots: Slots): Response {
+  const body = response.body;
+  if (body === null) {
+    slots.release();
+    return response;
+  }
+  const reader = body.getReader();
+  let held = true;
+  function release(): void {
+    if (held) slots.release();
+    held = false;
+  }
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          release();
+          controller.close();
+        } else controller.enqueue(value);
+      } catch (error) {
+        release();
+        controller.error(error);
+      }
+    },
+    cancel(reason) {
+      release();
+      return reader.cancel(reason);
+    },
+  });
+  return new Response(stream, { status: response.status, headers: response.headers });
 }
 
 /**
