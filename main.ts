@@ -12,9 +12,10 @@ import { StartError, UsageError } from "./common/errors.ts";
 import { startMock } from "./mock/server.ts";
 import { runProbeCommand } from "./cli/probe.ts";
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from "./cli/exit_codes.ts";
-import { runCommand } from "./cli/run.ts";
+import { runCommand, type RunHooks } from "./cli/run.ts";
 import { runHistoryCommand } from "./cli/history.ts";
 import { runMergeCommand } from "./cli/merge.ts";
+import { runSweepCommand } from "./cli/sweep.ts";
 import type { CommandOutput } from "./cli/command_output.ts";
 import type { RunConfig } from "./options/types.ts";
 
@@ -53,6 +54,8 @@ export async function main(args: readonly string[]): Promise<number> {
         });
       case "merge":
         return await runMergeCommand(command.merge, terminalOutput());
+      case "sweep":
+        return await withSignals((output, hooks) => runSweepCommand(command.sweep, output, hooks));
     }
   } catch (error) {
     if (error instanceof UsageError) {
@@ -98,7 +101,14 @@ function terminalOutput(): CommandOutput {
  * requests off. Before the load has started (while the target is resolved, say) there is
  * nothing to cut off, so a second signal ends llmload at once.
  */
-async function runWithSignals(config: RunConfig): Promise<number> {
+function runWithSignals(config: RunConfig): Promise<number> {
+  return withSignals(async (output, hooks) => (await runCommand(config, output, hooks)).exitCode);
+}
+
+/** Runs `body` with the terminal's output and Ctrl+C wired to its stop and abort signals. */
+async function withSignals(
+  body: (output: CommandOutput, hooks: RunHooks) => Promise<number>,
+): Promise<number> {
   const stop = new AbortController();
   const abort = new AbortController();
   const output = terminalOutput();
@@ -121,12 +131,12 @@ async function runWithSignals(config: RunConfig): Promise<number> {
   };
   const signals = listenForSignals(onSignal);
   try {
-    const run = runCommand(config, output, {
+    const run = body(output, {
       stopSignal: stop.signal,
       abortSignal: abort.signal,
       control: () => started = true,
     });
-    return await Promise.race([run.then((ended) => ended.exitCode), quitEarly]);
+    return await Promise.race([run, quitEarly]);
   } finally {
     signals();
   }

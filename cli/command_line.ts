@@ -23,6 +23,7 @@ import { addHistoryCommands, HISTORY_COMMANDS } from "./history_command_line.ts"
 import type { HistoryCommand } from "./history_command_line.ts";
 import { defaultHistoryPath } from "../history/location.ts";
 import { MERGE_OPTIONS, type MergeCommand } from "./merge.ts";
+import { SWEEP_OPTIONS, SWEEP_REPLACED_OPTIONS, type SweepCommand, sweepCommand } from "./sweep.ts";
 
 /**
  * What the command line asks for. `warnings` are about settings that are used, but not as
@@ -35,6 +36,11 @@ export type ParsedCommand =
   | { readonly kind: "mock"; readonly mock: MockCommandOptions }
   | { readonly kind: "history"; readonly command: HistoryCommand }
   | { readonly kind: "merge"; readonly merge: MergeCommand }
+  | {
+    readonly kind: "sweep";
+    readonly sweep: SweepCommand;
+    readonly warnings: readonly string[];
+  }
   | { readonly kind: "help"; readonly text: string }
   | { readonly kind: "version"; readonly text: string };
 
@@ -66,9 +72,17 @@ A config file holds key = value lines such as "max-tokens = 128" (./llmload.conf
 A flag beats the environment, which beats the config file, which beats the default.`;
 
 /** Commands besides `help`; `run` is also what no command means. */
-const COMMANDS = ["run", "demo", "probe", "mock", "merge", ...HISTORY_COMMANDS] as const;
+const COMMANDS = ["run", "demo", "probe", "sweep", "mock", "merge", ...HISTORY_COMMANDS] as const;
 
-const COMMAND_LIST = `one of run, demo, probe, mock, merge, ${HISTORY_COMMANDS.join(", ")}, help`;
+const COMMAND_LIST = `one of run, demo, probe, sweep, mock, merge, ${
+  HISTORY_COMMANDS.join(", ")
+}, help`;
+
+/** The options of `llmload sweep`: the run's, with the ones each point sets replaced. */
+const SWEEP_COMMAND_OPTIONS: readonly OptionSpec[] = [
+  ...RUN_OPTIONS.filter((spec) => !SWEEP_REPLACED_OPTIONS.includes(spec.name)),
+  ...SWEEP_OPTIONS,
+];
 
 const HELP_CODES = new Set(["commander.helpDisplayed", "commander.help"]);
 
@@ -93,7 +107,7 @@ export function parseCommandLine(
   let written = "";
   let chosen:
     | {
-      kind: "run" | "demo" | "probe" | "mock" | "merge" | "history";
+      kind: "run" | "demo" | "probe" | "sweep" | "mock" | "merge" | "history";
       flags: FlagValues;
       named: boolean;
     }
@@ -159,6 +173,19 @@ export function parseCommandLine(
       chosen = { kind: "probe", flags: flagsOf(probe, probeNames), named: true };
     });
 
+  const sweep = program.command("sweep")
+    .description(
+      "run the load test at each point of a list of loads (--users 1,2,4,8 or --qps 1:64:x2), " +
+        "one row per point, and find the knee",
+    );
+  const sweepNames = addOptions(sweep, SWEEP_COMMAND_OPTIONS, {});
+  addRuntimeSwitches(sweep);
+  sweep
+    .addHelpText("after", HELP_FOOTER)
+    .action(() => {
+      chosen = { kind: "sweep", flags: flagsOf(sweep, sweepNames), named: true };
+    });
+
   const mock = program.command("mock")
     .description(
       "serve a mock endpoint of every dialect (OpenAI, TGI, Triton, llama.cpp, Ollama) with " +
@@ -217,16 +244,25 @@ export function parseCommandLine(
     return { kind: "merge", merge: mergeCommand(mergeFiles, chosen.flags) };
   }
   const warnings = unknownEnvWarnings(options.env);
-  const config = resolveRunConfig(withoutConfig(chosen.flags), {
-    ...configSource(chosen.flags, options),
-    env: options.env,
-    readTextFile: options.readTextFile,
-    defaults: chosen.kind === "demo" ? DEMO_DEFAULTS : undefined,
-    warn: (message) => warnings.push(message),
-  });
+  const kind = chosen.kind;
+  const resolve = (flags: FlagValues) =>
+    resolveRunConfig(withoutConfig(flags), {
+      ...configSource(flags, options),
+      env: options.env,
+      readTextFile: options.readTextFile,
+      defaults: kind === "demo" ? DEMO_DEFAULTS : undefined,
+      warn: (message) => {
+        if (!warnings.includes(message)) warnings.push(message);
+      },
+    });
+  if (kind === "sweep") {
+    const sweep = sweepCommand(chosen.flags, resolve);
+    return { kind, sweep, warnings: Object.freeze(warnings) };
+  }
+  const config = resolve(chosen.flags);
   return {
-    kind: chosen.kind,
-    config: chosen.kind === "run" ? withDefaultHistory(config, options.env) : config,
+    kind,
+    config: kind === "run" ? withDefaultHistory(config, options.env) : config,
     warnings: Object.freeze(warnings),
   };
 }
@@ -286,6 +322,7 @@ function refuseOptionsAsValues(argv: readonly string[]): void {
     if (!arg.startsWith("-")) {
       if (arg === "mock") specs = MOCK_OPTIONS;
       if (arg === "merge") specs = MERGE_OPTIONS;
+      if (arg === "sweep") specs = SWEEP_COMMAND_OPTIONS;
       continue;
     }
     const spec = specs.find((candidate) =>
