@@ -409,7 +409,7 @@ Deno.test("rejects an option without its value", () => {
 Deno.test("rejects an unknown command", () => {
   assertUsageError(
     ["bench"],
-    "Unknown command 'bench': expected one of run, demo, probe, mock, merge, runs, show, compare, " +
+    "Unknown command 'bench': expected one of run, demo, probe, sweep, mock, merge, runs, show, compare, " +
       "export, report, rm, help (options start with -; see llmload --help)",
   );
 });
@@ -962,7 +962,7 @@ Deno.test("help <command> shows that command's help; help bogus lists the comman
   );
   assert.equal(
     usageMessage(["help", "bogus"]),
-    "Unknown command 'bogus' after help: expected one of run, demo, probe, mock, merge, runs, show, " +
+    "Unknown command 'bogus' after help: expected one of run, demo, probe, sweep, mock, merge, runs, show, " +
       "compare, export, report, rm, help (see llmload --help)",
   );
 });

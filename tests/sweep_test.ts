@@ -2,6 +2,10 @@ import assert from "node:assert/strict";
 import { sweepList } from "../options/sweep_parsers.ts";
 import { Rejected } from "../options/parsers.ts";
 import { kneeIndex } from "../stats/knee.ts";
+import { UsageError } from "../common/errors.ts";
+import { parseCommandLine } from "../cli/command_line.ts";
+import { runSweepCommand, type SweepCommand, type SweepResults } from "../cli/sweep.ts";
+import { completionRecords, withMock, withTempDir } from "./_harness.ts";
 
 Deno.test("sweep lists: given points, geometric and arithmetic ranges", () => {
   assert.deepEqual(sweepList("1,2,4,8", { whole: true }), [1, 2, 4, 8]);
@@ -50,4 +54,71 @@ Deno.test("the knee is the first point after which throughput grows < 10% while 
   // A point where nothing completed is skipped, not a knee.
   assert.equal(kneeIndex([{ throughput: 0 }, { throughput: 0, p99: 100 }]), undefined);
   assert.equal(kneeIndex([]), undefined);
+});
+
+/** Parses `llmload sweep ARGS` into its sweep command. */
+function sweepOf(args: string[]): SweepCommand {
+  const parsed = parseCommandLine(["sweep", ...args], { env: {}, version: "test" });
+  if (parsed.kind !== "sweep") throw new Error(`Expected a sweep command, got ${parsed.kind}`);
+  return parsed.sweep;
+}
+
+Deno.test("llmload sweep refuses bad lists with one line naming what would be right", () => {
+  for (
+    const [args, message] of [
+      [["--users", "4,2"], /^Invalid --users '4,2': expected a strictly increasing list/],
+      [["--qps", "0,1"], /^Invalid --qps '0,1': expected a strictly increasing list above 0/],
+      [["--qps", "1:8"], /^Invalid --qps '1:8': expected .* FROM:TO:xFACTOR such as 1:64:x2/],
+      [["--users", "1,2", "--qps", "1,2"], /^Cannot use --users together with --qps in a sweep/],
+      [[], /^Cannot sweep without points: give --users 1,2,4,8/],
+      [["--users", "1,2", "--point-duration", "0s"], /^Invalid --point-duration '0s'/],
+      [["--users", "1,2", "-t", "5s"], /^Unknown option '-t'/],
+    ] as const
+  ) {
+    assert.throws(
+      () => sweepOf([...args]),
+      (error) => error instanceof UsageError && message.test(error.message),
+      args.join(" "),
+    );
+  }
+});
+
+Deno.test("a QPS sweep against a mock of known capacity: points, queueing, CSV rows and JSON", async () => {
+  // 2 slots, each request 50 + 15 x 10 = 200 ms: the mock serves at most 2 / 0.2 s = 10 req/s.
+  await withMock({ ttftMs: 50, itlMs: 10, slots: 2 }, async (mock) => {
+    await withTempDir(async (dir) => {
+      const csv = `${dir}/points.csv`;
+      const json = `${dir}/sweep.json`;
+      const command = sweepOf([
+        ...["-H", mock.url, "--qps", "4,16", "--point-duration", "1500ms", "--warmup", "300ms"],
+        ...["-o", "16", "--slo", "e2e<=300ms", "--summary-file", csv, "--json", json],
+      ]);
+      const out: string[] = [];
+      const exitCode = await runSweepCommand(command, { out: (text) => out.push(text), log() {} });
+      assert.equal(exitCode, 0);
+      const saved = JSON.parse(await Deno.readTextFile(json)) as SweepResults;
+      assert.deepEqual([saved.kind, saved.unit, saved.stopped], ["sweep", "qps", false]);
+      const [light, heavy] = saved.points;
+      assert.deepEqual(saved.points.map((point) => point.load), [4, 16]);
+      // Below capacity every request meets the SLO; above it the queue makes them late.
+      assert.equal(light.results.goodput!.attainment.all, 1);
+      assert.ok(Math.abs(light.results.throughput.requestsPerSec - 4) < 0.6);
+      assert.ok(heavy.results.throughput.requestsPerSec <= 10.5, "more than the capacity");
+      assert.ok(heavy.results.goodput!.attainment.all < 0.5);
+      // The mock's records show the second point queued and the first never did.
+      const records = completionRecords(mock.records());
+      const heavyStart = Date.parse(heavy.results.startedAt);
+      const queued = (from: number, to: number) =>
+        records.filter((r) => r.receivedAt >= from && r.receivedAt < to && r.queuedMs! > 5);
+      assert.equal(queued(0, heavyStart - 1000).length, 0);
+      assert.ok(queued(heavyStart, Infinity).length > 5);
+      const rows = (await Deno.readTextFile(csv)).trim().split("\n");
+      assert.equal(rows.length, 3);
+      assert.match(rows[1], /QPS 4\.0 constant/);
+      assert.match(rows[2], /QPS 16\.0 constant/);
+      const table = out.join("\n");
+      assert.match(table, /^qps +ok +failed +req\/s +tok\/s +goodput\/s +attain/m);
+      assert.match(table, /^Knee: /m);
+    });
+  });
 });
