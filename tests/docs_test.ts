@@ -11,6 +11,7 @@ import { resolveRunConfig } from "../options/config.ts";
 import { envVarName } from "../options/sources.ts";
 import { RUN_OPTIONS } from "../options/table.ts";
 import { MOCK_OPTIONS } from "../mock/options.ts";
+import { SWEEP_OPTIONS } from "../cli/sweep.ts";
 import { formatProgress } from "../output/progress.ts";
 import { buildResults } from "../output/results.ts";
 import { Aggregate } from "../stats/aggregate.ts";
@@ -85,6 +86,12 @@ Deno.test("README documents every run option with its environment variable", () 
   const shorts = RUN_OPTIONS.filter((spec) => spec.short !== undefined);
   const undocumented = shorts.filter((spec) => !README.includes(`-${spec.short}, --${spec.name}`));
   assert.deepEqual(undocumented.map((spec) => spec.name), []);
+});
+
+Deno.test("README documents every sweep option under Sweeps", () => {
+  const sweep = section("## Sweeps and the largest load that meets an SLO");
+  const names = SWEEP_OPTIONS.map((spec) => spec.name);
+  assert.deepEqual(missing(names, sweep, (name) => `--${name}`), []);
 });
 
 Deno.test("README documents every mock option under Mock server", () => {
