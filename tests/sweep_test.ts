@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { sweepList } from "../options/sweep_parsers.ts";
 import { Rejected } from "../options/parsers.ts";
 import { kneeIndex } from "../stats/knee.ts";
+import { foundMax, meanInterval, nextLoad } from "../stats/find_max.ts";
 import { UsageError } from "../common/errors.ts";
 import { parseCommandLine } from "../cli/command_line.ts";
 import { runSweepCommand, type SweepCommand, type SweepResults } from "../cli/sweep.ts";
@@ -121,4 +122,40 @@ Deno.test("a QPS sweep against a mock of known capacity: points, queueing, CSV r
       assert.match(table, /^Knee: /m);
     });
   });
+});
+
+Deno.test("find-max grows x2 until a load fails, then bisects to the precision", () => {
+  const goal = { target: 0.95, precision: 0.05, whole: false };
+  // A server that meets the SLO up to 10.4 req/s.
+  const attainment = (load: number) => load <= 10.4 ? 1 : 0.3;
+  const tried: { load: number; attainments: number[] }[] = [];
+  for (let load: number | undefined = 1; load !== undefined; load = nextLoad(tried, goal)) {
+    tried.push({ load, attainments: [attainment(load)] });
+  }
+  assert.deepEqual(tried.map((point) => point.load), [1, 2, 4, 8, 16, 12, 10, 11, 10.5]);
+  assert.equal(foundMax(tried, goal), 10);
+  // 10 passed and 10.5 failed: within 5% of each other, so the search is over.
+  assert.ok((10.5 - 10) / 10 <= 0.05);
+});
+
+Deno.test("find-max halves a failing first load, stops at neighbours for users, and at the ceiling", () => {
+  const goal = { target: 0.95, precision: 0.05, whole: true };
+  assert.equal(nextLoad([{ load: 8, attainments: [0.5] }], goal), 4);
+  assert.equal(nextLoad([{ load: 1, attainments: [0.5] }], goal), undefined);
+  const neighbours = [{ load: 4, attainments: [1] }, { load: 5, attainments: [0] }];
+  assert.equal(nextLoad(neighbours, { ...goal, precision: 0.01 }), undefined);
+  assert.equal(nextLoad([{ load: 4, attainments: [1] }], { ...goal, ceiling: 6 }), 6);
+  assert.equal(nextLoad([{ load: 6, attainments: [1] }], { ...goal, ceiling: 6 }), undefined);
+  // Repeats pass on their mean: 0.9 and 1 average 0.95.
+  assert.equal(nextLoad([{ load: 4, attainments: [0.9, 1] }], goal), 8);
+  assert.equal(foundMax([{ load: 4, attainments: [0.5] }], goal), undefined);
+});
+
+Deno.test("attainment over repeats: mean and 95% confidence interval by Student's t", () => {
+  const { mean, low, high } = meanInterval([0.9, 1, 0.95]);
+  assert.ok(Math.abs(mean - 0.95) < 1e-12);
+  // s = 0.05, t(2 df) = 4.303: half-width 4.303 x 0.05 / sqrt(3).
+  assert.ok(Math.abs(high - mean - 4.303 * 0.05 / Math.sqrt(3)) < 1e-12);
+  assert.ok(Math.abs(mean - low - (high - mean)) < 1e-12);
+  assert.deepEqual(meanInterval([0.8]), { mean: 0.8, low: 0.8, high: 0.8 });
 });
