@@ -6,17 +6,26 @@
  * requests in flight counted, so points never borrow load from each other, and each point's
  * results are a run's results. `--summary-file` gets one CSV row per point (the run's row);
  * `--json` one file with every point. Ctrl+C stops the point running and writes every finished
- * point.
+ * point. `--find-max` runs the points a search picks instead (stats/find_max.ts): the largest
+ * load whose SLO attainment meets `--attainment`.
  *
  * @module
  */
 import { UsageError } from "../common/errors.ts";
 import { kneeIndex } from "../stats/knee.ts";
-import { RESULTS_SCHEMA_VERSION } from "../output/results.ts";
+import { type Results, RESULTS_SCHEMA_VERSION } from "../output/results.ts";
 import { writeFileAtomic } from "../output/atomic_write.ts";
 import { formatSweepTable, type SweepPoint } from "../output/sweep_table.ts";
 import { sweepList } from "../options/sweep_parsers.ts";
-import { duration, wholeNumber } from "../options/parsers.ts";
+import { boolean, duration, jitter, wholeNumber } from "../options/parsers.ts";
+import {
+  type FindMaxGoal,
+  foundMax,
+  meanInterval,
+  nextLoad,
+  passed,
+  type TriedLoad,
+} from "../stats/find_max.ts";
 import type { FlagValues, RawSetting } from "../options/settings.ts";
 import { validated } from "../options/settings.ts";
 import type { OptionSpec } from "../options/spec.ts";
@@ -61,6 +70,32 @@ export const SWEEP_OPTIONS: readonly OptionSpec[] = [
       "number >= 1",
     unset: "--point-duration",
   },
+  {
+    name: "find-max",
+    help: "search for the largest load whose --slo attainment meets --attainment: from the " +
+      "first load of the list, x2 until a point fails (the list's last load, if more than one, " +
+      "is the ceiling), then bisect to --precision; needs --slo",
+    default: "false",
+  },
+  {
+    name: "attainment",
+    value: "share",
+    help: "with --find-max, the SLO attainment a load must reach: 95% or 0.95",
+    default: "95%",
+  },
+  {
+    name: "precision",
+    value: "share",
+    help: "with --find-max, stop when the passing and failing loads are this close: 5% or 0.05",
+    default: "5%",
+  },
+  {
+    name: "repeats",
+    value: "n",
+    help: "with --find-max, runs per load: a load passes on their mean attainment, shown with " +
+      "its 95% confidence interval; a whole number >= 1",
+    default: "1",
+  },
 ];
 
 /** Run options the sweep sets per point itself, so its command line does not take them. */
@@ -72,12 +107,16 @@ export const SWEEP_REPLACED_OPTIONS: readonly string[] = [
   "stages",
 ];
 
-/** A sweep, checked: the load at each point and the run of each point. */
+/** A sweep, checked: its loads and the run at any load. */
 export interface SweepCommand {
   /** What the points vary. */
   readonly unit: "users" | "qps";
-  /** The points' runs, in order of load; outputs written once per sweep are taken out. */
-  readonly points: readonly { readonly load: number; readonly config: RunConfig }[];
+  /** The loads of the list, in order; with `findMax`, its first is where the search starts. */
+  readonly loads: readonly number[];
+  /** The run of the point at `load`, outputs written once per sweep taken out. */
+  configAt(load: number): RunConfig;
+  /** `--find-max`: what the search is after, and the runs per load. */
+  readonly findMax?: FindMaxGoal & { readonly repeats: number };
   /** `--json`: the sweep's results file. */
   readonly jsonFile?: string;
 }
@@ -121,7 +160,7 @@ export function sweepCommand(
       !SWEEP_OPTIONS.some((spec) => spec.name === name) && !SWEEP_REPLACED_OPTIONS.includes(name)
     ),
   );
-  const points = loads.map((load) => {
+  function configAt(load: number): RunConfig {
     const config = resolve({
       ...runFlags,
       ...(unit === "users"
@@ -133,10 +172,42 @@ export function sweepCommand(
     });
     // One results file, report and history entry per sweep, not per point.
     const { jsonFile: _json, htmlFile: _html, history: _history, ...pointConfig } = config;
-    return { load, config: Object.freeze(pointConfig) as RunConfig };
-  });
+    return Object.freeze(pointConfig) as RunConfig;
+  }
+  // Resolved now, so a bad run option is a usage error before the first point runs.
+  const first = configAt(loads[0]);
+  if (flags["find-max"] !== true) loads.forEach(configAt);
   const jsonFile = typeof flags.json === "string" ? flags.json : undefined;
-  return { unit, points, ...(jsonFile === undefined ? {} : { jsonFile }) };
+  return {
+    unit,
+    loads,
+    configAt,
+    ...findMaxOf(setting, { unit, loads, slo: first.slo !== undefined }),
+    ...(jsonFile === undefined ? {} : { jsonFile }),
+  };
+}
+
+function findMaxOf(
+  setting: (name: string) => RawSetting,
+  context: { unit: "users" | "qps"; loads: readonly number[]; slo: boolean },
+): { findMax?: SweepCommand["findMax"] } {
+  if (!validated(setting("find-max"), boolean)) return {};
+  if (!context.slo) {
+    throw new UsageError(
+      "Cannot use --find-max without --slo: the search needs a latency goal to meet, e.g. " +
+        '--slo "ttft<=500ms,e2e<=20s"',
+    );
+  }
+  const { loads } = context;
+  return {
+    findMax: Object.freeze({
+      target: validated(setting("attainment"), jitter),
+      precision: validated(setting("precision"), jitter),
+      repeats: validated(setting("repeats"), wholeNumber(1)),
+      whole: context.unit === "users",
+      ...(loads.length > 1 ? { ceiling: loads[loads.length - 1] } : {}),
+    }),
+  };
 }
 
 /** The sweep's results file: every finished point's results, and the knee. */
@@ -151,8 +222,30 @@ export interface SweepResults {
   readonly stopped: boolean;
   /** The load of the knee point (see stats/knee.ts), or `null` when none was found. */
   readonly knee: number | null;
-  /** Every finished point, in order of load. */
+  /** Every finished point, in order of load (with `--repeats`, each run its own point). */
   readonly points: readonly SweepPoint[];
+  /** With `--find-max`: the goal, every load tried and the largest that passed. */
+  readonly findMax?: FindMaxResult;
+}
+
+/** What `--find-max` found. */
+export interface FindMaxResult {
+  /** `--attainment`: the share of requests that must meet the SLO. */
+  readonly target: number;
+  /** `--precision`: the relative gap at which the search stopped. */
+  readonly precision: number;
+  /** `--repeats`: runs per load. */
+  readonly repeats: number;
+  /** The largest load that passed, or `null` when none did. */
+  readonly load: number | null;
+  /** Every load tried, in the order tried: the attainment's mean, its 95% interval, the verdict. */
+  readonly tried: readonly {
+    readonly load: number;
+    readonly mean: number;
+    readonly low: number;
+    readonly high: number;
+    readonly passed: boolean;
+  }[];
 }
 
 /**
@@ -167,44 +260,102 @@ export async function runSweepCommand(
   const points: SweepPoint[] = [];
   const quiet: CommandOutput = { out: () => {}, log: output.log, status: output.status };
   let stopped = false;
-  for (const [index, point] of command.points.entries()) {
-    if (hooks.stopSignal?.aborted) {
-      stopped = true;
-      break;
-    }
-    output.log(`Point ${index + 1}/${command.points.length}: ${point.load} ${command.unit}`);
-    const { results } = await runCommand(point.config, quiet, hooks);
-    if (hooks.stopSignal?.aborted) {
-      // The point stopped part-way measured less than its duration: it is not a finished point.
-      stopped = true;
-      break;
-    }
-    points.push({ load: point.load, results });
+  let runs = 0;
+  /** Runs the point at `load`; `undefined` when Ctrl+C stopped it. */
+  async function runAt(load: number): Promise<Results | undefined> {
+    if (hooks.stopSignal?.aborted) return undefined;
+    const of = command.findMax ? "" : `/${command.loads.length}`;
+    output.log(`Point ${++runs}${of}: ${load} ${command.unit}`);
+    const { results } = await runCommand(command.configAt(load), quiet, hooks);
+    // A point stopped part-way measured less than its duration: it is not a finished point.
+    if (hooks.stopSignal?.aborted) return undefined;
+    points.push({ load, results });
+    return results;
   }
-  const knee = kneeIndex(points.map(({ results }) => ({
+  const tried: TriedLoad[] = [];
+  if (command.findMax === undefined) {
+    for (const load of command.loads) {
+      if (await runAt(load) === undefined) break;
+    }
+  } else {
+    const goal = command.findMax;
+    for (let load: number | undefined = command.loads[0]; load !== undefined;) {
+      const attainments: number[] = [];
+      for (let repeat = 0; repeat < goal.repeats; repeat++) {
+        const results = await runAt(load);
+        if (results === undefined) break;
+        attainments.push(results.goodput?.attainment.all ?? 0);
+      }
+      if (attainments.length < goal.repeats) break;
+      tried.push({ load, attainments });
+      load = nextLoad(tried, goal);
+    }
+  }
+  stopped = hooks.stopSignal?.aborted ?? false;
+  const byLoad = [...points].sort((a, b) => a.load - b.load);
+  const knee = kneeIndex(byLoad.map(({ results }) => ({
     throughput: results.throughput.outputTokensPerSec,
     p99: results.metrics.total_latency?.p99,
   })));
-  output.out(formatSweepTable(points, { unit: command.unit, knee }).join("\n"));
+  output.out(formatSweepTable(byLoad, { unit: command.unit, knee }).join("\n"));
   output.out(
     knee === undefined
       ? "Knee: none (throughput kept growing, or p99 E2E latency kept steady)"
-      : `Knee: ${points[knee].load} ${command.unit} (the next point gained < 10% output ` +
+      : `Knee: ${byLoad[knee].load} ${command.unit} (the next point gained < 10% output ` +
         "tokens/s while p99 E2E grew > 50%)",
   );
-  if (stopped) output.log(`Sweep stopped: ${points.length} of ${command.points.length} points`);
+  const findMax = command.findMax && findMaxResult(tried, command.findMax);
+  if (findMax) output.out(findMaxLines(findMax, command.unit).join("\n"));
+  if (stopped) output.log(`Sweep stopped: ${points.length} points finished`);
   if (command.jsonFile !== undefined) {
     const results: SweepResults = {
       version: RESULTS_SCHEMA_VERSION,
       kind: "sweep",
       unit: command.unit,
       stopped,
-      knee: knee === undefined ? null : points[knee].load,
-      points,
+      knee: knee === undefined ? null : byLoad[knee].load,
+      points: byLoad,
+      ...(findMax ? { findMax } : {}),
     };
     const bytes = new TextEncoder().encode(JSON.stringify(results, null, 2) + "\n");
     await writeFileAtomic(command.jsonFile, bytes, "sweep results");
     output.log(`Sweep results written to ${command.jsonFile}`);
   }
-  return points.some(({ results }) => results.requests.ok === 0) ? EXIT_FAILED : EXIT_OK;
+  if (points.some(({ results }) => results.requests.ok === 0) && !command.findMax) {
+    return EXIT_FAILED;
+  }
+  return EXIT_OK;
+}
+
+function findMaxResult(
+  tried: readonly TriedLoad[],
+  goal: NonNullable<SweepCommand["findMax"]>,
+): FindMaxResult {
+  return {
+    target: goal.target,
+    precision: goal.precision,
+    repeats: goal.repeats,
+    load: foundMax(tried, goal) ?? null,
+    tried: tried.map((point) => ({
+      load: point.load,
+      ...meanInterval(point.attainments),
+      passed: passed(point, goal),
+    })),
+  };
+}
+
+function findMaxLines(found: FindMaxResult, unit: string): string[] {
+  const percent = (share: number) => `${(share * 100).toFixed(2)}%`;
+  const tried = found.tried.map((point) =>
+    `  ${point.load} ${unit}: attainment ${percent(point.mean)}` +
+    (found.repeats > 1 ? ` (95% CI ${percent(point.low)} to ${percent(point.high)})` : "") +
+    (point.passed ? " pass" : " FAIL")
+  );
+  return [
+    found.load === null
+      ? `Find max: no load tried met the SLO attainment of ${percent(found.target)}`
+      : `Find max: ${found.load} ${unit} is the largest load whose SLO attainment met ` +
+        `${percent(found.target)} (precision ${percent(found.precision)})`,
+    ...tried,
+  ];
 }

@@ -159,3 +159,38 @@ Deno.test("attainment over repeats: mean and 95% confidence interval by Student'
   assert.ok(Math.abs(mean - low - (high - mean)) < 1e-12);
   assert.deepEqual(meanInterval([0.8]), { mean: 0.8, low: 0.8, high: 0.8 });
 });
+
+Deno.test("--find-max lands within its precision of the capacity mock's computed maximum", async () => {
+  // 2 slots x 200 ms per request (50 + 15 x 10): 10 req/s at most, so no queue at or below it.
+  // Above it the queue grows by (qps / 10 - 1) s every second, and a request misses
+  // e2e <= 250 ms once its wait passes 50 ms: 95% of the 1 s point after a 0.2 s warm-up meet
+  // it up to qps = 10 x (1 + 0.05 / (0.2 + 0.95)) = 10.43.
+  const computed = 10 * (1 + 0.05 / (0.2 + 0.95));
+  await withMock({ ttftMs: 50, itlMs: 10, slots: 2 }, async (mock) => {
+    await withTempDir(async (dir) => {
+      const json = `${dir}/sweep.json`;
+      const command = sweepOf([
+        ...["-H", mock.url, "--qps", "4", "--find-max", "--slo", "e2e<=250ms", "-o", "16"],
+        ...["--point-duration", "1s", "--warmup", "200ms", "--json", json],
+      ]);
+      const out: string[] = [];
+      assert.equal(await runSweepCommand(command, { out: (text) => out.push(text), log() {} }), 0);
+      const saved = JSON.parse(await Deno.readTextFile(json)) as SweepResults;
+      const found = saved.findMax!.load!;
+      // Timer lateness makes each request a little longer than 200 ms, so the true maximum is
+      // at most the computed one; the search stops within 5% of it.
+      assert.ok(found <= computed && found >= computed * 0.95 / 1.05, `found ${found}`);
+      assert.deepEqual(saved.findMax!.tried.slice(0, 3).map((point) => point.load), [4, 8, 16]);
+      assert.equal(saved.findMax!.tried.find((point) => point.load === found)!.passed, true);
+      assert.match(out.join("\n"), new RegExp(`^Find max: ${found} qps is the largest load`, "m"));
+    });
+  });
+});
+
+Deno.test("--find-max without --slo is refused with one line", () => {
+  assert.throws(
+    () => sweepOf(["--qps", "4", "--find-max"]),
+    (error) =>
+      error instanceof UsageError && /^Cannot use --find-max without --slo/.test(error.message),
+  );
+});
