@@ -5,7 +5,7 @@
  * stages of one run: each point starts with an empty queue on the server and ends with its
  * requests in flight counted, so points never borrow load from each other, and each point's
  * results are a run's results. `--summary-file` gets one CSV row per point (the run's row);
- * `--json` one file with every point. Ctrl+C stops the point running and writes every finished
+ * `--json` one file with every point, `--html` one report (output/sweep_report.ts). Ctrl+C stops the point running and writes every finished
  * point. `--find-max` runs the points a search picks instead (stats/find_max.ts): the largest
  * load whose SLO attainment meets `--attainment`.
  *
@@ -16,6 +16,8 @@ import { kneeIndex } from "../stats/knee.ts";
 import { type Results, RESULTS_SCHEMA_VERSION } from "../output/results.ts";
 import { writeFileAtomic } from "../output/atomic_write.ts";
 import { formatSweepTable, type SweepPoint } from "../output/sweep_table.ts";
+import { renderSweepReport } from "../output/sweep_report.ts";
+import { secretsOf } from "../common/secrets.ts";
 import { sweepList } from "../options/sweep_parsers.ts";
 import { boolean, duration, jitter, wholeNumber } from "../options/parsers.ts";
 import {
@@ -119,6 +121,8 @@ export interface SweepCommand {
   readonly findMax?: FindMaxGoal & { readonly repeats: number };
   /** `--json`: the sweep's results file. */
   readonly jsonFile?: string;
+  /** `--html`: the sweep's report (output/sweep_report.ts). */
+  readonly htmlFile?: string;
 }
 
 /**
@@ -178,12 +182,14 @@ export function sweepCommand(
   const first = configAt(loads[0]);
   if (flags["find-max"] !== true) loads.forEach(configAt);
   const jsonFile = typeof flags.json === "string" ? flags.json : undefined;
+  const htmlFile = typeof flags.html === "string" ? flags.html : undefined;
   return {
     unit,
     loads,
     configAt,
     ...findMaxOf(setting, { unit, loads, slo: first.slo !== undefined }),
     ...(jsonFile === undefined ? {} : { jsonFile }),
+    ...(htmlFile === undefined ? {} : { htmlFile }),
   };
 }
 
@@ -320,6 +326,16 @@ export async function runSweepCommand(
     const bytes = new TextEncoder().encode(JSON.stringify(results, null, 2) + "\n");
     await writeFileAtomic(command.jsonFile, bytes, "sweep results");
     output.log(`Sweep results written to ${command.jsonFile}`);
+  }
+  if (command.htmlFile !== undefined) {
+    const page = renderSweepReport(byLoad, {
+      unit: command.unit,
+      knee: knee === undefined ? null : byLoad[knee].load,
+      max: findMax?.load ?? null,
+      secrets: secretsOf(command.configAt(command.loads[0])),
+    });
+    await writeFileAtomic(command.htmlFile, new TextEncoder().encode(page), "sweep report");
+    output.log(`Sweep report written to ${command.htmlFile}`);
   }
   if (points.some(({ results }) => results.requests.ok === 0) && !command.findMax) {
     return EXIT_FAILED;

@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 import assert from "node:assert/strict";
 import { sweepList } from "../options/sweep_parsers.ts";
 import { Rejected } from "../options/parsers.ts";
@@ -7,6 +8,7 @@ import { UsageError } from "../common/errors.ts";
 import { parseCommandLine } from "../cli/command_line.ts";
 import { runSweepCommand, type SweepCommand, type SweepResults } from "../cli/sweep.ts";
 import { completionRecords, withMock, withTempDir } from "./_harness.ts";
+import { loadPlaywright, needing, toolPath } from "./_tools.ts";
 
 Deno.test("sweep lists: given points, geometric and arithmetic ranges", () => {
   assert.deepEqual(sweepList("1,2,4,8", { whole: true }), [1, 2, 4, 8]);
@@ -194,3 +196,75 @@ Deno.test("--find-max without --slo is refused with one line", () => {
       error instanceof UsageError && /^Cannot use --find-max without --slo/.test(error.message),
   );
 });
+
+Deno.test(needing(["chromium"], {
+  name: "the sweep report opens offline in Chromium with every chart drawn",
+  fn: async () => {
+    await withMock({ ttftMs: 20, itlMs: 5, slots: 2 }, async (mock) => {
+      await withTempDir(async (dir) => {
+        const page = `${dir}/sweep.html`;
+        const command = sweepOf([
+          ...["-H", mock.url, "--users", "1,2", "--point-duration", "800ms", "--warmup", "100ms"],
+          ...["-o", "8", "--slo", "e2e<=500ms", "--html", page],
+        ]);
+        assert.equal(await runSweepCommand(command, { out() {}, log() {} }), 0);
+        const { chromium } = await loadPlaywright();
+        const browser = await chromium.launch({
+          executablePath: toolPath("chromium"),
+          args: ["--no-sandbox", "--headless", "--disable-gpu", "--no-first-run"],
+        });
+        try {
+          const tab = await browser.newPage({ viewport: { width: 1280, height: 1800 } });
+          const fetched: string[] = [];
+          await tab.route("**/*", (route) => {
+            const url = route.request().url();
+            if (!url.startsWith("file:")) fetched.push(url);
+            return url.startsWith("file:") ? route.continue() : route.abort();
+          });
+          await tab.goto(`file://${page}`);
+          await tab.waitForFunction(
+            () => document.querySelectorAll("figure.chart[data-drawn=true]").length >= 5,
+            undefined,
+            { timeout: 10_000 },
+          );
+          const charts = await tab.evaluate(() =>
+            [...document.querySelectorAll("figure.chart")].map((figure) => {
+              const canvas = figure.querySelector("canvas")!;
+              const { data } = canvas.getContext("2d")!.getImageData(
+                0,
+                0,
+                canvas.width,
+                canvas.height,
+              );
+              // Coloured pixels are drawn series: axes, grid and text are grey.
+              let line = 0;
+              for (let i = 0; i < data.length; i += 4) {
+                const [r, g, b, a] = [data[i], data[i + 1], data[i + 2], data[i + 3]];
+                if (a > 128 && Math.abs(r - g) + Math.abs(g - b) > 100) line++;
+              }
+              return {
+                id: figure.id,
+                points: Number((figure as HTMLElement).dataset.points),
+                line,
+              };
+            })
+          );
+          assert.deepEqual(charts.map((chart) => chart.id), [
+            "chart-throughput",
+            "chart-ttft",
+            "chart-itl",
+            "chart-e2e",
+            "chart-goodput",
+          ]);
+          for (const chart of charts) {
+            assert.equal(chart.points, 2, chart.id);
+            assert.ok(chart.line > 50, `${chart.id}: ${chart.line} coloured pixels`);
+          }
+          assert.deepEqual(fetched, [], "the page fetched something");
+        } finally {
+          await browser.close();
+        }
+      });
+    });
+  },
+}));
