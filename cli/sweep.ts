@@ -312,7 +312,11 @@ export async function runSweepCommand(
   );
   const findMax = command.findMax && findMaxResult(tried, command.findMax);
   if (findMax) output.out(findMaxLines(findMax, command.unit).join("\n"));
-  if (stopped) output.log(`Sweep stopped: ${points.length} points finished`);
+  if (stopped) {
+    output.log(
+      `Sweep stopped: ${points.length} finished point${points.length === 1 ? "" : "s"} written`,
+    );
+  }
   if (command.jsonFile !== undefined) {
     const results: SweepResults = {
       version: RESULTS_SCHEMA_VERSION,

@@ -268,3 +268,31 @@ Deno.test(needing(["chromium"], {
     });
   },
 }));
+
+Deno.test("Ctrl+C during a sweep writes every finished point and says it stopped", async () => {
+  await withMock({ ttftMs: 10, itlMs: 2 }, async (mock) => {
+    await withTempDir(async (dir) => {
+      const json = `${dir}/sweep.json`;
+      const command = sweepOf([
+        ...["-H", mock.url, "--users", "1,2,4", "--point-duration", "600ms", "-o", "4"],
+        ...["--json", json],
+      ]);
+      const stop = new AbortController();
+      const log: string[] = [];
+      const exitCode = await runSweepCommand(command, {
+        out() {},
+        log(line) {
+          log.push(line);
+          // Ctrl+C while the second point runs.
+          if (line.startsWith("Point 2/3")) setTimeout(() => stop.abort(), 200);
+        },
+      }, { stopSignal: stop.signal });
+      assert.equal(exitCode, 0);
+      const saved = JSON.parse(await Deno.readTextFile(json)) as SweepResults;
+      assert.equal(saved.stopped, true);
+      assert.deepEqual(saved.points.map((point) => point.load), [1]);
+      assert.ok(saved.points[0].results.requests.ok > 0);
+      assert.ok(log.includes("Sweep stopped: 1 finished point written"), log.join("\n"));
+    });
+  });
+});
