@@ -164,8 +164,8 @@ export function sweepCommand(
       !SWEEP_OPTIONS.some((spec) => spec.name === name) && !SWEEP_REPLACED_OPTIONS.includes(name)
     ),
   );
-  function configAt(load: number): RunConfig {
-    const config = resolve({
+  function resolvedAt(load: number): RunConfig {
+    return resolve({
       ...runFlags,
       ...(unit === "users"
         ? { users: String(load) }
@@ -174,15 +174,19 @@ export function sweepCommand(
         ? { "run-time": `${pointMs}ms` }
         : { "max-requests": String(perPoint) }),
     });
+  }
+  function configAt(load: number): RunConfig {
     // One results file, report and history entry per sweep, not per point.
-    const { jsonFile: _json, htmlFile: _html, history: _history, ...pointConfig } = config;
+    const { jsonFile: _json, htmlFile: _html, history: _history, ...pointConfig } = resolvedAt(
+      load,
+    );
     return Object.freeze(pointConfig) as RunConfig;
   }
-  // Resolved now, so a bad run option is a usage error before the first point runs.
-  const first = configAt(loads[0]);
-  if (flags["find-max"] !== true) loads.forEach(configAt);
-  const jsonFile = typeof flags.json === "string" ? flags.json : undefined;
-  const htmlFile = typeof flags.html === "string" ? flags.html : undefined;
+  // Resolved now, so a bad run option is a usage error before the first point runs; --json and
+  // --html may come from the environment or the config file, as in a run.
+  const first = resolvedAt(loads[0]);
+  loads.slice(1).forEach(configAt);
+  const { jsonFile, htmlFile } = first;
   return {
     unit,
     loads,
