@@ -26,6 +26,10 @@
  * every route and dialect (drawn with the seeded random source); `/v1/models`, `/api/tags` and
  * `/mock/requests` are never faulted. Each record names the fault its request got.
  *
+ * When the `dialect`'s server publishes Prometheus metrics (vLLM, SGLang, TGI, llama.cpp,
+ * Triton), `GET /metrics` serves what the mock served in that server's names (`mock/metrics.ts`),
+ * and `DELETE /mock/metrics` zeroes them, as a server restart would.
+ *
  * @example
  * ```ts
  * const mock = await startMock({ ttftMs: 100, itlMs: 10 });
@@ -62,6 +66,9 @@ import { type ConnectionInfo, serveNode, withConnectionFault } from "./node_serv
 import { ollamaErrorBody, ollamaTags, parseOllamaRequest } from "./ollama.ts";
 import { parseTgiRequest, tgiErrorBody } from "./tgi.ts";
 import { parseTritonGenerate, parseTritonInfer, tritonErrorBody } from "./triton.ts";
+import { createMockMetrics, type MockMetrics } from "./metrics.ts";
+import { serverDialectOf } from "../server_metrics/dialects.ts";
+import { PROMETHEUS_CONTENT_TYPE } from "../output/prometheus.ts";
 import { createStepGrid, type GridStreamPlan, type StepGrid } from "./lockstep.ts";
 import {
   type CountTokens,
@@ -165,6 +172,11 @@ export interface MockOptions {
   readonly tokenizer?: string;
   /** Serve HTTPS with this PEM certificate and key (not with faults, which need plain TCP). */
   readonly tls?: { readonly cert: string; readonly key: string };
+  /**
+   * Of each time to first token, the part `/metrics` reports as queue time (the rest is
+   * prefill); the timing itself does not change. Default 0.
+   */
+  readonly queueMs?: number;
 }
 
 /** What the mock saw and did for one completion request. Times are absolute ms. */
@@ -188,6 +200,8 @@ export interface MockRecord {
   readonly promptTokens?: number;
   /** Tokens the reply carries (`maxTokens`, or fewer when the mock stops early). */
   readonly tokens: number;
+  /** Prompt tokens reported as served from the prompt cache, when `promptCache` is on. */
+  readonly cachedPromptTokens?: number;
   /** Whether it asked for a stream. */
   readonly stream: boolean;
   /** Tokens written so far. */
@@ -274,6 +288,8 @@ interface MockState {
   readonly tokenizer: Tokenizer;
   readonly created: number;
   readonly idTag: string;
+  /** The server-side metrics `/metrics` publishes, when the dialect's server has them. */
+  readonly metrics?: MockMetrics;
   records: LiveRecord[];
   seq: number;
   closing: boolean;
@@ -402,6 +418,8 @@ function createState(options: MockOptions, tokenizer: Tokenizer): MockState {
   }
   const itlMs = checkNumber("itlMs", options.itlMs ?? 20, {});
   const jitter = checkNumber("jitter", options.jitter ?? 0, { max: 1 });
+  const metricsDialect = serverDialectOf(dialect);
+  const queueMs = checkNumber("queueMs", options.queueMs ?? 0, {});
   return {
     ttftMs: checkNumber("ttftMs", options.ttftMs ?? 50, {}),
     itlMs,
@@ -429,6 +447,9 @@ function createState(options: MockOptions, tokenizer: Tokenizer): MockState {
     tokenizer,
     created: Math.floor(Date.now() / 1000),
     idTag: Math.floor(Math.random() * 0x100000000).toString(16).padStart(8, "0"),
+    metrics: metricsDialect === undefined
+      ? undefined
+      : createMockMetrics(metricsDialect, { model: models[0], queueMs }),
     records: [],
     seq: 0,
     closing: false,
@@ -712,6 +733,17 @@ function route(
     if (method === "GET") return tgiInfo(state);
   } else if (path === "/api/tags") {
     if (method === "GET") return jsonResponse(200, ollamaTags(state.models));
+  } else if (path === "/metrics" && state.metrics !== undefined) {
+    if (method === "GET") {
+      return new Response(state.metrics.format(now()), {
+        headers: { "content-type": PROMETHEUS_CONTENT_TYPE },
+      });
+    }
+  } else if (path === "/mock/metrics" && state.metrics !== undefined) {
+    if (method === "DELETE") {
+      state.metrics.reset();
+      return jsonResponse(200, JSON.stringify({ reset: true }));
+    }
   } else if (path === "/mock/requests") {
     if (method === "GET") return jsonResponse(200, JSON.stringify(currentRecords(state)));
     if (method === "DELETE") {
@@ -797,6 +829,7 @@ function tgiInfo(state: MockState): Response {
 
 function addRecord(state: MockState, record: LiveRecord): void {
   state.records.push(record);
+  state.metrics?.arrived(record);
   // Trim in batches so a bounded log costs O(1) per request.
   if (state.records.length >= state.maxRecords * 2 + 1) {
     state.records = state.records.slice(state.records.length - state.maxRecords);
@@ -897,6 +930,10 @@ async function generate(
   if (truncated) tokens = Math.max(1, Math.min(tokens, state.context! - prompt!));
   const empty = state.emptyRate > 0 && state.random() < state.emptyRate;
   if (empty) tokens = 1;
+  const cached = cachedPrompt(state, parsed);
+  if (cached.cachedPromptTokens !== undefined) {
+    record.cachedPromptTokens = cached.cachedPromptTokens;
+  }
   const reply = parsed.reply({
     id: `mock${state.idTag}${record.seq}`,
     created: Math.floor(record.receivedAt / 1000),
@@ -904,7 +941,7 @@ async function generate(
     finishReason: tokens === parsed.maxTokens && !empty ? "length" : "stop",
     ...(empty ? { empty } : {}),
     ...(truncated ? { truncated } : {}),
-    ...cachedPrompt(state, parsed),
+    ...cached,
   });
   record.maxTokens = parsed.maxTokens;
   if (parsed.promptTokens !== undefined) record.promptTokens = parsed.promptTokens;
