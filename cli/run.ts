@@ -126,6 +126,7 @@ function resultsOf(config: RunConfig, outcome: RunOutcome): Results {
     client: outcome.client,
     warnings: outcome.warnings,
     workload: outcome.workload,
+    serverMetrics: outcome.serverMetrics,
     cutOff: outcome.cancelled > 0
       ? {
         requests: outcome.cancelled,

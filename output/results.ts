@@ -18,6 +18,8 @@ import type { ClientSummary } from "../run/client_monitor.ts";
 import type { FailureKind } from "../request/types.ts";
 import type { RunConfig } from "../options/types.ts";
 import type { WorkloadFacts } from "../load/pool_builder.ts";
+import type { ServerMetricsReport } from "../server_metrics/scraper.ts";
+import { type ServerMetricsResults, summarizeServerMetrics } from "../server_metrics/summary.ts";
 
 /** Version of the `Results` layout; bumped on any incompatible change. */
 export const RESULTS_SCHEMA_VERSION = 1;
@@ -109,6 +111,12 @@ export interface Results {
    * run. Absent without sessions.
    */
   turns?: TurnResult[];
+  /**
+   * The server's own metrics (`--server-metrics`): `url`, `dialect`, `scrapes`,
+   * `failedScrapes`, `resets` (server restarts seen), the `window`'s counter and histogram
+   * increases, the TTFT `breakdown` and the per-scrape `series`. Absent when not scraped.
+   */
+  serverMetrics?: ServerMetricsResults;
   /** Things the user should know about this run, one sentence each. */
   warnings: string[];
   /**
@@ -142,6 +150,8 @@ export interface RunInfo {
   cutOff?: CutOff;
   /** What the prompts were; absent when not known. */
   workload?: WorkloadFacts;
+  /** What scraping the server's metrics found; absent when not scraped. */
+  serverMetrics?: ServerMetricsReport;
 }
 
 /** One turn index of multi-turn sessions, as the results' `turns` section holds it. */
@@ -208,6 +218,14 @@ export function buildResults(aggregate: Aggregate, info: RunInfo): Results {
     ...(info.cutOff ? { cutOff: { ...info.cutOff } } : {}),
     ...(info.workload ? { workload: info.workload } : {}),
     ...(turns ? { turns } : {}),
+    ...(info.serverMetrics
+      ? {
+        serverMetrics: summarizeServerMetrics(
+          info.serverMetrics,
+          metrics.ttft && { p50Ms: metrics.ttft.p50, meanMs: metrics.ttft.mean },
+        ),
+      }
+      : {}),
     warnings: [...(info.warnings ?? [])],
     histograms,
   };

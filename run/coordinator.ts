@@ -32,6 +32,8 @@ import type { Target } from "./target.ts";
 import type { CurrentLoad, LiveView, RunIo, RunOutcome, RunState } from "./types.ts";
 import { shardTrace } from "../load/trace.ts";
 import { localTokenizerSpec } from "../load/tokenizer.ts";
+import type { ServerMetricsReport, ServerMetricsScraper } from "../server_metrics/scraper.ts";
+import { startServerMetrics } from "./server_metrics.ts";
 
 const PROGRESS_MS = 1000;
 const PLAIN_PROGRESS_MS = 5000;
@@ -78,6 +80,8 @@ interface Running {
   capWarned: boolean;
   stopping: boolean;
   partial: boolean;
+  /** Scrapes the server's metrics, when `--server-metrics` finds them. */
+  scraper?: ServerMetricsScraper;
 }
 
 /** Runs one load test to its end and returns what it measured. */
@@ -124,6 +128,13 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
     stopping: false,
     partial: false,
   };
+  run.scraper = await startServerMetrics(config, {
+    log: io.log,
+    warn(warning) {
+      run.warnings.push(warning);
+      io.log(`Warning: ${warning}`);
+    },
+  });
   let finishedShards = 0;
   let resolveAllDone: () => void = () => {};
   const allDone = new Promise<void>((resolve) => resolveAllDone = resolve);
@@ -190,6 +201,7 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
     delay(config.stopGraceMs + DONE_MARGIN_MS).then(() => false),
   ]);
   clearInterval(ticker);
+  const serverMetrics = await run.scraper?.stop();
   run.state = "done";
   publishLive(run, absoluteNow());
   io.stopSignal?.removeEventListener("abort", onStop);
@@ -201,6 +213,7 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
     localPromptTokens,
     shards: shardCount,
     workload: plan.workload,
+    serverMetrics,
   });
 }
 
@@ -233,6 +246,7 @@ function resetAfterWarmup(run: Running, now: number) {
   // The live points cover the measured window only, so that they add up to the results.
   run.interval.reset();
   run.windowStart = absoluteNow();
+  run.scraper?.restartWindow();
   run.workers.forEach((worker) => post(worker, { type: "reset", epoch: run.epoch }));
   run.io.log(`Stats reset: ${warmupReason(run.config)}`);
 }
@@ -362,6 +376,7 @@ function outcomeOf(
     localPromptTokens?: number;
     shards: number;
     workload: WorkloadFacts;
+    serverMetrics?: ServerMetricsReport;
   },
 ): RunOutcome {
   const { aggregate, config, warnings } = run;
@@ -391,6 +406,7 @@ function outcomeOf(
     partial: run.partial,
     warnings,
     client,
+    ...(end.serverMetrics ? { serverMetrics: end.serverMetrics } : {}),
   };
 }
 

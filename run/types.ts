@@ -10,6 +10,7 @@ import type { RunConfig } from "../options/types.ts";
 import type { Aggregate } from "../stats/aggregate.ts";
 import type { ClientLoad, ClientSummary } from "./client_monitor.ts";
 import type { Target } from "./target.ts";
+import type { ServerMetricsReport } from "../server_metrics/scraper.ts";
 
 /** The current load: users (closed loop or in-flight cap) and the QPS target. */
 export interface CurrentLoad {
@@ -109,4 +110,6 @@ export interface RunOutcome {
   readonly warnings: readonly string[];
   /** How hard the client itself worked. */
   readonly client: ClientSummary;
+  /** What scraping the server's metrics found; absent when they were not scraped. */
+  readonly serverMetrics?: ServerMetricsReport;
 }

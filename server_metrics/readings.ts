@@ -195,15 +195,20 @@ export function histogramQuantile(histogram: HistogramReading, q: number): numbe
   return lowerBound;
 }
 
-/** One term of the breakdown, in ms: its p50, or only its mean where the server has no buckets. */
+/** One term of the breakdown, in ms: its p50 (where the server has buckets) and its mean. */
 export interface BreakdownTerm {
-  /** The value in ms. */
+  /** The p50 by the buckets, as `histogram_quantile` estimates it; the mean without buckets. */
   readonly ms: number;
   /** `p50`, or `mean` for a server that publishes only a sum and a count. */
   readonly statistic: "p50" | "mean";
+  /** The exact mean, from the histogram's sum and count. */
+  readonly meanMs: number;
 }
 
-/** "client TTFT p50 = server queue + server prefill + the rest", in ms. */
+/**
+ * "client TTFT p50 = server queue + server prefill + the rest", in ms; the same with means,
+ * which are exact where percentiles are only as fine as the server's buckets.
+ */
 export interface TtftBreakdown {
   /** The client's TTFT p50 over the measured window. */
   readonly clientTtftMs: number;
@@ -215,32 +220,37 @@ export interface TtftBreakdown {
   readonly serverTtft?: BreakdownTerm;
   /** Client TTFT less queue and prefill: network, the client, and what the server does not split out. */
   readonly restMs: number;
+  /** The client's TTFT mean, and the rest by means: client mean less queue and prefill means. */
+  readonly means: { readonly clientTtftMs: number; readonly restMs: number };
 }
 
-/** The breakdown of the client's TTFT p50 by the server's histograms' increase over the window. */
+/** The breakdown of the client's TTFT by the server's histograms' increase over the window. */
 export function ttftBreakdown(
-  clientTtftMs: number,
+  client: { readonly p50Ms: number; readonly meanMs: number },
   histograms: WindowIncrease["histograms"],
 ): TtftBreakdown {
   const queue = termOf(histograms.queue);
   const prefill = termOf(histograms.prefill);
   const serverTtft = termOf(histograms.ttft);
-  const restMs = clientTtftMs - (queue?.ms ?? 0) - (prefill?.ms ?? 0);
+  const restMs = client.p50Ms - (queue?.ms ?? 0) - (prefill?.ms ?? 0);
+  const restMeanMs = client.meanMs - (queue?.meanMs ?? 0) - (prefill?.meanMs ?? 0);
   return {
-    clientTtftMs,
+    clientTtftMs: client.p50Ms,
     ...(queue ? { queue } : {}),
     ...(prefill ? { prefill } : {}),
     ...(serverTtft ? { serverTtft } : {}),
     restMs,
+    means: { clientTtftMs: client.meanMs, restMs: restMeanMs },
   };
 }
 
 function termOf(histogram: HistogramReading | undefined): BreakdownTerm | undefined {
   if (histogram === undefined || histogram.count <= 0) return undefined;
+  const meanMs = histogram.sum / histogram.count * 1000;
   const p50 = histogramQuantile(histogram, 0.5);
   return p50 === undefined
-    ? { ms: histogram.sum / histogram.count * 1000, statistic: "mean" }
-    : { ms: p50 * 1000, statistic: "p50" };
+    ? { ms: meanMs, statistic: "mean", meanMs }
+    : { ms: p50 * 1000, statistic: "p50", meanMs };
 }
 
 function ratio(part: number | undefined, whole: number | undefined): number | undefined {
@@ -281,3 +291,18 @@ function total(samples: readonly Sample[]): number {
 function entries<K extends string, V>(record: Readonly<Partial<Record<K, V>>>): [K, V][] {
   return Object.entries(record) as [K, V][];
 }
+
+/** `a` then `b`: two increases one after the other, as one. */
+export function addIncreases(a: WindowIncrease, b: WindowIncrease): WindowIncrease {
+  const counters = { ...a.counters };
+  for (const [term, value] of entries(b.counters)) counters[term] = (counters[term] ?? 0) + value;
+  const histograms = { ...a.histograms };
+  for (const [term, value] of entries(b.histograms)) {
+    const sofar = histograms[term];
+    histograms[term] = sofar === undefined ? value : plus(sofar, value);
+  }
+  return { counters, histograms, resets: [...a.resets, ...b.resets] };
+}
+
+/** No increase yet: the start of a window. */
+export const NO_INCREASE: WindowIncrease = { counters: {}, histograms: {}, resets: [] };
