@@ -183,6 +183,11 @@ export interface MockOptions {
 export interface MockRecord {
   /** 1-based arrival number; not reset by `clearRecords()`. */
   readonly seq: number;
+  /**
+   * The id the reply carries (the OpenAI routes' `id`, every reply's `x-request-id` header);
+   * absent for a request refused before it got one.
+   */
+  readonly id?: string;
   /** When the request arrived: `performance.timeOrigin + performance.now()`. */
   readonly receivedAt: number;
   /** Request path, e.g. `/v1/chat/completions` or `/generate_stream`. */
@@ -934,8 +939,9 @@ async function generate(
   if (cached.cachedPromptTokens !== undefined) {
     record.cachedPromptTokens = cached.cachedPromptTokens;
   }
+  record.id = `mock${state.idTag}${record.seq}`;
   const reply = parsed.reply({
-    id: `mock${state.idTag}${record.seq}`,
+    id: record.id,
     created: Math.floor(record.receivedAt / 1000),
     tokens,
     finishReason: tokens === parsed.maxTokens && !empty ? "length" : "stop",
@@ -1022,7 +1028,7 @@ async function serveReply(
   record.lastTokenAt = sentAt;
   record.doneAt = sentAt;
   record.status = 200;
-  return new Response(payload, { headers: headersOf(reply) });
+  return new Response(payload, { headers: headersOf(reply, record) });
 }
 
 /** The error message of a status fault, as such a server words it. */
@@ -1048,10 +1054,12 @@ function faultMessage(fault: FaultKind, context: { request: Request; model: stri
   }
 }
 
-function headersOf(reply: MockReply): Record<string, string> {
+/** The reply's headers, with its id as `x-request-id`, as vLLM and many servers send it. */
+function headersOf(reply: MockReply, record: MockRecord): Record<string, string> {
+  const id: Record<string, string> = record.id === undefined ? {} : { "x-request-id": record.id };
   return reply.stream
-    ? { "content-type": reply.contentType, "cache-control": "no-cache" }
-    : JSON_HEADERS;
+    ? { "content-type": reply.contentType, "cache-control": "no-cache", ...id }
+    : { ...JSON_HEADERS, ...id };
 }
 
 function reject(
@@ -1252,7 +1260,7 @@ function timedStream(
       due: options.start + state.ttftMs,
     });
   record.status = 200;
-  return new Response(body, { headers: headersOf(reply) });
+  return new Response(body, { headers: headersOf(reply, record) });
 }
 
 /** A stream on the lockstep grid; each token write updates the record as a paced one does. */

@@ -83,18 +83,25 @@ export async function runRequest(
     await Promise.race([send(context, spec, controller.signal, reader), watch.ended]);
     reader.end();
   } catch (error) {
-    return failed(classifyError(error, { status: reader.status, stream: spec.stream }), secrets);
+    const classified = classifyError(error, { status: reader.status, stream: spec.stream });
+    return failed(withServerId(classified, reader.serverId), secrets);
   } finally {
     watch.dispose();
     reader.detach();
   }
   // A transport that ignores the abort (or finished first) still ends a refused response here.
   if (reader.failure !== undefined) {
-    return failed(failure("bad_response", reader.failure.message), secrets);
+    return failed(
+      withServerId(failure("bad_response", reader.failure.message), reader.serverId),
+      secrets,
+    );
   }
   if (!isSuccess(reader.status)) {
     const body = maskSecrets(reader.errorBody(), secrets);
-    return failed(httpFailure(reader.status, body, reader.location), secrets);
+    return failed(
+      withServerId(httpFailure(reader.status, body, reader.location), reader.serverId),
+      secrets,
+    );
   }
   try {
     const onResponse = context.onResponse &&
@@ -106,8 +113,16 @@ export async function runRequest(
     });
     return { ok: true, record };
   } catch (error) {
-    return failed(failure("bad_response", messageOf(error)), secrets);
+    return failed(
+      withServerId(failure("bad_response", messageOf(error)), reader.serverId),
+      secrets,
+    );
   }
+}
+
+/** The failure with the server's id of the request, when the response gave one. */
+function withServerId(failed: RequestFailure, serverId: string | undefined): RequestFailure {
+  return serverId === undefined ? failed : { ...failed, serverId };
 }
 
 /** Hands the request to the transport; a transport that throws at once sent nothing. */

@@ -43,6 +43,12 @@ export interface RequestRecord {
   readonly empty?: boolean;
   /** The server cut the reply at its context size. */
   readonly truncated?: boolean;
+  /** HTTP status of the response. */
+  readonly status?: number;
+  /** The server's id of the request: `x-request-id`, else the reply's `id`. */
+  readonly serverId?: string;
+  /** Server-side timing headers (Fireworks' `fireworks-server-*`) by lower-cased name. */
+  readonly serverTiming?: Readonly<Record<string, string>>;
 }
 
 /** The kinds a failed request is counted under. */
@@ -64,4 +70,6 @@ export interface RequestFailure {
   readonly message: string;
   /** HTTP status, when there was one. */
   readonly status?: number;
+  /** The server's id of the request, when its response gave one. */
+  readonly serverId?: string;
 }

@@ -34,6 +34,7 @@ import { shardTrace } from "../load/trace.ts";
 import { localTokenizerSpec } from "../load/tokenizer.ts";
 import type { ServerMetricsReport, ServerMetricsScraper } from "../server_metrics/scraper.ts";
 import { startServerMetrics } from "./server_metrics.ts";
+import { openRequestLog, type RequestLog } from "../output/request_log.ts";
 
 const PROGRESS_MS = 1000;
 const PLAIN_PROGRESS_MS = 5000;
@@ -82,12 +83,17 @@ interface Running {
   partial: boolean;
   /** Scrapes the server's metrics, when `--server-metrics` finds them. */
   scraper?: ServerMetricsScraper;
+  /** The per-request log, with `--log-requests`. */
+  requestLog?: RequestLog;
 }
 
 /** Runs one load test to its end and returns what it measured. */
 export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutcome> {
   const plan = await planRun(config, io.log);
   const { target, prompt, localPromptTokens, seed, generationTokens, shardCount } = plan;
+  const requestLog = config.logRequests === undefined
+    ? undefined
+    : await openRequestLog(config.logRequests);
   const [workers, clockThread] = await Promise.all([
     startWorkers(shardCount),
     startClockThread(shardCount),
@@ -128,6 +134,7 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
     stopping: false,
     partial: false,
   };
+  run.requestLog = requestLog;
   run.scraper = await startServerMetrics(config, {
     log: io.log,
     warn(warning) {
@@ -202,6 +209,7 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
   ]);
   clearInterval(ticker);
   const serverMetrics = await run.scraper?.stop();
+  await closeRequestLog(run);
   run.state = "done";
   publishLive(run, absoluteNow());
   io.stopSignal?.removeEventListener("abort", onStop);
@@ -222,6 +230,10 @@ function takeShardMessage(run: Running, message: Exclude<FromShard, { type: "don
   if (message.type === "error") {
     run.warnings.push(`Shard ${message.shardIndex} failed: ${message.message}`);
     run.io.log(`Error: shard ${message.shardIndex} failed: ${message.message}`);
+    return;
+  }
+  if (message.type === "requests") {
+    run.requestLog?.write(message.lines);
     return;
   }
   if (message.type !== "delta") return;
@@ -408,6 +420,18 @@ function outcomeOf(
     client,
     ...(end.serverMetrics ? { serverMetrics: end.serverMetrics } : {}),
   };
+}
+
+/** Closes the request log; lines it could not write are a warning. */
+async function closeRequestLog(run: Running) {
+  const summary = await run.requestLog?.close();
+  if (summary === undefined) return;
+  run.io.log(`Request log: ${summary.written} lines in ${run.config.logRequests}`);
+  if (summary.dropped === 0) return;
+  const warning = `The request log ${run.config.logRequests} lost ${summary.dropped} lines: ` +
+    (summary.error ?? "the disk was slower than the load");
+  run.warnings.push(warning);
+  run.io.log(`Warning: ${warning}`);
 }
 
 function inFlight(statuses: readonly ShardStatus[]): number {
