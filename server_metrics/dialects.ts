@@ -245,3 +245,68 @@ export const LISTED_SERIES: readonly string[] = [
     ]),
   ),
 ];
+
+/** Every term of the vocabulary, in the order the README's table lists them. */
+export const TERMS = {
+  gauges: [
+    "running",
+    "waiting",
+    "kv_cache_usage",
+    "prefix_cache_hit_rate",
+    "generated_tokens_per_s",
+    "spec_decode_acceptance",
+  ],
+  counters: [
+    "requests",
+    "prompt_tokens",
+    "generated_tokens",
+    "preemptions",
+    "prefix_cache_queries",
+    "prefix_cache_hits",
+    "spec_decode_draft_tokens",
+    "spec_decode_accepted_tokens",
+  ],
+  histograms: ["ttft", "queue", "prefill", "decode"],
+} as const satisfies {
+  gauges: readonly GaugeTerm[];
+  counters: readonly CounterTerm[];
+  histograms: readonly HistogramTerm[];
+};
+
+/** The mapping as a Markdown table, one column per server: the README's, checked by a test. */
+export function mappingTable(): string {
+  const dialects = Object.values(SERVER_DIALECTS);
+  const rows: string[][] = [["term", ...dialects.map((dialect) => dialect.name)]];
+  const cell = (text: string | undefined) => text === undefined ? "–" : text;
+  for (const term of TERMS.gauges) {
+    rows.push([
+      `\`${term}\``,
+      ...dialects.map((d) => cell(d.gauges[term] && `\`${d.gauges[term]!.gauge}\``)),
+    ]);
+  }
+  for (const term of TERMS.counters) {
+    rows.push([
+      `\`${term}\``,
+      ...dialects.map((d) => {
+        const source = d.counters[term];
+        if (source === undefined) return cell(undefined);
+        return "counter" in source ? `\`${source.counter}\`` : `\`${source.histogramSum}_sum\``;
+      }),
+    ]);
+  }
+  for (const term of TERMS.histograms) {
+    rows.push([
+      `\`${term}\``,
+      ...dialects.map((d) => {
+        const source = d.histograms[term];
+        if (source === undefined) return cell(undefined);
+        if (!("histogram" in source)) return `\`${source.sum}\` / \`${source.count}\` (mean)`;
+        const labels = Object.entries(source.labels ?? {}).map(([k, v]) => `${k}="${v}"`).join(",");
+        return `\`${source.histogram}${labels ? `{${labels}}` : ""}\``;
+      }),
+    ]);
+  }
+  const lines = rows.map((row) => `| ${row.join(" | ")} |`);
+  lines.splice(1, 0, `|${rows[0].map(() => " --- ").join("|")}|`);
+  return lines.join("\n");
+}

@@ -3,6 +3,7 @@ import { runAgainst, withMock } from "./_harness.ts";
 import { parsePrometheusText } from "../server_metrics/prometheus_text.ts";
 import {
   bucketsOf,
+  mappingTable,
   SECONDS_PER,
   SERVER_DIALECTS,
   serverDialectOf,
@@ -260,4 +261,15 @@ Deno.test("a server whose counters reset mid-run: the increase restarts, the res
       await restarted;
     }
   });
+});
+
+Deno.test("README's mapping table is the dialect tables'", async () => {
+  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+  const cells = (line: string) => line.split("|").slice(1, -1).map((cell) => cell.trim());
+  const expected = mappingTable().split("\n").filter((line) => !line.includes("---")).map(cells);
+  const start = readme.indexOf("| term ");
+  assert.ok(start > 0, "the README has the mapping table");
+  const lines = readme.slice(start).split("\n");
+  const table = lines.slice(0, lines.findIndex((line) => !line.startsWith("|")));
+  assert.deepEqual(table.filter((line) => !/^\|\s*-/.test(line)).map(cells), expected);
 });
