@@ -341,6 +341,7 @@ function publishLive(run: Running, now: number) {
     warnings: run.warnings,
     generationTokens: run.generationTokens,
     client: run.monitor.current(),
+    serverMetrics: run.scraper?.snapshot(),
   });
   run.interval.reset();
   run.lastLive = now;

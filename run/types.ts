@@ -54,6 +54,8 @@ export interface LiveView {
   readonly generationTokens: string;
   /** The client's own load right now. */
   readonly client: ClientLoad;
+  /** What scraping the server's metrics found so far; absent when they are not scraped. */
+  readonly serverMetrics?: ServerMetricsReport;
 }
 
 /** Steers a running load test from outside (the results server's control routes). */

@@ -45,6 +45,8 @@ export interface ServerMetricsReport {
 export interface ServerMetricsScraper {
   /** The measured window begins now (after warm-up): the increase counts from the next scrape. */
   restartWindow(): void;
+  /** What the scrapes found so far, for the live results. */
+  snapshot(): ServerMetricsReport;
   /** Scrapes a last time, stops, and reports. */
   stop(): Promise<ServerMetricsReport>;
 }
@@ -149,9 +151,22 @@ export function startScraper(url: string, options: ScraperOptions): ServerMetric
     return pending;
   }
 
+  function report(): ServerMetricsReport {
+    return {
+      url,
+      dialect: dialect?.name ?? null,
+      scrapes,
+      failedScrapes,
+      points,
+      window: increase,
+      ...(known && dialect === undefined ? { raw } : {}),
+    };
+  }
+
   next();
   const timer = setInterval(next, everyMs);
   return {
+    snapshot: report,
     restartWindow() {
       restart = true;
       next();
@@ -160,15 +175,7 @@ export function startScraper(url: string, options: ScraperOptions): ServerMetric
       clearInterval(timer);
       await next();
       options.client?.close();
-      return {
-        url,
-        dialect: dialect?.name ?? null,
-        scrapes,
-        failedScrapes,
-        points,
-        window: increase,
-        ...(known && dialect === undefined ? { raw } : {}),
-      };
+      return report();
     },
   };
 }
