@@ -101,6 +101,15 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
   if (plan.trace !== undefined) {
     await prepareTokenizers(workers, localTokenizerSpec(config.tokenizer));
   }
+  const warnings = [...plan.warnings];
+  // Before the start time is set: the first scrape (the window's baseline) must not delay load.
+  const scraper = await startServerMetrics(config, {
+    log: io.log,
+    warn(warning) {
+      warnings.push(warning);
+      io.log(`Warning: ${warning}`);
+    },
+  });
   const startAt = absoluteNow() + START_MARGIN_MS;
   const run: Running = {
     config,
@@ -115,7 +124,7 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
     // The coordinator thread and the runtime's I/O threads work beside the shards.
     monitor: createClientMonitor(Math.min(shardCount + 1, navigator.hardwareConcurrency)),
     warmup: createWarmupRule(config, startAt),
-    warnings: [...plan.warnings],
+    warnings,
     statuses: Array.from(
       { length: shardCount },
       () => ({ inFlight: 0, cancelled: 0, loopLagMs: 0 }),
@@ -133,15 +142,9 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
     capWarned: false,
     stopping: false,
     partial: false,
+    scraper,
+    requestLog,
   };
-  run.requestLog = requestLog;
-  run.scraper = await startServerMetrics(config, {
-    log: io.log,
-    warn(warning) {
-      run.warnings.push(warning);
-      io.log(`Warning: ${warning}`);
-    },
-  });
   let finishedShards = 0;
   let resolveAllDone: () => void = () => {};
   const allDone = new Promise<void>((resolve) => resolveAllDone = resolve);
