@@ -16,14 +16,17 @@
  *
  * @module
  */
+import chartScript from "uplot/dist/uPlot.iife.min.js" with { type: "text" };
+import chartStyle from "uplot/dist/uPlot.min.css" with { type: "text" };
 import { scrubSecrets } from "../common/secrets.ts";
+import { type LatencyDistributions, latencyDistributions } from "./distributions.ts";
 import { writeFileAtomic } from "./atomic_write.ts";
 import type { CurrentLoad, RunState } from "../run/types.ts";
 import type { ClientLoad } from "../run/client_monitor.ts";
 import type { Results } from "./results.ts";
 import type { TimePoint, TimeSeries } from "./timeseries.ts";
 
-/** The dashboard page's three files. */
+/** The dashboard page's files: its own three and the chart library's two. */
 export interface DashboardAssets {
   /** `index.html`. */
   readonly html: string;
@@ -31,6 +34,10 @@ export interface DashboardAssets {
   readonly script: string;
   /** `style.css`. */
   readonly style: string;
+  /** `uplot.js`: the uPlot chart library (npm `uplot`, MIT), which `app.js` draws with. */
+  readonly chartScript: string;
+  /** `uplot.css`: uPlot's own style. */
+  readonly chartStyle: string;
 }
 
 /** What a run looks like right now, beyond the results. */
@@ -49,12 +56,14 @@ export interface LiveFacts {
   client: ClientLoad;
 }
 
-/** `/api/results`: the `--json` results plus where the run is. */
+/** `/api/results`: the `--json` results plus where the run is and its latency curves. */
 export type DashboardResults = Results & {
   /** `starting`, `running`, `stopping` or `done`. */
   state: RunState;
   /** Facts of the moment; absent before the first live view. */
   live?: LiveFacts;
+  /** TTFT, ITL and E2E by percentile, read from `histograms` (output/distributions.ts). */
+  distributions: LatencyDistributions;
 };
 
 /** `/api/timeseries`: the run's points, oldest first. */
@@ -79,14 +88,17 @@ export interface ReportData {
   readonly timeseries: DashboardTimeseries;
 }
 
-/** Reads the dashboard's files (embedded in a compiled binary). */
+/**
+ * Reads the dashboard's files (embedded in a compiled binary); the chart library comes in through
+ * the module graph (a text import), so it is embedded wherever the code is.
+ */
 export async function readDashboardAssets(): Promise<DashboardAssets> {
   const [html, script, style] = await Promise.all([
     Deno.readTextFile(new URL("./dashboard/index.html", import.meta.url)),
     Deno.readTextFile(new URL("./dashboard/app.js", import.meta.url)),
     Deno.readTextFile(new URL("./dashboard/style.css", import.meta.url)),
   ]);
-  return { html, script, style };
+  return { html, script, style, chartScript, chartStyle };
 }
 
 /** What {@link dashboardResults} adds to the results. */
@@ -106,8 +118,9 @@ export function dashboardResults(
 ): DashboardResults {
   const { schemaVersion, ...rest } = results;
   const live = options.live ? { live: options.live } : {};
+  const distributions = latencyDistributions(results);
   return scrubSecrets(
-    { schemaVersion, state: options.state, ...live, ...rest },
+    { schemaVersion, state: options.state, ...live, ...rest, distributions },
     options.secrets ?? [],
     // Failure messages and warnings quote servers, which may quote the key; histograms are data.
     { keep: ["histograms"] },
@@ -150,23 +163,32 @@ export function dashboardTimeseries(
 
 const STYLE_TAG = '<link rel="stylesheet" href="assets/style.css">';
 const SCRIPT_TAG = '<script src="assets/app.js"></script>';
+const CHART_STYLE_TAG = '<link rel="stylesheet" href="assets/uplot.css">';
+const CHART_SCRIPT_TAG = '<script src="assets/uplot.js"></script>';
 
 /**
  * The dashboard page as one self-contained document: style, script and data inline, nothing
  * fetched, so it opens offline and can be mailed around.
  */
 export function renderHtmlReport(assets: DashboardAssets, data: ReportData): string {
-  if (!assets.html.includes(STYLE_TAG) || !assets.html.includes(SCRIPT_TAG)) {
-    throw new Error("Cannot build the HTML report: index.html lacks the style or script tag");
+  const tags = [STYLE_TAG, SCRIPT_TAG, CHART_STYLE_TAG, CHART_SCRIPT_TAG];
+  if (tags.some((tag) => !assets.html.includes(tag))) {
+    throw new Error("Cannot build the HTML report: index.html lacks a style or script tag");
   }
-  if (/<\/script/i.test(assets.script) || /<\/style/i.test(assets.style)) {
-    throw new Error("Cannot build the HTML report: app.js or style.css closes its own tag");
+  const scripts = [assets.script, assets.chartScript];
+  const styles = [assets.style, assets.chartStyle];
+  if (
+    scripts.some((text) => /<\/script/i.test(text)) || styles.some((text) => /<\/style/i.test(text))
+  ) {
+    throw new Error("Cannot build the HTML report: a script or style closes its own tag");
   }
   // `<` escaped: no text in the data can close the script element early or open a comment.
   const json = JSON.stringify(data).replaceAll("<", "\\u003c");
   const title = `llmload report: ${data.results.model} (${data.results.provider})`;
   return assets.html
     .replace(/<title>[^<]*<\/title>/, () => `<title>${escapeHtml(title)}</title>`)
+    .replace(CHART_STYLE_TAG, () => `<style>\n${assets.chartStyle}</style>`)
+    .replace(CHART_SCRIPT_TAG, () => `<script>\n${assets.chartScript}</script>`)
     .replace(STYLE_TAG, () => `<style>\n${assets.style}</style>`)
     .replace(
       SCRIPT_TAG,

@@ -149,6 +149,11 @@ export function createResultsApp(config: RunConfig, options: ResultsAppOptions =
   app.get("/", (c) => asset(c, (a) => a.html, "text/html; charset=utf-8"));
   app.get("/assets/app.js", (c) => asset(c, (a) => a.script, "text/javascript; charset=utf-8"));
   app.get("/assets/style.css", (c) => asset(c, (a) => a.style, "text/css; charset=utf-8"));
+  app.get(
+    "/assets/uplot.js",
+    (c) => asset(c, (a) => a.chartScript, "text/javascript; charset=utf-8"),
+  );
+  app.get("/assets/uplot.css", (c) => asset(c, (a) => a.chartStyle, "text/css; charset=utf-8"));
 
   const authorised: MiddlewareHandler = async (c, next) => {
     if (!config.serveToken) {

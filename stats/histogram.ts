@@ -168,12 +168,7 @@ export function recordedValues(
  * (1000 for µs → ms, 1 for counts).
  */
 export function summarise(acc: Accumulator, scale: number): MetricSummary {
-  // HDR answers with the top of a bucket, which can lie past the exact extremes; clamping keeps
-  // p50 <= max and a single-valued metric exact.
-  const at = (percentile: number) => {
-    const value = acc.histogram.getValueAtPercentile(percentile);
-    return Math.min(acc.max, Math.max(acc.min, value)) / scale;
-  };
+  const at = (percentile: number) => clampedValueAt(acc.histogram, percentile, acc) / scale;
   return {
     count: acc.count,
     mean: acc.sum / acc.count / scale,
@@ -185,4 +180,33 @@ export function summarise(acc: Accumulator, scale: number): MetricSummary {
     p99: at(99),
     p999: at(99.9),
   };
+}
+
+/**
+ * The values of an encoded histogram (`MetricDelta.histogram`) at each of `percentiles`, in
+ * display units (divided by `scale`), clamped to the exact extremes `range` (recording units):
+ * the points of a latency distribution curve.
+ */
+export function valuesAtPercentiles(
+  encoded: string,
+  percentiles: readonly number[],
+  scale: number,
+  range: { readonly min: number; readonly max: number },
+): number[] {
+  const histogram = hdr.decodeFromCompressedBase64(encoded, 64, false);
+  try {
+    return percentiles.map((p) => clampedValueAt(histogram, p, range) / scale);
+  } finally {
+    histogram.destroy();
+  }
+}
+
+// HDR answers with the top of a bucket, which can lie past the exact extremes; clamping keeps
+// p50 <= max and a single-valued metric exact.
+function clampedValueAt(
+  histogram: hdr.Histogram,
+  percentile: number,
+  range: { readonly min: number; readonly max: number },
+): number {
+  return Math.min(range.max, Math.max(range.min, histogram.getValueAtPercentile(percentile)));
 }

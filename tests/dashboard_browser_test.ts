@@ -10,6 +10,7 @@ import type { Browser, Page } from "playwright-core";
 import { withMock, withTempDir } from "./_harness.ts";
 import { startServedRun, waitFor } from "./_server_harness.ts";
 import { needing, toolPath } from "./_tools.ts";
+import { DISTRIBUTION_METRICS, DISTRIBUTION_PERCENTILES } from "../output/distributions.ts";
 
 const CHROMIUM_ARGS = [
   "--no-sandbox",
@@ -24,6 +25,7 @@ const ARTIFACTS = new URL("./artifacts/", import.meta.url);
 const API_KEY = "sk-browser-test-key-91c2";
 const TOKEN = "browser-token-5e";
 const CHARTS = ["requests", "tokens", "ttft", "itl", "errors", "inflight"];
+const DISTRIBUTIONS = DISTRIBUTION_METRICS.map((name) => `dist-${name}`);
 
 /**
  * Loads playwright-core. At load it checks for WSL by testing whether
@@ -42,17 +44,25 @@ async function loadPlaywright() {
   }
 }
 
-/** Points drawn per chart, and whether each chart has a drawn line. */
-function chartState(page: Page) {
-  return page.evaluate((ids: string[]) =>
+/**
+ * Points given to each chart, and how many of its canvas pixels are coloured (a drawn series:
+ * axes, grid and text are grey).
+ */
+function chartState(page: Page, ids: readonly string[] = CHARTS) {
+  return page.evaluate((ids: readonly string[]) =>
     Object.fromEntries(ids.map((id) => {
       const figure = document.getElementById(`chart-${id}`)!;
-      const path = figure.querySelector("path.series");
-      return [id, {
-        points: Number(figure.dataset.points ?? 0),
-        line: (path?.getAttribute("d") ?? "").split("L").length,
-      }];
-    })), CHARTS);
+      const canvas = figure.querySelector("canvas");
+      let line = 0;
+      if (canvas) {
+        const { data } = canvas.getContext("2d")!.getImageData(0, 0, canvas.width, canvas.height);
+        for (let i = 0; i < data.length; i += 4) {
+          const [r, g, b, a] = [data[i], data[i + 1], data[i + 2], data[i + 3]];
+          if (a > 128 && Math.abs(r - g) + Math.abs(g - b) > 100) line++;
+        }
+      }
+      return [id, { points: Number(figure.dataset.points ?? 0), line }];
+    })), ids);
 }
 
 function text(page: Page, selector: string): Promise<string> {
@@ -106,7 +116,7 @@ Deno.test(needing(["chromium"], {
           };
           for (const id of CHARTS) {
             assert.ok(before.charts[id].points >= 2, `${id}: ${JSON.stringify(before.charts[id])}`);
-            assert.ok(before.charts[id].line >= 2, `${id} has no line`);
+            assert.ok(before.charts[id].line >= 20, `${id} has no line`);
           }
           await page.waitForFunction(
             (renders: number) => Number(document.body.dataset.renders) >= renders + 2,
@@ -173,7 +183,23 @@ Deno.test(needing(["chromium"], {
           assert.equal(await report.getAttribute("body", "data-mode"), "report");
           assert.equal(await report.getAttribute("body", "data-state"), "done");
           const charts = await chartState(report);
-          for (const id of CHARTS) assert.ok(charts[id].points >= 3, `${id}: ${charts[id].points}`);
+          for (const id of CHARTS) {
+            assert.ok(charts[id].points >= 3, `${id}: ${charts[id].points}`);
+            assert.ok(charts[id].line >= 20, `${id} has no line`);
+          }
+          // Latency by percentile, from the histograms: every curve has all its points.
+          const curves = await chartState(report, DISTRIBUTIONS);
+          for (const id of DISTRIBUTIONS) {
+            assert.equal(curves[id].points, DISTRIBUTION_PERCENTILES.length, id);
+            assert.ok(curves[id].line >= 20, `${id} has no line`);
+          }
+          // Hovering shows the values under the cursor in the chart's legend.
+          const ttftCurve = report.locator("#chart-dist-ttft .u-over");
+          await ttftCurve.hover({ position: { x: 200, y: 50 } });
+          assert.match(
+            await text(report, "#chart-dist-ttft .u-legend"),
+            /percentile\s*p\d+(\.\d+)?[\s\S]*TTFT\s*\d/,
+          );
           assert.match(await text(report, "#metrics-table"), /total_latency\s+ms/);
           assert.notEqual(await text(report, "#tile-requests .value"), "–");
           assert.ok(await report.locator("#control").isHidden());

@@ -8,6 +8,7 @@ import {
 } from "../output/html_report.ts";
 import type { ReportData } from "../output/html_report.ts";
 import { buildResults } from "../output/results.ts";
+import { latencyDistributions } from "../output/distributions.ts";
 import { TimeSeries } from "../output/timeseries.ts";
 import { needing, toolPath } from "./_tools.ts";
 import { runAgainst, withMock, withTempDir } from "./_harness.ts";
@@ -48,13 +49,14 @@ Deno.test("the report inlines style, script and data, and fetches nothing", asyn
   const data = sampleData();
   const page = renderHtmlReport(assets, data);
   assert.ok(page.startsWith("<!doctype html>"));
-  assert.ok(page.includes(assets.style.trim()));
-  assert.ok(page.includes(assets.script.trim()));
+  for (const text of [assets.style, assets.script, assets.chartStyle, assets.chartScript]) {
+    assert.ok(page.includes(text.trim()));
+  }
   assert.doesNotMatch(page, /<script[^>]* src=|<link[^>]*>|<img|@import|url\(/i);
   assert.deepEqual(embeddedData(page), JSON.parse(JSON.stringify(data)));
   // Text from the server cannot close the data element or inject markup.
   assert.ok(!page.includes(HOSTILE));
-  assert.equal(page.split("</script>").length - 1, 2);
+  assert.equal(page.split("</script>").length - 1, 3);
   assert.match(page, /<title>llmload report: model &lt;\/script&gt;/);
 });
 
@@ -63,11 +65,15 @@ Deno.test("a page without the expected tags cannot become a report", async () =>
   const data = sampleData();
   assert.throws(
     () => renderHtmlReport({ ...assets, html: "<html></html>" }, data),
-    /Cannot build the HTML report: index.html lacks the style or script tag/,
+    /Cannot build the HTML report: index.html lacks a style or script tag/,
   );
   assert.throws(
     () => renderHtmlReport({ ...assets, script: "x = '</script>'" }, data),
-    /app.js or style.css closes its own tag/,
+    /a script or style closes its own tag/,
+  );
+  assert.throws(
+    () => renderHtmlReport({ ...assets, chartStyle: "a { content: '</style>' }" }, data),
+    /a script or style closes its own tag/,
   );
 });
 
@@ -128,9 +134,12 @@ Deno.test("a run with --html writes the report with the final results and every 
       const page = await Deno.readTextFile(`${dir}/report.html`);
       assert.ok(!page.includes("sk-html-report-secret"));
       const data = embeddedData(page);
-      const { state, ...results } = data.results;
+      const { state, distributions, ...results } = data.results;
       assert.equal(state, "done");
-      assert.deepEqual(results, JSON.parse(await Deno.readTextFile(`${dir}/results.json`)));
+      const written = JSON.parse(await Deno.readTextFile(`${dir}/results.json`));
+      assert.deepEqual(results, written);
+      // The curves the report draws are the written histograms' own.
+      assert.deepEqual(distributions, latencyDistributions(written));
       const points = data.timeseries.points;
       assert.ok(points.length >= 2, `${points.length} points`);
       assert.ok(points.some((p) => p.requests > 0 && p.ttftP50 !== null));

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { latencyDistributions } from "../output/distributions.ts";
 import type { RunControl } from "../run/types.ts";
 import { UsageError } from "../common/errors.ts";
 import { buildResults } from "../output/results.ts";
@@ -75,6 +76,16 @@ Deno.test("every route answers through starting, running, stopping and done", as
   const style = await get(app, "/assets/style.css");
   assert.match(style.headers.get("content-type")!, /^text\/css/);
   assert.match(await style.text(), /\.chart/);
+  for (
+    const [path, type] of [["/assets/uplot.js", /^text\/javascript/], [
+      "/assets/uplot.css",
+      /^text\/css/,
+    ]]
+  ) {
+    const chartAsset = await get(app, path as string);
+    assert.match(chartAsset.headers.get("content-type")!, type as RegExp);
+    assert.match(await chartAsset.text(), /uplot/i);
+  }
   const missing = await get(app, "/nope");
   assert.equal(missing.status, 404);
   assert.deepEqual(await missing.json(), { error: "No route GET /nope" });
@@ -133,8 +144,9 @@ Deno.test("every route answers through starting, running, stopping and done", as
   assert.equal(done.durationMs, 2400);
   assert.equal(done.requests.ok, 3);
   assert.equal(done.live.inFlight, 0);
-  const { state: _state, live: _live, ...rest } = done;
+  const { state: _state, live: _live, distributions, ...rest } = done;
   assert.deepEqual(rest, JSON.parse(JSON.stringify(final)));
+  assert.deepEqual(distributions, latencyDistributions(final));
   assert.match(
     await (await get(app, "/metrics")).text(),
     /^llmload_run_state\{.*state="done"\} 1$/m,
@@ -434,9 +446,10 @@ Deno.test("--serve-linger serves the final results, the same as --json, then sto
       );
       const served = await (await fetch(`${url}/api/results`)).json();
       const written = JSON.parse(await Deno.readTextFile(`${dir}/results.json`));
-      const { state, live: _live, ...rest } = served;
+      const { state, live: _live, distributions, ...rest } = served;
       assert.equal(state, "done");
       assert.deepEqual(rest, written);
+      assert.deepEqual(distributions, latencyDistributions(written));
       const health = await (await fetch(`${url}/healthz`)).json();
       assert.equal(health.state, "done");
       run.stop(); // Ctrl+C ends the linger early.

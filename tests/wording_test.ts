@@ -129,8 +129,8 @@ async function renderReport(config: ReturnType<typeof runConfig>, state: "runnin
 
 Deno.test("the report of a run too short for a time series says so, and 1 user", async () => {
   const emptyNote = (byId: (id: string) => FakeElement) =>
-    byId("chart-requests").querySelector(".plot").children[0].children
-      .find((node) => node.attributes.class === "empty")?.textContent;
+    byId("chart-requests").querySelector(".plot").children
+      .find((node) => node.className === "empty")?.textContent;
   const byId = await renderReport(runConfig(["-u", "1", "-m", "m"]), "done");
   assert.equal(emptyNote(byId), "run too short for a time series");
   assert.equal(byId("tile-load").querySelector(".value").textContent, "1 user");

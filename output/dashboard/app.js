@@ -1,14 +1,13 @@
 // The llmload dashboard. Live: polls api/results and api/timeseries once a second (ETags keep
 // that cheap) and draws. Report (--html): reads the same two documents from the inline
-// #llmload-data element and draws once. No build step and no dependencies, so the page works
-// offline and inside a compiled binary. Text from the server only ever goes in as textContent.
+// #llmload-data element and draws once. Charts are uPlot's (assets/uplot.js, loaded first, or
+// inlined in the report); no build step, so the page works offline and inside a compiled binary.
+// Text from the server only ever goes in as textContent.
 "use strict";
 
 (function dashboard() {
-  const SVG = "http://www.w3.org/2000/svg";
-  const WIDTH = 640;
   const HEIGHT = 220;
-  const MARGIN = { left: 52, right: 14, top: 10, bottom: 26 };
+  const WIDTH = 640;
   const COLORS = { main: "#2563eb", tail: "#ea580c", bad: "#dc2626", guide: "#9ca3af" };
   const POLL_MS = 1000;
   const POLL_DONE_MS = 5000;
@@ -22,12 +21,6 @@
     const node = document.createElement(tag);
     if (text !== undefined) node.textContent = text;
     if (className) node.className = className;
-    return node;
-  }
-
-  function svg(tag, attributes) {
-    const node = document.createElementNS(SVG, tag);
-    for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, String(value));
     return node;
   }
 
@@ -49,150 +42,115 @@
     return h > 0 ? `${h}:${pad(m)}:${pad(s)}` : `${m}:${pad(s)}`;
   }
 
-  /** Rounds up to 1, 2 or 5 times a power of ten, so axis labels read well. */
-  function niceCeil(value) {
-    if (!(value > 0)) return 1;
-    const power = Math.pow(10, Math.floor(Math.log10(value)));
-    for (const step of [1, 2, 2.5, 5, 10]) if (value <= step * power) return step * power;
-    return 10 * power;
+  /** An axis label: at most three decimals and no trailing zeros (3.75, not 3.750). */
+  function axisNumber(value) {
+    return value.toLocaleString("en-US", { maximumFractionDigits: 3 });
   }
 
-  function timeStep(span) {
-    const steps = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400];
-    return steps.find((step) => span / step <= 6) ?? 28800;
+  // The x of a latency curve is -log10(1 - p/100): p90, p99 and p99.9 are one step apart.
+  const nines = (percentile) => -Math.log10(1 - percentile / 100);
+  const NINES_SPLITS = [nines(50), 1, 2, 3, 4];
+  function percentileLabel(x) {
+    const percentile = 100 * (1 - Math.pow(10, -x));
+    return `p${Number(percentile.toFixed(2))}`;
   }
+
+  // One uPlot per figure, kept between renders; `key` says when its series changed shape.
+  const charts = new Map();
 
   /**
-   * Draws one line chart into a figure: `series` are {label, color, dashed, values: [[x, y]]}
-   * with x in seconds since load started and y possibly null (a gap).
+   * Draws a line chart into a figure with uPlot (hover shows the values in the legend, dragging
+   * zooms, a double click zooms out). `xs` are the x values, `series` are {label, color, dashed,
+   * values} with one y (or null, a gap) per x; `axis` is "time" (seconds since load started)
+   * or "percentile" (x from `nines`); `note` is what a chart without points says.
    */
-  function drawChart(figure, series, xMax) {
+  function drawChart(figure, xs, series, axis, note = emptyNote) {
     const plot = figure.querySelector(".plot");
-    const legend = figure.querySelector(".legend");
-    const chart = svg("svg", {
-      viewBox: `0 0 ${WIDTH} ${HEIGHT}`,
-      role: "img",
-      "aria-label": figure.querySelector("figcaption").textContent,
-    });
-    const innerW = WIDTH - MARGIN.left - MARGIN.right;
-    const innerH = HEIGHT - MARGIN.top - MARGIN.bottom;
-    let yMax = 0;
     let points = 0;
-    for (const s of series) {
-      for (const [, y] of s.values) {
-        if (y === null || y === undefined) continue;
-        points++;
-        if (y > yMax) yMax = y;
-      }
-    }
-    yMax = niceCeil(yMax * 1.05);
-    const xSpan = Math.max(10, xMax);
-    const x = (value) => MARGIN.left + (value / xSpan) * innerW;
-    const y = (value) => MARGIN.top + innerH - (value / yMax) * innerH;
-
-    for (let i = 0; i <= 4; i++) {
-      const value = (yMax * i) / 4;
-      chart.append(
-        svg("line", {
-          class: "grid",
-          x1: MARGIN.left,
-          x2: WIDTH - MARGIN.right,
-          y1: y(value),
-          y2: y(value),
-        }),
-      );
-      const label = svg("text", {
-        class: "axis-label",
-        x: MARGIN.left - 6,
-        y: y(value) + 4,
-        "text-anchor": "end",
-      });
-      label.textContent = formatNumber(value);
-      chart.append(label);
-    }
-    const step = timeStep(xSpan);
-    for (let t = 0; t <= xSpan; t += step) {
-      const label = svg("text", {
-        class: "axis-label",
-        x: x(t),
-        y: HEIGHT - 8,
-        "text-anchor": "middle",
-      });
-      label.textContent = formatDuration(t * 1000);
-      chart.append(label);
-    }
-
-    for (const s of series) {
-      let d = "";
-      let pen = "M";
-      for (const [px, py] of s.values) {
-        if (py === null || py === undefined) {
-          pen = "M";
-          continue;
-        }
-        d += `${pen}${x(px).toFixed(1)},${y(py).toFixed(1)} `;
-        pen = "L";
-      }
-      if (!d) continue;
-      const path = svg("path", { class: "series", d: d.trim(), stroke: s.color });
-      if (s.dashed) path.setAttribute("stroke-dasharray", "5 4");
-      path.dataset.label = s.label;
-      chart.append(path);
-    }
-    if (points === 0) {
-      const empty = svg("text", {
-        class: "empty",
-        x: WIDTH / 2,
-        y: HEIGHT / 2,
-        "text-anchor": "middle",
-      });
-      empty.textContent = emptyNote;
-      chart.append(empty);
-    }
-    plot.replaceChildren(chart);
-    legend.replaceChildren(
-      ...series.filter((s) => s.values.some(([, v]) => v !== null && v !== undefined)).map((s) => {
-        const item = el("span", s.label);
-        const swatch = el("span", undefined, "swatch");
-        swatch.style.background = s.color;
-        item.prepend(swatch);
-        return item;
-      }),
-    );
+    for (const s of series) for (const y of s.values) if (y !== null && y !== undefined) points++;
     figure.dataset.points = String(points);
-    const first = series[0].values.filter(([, v]) => v !== null && v !== undefined);
-    figure.dataset.last = first.length > 0 ? String(first[first.length - 1][1]) : "";
+    const first = series[0].values.filter((v) => v !== null && v !== undefined);
+    figure.dataset.last = first.length > 0 ? String(first[first.length - 1]) : "";
+    const existing = charts.get(figure.id);
+    if (points === 0) {
+      existing?.plot.destroy();
+      charts.delete(figure.id);
+      plot.replaceChildren(el("div", note, "empty"));
+      return;
+    }
+    const width = plot.clientWidth || WIDTH;
+    const key = `${axis}|${width}|${series.map((s) => s.label).join("|")}`;
+    const data = [xs, ...series.map((s) => s.values)];
+    if (existing && existing.key === key) {
+      existing.plot.setData(data, !existing.zoomed);
+      return;
+    }
+    existing?.plot.destroy();
+    plot.replaceChildren();
+    const xLabel = axis === "time" ? (x) => formatDuration(x * 1000) : percentileLabel;
+    const entry = { key, zoomed: false, plot: undefined };
+    entry.plot = new uPlot(
+      {
+        width,
+        height: HEIGHT,
+        scales: { x: { time: false } },
+        cursor: { drag: { x: true, y: false } },
+        series: [
+          {
+            label: axis === "time" ? "elapsed" : "percentile",
+            value: (_, x) => x === null ? "–" : xLabel(x),
+          },
+          ...series.map((s) => ({
+            label: s.label,
+            stroke: s.color,
+            width: 2,
+            dash: s.dashed ? [5, 4] : undefined,
+            points: { show: false },
+            value: (_, y) => formatNumber(y),
+          })),
+        ],
+        axes: [
+          {
+            values: (_, splits) => splits.map(xLabel),
+            ...(axis === "percentile" ? { splits: () => NINES_SPLITS } : {}),
+          },
+          { values: (_, splits) => splits.map(axisNumber), size: 60 },
+        ],
+        hooks: { setSelect: [() => entry.zoomed = true] },
+      },
+      data,
+      plot,
+    );
+    entry.plot.over.addEventListener("dblclick", () => entry.zoomed = false);
+    charts.set(figure.id, entry);
   }
 
   function drawCharts(timeseries) {
     const start = timeseries.startedAt ?? timeseries.points[0]?.t ?? 0;
-    const at = (p) => (p.t + p.durationMs - start) / 1000;
-    const pick = (field) => timeseries.points.map((p) => [at(p), p[field]]);
-    const xMax = timeseries.points.length > 0
-      ? at(timeseries.points[timeseries.points.length - 1])
-      : 0;
+    const xs = timeseries.points.map((p) => (p.t + p.durationMs - start) / 1000);
+    const pick = (field) => timeseries.points.map((p) => p[field]);
     const hasQps = timeseries.points.some((p) => p.targetQps !== null);
-    drawChart($("chart-requests"), [
+    drawChart($("chart-requests"), xs, [
       { label: "requests/s", color: COLORS.main, values: pick("requestsPerSec") },
       ...(hasQps
         ? [{ label: "target QPS", color: COLORS.guide, dashed: true, values: pick("targetQps") }]
         : []),
-    ], xMax);
-    drawChart($("chart-tokens"), [
+    ], "time");
+    drawChart($("chart-tokens"), xs, [
       { label: "output tokens/s", color: COLORS.main, values: pick("outputTokensPerSec") },
-    ], xMax);
-    drawChart($("chart-ttft"), [
+    ], "time");
+    drawChart($("chart-ttft"), xs, [
       { label: "p50", color: COLORS.main, values: pick("ttftP50") },
       { label: "p99", color: COLORS.tail, values: pick("ttftP99") },
-    ], xMax);
-    drawChart($("chart-itl"), [
+    ], "time");
+    drawChart($("chart-itl"), xs, [
       { label: "p50", color: COLORS.main, values: pick("itlP50") },
       { label: "p99", color: COLORS.tail, values: pick("itlP99") },
-    ], xMax);
-    drawChart($("chart-errors"), [
+    ], "time");
+    drawChart($("chart-errors"), xs, [
       { label: "failures/s", color: COLORS.bad, values: pick("failuresPerSec") },
-    ], xMax);
-    drawChart($("chart-inflight"), [
+    ], "time");
+    drawChart($("chart-inflight"), xs, [
       { label: "in flight", color: COLORS.main, values: pick("inFlight") },
       {
         label: hasQps ? "in-flight cap" : "users",
@@ -200,7 +158,17 @@
         dashed: true,
         values: pick("users"),
       },
-    ], xMax);
+    ], "time");
+  }
+
+  /** Latency by percentile, from the HDR histograms: one curve per latency metric. */
+  function drawDistributions(distributions) {
+    const xs = distributions.percentiles.map(nines);
+    for (const [name, label] of [["ttft", "TTFT"], ["itl", "ITL"], ["total_latency", "E2E"]]) {
+      const values = distributions.metrics[name] ?? xs.map(() => null);
+      const series = [{ label, color: COLORS.main, values }];
+      drawChart($(`chart-dist-${name}`), xs, series, "percentile", "no samples yet");
+    }
   }
 
   function setTile(id, value, label) {
@@ -322,6 +290,7 @@
     drawTiles(results, timeseries);
     emptyNote = results.state === "done" ? "run too short for a time series" : "no data yet";
     drawCharts(timeseries);
+    drawDistributions(results.distributions);
     drawTables(results);
     $("footer").textContent = `${results.tool.name} ${results.tool.version} · results schema ` +
       `${results.schemaVersion} · window ${results.startedAt} – ${results.endedAt}`;
