@@ -21,6 +21,7 @@ COPY output/ output/
 COPY providers/ providers/
 COPY request/ request/
 COPY run/ run/
+COPY server_metrics/ server_metrics/
 COPY stats/ stats/
 COPY transport/ transport/
 COPY tools/compile.ts tools/

@@ -331,6 +331,8 @@ function refuseOptionsAsValues(argv: readonly string[]): void {
     );
     if (spec?.value === undefined) continue;
     const next = argv[i + 1];
+    // An option whose value may be left out takes the next argument only when it is no option.
+    if (spec.optionalValue) continue;
     if (next !== undefined && looksLikeOption(next, specs)) {
       throw new UsageError(
         `${arg} got '${optionPart(next)}' as its value: was a shell variable empty? ` +
@@ -391,7 +393,11 @@ function addOptions(
   const names = new Map<string, string>();
   for (const spec of specs) {
     const short = spec.short === undefined ? "" : `-${spec.short}, `;
-    const placeholder = spec.value === undefined ? "" : ` <${spec.value}>`;
+    const placeholder = spec.value === undefined
+      ? ""
+      : spec.optionalValue
+      ? ` [${spec.value}]`
+      : ` <${spec.value}>`;
     const option = new Option(
       `${short}--${spec.name}${placeholder}`,
       `${spec.help} (default: ${shownDefault(spec, defaults[spec.name] ?? spec.default)})`,

@@ -157,6 +157,7 @@ function resultsOf(config: RunConfig, outcome: RunOutcome, pg?: PushTally): Resu
     slices: outcome.slices,
     thresholdAbort: outcome.thresholdAbort,
     pg,
+    serverMetrics: outcome.serverMetrics,
     cutOff: outcome.cancelled > 0
       ? {
         requests: outcome.cancelled,

@@ -11,6 +11,7 @@ import type { Clock, ClockThread } from "./clock.ts";
 import { createRandom, deriveSeed } from "./random.ts";
 import { runRequest } from "../request/run_request.ts";
 import type { RequestContext, RequestOutcome } from "../request/run_request.ts";
+import { type RequestLogLine, requestLogLine } from "../request/log_line.ts";
 import { createArrivals, nextBurstOffset, spawnOffset, traceSendOffset } from "./schedule.ts";
 import { blocksOf } from "./trace.ts";
 import type { Trace } from "./trace.ts";
@@ -52,6 +53,9 @@ const IMAGE_SEED_STREAM = 2_000_000;
 
 /** How often a shard posts its stats delta. */
 export const DELTA_INTERVAL_MS = 250;
+
+/** Request log lines a shard holds at most before it posts them (`--log-requests`). */
+const MAX_LOG_BATCH = 1000;
 
 /** What a shard needs to start: the run, its place among the shards and the shared start time. */
 export interface ShardInit {
@@ -129,6 +133,11 @@ export type FromShard =
     readonly stage: number;
     readonly delta: SampleDelta;
     readonly status: ShardStatus;
+  }
+  | {
+    readonly type: "requests";
+    readonly shardIndex: number;
+    readonly lines: readonly RequestLogLine[];
   }
   | { readonly type: "done"; readonly shardIndex: number }
   | { readonly type: "error"; readonly shardIndex: number; readonly message: string };
@@ -314,10 +323,20 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
   let cancelled = 0;
   let cutOffWaitMs: ShardStatus["cutOffWaitMs"];
   let lastDeltaAt = performance.now();
+  /** Request log lines not posted yet (with --log-requests). */
+  let logLines: RequestLogLine[] = [];
   const slotWaiters: Array<() => void> = [];
   const idleWaiters: Array<() => void> = [];
 
+  /** Posts the request log's lines so far; with --log-requests only. */
+  function postLogLines() {
+    if (logLines.length === 0) return;
+    post({ type: "requests", shardIndex: init.shardIndex, lines: logLines });
+    logLines = [];
+  }
+
   function postDelta() {
+    postLogLines();
     const now = performance.now();
     // The delta timer itself is the lag probe: how late did it fire?
     const loopLagMs = Math.max(0, now - lastDeltaAt - DELTA_INTERVAL_MS);
@@ -336,6 +355,11 @@ export function startShard(init: ShardInit, post: (message: FromShard) => void):
   }
 
   function record(outcome: RequestOutcome, sentAt: number, turn?: number) {
+    if (config.logRequests !== undefined) {
+      logLines.push(requestLogLine(outcome, { sentAt, endedAt: performance.now() }));
+      // Between deltas a fast run may end thousands of requests: the lines go out in batches.
+      if (logLines.length >= MAX_LOG_BATCH) postLogLines();
+    }
     if (outcome.ok) {
       recorder.recordRequest(outcome.record);
       if (turn !== undefined) turnRecorder.recordRequest(turn, outcome.record);

@@ -26,6 +26,10 @@
  * every route and dialect (drawn with the seeded random source); `/v1/models`, `/api/tags` and
  * `/mock/requests` are never faulted. Each record names the fault its request got.
  *
+ * When the `dialect`'s server publishes Prometheus metrics (vLLM, SGLang, TGI, llama.cpp,
+ * Triton), `GET /metrics` serves what the mock served in that server's names (`mock/metrics.ts`),
+ * and `DELETE /mock/metrics` zeroes them, as a server restart would.
+ *
  * @example
  * ```ts
  * const mock = await startMock({ ttftMs: 100, itlMs: 10 });
@@ -65,6 +69,9 @@ import { type ConnectionInfo, serveNode, withConnectionFault } from "./node_serv
 import { ollamaErrorBody, ollamaTags, parseOllamaRequest } from "./ollama.ts";
 import { parseTgiRequest, tgiErrorBody } from "./tgi.ts";
 import { parseTritonGenerate, parseTritonInfer, tritonErrorBody } from "./triton.ts";
+import { createMockMetrics, type MockMetrics } from "./metrics.ts";
+import { serverDialectOf } from "../server_metrics/dialects.ts";
+import { PROMETHEUS_CONTENT_TYPE } from "../output/prometheus.ts";
 import { createSlots, type Slots } from "./slots.ts";
 import { createStepGrid, type GridStreamPlan, type StepGrid } from "./lockstep.ts";
 import {
@@ -192,12 +199,22 @@ export interface MockOptions {
   readonly tokenizer?: string;
   /** Serve HTTPS with this PEM certificate and key (not with faults, which need plain TCP). */
   readonly tls?: { readonly cert: string; readonly key: string };
+  /**
+   * Of each time to first token, the part `/metrics` reports as queue time (the rest is
+   * prefill); the timing itself does not change. Default 0.
+   */
+  readonly queueMs?: number;
 }
 
 /** What the mock saw and did for one completion request. Times are absolute ms. */
 export interface MockRecord {
   /** 1-based arrival number; not reset by `clearRecords()`. */
   readonly seq: number;
+  /**
+   * The id the reply carries (the OpenAI routes' `id`, every reply's `x-request-id` header);
+   * absent for a request refused before it got one.
+   */
+  readonly id?: string;
   /** When the request arrived: `performance.timeOrigin + performance.now()`. */
   readonly receivedAt: number;
   /** Request path, e.g. `/v1/chat/completions` or `/generate_stream`. */
@@ -322,6 +339,8 @@ interface MockState {
   readonly tokenizer: Tokenizer;
   readonly created: number;
   readonly idTag: string;
+  /** The server-side metrics `/metrics` publishes, when the dialect's server has them. */
+  readonly metrics?: MockMetrics;
   records: LiveRecord[];
   seq: number;
   closing: boolean;
@@ -450,6 +469,8 @@ function createState(options: MockOptions, tokenizer: Tokenizer): MockState {
   }
   const itlMs = checkNumber("itlMs", options.itlMs ?? 20, {});
   const jitter = checkNumber("jitter", options.jitter ?? 0, { max: 1 });
+  const metricsDialect = serverDialectOf(dialect);
+  const queueMs = checkNumber("queueMs", options.queueMs ?? 0, {});
   return {
     ttftMs: checkNumber("ttftMs", options.ttftMs ?? 50, {}),
     itlMs,
@@ -480,6 +501,9 @@ function createState(options: MockOptions, tokenizer: Tokenizer): MockState {
     tokenizer,
     created: Math.floor(Date.now() / 1000),
     idTag: Math.floor(Math.random() * 0x100000000).toString(16).padStart(8, "0"),
+    metrics: metricsDialect === undefined
+      ? undefined
+      : createMockMetrics(metricsDialect, { model: models[0], queueMs }),
     records: [],
     seq: 0,
     closing: false,
@@ -806,6 +830,17 @@ function route(
     if (method === "GET") return tgiInfo(state);
   } else if (path === "/api/tags") {
     if (method === "GET") return jsonResponse(200, ollamaTags(state.models));
+  } else if (path === "/metrics" && state.metrics !== undefined) {
+    if (method === "GET") {
+      return new Response(state.metrics.format(now()), {
+        headers: { "content-type": PROMETHEUS_CONTENT_TYPE },
+      });
+    }
+  } else if (path === "/mock/metrics" && state.metrics !== undefined) {
+    if (method === "DELETE") {
+      state.metrics.reset();
+      return jsonResponse(200, JSON.stringify({ reset: true }));
+    }
   } else if (path === "/mock/requests") {
     if (method === "GET") return jsonResponse(200, JSON.stringify(currentRecords(state)));
     if (method === "DELETE") {
@@ -891,6 +926,7 @@ function tgiInfo(state: MockState): Response {
 
 function addRecord(state: MockState, record: LiveRecord): void {
   state.records.push(record);
+  state.metrics?.arrived(record);
   // Trim in batches so a bounded log costs O(1) per request.
   if (state.records.length >= state.maxRecords * 2 + 1) {
     state.records = state.records.slice(state.records.length - state.maxRecords);
@@ -1018,8 +1054,9 @@ async function generate(
   const empty = state.emptyRate > 0 && state.random() < state.emptyRate;
   if (empty) tokens = 1;
   const cached = cachedPrompt(state, parsed);
+  record.id = `mock${state.idTag}${record.seq}`;
   const reply = parsed.reply({
-    id: `mock${state.idTag}${record.seq}`,
+    id: record.id,
     created: Math.floor(record.receivedAt / 1000),
     tokens,
     finishReason: tokens === parsed.maxTokens && !empty ? "length" : "stop",
@@ -1179,7 +1216,7 @@ async function serveReply(
   record.lastTokenAt = sentAt;
   record.doneAt = sentAt;
   record.status = 200;
-  return new Response(payload, { headers: headersOf(reply) });
+  return new Response(payload, { headers: headersOf(reply, record) });
 }
 
 /** The error message of a status fault, as such a server words it. */
@@ -1205,10 +1242,12 @@ function faultMessage(fault: FaultKind, context: { request: Request; model: stri
   }
 }
 
-function headersOf(reply: MockReply): Record<string, string> {
+/** The reply's headers, with its id as `x-request-id`, as vLLM and many servers send it. */
+function headersOf(reply: MockReply, record: MockRecord): Record<string, string> {
+  const id: Record<string, string> = record.id === undefined ? {} : { "x-request-id": record.id };
   return reply.stream
-    ? { "content-type": reply.contentType, "cache-control": "no-cache" }
-    : JSON_HEADERS;
+    ? { "content-type": reply.contentType, "cache-control": "no-cache", ...id }
+    : { ...JSON_HEADERS, ...id };
 }
 
 function reject(
@@ -1409,7 +1448,7 @@ function timedStream(
       due: options.start + (record.prefillMs ?? 0) + state.ttftMs,
     });
   record.status = 200;
-  return new Response(body, { headers: headersOf(reply) });
+  return new Response(body, { headers: headersOf(reply, record) });
 }
 
 /** A stream on the lockstep grid; each token write updates the record as a paced one does. */

@@ -194,6 +194,30 @@ export function hostUrl(value: string | boolean): string {
   return trimmed.replace(/\/+$/, "");
 }
 
+/**
+ * Parses where the server's metrics come from: `auto` (the target's `/metrics` when it answers,
+ * also the bare switch), `off` (the `--no-` form), or an http(s) URL.
+ */
+export function serverMetricsSource(value: string | boolean): string {
+  if (value === true) return "auto";
+  if (value === false) return "off";
+  const trimmed = value.trim();
+  const lower = trimmed.toLowerCase();
+  if (["auto", "true", "on", "yes"].includes(lower)) return "auto";
+  if (["off", "false", "no", "none"].includes(lower)) return "off";
+  try {
+    const url = new URL(trimmed);
+    if ((url.protocol === "http:" || url.protocol === "https:") && url.hostname !== "") {
+      return trimmed;
+    }
+  } catch {
+    // Refused below with the accepted forms.
+  }
+  throw new Rejected(
+    "auto, off, or an http:// or https:// URL such as http://localhost:8000/metrics",
+  );
+}
+
 /** Parses a `name:value` request header; refusals are {@link RejectedSecret}s. */
 export function header(value: string | boolean): [string, string] {
   // The raw text is never quoted back: the header may carry a credential.

@@ -27,6 +27,8 @@ export interface OptionSpec {
   readonly short?: string;
   /** Placeholder of the value, e.g. `n`; absent for an on/off switch. */
   readonly value?: string;
+  /** Whether the value may be left out (`--flag` alone, shown `[value]`): the parser gets `true`. */
+  readonly optionalValue?: boolean;
   /** Whether the option may be given several times (each adds one item). */
   readonly repeatable?: boolean;
   /** Help of the switch's `--no-` form; absent when it has none. */

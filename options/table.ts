@@ -25,6 +25,7 @@ import {
   qpsValue,
   ratio,
   serveAddress,
+  serverMetricsSource,
   text,
   traceWindow,
   wholeNumber,
@@ -675,6 +676,29 @@ const TABLE = [
     group: "Writing results",
     help: "run on with one warning when --pg cannot be reached at the start, instead of exit 1",
     default: "false",
+  },
+  {
+    name: "server-metrics",
+    key: "serverMetrics",
+    parse: serverMetricsSource,
+    value: "url",
+    optionalValue: true,
+    negatedHelp: "do not scrape the server's Prometheus metrics",
+    group: "Writing results",
+    help: "scrape the server's Prometheus metrics every second and join them with the " +
+      "client's (see Server metrics in the README): an http:// or https:// URL, or auto for " +
+      "the target's /metrics when it answers",
+    default: "auto",
+  },
+  {
+    name: "log-requests",
+    key: "logRequests",
+    parse: text,
+    value: "file.jsonl",
+    group: "Writing results",
+    help: "write one JSON line per request (times, tokens, status, failure kind, server id) " +
+      "to this file",
+    unset: "none",
   },
   {
     name: "run-time",

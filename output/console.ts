@@ -1,5 +1,6 @@
 /**
- * The console's two outputs: the metric table (with the cut-off line and the warnings after it)
+ * The console's two outputs: the metric table (with the server's TTFT breakdown, the cut-off
+ * line and the warnings after it)
  * first, and the seed's summary block, printed last so that it stays the final lines a script
  * reads. Both print through the functions they are given; the text comes from `report.ts`.
  *
@@ -9,6 +10,7 @@ import type { RunOutcome } from "../run/types.ts";
 import { counted } from "./progress.ts";
 import { formatMetricTable, formatSummaryBlock } from "./report.ts";
 import type { Output } from "./types.ts";
+import { describeBreakdown } from "../server_metrics/summary.ts";
 
 /** Where the console outputs print: results on one stream, notes on the other. */
 export interface ConsolePrinter {
@@ -24,6 +26,14 @@ export function metricTableOutput(printer: ConsolePrinter): Output {
     name: "metric table",
     finish({ results, outcome }) {
       printer.out(formatMetricTable(results));
+      const server = results.serverMetrics;
+      if (server?.breakdown) printer.out(describeBreakdown(server.breakdown));
+      if (server && server.resets.length > 0) {
+        printer.log(
+          `Server metrics: counters went down ${counted(server.resets.length, "time")} ` +
+            "(a restart?); the increase restarted from zero each time",
+        );
+      }
       const cutOff = cutOffLine(outcome);
       if (cutOff) printer.log(cutOff);
       for (const warning of outcome.warnings) printer.log(`Warning: ${warning}`);

@@ -163,6 +163,8 @@ export class RunMetrics {
   #tokens = { input: 0, output: 0 };
   /** Embedding inputs or rerank documents of successful requests (`--mode embeddings`, `rerank`). */
   #inputs = 0;
+  /** The server's prompt cache and `--cancel-rate`, added up from the intervals. */
+  #extras = { cacheHits: 0, cachedPromptTokens: 0, cancelled: 0 };
   #histograms = new Map<HistogramMetric, HistogramState>();
   #view: LiveView | undefined;
   /** With `--slo`: the requests judged and met since the start, added up from the intervals. */
@@ -194,6 +196,9 @@ export class RunMetrics {
     const slo = interval.sloCounts();
     if (slo) addSloCounts(this.#slo ??= emptySloCounts(sloMetricsOf(slo)), slo);
     this.#inputs += counts.inputs;
+    this.#extras.cacheHits += counts.cacheHits;
+    this.#extras.cachedPromptTokens += counts.cachedPromptTokens;
+    this.#extras.cancelled += counts.cancelled;
     for (const name of Object.keys(HISTOGRAM_BUCKETS) as HistogramMetric[]) {
       const part = interval.buckets(
         name,
@@ -238,13 +243,31 @@ export class RunMetrics {
       },
     ];
     families.push(...this.#sloFamilies(scalar));
-    if (this.#inputs > 0) {
-      families.push({
-        type: "counter",
-        name: "llmload_inputs_total",
-        help: "Texts of successful embeddings and rerank requests: inputs or documents",
-        samples: scalar(this.#inputs),
-      });
+    const counters: [name: string, help: string, value: number][] = [
+      [
+        "llmload_inputs_total",
+        "Texts of successful embeddings and rerank requests: inputs or documents",
+        this.#inputs,
+      ],
+      [
+        "llmload_prompt_cache_hits_total",
+        "Successful requests whose server reported at least one prompt token served from its cache",
+        this.#extras.cacheHits,
+      ],
+      [
+        "llmload_cached_prompt_tokens_total",
+        "Prompt tokens the server reported as served from its prompt cache (cached_tokens)",
+        this.#extras.cachedPromptTokens,
+      ],
+      [
+        "llmload_cancelled_requests_total",
+        "Requests closed on purpose after their first token (--cancel-rate), counted as ok",
+        this.#extras.cancelled,
+      ],
+    ];
+    // Each appears once it counts something: a run without that feature shows none of them.
+    for (const [name, help, value] of counters) {
+      if (value > 0) families.push({ type: "counter", name, help, samples: scalar(value) });
     }
     for (const name of Object.keys(HISTOGRAM_BUCKETS) as HistogramMetric[]) {
       families.push({

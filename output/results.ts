@@ -30,6 +30,8 @@ import { checkThresholds, type ThresholdVerdict } from "../stats/thresholds.ts";
 import type { Stage } from "../options/goal_parsers.ts";
 import type { SliceSummary } from "../run/slices.ts";
 import type { StageOutcome } from "../run/types.ts";
+import type { ServerMetricsReport } from "../server_metrics/scraper.ts";
+import { type ServerMetricsResults, summarizeServerMetrics } from "../server_metrics/summary.ts";
 
 /** Version of the `Results` layout; bumped on any incompatible change. */
 export const RESULTS_SCHEMA_VERSION = 1;
@@ -165,6 +167,12 @@ export interface Results {
    * `startAt` they shared (ISO 8601). Absent for a run of one process.
    */
   shards?: ShardsInfo;
+  /**
+   * The server's own metrics (`--server-metrics`): `url`, `dialect`, `scrapes`,
+   * `failedScrapes`, `resets` (server restarts seen), the `window`'s counter and histogram
+   * increases, the TTFT `breakdown` and the per-scrape `series`. Absent when not scraped.
+   */
+  serverMetrics?: ServerMetricsResults;
   /** Things the user should know about this run, one sentence each. */
   warnings: string[];
   /**
@@ -244,6 +252,8 @@ export interface RunInfo {
   thresholdAbort?: string;
   /** What became of the rows pushed to PostgreSQL; absent without `--pg`. */
   pg?: PushTally;
+  /** What scraping the server's metrics found; absent when not scraped. */
+  serverMetrics?: ServerMetricsReport;
   /** The shards held; default the one `config.shard` names (absent without `--shard`). */
   shards?: ShardsInfo;
 }
@@ -327,6 +337,14 @@ export function buildResults(aggregate: Aggregate, info: RunInfo): Results {
     ...(info.stages ? { stages: info.stages.map((stage) => stageResult(stage, slo)) } : {}),
     ...(info.slices ? { slices: [...info.slices] } : {}),
     ...shardsOf(info),
+    ...(info.serverMetrics
+      ? {
+        serverMetrics: summarizeServerMetrics(
+          info.serverMetrics,
+          metrics.ttft && { p50Ms: metrics.ttft.p50, meanMs: metrics.ttft.mean },
+        ),
+      }
+      : {}),
     warnings: [...(info.warnings ?? [])],
     histograms,
   };

@@ -228,6 +228,7 @@ export function createResultsApp(config: RunConfig, options: ResultsAppOptions =
         durationMs: Math.max(0, view.now - view.windowStart),
         partial: view.state !== "done",
         warnings: view.warnings,
+        serverMetrics: view.serverMetrics,
       });
       version++;
     },

@@ -77,6 +77,10 @@ export class ResponseReader implements ResponseSink {
   #status = 0;
   /** The `Location` of a redirect. */
   #location: string | undefined;
+  /** The server's id of the request: its `x-request-id`, else the first event's or body's `id`. */
+  #serverId: string | undefined;
+  /** Server-side timing headers, when the server sent them. */
+  #serverTiming: Readonly<Record<string, string>> | undefined;
   /** Why the response was refused, once it was; what arrives after is ignored. */
   #refused: BadResponseError | undefined;
   /** Set once the request has ended: a transport's late deliveries are ignored. */
@@ -144,6 +148,11 @@ export class ResponseReader implements ResponseSink {
     return this.#location;
   }
 
+  /** The server's id of the request, once known: `x-request-id`, else the payload's `id`. */
+  get serverId(): string | undefined {
+    return this.#serverId;
+  }
+
   /** Why the response was refused, if it was. */
   get failure(): BadResponseError | undefined {
     return this.#refused;
@@ -153,6 +162,8 @@ export class ResponseReader implements ResponseSink {
   head(head: ResponseHead): void {
     this.#status = head.status;
     this.#location = head.location;
+    this.#serverId = head.requestId;
+    this.#serverTiming = head.serverTiming;
     const problem = headProblem(head, this.#stream && this.#provider.framing === "sse");
     if (problem !== undefined) this.#refuse(problem);
   }
@@ -218,7 +229,9 @@ export class ResponseReader implements ResponseSink {
     if (!stream) {
       this.#now = this.#lastByteAt;
       this.#body.push(this.#bodyDecoder?.decode() ?? "");
-      this.#take(this.#provider.parseBody(this.#body.join("")));
+      const body = this.#body.join("");
+      this.#serverId ??= payloadId(body);
+      this.#take(this.#provider.parseBody(body));
     } else if (endMarker !== undefined && !this.#sawMarker) {
       throw new BadResponseError(
         `Stream ended without ${endMarker}: the response may be cut short`,
@@ -268,6 +281,9 @@ export class ResponseReader implements ResponseSink {
       ...(usage?.reasoningTokens === undefined ? {} : { reasoningTokens: usage.reasoningTokens }),
       ...(empty ? { empty: true } : {}),
       ...(this.#truncated ? { truncated: true } : {}),
+      status: this.#status,
+      ...(this.#serverId === undefined ? {} : { serverId: this.#serverId }),
+      ...(this.#serverTiming === undefined ? {} : { serverTiming: this.#serverTiming }),
     };
   }
 
@@ -310,6 +326,7 @@ export class ResponseReader implements ResponseSink {
   /** One event payload (never the end marker): read by the fast path, else parsed in full. */
   #onEvent(data: string): void {
     if (this.#refused !== undefined) return;
+    this.#serverId ??= payloadId(data);
     const provider = this.#provider;
     try {
       const chunk = provider.fastEvent?.(data) ?? provider.parseEvent(data);
@@ -427,4 +444,12 @@ async function countOutputTokens(
   }
   if (logprobTokens !== undefined) return { tokens: logprobTokens, source: "logprobs" };
   return { tokens: await context.countTokens(text()), source: "tokenizer" };
+}
+
+/** An `"id": "..."` near the start of a JSON payload (OpenAI-style replies lead with it). */
+const PAYLOAD_ID = /"id"\s*:\s*"([^"\\]{1,200})"/;
+
+/** The `id` of a payload, looked for in its first 512 characters only. */
+function payloadId(data: string): string | undefined {
+  return PAYLOAD_ID.exec(data.slice(0, 512))?.[1];
 }

@@ -92,18 +92,25 @@ export async function runRequest(
       const sent = { sample, startedAt, intendedStart: options.intendedStart };
       return { ok: true, record: reader.cancelled(sent) };
     }
-    return failed(classifyError(error, { status: reader.status, stream: spec.stream }), secrets);
+    const classified = classifyError(error, { status: reader.status, stream: spec.stream });
+    return failed(withServerId(classified, reader.serverId), secrets);
   } finally {
     watch.dispose();
     reader.detach();
   }
   // A transport that ignores the abort (or finished first) still ends a refused response here.
   if (reader.failure !== undefined) {
-    return failed(failure("bad_response", reader.failure.message), secrets);
+    return failed(
+      withServerId(failure("bad_response", reader.failure.message), reader.serverId),
+      secrets,
+    );
   }
   if (!isSuccess(reader.status)) {
     const body = maskSecrets(reader.errorBody(), secrets);
-    return failed(httpFailure(reader.status, body, reader.location), secrets);
+    return failed(
+      withServerId(httpFailure(reader.status, body, reader.location), reader.serverId),
+      secrets,
+    );
   }
   try {
     const onResponse = context.onResponse &&
@@ -115,7 +122,10 @@ export async function runRequest(
     });
     return { ok: true, record };
   } catch (error) {
-    return failed(failure("bad_response", messageOf(error)), secrets);
+    return failed(
+      withServerId(failure("bad_response", messageOf(error)), reader.serverId),
+      secrets,
+    );
   }
 }
 
@@ -125,6 +135,11 @@ class CancelledError extends Error {
   constructor() {
     super("Cancelled after the first token");
   }
+}
+
+/** The failure with the server's id of the request, when the response gave one. */
+function withServerId(failed: RequestFailure, serverId: string | undefined): RequestFailure {
+  return serverId === undefined ? failed : { ...failed, serverId };
 }
 
 /** Hands the request to the transport; a transport that throws at once sent nothing. */

@@ -52,6 +52,12 @@ export interface RequestRecord {
    * is measured, and it counts as cancelled, never as a failure.
    */
   readonly cancelled?: boolean;
+  /** HTTP status of the response. */
+  readonly status?: number;
+  /** The server's id of the request: `x-request-id`, else the reply's `id`. */
+  readonly serverId?: string;
+  /** Server-side timing headers (Fireworks' `fireworks-server-*`) by lower-cased name. */
+  readonly serverTiming?: Readonly<Record<string, string>>;
 }
 
 /** The kinds a failed request is counted under. */
@@ -73,4 +79,6 @@ export interface RequestFailure {
   readonly message: string;
   /** HTTP status, when there was one. */
   readonly status?: number;
+  /** The server's id of the request, when its response gave one. */
+  readonly serverId?: string;
 }

@@ -37,6 +37,9 @@ import { checkThresholds } from "../stats/thresholds.ts";
 import { shareOf, workerShard } from "../load/sharding.ts";
 import { clockWarning, type PlannedStart, planStart, startLines } from "./start_at.ts";
 import { localTokenizerSpec } from "../load/tokenizer.ts";
+import type { ServerMetricsReport, ServerMetricsScraper } from "../server_metrics/scraper.ts";
+import { startServerMetrics } from "./server_metrics.ts";
+import { openRequestLog, type RequestLog } from "../output/request_log.ts";
 
 const PROGRESS_MS = 1000;
 const PLAIN_PROGRESS_MS = 5000;
@@ -91,6 +94,10 @@ interface Running {
   stopping: boolean;
   partial: boolean;
   thresholdAbort?: string;
+  /** Scrapes the server's metrics, when `--server-metrics` finds them. */
+  scraper?: ServerMetricsScraper;
+  /** The per-request log, with `--log-requests`. */
+  requestLog?: RequestLog;
 }
 
 /** Runs one load test to its end and returns what it measured. */
@@ -99,15 +106,30 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
   planStart(config, absoluteNow(), START_MARGIN_MS);
   const plan = await planRun(config, io.log);
   const { target, prompt, localPromptTokens, seed, generationTokens, shardCount } = plan;
+  const requestLog = config.logRequests === undefined
+    ? undefined
+    : await openRequestLog(config.logRequests);
   const [workers, clockThread] = await Promise.all([
     startWorkers(shardCount),
     startClockThread(shardCount),
   ]);
-  if (plan.trace !== undefined) {
+  // A trace, and --prompt-randomize, build prompts in the shards as the load starts: loading the
+  // tokenizer there first keeps the first sends on time (it took ~0.6 s on a loaded 2-core host).
+  if (plan.trace !== undefined || config.promptRandomize) {
     await prepareTokenizers(workers, localTokenizerSpec(config.tokenizer));
   }
+  const warnings = [...plan.warnings];
+  // Before the start time is set: the first scrape (the window's baseline) must not delay load.
+  const scraper = await startServerMetrics(config, {
+    log: io.log,
+    warn(warning) {
+      warnings.push(warning);
+      io.log(`Warning: ${warning}`);
+    },
+  });
   const startWarnings = [await clockWarning(config)].filter((note) => note !== undefined);
   startWarnings.forEach((note) => io.log(`Warning: ${note}`));
+  warnings.push(...startWarnings);
   let start: PlannedStart;
   try {
     start = planStart(config, absoluteNow(), START_MARGIN_MS);
@@ -120,7 +142,7 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
   const { startAt } = start;
   for (const line of startLines(start, absoluteNow())) io.log(line);
   if (start.lateMs > 0) {
-    startWarnings.push(`Started ${start.lateMs.toFixed(0)} ms after --start-at`);
+    warnings.push(`Started ${start.lateMs.toFixed(0)} ms after --start-at`);
   }
   const run: Running = {
     config,
@@ -135,7 +157,7 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
     // The coordinator thread and the runtime's I/O threads work beside the shards.
     monitor: createClientMonitor(Math.min(shardCount + 1, navigator.hardwareConcurrency)),
     warmup: createWarmupRule(config, startAt),
-    warnings: [...plan.warnings, ...startWarnings],
+    warnings,
     statuses: Array.from(
       { length: shardCount },
       () => ({ inFlight: 0, cancelled: 0, loopLagMs: 0 }),
@@ -162,6 +184,8 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
     capWarned: false,
     stopping: false,
     partial: false,
+    scraper,
+    requestLog,
   };
   let finishedShards = 0;
   let resolveAllDone: () => void = () => {};
@@ -237,6 +261,8 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
     delay(config.stopGraceMs + DONE_MARGIN_MS).then(() => false),
   ]);
   clearInterval(ticker);
+  const serverMetrics = await run.scraper?.stop();
+  await closeRequestLog(run);
   run.state = "done";
   publishLive(run, absoluteNow());
   io.stopSignal?.removeEventListener("abort", onStop);
@@ -248,6 +274,7 @@ export async function runLoadTest(config: RunConfig, io: RunIo): Promise<RunOutc
     localPromptTokens,
     shards: shardCount,
     workload: plan.workload,
+    serverMetrics,
   });
 }
 
@@ -256,6 +283,10 @@ function takeShardMessage(run: Running, message: Exclude<FromShard, { type: "don
   if (message.type === "error") {
     run.warnings.push(`Shard ${message.shardIndex} failed: ${message.message}`);
     run.io.log(`Error: shard ${message.shardIndex} failed: ${message.message}`);
+    return;
+  }
+  if (message.type === "requests") {
+    run.requestLog?.write(message.lines);
     return;
   }
   if (message.type !== "delta") return;
@@ -290,6 +321,7 @@ function resetAfterWarmup(run: Running, now: number) {
     stage.startedAt = Math.max(stage.startedAt, run.windowStart);
   }
   run.slicer?.restart(run.windowStart);
+  run.scraper?.restartWindow();
   run.workers.forEach((worker) => post(worker, { type: "reset", epoch: run.epoch }));
   run.io.log(`Stats reset: ${warmupReason(run.config)}`);
 }
@@ -404,6 +436,7 @@ function publishLive(run: Running, now: number) {
     warnings: run.warnings,
     generationTokens: run.generationTokens,
     client: run.monitor.current(),
+    serverMetrics: run.scraper?.snapshot(),
   });
   run.interval.reset();
   run.lastLive = now;
@@ -451,6 +484,7 @@ function outcomeOf(
     localPromptTokens?: number;
     shards: number;
     workload: WorkloadFacts;
+    serverMetrics?: ServerMetricsReport;
   },
 ): RunOutcome {
   const { aggregate, config, warnings } = run;
@@ -481,6 +515,7 @@ function outcomeOf(
     warnings,
     client,
     ...stagesAndSlices(run),
+    ...(end.serverMetrics ? { serverMetrics: end.serverMetrics } : {}),
     ...(run.thresholdAbort ? { thresholdAbort: run.thresholdAbort } : {}),
   };
 }
@@ -499,6 +534,18 @@ function stagesAndSlices(run: Running): Pick<RunOutcome, "stages" | "slices"> {
     ...(stages.length > 0 ? { stages } : {}),
     ...(run.slicer ? { slices: run.slicer.finish(end) } : {}),
   };
+}
+
+/** Closes the request log; lines it could not write are a warning. */
+async function closeRequestLog(run: Running) {
+  const summary = await run.requestLog?.close();
+  if (summary === undefined) return;
+  run.io.log(`Request log: ${summary.written} lines in ${run.config.logRequests}`);
+  if (summary.dropped === 0) return;
+  const warning = `The request log ${run.config.logRequests} lost ${summary.dropped} lines: ` +
+    (summary.error ?? "the disk was slower than the load");
+  run.warnings.push(warning);
+  run.io.log(`Warning: ${warning}`);
 }
 
 function inFlight(statuses: readonly ShardStatus[]): number {

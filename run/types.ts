@@ -10,6 +10,7 @@ import type { RunConfig } from "../options/types.ts";
 import type { Aggregate } from "../stats/aggregate.ts";
 import type { ClientLoad, ClientSummary } from "./client_monitor.ts";
 import type { Target } from "./target.ts";
+import type { ServerMetricsReport } from "../server_metrics/scraper.ts";
 import type { Stage } from "../options/goal_parsers.ts";
 import type { SliceSummary } from "./slices.ts";
 
@@ -67,6 +68,8 @@ export interface LiveView {
   readonly generationTokens: string;
   /** The client's own load right now. */
   readonly client: ClientLoad;
+  /** What scraping the server's metrics found so far; absent when they are not scraped. */
+  readonly serverMetrics?: ServerMetricsReport;
 }
 
 /** Steers a running load test from outside (the results server's control routes). */
@@ -129,4 +132,6 @@ export interface RunOutcome {
   readonly slices?: readonly SliceSummary[];
   /** The threshold that stopped the run early (`--abort-on-threshold`), and why. */
   readonly thresholdAbort?: string;
+  /** What scraping the server's metrics found; absent when they were not scraped. */
+  readonly serverMetrics?: ServerMetricsReport;
 }

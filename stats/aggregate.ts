@@ -69,6 +69,12 @@ export interface AggregateCounts {
   readonly capped: number;
   /** Embedding inputs or rerank documents sent by successful requests. */
   readonly inputs: number;
+  /** Successful requests whose server reported at least one cached prompt token. */
+  readonly cacheHits: number;
+  /** Prompt tokens the servers reported as served from their prompt cache. */
+  readonly cachedPromptTokens: number;
+  /** Requests closed on purpose after their first token (`--cancel-rate`), counted in `ok`. */
+  readonly cancelled: number;
 }
 
 /**
@@ -123,6 +129,9 @@ export class Aggregate {
       promptTokens: tally.tokens.prompt,
       capped: tally.capped,
       inputs: tally.tokens.inputs,
+      cacheHits: tally.tokens.promptCache.hits,
+      cachedPromptTokens: tally.tokens.promptCache.cachedTokens,
+      cancelled: tally.tokens.cancelled,
     };
   }
 

@@ -79,6 +79,7 @@ const DEFAULT_CONFIG: RunConfig = {
   keepGoing: false,
   pgOptional: false,
   stopGraceMs: 10_000,
+  serverMetrics: "auto",
 };
 
 Deno.test("no arguments runs a load test with the seed's defaults", () => {
@@ -634,7 +635,11 @@ Deno.test("help lists every option, with a default, under the six groups in seed
   const text = (parse(["-h"]) as { text: string }).text;
   for (const spec of RUN_OPTIONS) {
     const short = spec.short === undefined ? "" : `-${spec.short}, `;
-    const placeholder = spec.value === undefined ? "" : ` <${spec.value}>`;
+    const placeholder = spec.value === undefined
+      ? ""
+      : spec.optionalValue
+      ? ` [${spec.value}]`
+      : ` <${spec.value}>`;
     assert.ok(text.includes(`\n  ${short}--${spec.name}${placeholder} `), `--${spec.name}`);
   }
   assert.ok(text.includes("--no-stream"));
@@ -658,6 +663,22 @@ Deno.test("help for demo shows the demo defaults, help for mock its options", ()
   for (const flag of ["--hostname", "--port", "--ttft", "--itl", "--jitter", "--model"]) {
     assert.ok(mockText.includes(flag), flag);
   }
+});
+
+Deno.test("--server-metrics takes a URL or nothing (auto); --no-server-metrics turns it off", () => {
+  assert.equal(run([]).serverMetrics, "auto");
+  assert.equal(run(["--server-metrics"]).serverMetrics, "auto");
+  assert.equal(run(["--server-metrics", "-u", "3"]).users, 3);
+  assert.equal(run(["--server-metrics", "-u", "3"]).serverMetrics, "auto");
+  assert.equal(
+    run(["--server-metrics", "http://10.0.0.5:8002/metrics"]).serverMetrics,
+    "http://10.0.0.5:8002/metrics",
+  );
+  assert.equal(run(["--no-server-metrics"]).serverMetrics, "off");
+  assert.throws(
+    () => run(["--server-metrics=ftp://x"]),
+    /--server-metrics 'ftp:\/\/x': expected auto, off, or an http:\/\/ or https:\/\/ URL/,
+  );
 });
 
 Deno.test("--serve takes a port or host:port; --max-fail-ratio a fraction", () => {

@@ -271,3 +271,25 @@ Deno.test(needing(["prometheus"], {
     });
   },
 }));
+
+Deno.test("/metrics counts prompt-cache hits, cached tokens and cancelled requests, once there are any", () => {
+  const labels = 'provider="vllm",model="mock-model"';
+  const metrics = new RunMetrics();
+  const hit = { ...requestRecord(30), promptTokens: 64, cachedPromptTokens: 48 };
+  const miss = { ...requestRecord(90), promptTokens: 64, cachedPromptTokens: 0 };
+  const cancelled = { ...requestRecord(40), cancelled: true };
+  metrics.observe(liveView(runConfig(), { interval: aggregateOf([hit, hit, miss, cancelled]) }));
+  metrics.observe(liveView(runConfig(), { interval: aggregateOf([hit]) }));
+  const text = formatPrometheus(metrics.families("running"));
+  assert.match(text, new RegExp(`\\nllmload_prompt_cache_hits_total\\{${labels}\\} 3\\n`));
+  assert.match(text, new RegExp(`\\nllmload_cached_prompt_tokens_total\\{${labels}\\} 144\\n`));
+  assert.match(text, new RegExp(`\\nllmload_cancelled_requests_total\\{${labels}\\} 1\\n`));
+  assert.match(text, /# TYPE llmload_cancelled_requests_total counter/);
+
+  const plain = new RunMetrics();
+  plain.observe(liveView(runConfig(), { interval: aggregateOf([requestRecord(10)]) }));
+  assert.doesNotMatch(
+    formatPrometheus(plain.families("running")),
+    /llmload_prompt_cache_hits_total|llmload_cached_prompt_tokens_total|llmload_cancelled/,
+  );
+});

@@ -11,6 +11,8 @@ import { UsageError } from "../common/errors.ts";
 import { shardUsers, shareOf, workerShard } from "../load/sharding.ts";
 import { createArrivals } from "../load/schedule.ts";
 import { createRandom } from "../load/random.ts";
+import { createPoolDraw, type PromptPool } from "../load/prompt_pool.ts";
+import { readTrace, shardTrace } from "../load/trace.ts";
 import { mergeResults } from "../output/merge.ts";
 import type { Results } from "../output/results.ts";
 import { planStart } from "../run/start_at.ts";
@@ -58,6 +60,36 @@ Deno.test("constant QPS timelines of 2 processes with 2 and 3 Workers interleave
   offsets.sort((a, b) => a - b);
   assert.equal(offsets.length, 60);
   offsets.forEach((offset, k) => assert.ok(Math.abs(offset - (k * 1000) / 60) < 1e-9));
+});
+
+Deno.test("dataset rows (cycle order) and trace rows split over processes and Workers cover each once", async () => {
+  const trace = await readTrace(
+    new URL("./testdata/traces/mooncake.jsonl", import.meta.url).pathname,
+  );
+  const rows = trace.count;
+  const pool: PromptPool = {
+    prompts: Array.from({ length: rows }, (_, i) => `row ${i}`),
+    promptTokens: Array(rows).fill(1),
+    maxTokens: Array(rows).fill(0),
+    groups: [{ start: 0, count: rows, weight: 1 }],
+    order: "cycle",
+  };
+  const rowOf = new Map(Array.from({ length: rows }, (_, i) => [trace.offsets[i], i]));
+  const drawn: number[] = [];
+  const replayed: number[] = [];
+  for (const [index, workers] of [[0, 2], [1, 1], [2, 3]] as const) {
+    for (let worker = 0; worker < workers; worker++) {
+      const split = workerShard({ index, count: 3 }, worker, workers);
+      const draw = createPoolDraw(pool, createRandom(1), split);
+      const share = shareOf(rows, { index: split.shardIndex, count: split.shardCount });
+      for (let i = 0; i < share; i++) drawn.push(draw.next());
+      const part = shardTrace(trace, split.shardIndex, split.shardCount);
+      replayed.push(...Array.from({ length: part.count }, (_, i) => rowOf.get(part.offsets[i])!));
+    }
+  }
+  const every = Array.from({ length: rows }, (_, i) => i);
+  assert.deepEqual(drawn.sort((a, b) => a - b), every);
+  assert.deepEqual(replayed.sort((a, b) => a - b), every);
 });
 
 function parseError(args: string[], env: Record<string, string> = {}): string {

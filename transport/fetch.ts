@@ -4,6 +4,7 @@
  * @module
  */
 import type { ResponseSink, Transport, TransportRequest } from "./types.ts";
+import { serverFacts } from "./server_headers.ts";
 
 /**
  * Creates a `fetch` transport with its own connection pool (a `Deno.HttpClient`, which honours
@@ -35,6 +36,7 @@ export function createFetchTransport(caCerts?: readonly string[]): Transport {
         status: response.status,
         contentType: (response.headers.get("content-type") ?? "").toLowerCase(),
         location: response.headers.get("location") ?? undefined,
+        ...serverFacts(response.headers),
       });
       if (!response.body) return;
       // Deno 2.9's fetch can leave a pending body read unsettled when the signal aborts; an

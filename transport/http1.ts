@@ -21,6 +21,7 @@ import {
   type ResponseParser,
 } from "./http1_parser.ts";
 import type { ResponseSink, Transport, TransportRequest } from "./types.ts";
+import { serverFacts } from "./server_headers.ts";
 
 export { Http1Error } from "./http1_parser.ts";
 
@@ -165,6 +166,7 @@ export function createHttp1Transport(options: Http1Options = {}): Http1Transport
             status: head.status,
             contentType: (head.headers["content-type"] ?? "").toLowerCase(),
             location: head.headers.location,
+            ...serverFacts(Object.entries(head.headers)),
           });
         },
         body(bytes) {

@@ -8,6 +8,7 @@
 import http from "node:http";
 import https from "node:https";
 import type { ResponseSink, TlsOptions, Transport, TransportRequest } from "./types.ts";
+import { serverFacts } from "./server_headers.ts";
 
 /** Creates a `node:http` transport with its own connection pools and the run's TLS settings. */
 export function createNodeTransport(tls: TlsOptions = {}): Transport {
@@ -46,6 +47,7 @@ export function createNodeTransport(tls: TlsOptions = {}): Transport {
           status: incoming.statusCode ?? 0,
           contentType: (incoming.headers["content-type"] ?? "").toLowerCase(),
           location: incoming.headers.location,
+          ...serverFacts(Object.entries(incoming.headers)),
         });
       } catch (error) {
         fail(error);

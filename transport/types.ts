@@ -17,6 +17,10 @@ export interface ResponseHead {
   readonly contentType: string;
   /** `location` header of a redirect (never followed), if any. */
   readonly location?: string;
+  /** The server's id of the request (`x-request-id`), if it sent one. */
+  readonly requestId?: string;
+  /** Server-side timing headers (Fireworks' `fireworks-server-*`) by lower-cased name. */
+  readonly serverTiming?: Readonly<Record<string, string>>;
 }
 
 /** Receives a response as it arrives. Called synchronously from the transport's I/O callbacks. */

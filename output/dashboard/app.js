@@ -125,7 +125,46 @@
     charts.set(figure.id, entry);
   }
 
-  function drawCharts(timeseries) {
+  /** The server's own series (--server-metrics), on the client's time axis; hidden without. */
+  /** The server's own series (`--server-metrics`), on the client's time axis. */
+  function drawServerCharts(results, start) {
+    const server = results.serverMetrics;
+    const points = server ? server.series : [];
+    const xs = points.map((p) => (p.t - start) / 1000);
+    const pick = (field) => points.map((p) => p[field] ?? null);
+    const has = (field) => points.some((p) => typeof p[field] === "number");
+    const queue = $("chart-server");
+    queue.hidden = !has("running") && !has("waiting");
+    if (!queue.hidden) {
+      drawChart(queue, xs, [
+        { label: "running", color: COLORS.main, values: pick("running") },
+        { label: "waiting", color: COLORS.tail, values: pick("waiting") },
+      ], "time");
+    }
+    const kv = $("chart-server-kv");
+    kv.hidden = !has("kv_cache_usage");
+    if (!kv.hidden) {
+      const usage = points.map((p) =>
+        p.kv_cache_usage === undefined ? null : p.kv_cache_usage * 100
+      );
+      drawChart(kv, xs, [{ label: "KV cache used", color: COLORS.main, values: usage }], "time");
+    }
+    const note = $("server-breakdown");
+    const breakdown = server && server.breakdown;
+    note.hidden = !breakdown;
+    if (breakdown) {
+      const ms = (value) => `${value.toFixed(1)} ms`;
+      const terms = [["queue", breakdown.queue], ["prefill", breakdown.prefill]]
+        .filter(([, term]) => term)
+        .map(([name, term]) => `server ${name} ${term.statistic} ${ms(term.ms)}`);
+      note.textContent = `${server.dialect ?? "server"}: client TTFT p50 ` +
+        `${ms(breakdown.clientTtftMs)} = ${
+          [...terms, `the rest ${ms(breakdown.restMs)}`].join(" + ")
+        }`;
+    }
+  }
+
+  function drawCharts(timeseries, results) {
     const start = timeseries.startedAt ?? timeseries.points[0]?.t ?? 0;
     const xs = timeseries.points.map((p) => (p.t + p.durationMs - start) / 1000);
     const pick = (field) => timeseries.points.map((p) => p[field]);
@@ -147,6 +186,7 @@
       { label: "p50", color: COLORS.main, values: pick("itlP50") },
       { label: "p99", color: COLORS.tail, values: pick("itlP99") },
     ], "time");
+    drawServerCharts(results, start);
     drawChart($("chart-errors"), xs, [
       { label: "failures/s", color: COLORS.bad, values: pick("failuresPerSec") },
     ], "time");
@@ -298,7 +338,7 @@
     $("target").textContent = `${results.model} · ${results.provider} · ${results.config.host}`;
     drawTiles(results, timeseries);
     emptyNote = results.state === "done" ? "run too short for a time series" : "no data yet";
-    drawCharts(timeseries);
+    drawCharts(timeseries, results);
     drawDistributions(results.distributions);
     drawTables(results);
     $("footer").textContent = `${results.tool.name} ${results.tool.version} · results schema ` +
