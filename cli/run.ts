@@ -8,7 +8,7 @@
  * @module
  */
 import { runLoadTest } from "../run/coordinator.ts";
-import type { RunIo, RunOutcome } from "../run/types.ts";
+import type { LiveView, RunIo, RunOutcome } from "../run/types.ts";
 import { metricTableOutput, summaryBlockOutput } from "../output/console.ts";
 import { fanOut } from "../output/fanout.ts";
 import { htmlReportOutput } from "../output/html_file.ts";
@@ -30,8 +30,13 @@ import type { RunConfig } from "../options/types.ts";
 import { EXIT_FAILED, EXIT_OK, EXIT_THRESHOLDS } from "./exit_codes.ts";
 import type { CommandOutput } from "./command_output.ts";
 
-/** Hooks of a run beyond its output: signals to stop it and a taker of its control. */
-export type RunSignals = Pick<RunIo, "stopSignal" | "abortSignal" | "control">;
+/**
+ * Hooks of a run beyond its output: signals to stop it, a taker of its control, and a watcher
+ * of its live views (about one a second, after the outputs have seen each).
+ */
+export type RunSignals = Pick<RunIo, "stopSignal" | "abortSignal" | "control"> & {
+  readonly observe?: (view: LiveView) => void;
+};
 
 /** {@link RunSignals}, and a hook for the address of the results server. */
 export interface RunHooks extends RunSignals {
@@ -113,10 +118,14 @@ async function runAndReport(
 ): Promise<RunCommandResult> {
   const { server, pg } = sinks;
   const outputs = fanOut(outputsFor(config, { output, server, pg }), { log: output.log });
+  const { observe, ...io } = signals;
   const outcome = await runLoadTest(config, {
     ...output,
-    ...signals,
-    live: outputs.observe,
+    ...io,
+    live(view) {
+      outputs.observe(view);
+      observe?.(view);
+    },
     control(control) {
       server?.setControl(control);
       signals.control?.(control);

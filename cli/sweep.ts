@@ -13,7 +13,8 @@
  */
 import { UsageError } from "../common/errors.ts";
 import { kneeIndex } from "../stats/knee.ts";
-import { type Results, RESULTS_SCHEMA_VERSION } from "../output/results.ts";
+import { createSaturationCheck } from "../stats/saturation.ts";
+import { RESULTS_SCHEMA_VERSION } from "../output/results.ts";
 import { writeFileAtomic } from "../output/atomic_write.ts";
 import { formatSweepTable, type SweepPoint } from "../output/sweep_table.ts";
 import { renderSweepReport } from "../output/sweep_report.ts";
@@ -34,6 +35,8 @@ import type { OptionSpec } from "../options/spec.ts";
 import type { RunConfig } from "../options/types.ts";
 import { EXIT_FAILED, EXIT_OK } from "./exit_codes.ts";
 import type { CommandOutput } from "./command_output.ts";
+import type { LiveView } from "../run/types.ts";
+import { formatDuration } from "../options/duration.ts";
 import { runCommand, type RunHooks } from "./run.ts";
 
 /** The options `llmload sweep` has beyond the run's (whose `--users` and `--qps` it replaces). */
@@ -92,6 +95,13 @@ export const SWEEP_OPTIONS: readonly OptionSpec[] = [
     default: "5%",
   },
   {
+    name: "saturation-window",
+    value: "duration",
+    help: "stop the point, and load no higher, when requests in flight and TTFT both climb " +
+      "for this long (an over-saturated server, as GuideLLM detects it); 0 turns it off",
+    default: "10s",
+  },
+  {
     name: "repeats",
     value: "n",
     help: "with --find-max, runs per load: a load passes on their mean attainment, shown with " +
@@ -123,6 +133,8 @@ export interface SweepCommand {
   readonly jsonFile?: string;
   /** `--html`: the sweep's report (output/sweep_report.ts). */
   readonly htmlFile?: string;
+  /** `--saturation-window` in ms: how long both climbs must last; 0 when not checked. */
+  readonly saturationWindowMs: number;
 }
 
 /**
@@ -159,6 +171,7 @@ export function sweepCommand(
     ? undefined
     : validated(setting("requests-per-point"), wholeNumber(1));
   const inFlight = validated(setting("in-flight"), wholeNumber(1));
+  const saturationWindowMs = validated(setting("saturation-window"), duration({ allowZero: true }));
   const runFlags: FlagValues = Object.fromEntries(
     Object.entries(flags).filter(([name]) =>
       !SWEEP_OPTIONS.some((spec) => spec.name === name) && !SWEEP_REPLACED_OPTIONS.includes(name)
@@ -191,6 +204,7 @@ export function sweepCommand(
     unit,
     loads,
     configAt,
+    saturationWindowMs,
     ...findMaxOf(setting, { unit, loads, slo: first.slo !== undefined }),
     ...(jsonFile === undefined ? {} : { jsonFile }),
     ...(htmlFile === undefined ? {} : { htmlFile }),
@@ -271,34 +285,53 @@ export async function runSweepCommand(
   const quiet: CommandOutput = { out: () => {}, log: output.log, status: output.status };
   let stopped = false;
   let runs = 0;
+  /** The lowest load at which the server was over-saturated; no higher load is run. */
+  let saturatedAt: number | undefined;
   /** Runs the point at `load`; `undefined` when Ctrl+C stopped it. */
-  async function runAt(load: number): Promise<Results | undefined> {
+  async function runAt(load: number): Promise<SweepPoint | undefined> {
     if (hooks.stopSignal?.aborted) return undefined;
     const of = command.findMax ? "" : `/${command.loads.length}`;
     output.log(`Point ${++runs}${of}: ${load} ${command.unit}`);
-    const { results } = await runCommand(command.configAt(load), quiet, hooks);
+    const saturation = saturationWatch(command.saturationWindowMs, hooks.abortSignal);
+    const { results } = await runCommand(command.configAt(load), quiet, {
+      ...hooks,
+      abortSignal: saturation.abortSignal,
+      observe: saturation.observe,
+    });
     // A point stopped part-way measured less than its duration: it is not a finished point.
     if (hooks.stopSignal?.aborted) return undefined;
-    points.push({ load, results });
-    return results;
+    const point = { load, results, saturated: saturation.saturated() };
+    if (point.saturated) {
+      saturatedAt = Math.min(saturatedAt ?? Infinity, load);
+      output.log(
+        `Point ${runs}: the server is over-saturated at ${load} ${command.unit} (requests in ` +
+          `flight and TTFT both climbed for ${formatDuration(command.saturationWindowMs)}): ` +
+          "stopped it, and no higher load runs",
+      );
+    }
+    points.push(point);
+    return point;
   }
   const tried: TriedLoad[] = [];
   if (command.findMax === undefined) {
     for (const load of command.loads) {
-      if (await runAt(load) === undefined) break;
+      if ((await runAt(load))?.saturated !== false) break;
     }
   } else {
     const goal = command.findMax;
     for (let load: number | undefined = command.loads[0]; load !== undefined;) {
       const attainments: number[] = [];
       for (let repeat = 0; repeat < goal.repeats; repeat++) {
-        const results = await runAt(load);
-        if (results === undefined) break;
-        attainments.push(results.goodput?.attainment.all ?? 0);
+        const point = await runAt(load);
+        if (point === undefined) break;
+        // An over-saturated point was cut short: it fails, whatever its early requests met.
+        attainments.push(point.saturated ? 0 : point.results.goodput?.attainment.all ?? 0);
+        if (point.saturated) break;
       }
-      if (attainments.length < goal.repeats) break;
+      if (attainments.length < goal.repeats && saturatedAt !== load) break;
       tried.push({ load, attainments });
       load = nextLoad(tried, goal);
+      if (load !== undefined && saturatedAt !== undefined && load >= saturatedAt) break;
     }
   }
   stopped = hooks.stopSignal?.aborted ?? false;
@@ -382,4 +415,28 @@ function findMaxLines(found: FindMaxResult, unit: string): string[] {
         `${percent(found.target)} (precision ${percent(found.precision)})`,
     ...tried,
   ];
+}
+
+/**
+ * The over-saturation watch of one point: an abort signal (the point stops at once, its requests
+ * in flight cut off: a queue that only grows would take long to drain, and the point fails
+ * anyway) that also fires when the live views show requests in flight and TTFT both climbing
+ * for `windowMs` (stats/saturation.ts), the observer that feeds it, and whether it fired.
+ * `windowMs` 0 watches nothing.
+ */
+function saturationWatch(windowMs: number, userAbort: AbortSignal | undefined) {
+  const stop = new AbortController();
+  const check = windowMs > 0 ? createSaturationCheck({ windowMs }) : undefined;
+  let fired = false;
+  return {
+    abortSignal: userAbort ? AbortSignal.any([userAbort, stop.signal]) : stop.signal,
+    observe(view: LiveView): void {
+      if (fired || check === undefined) return;
+      const ttftMs = view.interval.metric("ttft")?.p50 ?? null;
+      if (!check({ at: view.now, inFlight: view.inFlight, ttftMs })) return;
+      fired = true;
+      stop.abort();
+    },
+    saturated: () => fired,
+  };
 }

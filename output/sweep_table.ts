@@ -13,6 +13,8 @@ export interface SweepPoint {
   readonly load: number;
   /** The point's results, exactly as a run's results JSON holds them. */
   readonly results: Results;
+  /** The server was over-saturated: the point was stopped early (`--saturation-window`). */
+  readonly saturated?: boolean;
 }
 
 const LATENCY_COLUMNS: readonly [string, MetricName, "p50" | "p99"][] = [
@@ -68,7 +70,8 @@ export function formatSweepTable(
     "Sweep (times in ms)",
     ...rows.map((row, i) =>
       row.map((cell, j) => cell.padStart(widths[j])).join("  ") +
-      (options.knee !== undefined && i - 1 === options.knee ? "  <- knee" : "")
+      (options.knee !== undefined && i - 1 === options.knee ? "  <- knee" : "") +
+      (i > 0 && points[i - 1].saturated ? "  <- over-saturated, stopped" : "")
     ),
   ];
 }

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { sweepList } from "../options/sweep_parsers.ts";
 import { Rejected } from "../options/parsers.ts";
 import { kneeIndex } from "../stats/knee.ts";
+import { createSaturationCheck } from "../stats/saturation.ts";
 import { foundMax, meanInterval, nextLoad } from "../stats/find_max.ts";
 import { UsageError } from "../common/errors.ts";
 import { parseCommandLine } from "../cli/command_line.ts";
@@ -293,6 +294,63 @@ Deno.test("Ctrl+C during a sweep writes every finished point and says it stopped
       assert.deepEqual(saved.points.map((point) => point.load), [1]);
       assert.ok(saved.points[0].results.requests.ok > 0);
       assert.ok(log.includes("Sweep stopped: 1 finished point written"), log.join("\n"));
+    });
+  });
+});
+
+Deno.test("over-saturation: in-flight and TTFT both climbing over the whole window, not one alone", () => {
+  const feed = (samples: [number, number, number | null][], windowMs = 3000) => {
+    const check = createSaturationCheck({ windowMs });
+    return samples.map(([at, inFlight, ttftMs]) => check({ at, inFlight, ttftMs }));
+  };
+  const seconds = (f: (s: number) => [number, number | null]) =>
+    Array.from({ length: 6 }, (_, s) => [s * 1000, ...f(s)] as [number, number, number | null]);
+  // A queue that grows: both climb; the verdict waits until 3 s of samples are in.
+  assert.deepEqual(
+    feed(seconds((s) => [10 + 10 * s, 50 + 40 * s])),
+    [false, false, false, true, true, true],
+  );
+  // A steady server, and a server whose in-flight count grows while TTFT holds: never.
+  assert.ok(feed(seconds(() => [20, 50])).every((verdict) => !verdict));
+  assert.ok(feed(seconds((s) => [10 + 10 * s, 50 + (s % 2)])).every((verdict) => !verdict));
+  // Seconds without a first token say nothing of TTFT; two samples are too few to fit a line.
+  assert.ok(feed(seconds((s) => [10 + 10 * s, s < 4 ? null : 50 + 40 * s])).every((v) => !v));
+  // Old samples leave the window: a climb that stopped is no longer over-saturation.
+  const check = createSaturationCheck({ windowMs: 3000 });
+  for (let s = 0; s < 5; s++) check({ at: s * 1000, inFlight: 10 * (s + 1), ttftMs: 50 * (s + 1) });
+  let last = true;
+  for (let s = 5; s < 10; s++) last = check({ at: s * 1000, inFlight: 50, ttftMs: 250 });
+  assert.equal(last, false);
+});
+
+Deno.test("a sweep stops a point on an over-saturated server, says so, and loads no higher", async () => {
+  // 1 slot, each request 20 + 15 x 5 = 95 ms: about 10.5 req/s, so at 40 req/s the queue grows.
+  await withMock({ ttftMs: 20, itlMs: 5, slots: 1 }, async (mock) => {
+    await withTempDir(async (dir) => {
+      const json = `${dir}/sweep.json`;
+      const command = sweepOf([
+        ...["-H", mock.url, "--qps", "40,80", "--point-duration", "20s", "--warmup", "0"],
+        ...["-o", "16", "--saturation-window", "3s", "--json", json],
+      ]);
+      const out: string[] = [];
+      const log: string[] = [];
+      const started = performance.now();
+      await runSweepCommand(command, {
+        out: (text) => out.push(text),
+        log: (line) => log.push(line),
+      });
+      assert.ok(performance.now() - started < 15_000, "the 20 s point was not cut short");
+      const saved = JSON.parse(await Deno.readTextFile(json)) as SweepResults;
+      assert.deepEqual(saved.points.map((point) => [point.load, point.saturated]), [[40, true]]);
+      assert.ok(saved.points[0].results.requests.ok > 0);
+      assert.ok(
+        log.some((line) => /^Point 1: the server is over-saturated at 40 qps/.test(line)),
+        log.join("\n"),
+      );
+      assert.match(out.join("\n"), /^ +40 .*<- over-saturated, stopped$/m);
+      // The mock saw only the first point's load: no request of an 80 qps point.
+      const records = completionRecords(mock.records());
+      assert.ok(records.length < 40 * 15, `${records.length} requests`);
     });
   });
 });
