@@ -35,6 +35,8 @@ export interface ServedRequest {
   readonly firstTokenAt?: number;
   readonly lastTokenAt?: number;
   readonly doneAt?: number;
+  /** With slots: how long it waited for one, set once it got one (`mock/slots.ts`). */
+  readonly queuedMs?: number;
 }
 
 /** Observations of one histogram, on fixed bounds. */
@@ -61,7 +63,13 @@ const SWEEP_AT = 1024;
 /** Creates the metrics of a mock imitating `dialect`'s server, for `model`. */
 export function createMockMetrics(
   dialect: ServerDialect,
-  options: { readonly model: string; readonly queueMs: number },
+  options: {
+    readonly model: string;
+    /** The artificial queue time of each request (`queueMs`), counted before its prefill. */
+    readonly queueMs: number;
+    /** Whether requests wait for a generation slot first (`slots`), as `queuedMs` says. */
+    readonly slots?: boolean;
+  },
 ): MockMetrics {
   const open = new Set<ServedRequest>();
   let counters = emptyCounters();
@@ -69,9 +77,16 @@ export function createMockMetrics(
   let tokens = emptyTokenTallies(dialect);
   let last = { at: 0, generated: 0 };
 
+  /** Its time in the queue: waiting for a slot, then the artificial `queueMs`. */
   function queueOf(request: ServedRequest): number {
     const ttft = (request.firstTokenAt ?? request.receivedAt) - request.receivedAt;
-    return Math.min(options.queueMs, ttft);
+    return Math.min((request.queuedMs ?? 0) + options.queueMs, ttft);
+  }
+
+  /** Whether it waits now: for a slot it has not got, or inside the artificial queue time. */
+  function waitingAt(request: ServedRequest, now: number): boolean {
+    if (options.slots && request.queuedMs === undefined) return true;
+    return now - request.receivedAt - (request.queuedMs ?? 0) < options.queueMs;
   }
 
   function sweep(): void {
@@ -109,7 +124,7 @@ export function createMockMetrics(
     let held = 0;
     for (const request of open) {
       if (request.doneAt !== undefined || request.aborted) continue;
-      if (now - request.receivedAt < options.queueMs) waiting++;
+      if (waitingAt(request, now)) waiting++;
       else running++;
       held += (request.promptTokens ?? 0) + request.tokensSent;
     }

@@ -501,9 +501,11 @@ function createState(options: MockOptions, tokenizer: Tokenizer): MockState {
     tokenizer,
     created: Math.floor(Date.now() / 1000),
     idTag: Math.floor(Math.random() * 0x100000000).toString(16).padStart(8, "0"),
-    metrics: metricsDialect === undefined
-      ? undefined
-      : createMockMetrics(metricsDialect, { model: models[0], queueMs }),
+    metrics: metricsDialect === undefined ? undefined : createMockMetrics(metricsDialect, {
+      model: models[0],
+      queueMs,
+      slots: options.slots !== undefined,
+    }),
     records: [],
     seq: 0,
     closing: false,

@@ -95,3 +95,21 @@ Deno.test("the mock without --slots records no queue time", async () => {
     assert.equal(completionRecords(mock.records())[0].queuedMs, undefined);
   });
 });
+
+Deno.test("the mock's /metrics counts requests waiting for a slot as waiting, and their wait as queue time", async () => {
+  // 1 slot, each request 30 + 9 x 10 = 120 ms: of three at once one runs and two wait.
+  await withMock({ ttftMs: 30, itlMs: 10, slots: 1 }, async (mock) => {
+    const all = Promise.all(Array.from({ length: 3 }, () => complete(mock, 10)));
+    await new Promise((wake) => setTimeout(wake, 60));
+    const during = await (await fetch(`${mock.url}/metrics`)).text();
+    assert.match(during, /^vllm:num_requests_running\{[^}]*\} 1$/m);
+    assert.match(during, /^vllm:num_requests_waiting\{[^}]*\} 2$/m);
+    await all;
+    const after = await (await fetch(`${mock.url}/metrics`)).text();
+    assert.match(after, /^vllm:num_requests_waiting\{[^}]*\} 0$/m);
+    // The queue histogram's sum is the records' waits for a slot, to the millisecond.
+    const waited = completionRecords(mock.records()).reduce((sum, r) => sum + r.queuedMs!, 0);
+    const sum = Number(after.match(/^vllm:request_queue_time_seconds_sum\{[^}]*\} (\S+)$/m)![1]);
+    assert.ok(Math.abs(sum * 1000 - waited) < 3, `queue sum ${sum * 1000} ms, waits ${waited} ms`);
+  });
+});
