@@ -354,3 +354,49 @@ Deno.test("a sweep stops a point on an over-saturated server, says so, and loads
     });
   });
 });
+
+Deno.test("--requests-per-point ends each point after that many requests, as the mock counts them", async () => {
+  await withMock({ ttftMs: 5, itlMs: 2 }, async (mock) => {
+    await withTempDir(async (dir) => {
+      const json = `${dir}/sweep.json`;
+      const command = sweepOf([
+        ...["-H", mock.url, "--users", "1,3", "--requests-per-point", "9", "--warmup", "0"],
+        ...["-o", "4", "--json", json],
+      ]);
+      assert.equal(await runSweepCommand(command, { out() {}, log() {} }), 0);
+      const saved = JSON.parse(await Deno.readTextFile(json)) as SweepResults;
+      assert.deepEqual(saved.points.map((point) => point.results.requests.total), [9, 9]);
+      assert.equal(completionRecords(mock.records()).length, 18, "no point sent more");
+    });
+  });
+});
+
+Deno.test("--find-max --repeats runs each load that many times and judges it on the mean, with a 95% interval", async () => {
+  await withMock({ ttftMs: 50, itlMs: 10, slots: 2 }, async (mock) => {
+    await withTempDir(async (dir) => {
+      const json = `${dir}/sweep.json`;
+      const command = sweepOf([
+        ...["-H", mock.url, "--qps", "4,16", "--find-max", "--repeats", "2"],
+        ...["--slo", "e2e<=250ms", "-o", "16", "--point-duration", "1s", "--warmup", "200ms"],
+        ...["--precision", "50%", "--json", json],
+      ]);
+      const out: string[] = [];
+      assert.equal(await runSweepCommand(command, { out: (text) => out.push(text), log() {} }), 0);
+      const saved = JSON.parse(await Deno.readTextFile(json)) as SweepResults;
+      const { tried } = saved.findMax!;
+      // Two runs per load tried: the points hold each run, the search one entry per load.
+      assert.equal(saved.points.length, 2 * tried.length);
+      for (const load of tried) {
+        const runs = saved.points.filter((point) => point.load === load.load);
+        assert.equal(runs.length, 2, `load ${load.load}`);
+        const mean = runs.reduce((sum, run) => sum + run.results.goodput!.attainment.all, 0) / 2;
+        assert.ok(Math.abs(load.mean - mean) < 1e-9, `load ${load.load}: ${load.mean} vs ${mean}`);
+        assert.ok(load.low <= load.mean && load.mean <= load.high);
+        assert.equal(load.passed, load.mean >= 0.95);
+      }
+      // 4 qps is below the capacity (10 req/s) and passes; 16 is above it and fails.
+      assert.equal(tried.find((load) => load.load === 4)!.passed, true);
+      assert.equal(tried.find((load) => load.load === 16)!.passed, false);
+    });
+  });
+});
