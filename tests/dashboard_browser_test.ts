@@ -47,6 +47,12 @@ function chartState(page: Page, ids: readonly string[] = CHARTS) {
     })), ids);
 }
 
+/** The results inlined in a report page. */
+function embeddedResults(page: string) {
+  const json = page.match(/<script type="application\/json" id="llmload-data">(.*?)<\/script>/s)!;
+  return JSON.parse(json[1]).results;
+}
+
 function text(page: Page, selector: string): Promise<string> {
   return page.locator(selector).innerText();
 }
@@ -55,7 +61,8 @@ Deno.test(needing(["chromium"], {
   name: "the dashboard draws a live run in Chromium, steers it, and the HTML report opens offline",
   fn: async () => {
     await Deno.mkdir(ARTIFACTS, { recursive: true });
-    await withMock({ ttftMs: 20, itlMs: 5 }, async (mock) => {
+    // The prompt cache and --cancel-rate show their tiles: every prompt repeats, a third cancel.
+    await withMock({ ttftMs: 20, itlMs: 5, promptCache: true }, async (mock) => {
       await withTempDir(async (dir) => {
         const reportPath = `${dir}/report.html`;
         const run = startServedRun(mock, [
@@ -75,6 +82,8 @@ Deno.test(needing(["chromium"], {
           reportPath,
           "--slo",
           "e2e<=10s",
+          "--cancel-rate",
+          "0.3",
         ]);
         let browser: Browser | undefined;
         try {
@@ -189,6 +198,13 @@ Deno.test(needing(["chromium"], {
           assert.match(await text(report, "#metrics-table"), /total_latency\s+ms/);
           assert.notEqual(await text(report, "#tile-requests .value"), "–");
           assert.ok(await report.locator("#control").isHidden());
+          // Tiles of the run's prompt cache and cancels, with the report's own figures.
+          const { tokens } = embeddedResults(await report.content());
+          assert.ok(tokens.cancelled > 0 && tokens.promptCache.hits > 0, JSON.stringify(tokens));
+          assert.equal(await text(report, "#tile-cancelled .value"), String(tokens.cancelled));
+          const hits = 100 * tokens.promptCache.hits / tokens.promptCache.requests;
+          const shown = (await text(report, "#tile-cache .value")).match(/^([\d.]+)% · [\d.]+%$/);
+          assert.ok(shown && Math.abs(Number(shown[1]) - hits) < 0.01, `${shown} vs ${hits}`);
           assert.deepEqual(fetched, []);
           assert.deepEqual(errors, []);
           await report.screenshot({

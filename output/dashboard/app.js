@@ -246,6 +246,21 @@
         `${formatNumber(requestsPerSec)}/s (${formatNumber(attainment.all * 100)}%)`,
       );
     }
+    // Where the server reported cached prompt tokens: requests that hit, and the cached share.
+    const cache = results.tokens.promptCache;
+    $("tile-cache").hidden = !(cache.requests > 0);
+    if (cache.requests > 0) {
+      const share = cache.promptTokens > 0 ? cache.cachedTokens / cache.promptTokens : 0;
+      setTile(
+        "tile-cache",
+        `${formatNumber((cache.hits / cache.requests) * 100)}% · ${formatNumber(share * 100)}%`,
+      );
+    }
+    // With --cancel-rate: requests closed after their first token (counted as ok).
+    $("tile-cancelled").hidden = !(results.tokens.cancelled > 0);
+    if (results.tokens.cancelled > 0) {
+      setTile("tile-cancelled", formatNumber(results.tokens.cancelled));
+    }
     const done = results.state === "done";
     setTile("tile-inflight", live && !done ? formatNumber(live.inFlight) : done ? "0" : "–");
     // A report has no live facts: the last point holds the load the run ended with.
