@@ -1,15 +1,14 @@
 /**
  * `llmload report`: one self-contained page that overlays several stored runs, their latency
  * distributions (from the HDR histograms, so the tails are exact) and their time series, drawn
- * by uPlot. uPlot, its stylesheet and the page's script are imported as text, so the compiled
- * binary carries them and the page opens offline.
+ * by uPlot in the shell of output/chart_page.ts. The page's script is imported as text, so the
+ * compiled binary carries it and the page opens offline.
  *
  * @module
  */
-import uplotScript from "uplot/dist/uPlot.iife.min.js" with { type: "text" };
-import uplotStyle from "uplot/dist/uPlot.min.css" with { type: "text" };
 import pageScript from "./runs_report/app.js" with { type: "text" };
 import { scrubSecrets } from "../common/secrets.ts";
+import { chartPage } from "./chart_page.ts";
 import { METRIC_UNITS } from "../stats/metrics.ts";
 import {
   DISTRIBUTION_METRICS,
@@ -76,44 +75,22 @@ export function renderRunsReport(
   options: { readonly secrets?: readonly string[] } = {},
 ): string {
   const data = scrubSecrets(runsReportData(runs), options.secrets ?? []);
-  const json = JSON.stringify(data).replaceAll("<", "\\u003c");
   const title = `llmload report: ${runs.map((run) => run.id).join(", ")}`;
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title>
-<style>
-${uplotStyle}
-body { font-family: system-ui, sans-serif; margin: 16px; color: #111827; }
-.chart { margin: 0 0 24px; }
-table { border-collapse: collapse; margin-bottom: 24px; }
-td, th { padding: 2px 10px; border-bottom: 1px solid #e5e7eb; text-align: left; }
-</style>
-</head>
-<body>
-<h1>${escapeHtml(title)}</h1>
-<table><tr><th>id</th><th>model</th><th>provider</th><th>started</th><th>requests ok / failed</th></tr>
-${
-    runs.map((run) =>
-      `<tr><td>${escapeHtml(run.id)}</td><td>${escapeHtml(run.results.model)}</td><td>${
-        escapeHtml(run.results.provider)
-      }</td><td>${
-        escapeHtml(run.results.startedAt)
-      }</td><td>${run.results.requests.ok} / ${run.results.requests.failed}</td></tr>`
-    ).join("\n")
-  }
-</table>
-<div id="charts"></div>
-<script type="application/json" id="llmload-runs">${json}</script>
-<script>
-${uplotScript}
-</script>
-<script>
-${pageScript}
-</script>
-</body>
-</html>
-`;
+  const rows = runs.map((run) =>
+    `<tr><td>${escapeHtml(run.id)}</td><td>${escapeHtml(run.results.model)}</td><td>${
+      escapeHtml(run.results.provider)
+    }</td><td>${
+      escapeHtml(run.results.startedAt)
+    }</td><td>${run.results.requests.ok} / ${run.results.requests.failed}</td></tr>`
+  );
+  return chartPage({
+    title,
+    body: "<table><tr><th>id</th><th>model</th><th>provider</th><th>started</th>" +
+      `<th>requests ok / failed</th></tr>\n${rows.join("\n")}\n</table>`,
+    dataId: "llmload-runs",
+    data,
+    script: pageScript,
+    style: "table { border-collapse: collapse; margin-bottom: 24px; }\n" +
+      "td, th { padding: 2px 10px; border-bottom: 1px solid #e5e7eb; text-align: left; }",
+  });
 }

@@ -2,18 +2,16 @@
  * `llmload sweep --html FILE`: one self-contained page with a chart per view of the sweep
  * against its load (users or QPS): throughput (requests/s, output tokens/s), TTFT, ITL and E2E
  * p50 and p99, and goodput under `--slo`; the knee and the `--find-max` maximum are marked on
- * every chart. Drawn by uPlot with hover values and zoom; uPlot, its stylesheet and the page's
- * script are imported as text, as `llmload report` does (output/runs_report.ts), so the
- * compiled binary carries them and the page opens offline.
+ * every chart. Drawn by uPlot with hover values and zoom, in the shell of output/chart_page.ts;
+ * the page's script is imported as text, so the compiled binary carries it and the page opens
+ * offline.
  *
  * @module
  */
-import uplotScript from "uplot/dist/uPlot.iife.min.js" with { type: "text" };
-import uplotStyle from "uplot/dist/uPlot.min.css" with { type: "text" };
 import pageScript from "./sweep_report/app.js" with { type: "text" };
 import { scrubSecrets } from "../common/secrets.ts";
+import { chartPage } from "./chart_page.ts";
 import type { MetricName } from "../stats/metrics.ts";
-import { escapeHtml } from "./html_report.ts";
 import type { SweepPoint } from "./sweep_table.ts";
 
 /** What the page shows beside the points. */
@@ -90,37 +88,17 @@ export function renderSweepReport(
 ): string {
   const { secrets, ...info } = options;
   const data = scrubSecrets(sweepReportData(points, info), secrets ?? []);
-  const json = JSON.stringify(data).replaceAll("<", "\\u003c");
   const first = points[0]?.results;
   const title = `llmload sweep: ${
     first?.model ?? "no points"
   }, ${points.length} points by ${info.unit}`;
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title>
-<style>
-${uplotStyle}
-body { font-family: system-ui, sans-serif; margin: 16px; color: #111827; }
-.chart { margin: 0 0 24px; }
-</style>
-</head>
-<body>
-<h1>${escapeHtml(title)}</h1>
-<p>Knee: ${info.knee ?? "none"}; largest load meeting the SLO: ${
-    info.max ?? "not searched or none"
-  }. Drag to zoom, double-click to reset.</p>
-<div id="charts"></div>
-<script type="application/json" id="llmload-sweep">${json}</script>
-<script>
-${uplotScript}
-</script>
-<script>
-${pageScript}
-</script>
-</body>
-</html>
-`;
+  return chartPage({
+    title,
+    body: `<p>Knee: ${info.knee ?? "none"}; largest load meeting the SLO: ${
+      info.max ?? "not searched or none"
+    }. Drag to zoom, double-click to reset.</p>`,
+    dataId: "llmload-sweep",
+    data,
+    script: pageScript,
+  });
 }
