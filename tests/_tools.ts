@@ -152,3 +152,25 @@ export async function loadPlaywright(): Promise<typeof import("playwright-core")
     fs.existsSync = existsSync;
   }
 }
+
+/**
+ * Opens a self-contained report file in headless Chromium with the network cut off: every
+ * request other than the file itself is aborted and its URL kept in `fetched`. The caller closes
+ * `browser`.
+ */
+export async function openOffline(path: string, viewport: { width: number; height: number }) {
+  const { chromium } = await loadPlaywright();
+  const browser = await chromium.launch({
+    executablePath: toolPath("chromium"),
+    args: ["--no-sandbox", "--headless", "--disable-gpu", "--no-first-run"],
+  });
+  const tab = await browser.newPage({ viewport });
+  const fetched: string[] = [];
+  await tab.route("**/*", (route) => {
+    const url = route.request().url();
+    if (!url.startsWith("file:")) fetched.push(url);
+    return url.startsWith("file:") ? route.continue() : route.abort();
+  });
+  await tab.goto(`file://${path}`);
+  return { browser, tab, fetched };
+}

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { runAgainst, withMock, withTempDir } from "./_harness.ts";
-import { loadPlaywright, needing, toolPath } from "./_tools.ts";
+import { needing, openOffline } from "./_tools.ts";
 import { defaultHistoryPath } from "../history/location.ts";
 import { idPrefix, shortIds } from "../history/ids.ts";
 import { sinceTime } from "../cli/history_command_line.ts";
@@ -327,20 +327,8 @@ Deno.test(needing(["chromium"], {
         const written = await llmload(["report", ...ids, ...history, "--html", page]);
         assert.equal(written.code, 0, written.stderr);
         assert.ok(!(await Deno.readTextFile(page)).includes(API_KEY));
-        const { chromium } = await loadPlaywright();
-        const browser = await chromium.launch({
-          executablePath: toolPath("chromium"),
-          args: ["--no-sandbox", "--headless", "--disable-gpu", "--no-first-run"],
-        });
+        const { browser, tab, fetched } = await openOffline(page, { width: 1280, height: 1400 });
         try {
-          const tab = await browser.newPage({ viewport: { width: 1280, height: 1400 } });
-          const fetched: string[] = [];
-          await tab.route("**/*", (route) => {
-            const url = route.request().url();
-            if (!url.startsWith("file:")) fetched.push(url);
-            return url.startsWith("file:") ? route.continue() : route.abort();
-          });
-          await tab.goto(`file://${page}`);
           await tab.waitForFunction(
             () => document.querySelectorAll("figure.chart[data-drawn=true]").length >= 8,
             undefined,

@@ -9,7 +9,7 @@ import { UsageError } from "../common/errors.ts";
 import { parseCommandLine } from "../cli/command_line.ts";
 import { runSweepCommand, type SweepCommand, type SweepResults } from "../cli/sweep.ts";
 import { completionRecords, withMock, withTempDir } from "./_harness.ts";
-import { loadPlaywright, needing, toolPath } from "./_tools.ts";
+import { needing, openOffline } from "./_tools.ts";
 
 Deno.test("sweep lists: given points, geometric and arithmetic ranges", () => {
   assert.deepEqual(sweepList("1,2,4,8", { whole: true }), [1, 2, 4, 8]);
@@ -209,20 +209,8 @@ Deno.test(needing(["chromium"], {
           ...["-o", "8", "--slo", "e2e<=500ms", "--html", page],
         ]);
         assert.equal(await runSweepCommand(command, { out() {}, log() {} }), 0);
-        const { chromium } = await loadPlaywright();
-        const browser = await chromium.launch({
-          executablePath: toolPath("chromium"),
-          args: ["--no-sandbox", "--headless", "--disable-gpu", "--no-first-run"],
-        });
+        const { browser, tab, fetched } = await openOffline(page, { width: 1280, height: 1800 });
         try {
-          const tab = await browser.newPage({ viewport: { width: 1280, height: 1800 } });
-          const fetched: string[] = [];
-          await tab.route("**/*", (route) => {
-            const url = route.request().url();
-            if (!url.startsWith("file:")) fetched.push(url);
-            return url.startsWith("file:") ? route.continue() : route.abort();
-          });
-          await tab.goto(`file://${page}`);
           await tab.waitForFunction(
             () => document.querySelectorAll("figure.chart[data-drawn=true]").length >= 5,
             undefined,
